@@ -1,0 +1,46 @@
+"""The exception hierarchy: everything this package raises on purpose is an AircoreMockError."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class AircoreMockError(Exception):
+    """Base class of every error aircore-mock raises on purpose."""
+
+
+class UsageError(AircoreMockError, ValueError):
+    """An argument the caller gave cannot be used (unknown scenario, bad override, ...)."""
+
+
+class InputError(AircoreMockError):
+    """Input could not be read: a missing or binary file, or text that is not JSON."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a payload is not a valid callback: where (a JSON path) and what."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class ValidationError(AircoreMockError, ValueError):
+    """A payload is not a valid callback; `problems` holds every reason, the best match first."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        super().__init__(self.summary())
+
+    def summary(self) -> str:
+        """The best match, then how many other problems there are."""
+        if not self.problems:
+            return "invalid callback"
+        first, rest = str(self.problems[0]), len(self.problems) - 1
+        if rest:
+            return f"{first} (and {rest} other error{'s' if rest > 1 else ''})"
+        return first

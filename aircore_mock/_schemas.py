@@ -1,0 +1,106 @@
+"""Find and load the shipped JSON Schemas; derive the strict variants and the registries."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+from ._exceptions import UsageError
+
+SUFFIX = ".schema.json"
+UNION = "callback"
+COMMON = "common"
+
+
+@functools.cache
+def schema_dir() -> Path:
+    """The folder holding the shipped schemas (inside the package, or the checkout's `schemas/`)."""
+    # A wheel carries them as aircore_mock/schemas (hatch force-include); an editable install
+    # cannot see that copy, so fall back to the top-level schemas/ of the source checkout.
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "schemas", here.parent / "schemas"):
+        if (candidate / f"{UNION}{SUFFIX}").is_file():
+            return candidate
+    raise FileNotFoundError(f"aircore-mock's schemas are missing: looked in {here / 'schemas'}")
+
+
+@functools.cache
+def _load() -> dict[str, dict[str, Any]]:
+    folder = schema_dir()
+    return {
+        path.name[: -len(SUFFIX)]: json.loads(path.read_text(encoding="utf-8"))
+        for path in sorted(folder.glob(f"*{SUFFIX}"))
+    }
+
+
+def schema_names() -> tuple[str, ...]:
+    """Every shipped schema's name: the callback types, the union and the shared definitions."""
+    return tuple(_load())
+
+
+@functools.cache
+def _dispatch() -> dict[str, str]:
+    # The union's allOf says which `event` value selects which schema file; it is the one
+    # place that lists the callback types.
+    table: dict[str, str] = {}
+    for branch in _load()[UNION]["allOf"]:
+        event = branch["if"]["properties"]["event"]["const"]
+        table[event] = branch["then"]["$ref"][: -len(SUFFIX)]
+    return table
+
+
+def callback_types() -> tuple[str, ...]:
+    """The callback types (event names), in the order the union schema lists them."""
+    return tuple(_dispatch())
+
+
+def _raw(name: str) -> dict[str, Any]:
+    schemas = _load()
+    if name not in schemas:
+        known = ", ".join(schema_names())
+        raise UsageError(f"unknown schema {name!r} (known: {known})")
+    return schemas[name]
+
+
+def get_schema(name: str = UNION) -> dict[str, Any]:
+    """A copy of one shipped schema: a callback type, `callback` (the union) or `common`."""
+    return copy.deepcopy(_raw(name))
+
+
+def describe(name: str) -> str:
+    """The one-line description a schema carries."""
+    return str(_raw(name).get("description", ""))
+
+
+def _forbid_undocumented(node: dict[str, Any]) -> None:
+    # unevaluatedProperties (unlike additionalProperties) sees the properties that an
+    # adjacent $ref declares, so one keyword per object closes it without retyping its fields.
+    node["unevaluatedProperties"] = False
+    for child in node.get("properties", {}).values():
+        if isinstance(child, dict) and "properties" in child:
+            _forbid_undocumented(child)
+
+
+@functools.cache
+def _resources(strict: bool) -> tuple[tuple[str, dict[str, Any]], ...]:
+    out = []
+    events = set(_dispatch().values())
+    for name, contents in _load().items():
+        if strict and name in events:
+            contents = copy.deepcopy(contents)
+            _forbid_undocumented(contents)
+        out.append((contents["$id"], contents))
+    return tuple(out)
+
+
+def resources(strict: bool = False) -> tuple[tuple[str, dict[str, Any]], ...]:
+    """(`$id`, schema) pairs for a registry; in strict mode the callback schemas are closed."""
+    return _resources(strict)
+
+
+def schema_id(name: str) -> str:
+    """The `$id` of a shipped schema."""
+    return str(_raw(name)["$id"])
