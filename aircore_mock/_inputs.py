@@ -62,7 +62,9 @@ def _document(source: str, data: bytes) -> Iterator[Item]:
     yield from _expand(source, None, value)
 
 
-def _lines(source: str, first: Iterable[tuple[int, bytes]], rest: IO[bytes], start: int) -> Iterator[Item]:
+def _lines(
+    source: str, first: Iterable[tuple[int, bytes]], rest: IO[bytes], start: int
+) -> Iterator[Item]:
     def numbered() -> Iterator[tuple[int, bytes]]:
         yield from first
         yield from enumerate(rest, start)
@@ -113,7 +115,9 @@ def read_callbacks(paths: Iterable[str], fmt: InputFormat = "auto") -> Iterator[
         chosen = fmt
         if chosen == "auto":
             suffix = Path(path).suffix.lower()
-            chosen = "jsonl" if suffix in _LINE_SUFFIXES else "json" if suffix == ".json" else "auto"
+            chosen = (
+                "jsonl" if suffix in _LINE_SUFFIXES else "json" if suffix == ".json" else "auto"
+            )
         try:
             handle = open(path, "rb")  # noqa: SIM115 - closed in the finally below, after streaming
         except OSError as exc:

@@ -41,8 +41,7 @@ def _reporter(name: str, strict: bool) -> jsonschema.protocols.Validator:
     from referencing.jsonschema import DRAFT202012
 
     registry: Registry[Any] = Registry().with_resources(
-        (uri, DRAFT202012.create_resource(contents))
-        for uri, contents in _schemas.resources(strict)
+        (uri, DRAFT202012.create_resource(contents)) for uri, contents in _schemas.resources(strict)
     )
     return Draft202012Validator(
         _contents(name, strict),
@@ -84,7 +83,9 @@ def is_valid(payload: Any, *, strict: bool = False, event: str | None = None) ->
     return _checker(_schema_name(event), strict)(payload)
 
 
-def iter_errors(payload: Any, *, strict: bool = False, event: str | None = None) -> Iterator[Problem]:
+def iter_errors(
+    payload: Any, *, strict: bool = False, event: str | None = None
+) -> Iterator[Problem]:
     """Every problem with `payload`, the one a human should see first leading."""
     name = _schema_name(event)
     if not _checker(name, strict)(payload):
@@ -132,7 +133,8 @@ def _humanize(error: jsonschema.ValidationError) -> list[Problem]:
     instance = error.instance
     if kind == "required" and isinstance(instance, dict):
         missing = [
-            key for key in error.validator_value
+            key
+            for key in error.validator_value
             if key not in instance and repr(key) in error.message
         ]
         return [Problem(_child(path, key), "required property is missing") for key in missing[:1]]

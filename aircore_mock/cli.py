@@ -50,11 +50,17 @@ def cli() -> None:
 @click.argument("paths", nargs=-1, metavar="[PATH]...")
 @click.option("--strict", is_flag=True, help="Reject properties Aircore does not document.")
 @click.option(
-    "--format", "output_format", type=click.Choice(["text", "json"]), default="text",
-    show_default=True, help="text: a line per invalid payload; json: a machine-readable report.",
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: a line per invalid payload; json: a machine-readable report.",
 )
 @click.option(
-    "--input-format", type=click.Choice(["auto", "json", "jsonl"]), default="auto",
+    "--input-format",
+    type=click.Choice(["auto", "json", "jsonl"]),
+    default="auto",
     show_default=True,
     help="How to read input; auto goes by extension (.jsonl/.ndjson a callback a line).",
 )
@@ -83,8 +89,9 @@ def validate(
     unreadable: list[dict[str, Any]] = []
     for item in read_callbacks(paths, input_format):  # type: ignore[arg-type]
         if item.error is not None:
-            unreadable.append({"where": item.where, "source": item.source, "line": item.line,
-                               "error": item.error})
+            unreadable.append(
+                {"where": item.where, "source": item.source, "line": item.line, "error": item.error}
+            )
             if not quiet and output_format == "text":
                 click.echo(f"{item.where}: {item.error}", err=True)
             continue
@@ -92,8 +99,13 @@ def validate(
             valid += 1
             continue
         problems = explain(item.payload, strict=strict)
-        entry = {"where": item.where, "source": item.source, "line": item.line,
-                 "index": item.index, "problems": [vars(p) for p in problems]}
+        entry = {
+            "where": item.where,
+            "source": item.source,
+            "line": item.line,
+            "index": item.index,
+            "problems": [vars(p) for p in problems],
+        }
         invalid.append(entry)
         if not quiet and output_format == "text":
             from ._exceptions import ValidationError
@@ -101,9 +113,14 @@ def validate(
             click.echo(f"{item.where}: {ValidationError(problems)}")
     if not quiet:
         if output_format == "json":
-            report = {"valid": valid, "invalid": len(invalid), "unreadable": len(unreadable),
-                      "strict": strict, "invalid_payloads": invalid,
-                      "unreadable_inputs": unreadable}
+            report = {
+                "valid": valid,
+                "invalid": len(invalid),
+                "unreadable": len(unreadable),
+                "strict": strict,
+                "invalid_payloads": invalid,
+                "unreadable_inputs": unreadable,
+            }
             click.echo(json.dumps(report, indent=2))
         else:
             summary = f"{valid} valid, {len(invalid)} invalid"

@@ -1,0 +1,187 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+import aircore_mock
+from aircore_mock.cli import cli
+
+
+def run(*args: str, input: str | bytes | None = None) -> Any:
+    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+
+
+@pytest.fixture
+def valid() -> list[dict]:
+    return [
+        ex for e in aircore_mock.callback_types() for ex in aircore_mock.get_schema(e)["examples"]
+    ]
+
+
+@pytest.fixture
+def invalid(valid: list[dict]) -> dict:
+    bad = json.loads(json.dumps(valid[2]))  # recording-stopped
+    bad["recording"]["reason"] = "userLeft"
+    return bad
+
+
+def test_single_json_file_valid(tmp_path: Path, valid: list[dict]) -> None:
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps(valid[0], indent=2))
+    result = run("validate", str(path))
+    assert result.exit_code == 0
+    assert result.output == "1 valid, 0 invalid\n"
+
+
+def test_json_array_reports_the_index(tmp_path: Path, valid: list[dict], invalid: dict) -> None:
+    path = tmp_path / "many.json"
+    path.write_text(json.dumps([*valid, invalid]))
+    result = run("validate", str(path))
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0] == (
+        f"{path}[{len(valid)}]: $.recording.reason: 'userLeft' is not one of "
+        "'allPublishersLeft', 'clientStopped', 'serverError'"
+    )
+    assert lines[-1] == f"{len(valid)} valid, 1 invalid"
+
+
+def test_jsonl_reports_line_numbers_and_keeps_going(
+    tmp_path: Path, valid: list[dict], invalid: dict
+) -> None:
+    path = tmp_path / "calls.jsonl"
+    rows = [valid[0], invalid, valid[1], {"event": "recording-paused"}, valid[3]]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n\n")
+    result = run("validate", str(path))
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0].startswith(f"{path}:2: $.recording.reason: 'userLeft'")
+    assert lines[1].startswith(f"{path}:4: $.event: 'recording-paused' is not one of")
+    assert lines[2] == "3 valid, 2 invalid"
+
+
+def test_stdin_jsonl_and_pretty_json(valid: list[dict], invalid: dict) -> None:
+    lines = "\n".join(json.dumps(v) for v in valid) + "\n"
+    assert run("validate", "-", input=lines).output == f"{len(valid)} valid, 0 invalid\n"
+    pretty = json.dumps([valid[0], invalid], indent=2)
+    result = run("validate", "-", input=pretty)
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0].startswith("<stdin>[1]: $.recording.reason")
+
+
+def test_no_path_reads_piped_stdin(valid: list[dict]) -> None:
+    result = run("validate", input=json.dumps(valid[0]))
+    assert result.exit_code == 0
+
+
+def test_strict_flag(tmp_path: Path, valid: list[dict]) -> None:
+    payload = dict(valid[0], channel="lobby")
+    path = tmp_path / "extra.json"
+    path.write_text(json.dumps(payload))
+    assert run("validate", str(path)).exit_code == 0
+    result = run("validate", "--strict", str(path))
+    assert result.exit_code == 1
+    assert "$.channel: undocumented property" in result.output
+
+
+def test_json_format_report(tmp_path: Path, valid: list[dict], invalid: dict) -> None:
+    path = tmp_path / "calls.jsonl"
+    path.write_text(json.dumps(valid[0]) + "\n" + json.dumps(invalid) + "\n")
+    result = run("validate", "--format", "json", str(path))
+    assert result.exit_code == 1
+    report = json.loads(result.output)
+    assert report["valid"] == 1 and report["invalid"] == 1 and report["unreadable"] == 0
+    entry = report["invalid_payloads"][0]
+    assert entry["line"] == 2 and entry["where"] == f"{path}:2"
+    assert entry["problems"][0]["path"] == "$.recording.reason"
+
+
+def test_quiet_prints_nothing(tmp_path: Path, invalid: dict) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(invalid))
+    result = run("validate", "-q", str(path))
+    assert result.exit_code == 1
+    assert result.output == ""
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("missing.json", None, "cannot read: No such file or directory"),
+        ("broken.json", b'{"event": ', "not JSON: Expecting value"),
+        ("binary.json", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary data, not JSON"),
+        ("latin1.json", '{"event": "caf\xe9"}'.encode("latin-1"), "not JSON"),
+        ("empty.json", b"", "not JSON: Expecting value"),
+    ],
+)
+def test_unreadable_input_exits_2_with_one_line(
+    tmp_path: Path, name: str, content: bytes | None, message: str
+) -> None:
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    result = run("validate", str(path))
+    assert result.exit_code == 2
+    errors = [line for line in result.output.splitlines() if line.startswith(str(path))]
+    assert len(errors) == 1 and message in errors[0]
+    assert "Traceback" not in result.output
+
+
+def test_a_directory_is_unreadable(tmp_path: Path) -> None:
+    result = run("validate", str(tmp_path))
+    assert result.exit_code == 2
+    assert "cannot read" in result.output
+
+
+def test_bad_jsonl_line_is_reported_and_the_rest_is_checked(
+    tmp_path: Path, valid: list[dict], invalid: dict
+) -> None:
+    path = tmp_path / "calls.ndjson"
+    path.write_text(json.dumps(valid[0]) + "\n{oops\n" + json.dumps(invalid) + "\n")
+    result = run("validate", str(path))
+    assert result.exit_code == 2  # unreadable input outranks invalid payloads
+    assert f"{path}:2: not JSON" in result.output
+    assert f"{path}:3: $.recording.reason" in result.output
+    assert result.output.splitlines()[-1] == "1 valid, 1 invalid, 1 unreadable"
+
+
+def test_usage_error_exit_2() -> None:
+    result = run("validate", "--format", "yaml", "x.json")
+    assert result.exit_code == 2
+    assert "Invalid value for '--format'" in result.output
+
+
+def test_schema_command() -> None:
+    listed = run("schema", "--list")
+    assert listed.exit_code == 0
+    assert [line.split()[0] for line in listed.output.splitlines()] == list(
+        aircore_mock.callback_types()
+    )
+    assert json.loads(run("schema").output)["title"] == "callback"
+    one = json.loads(run("schema", "recording-uploaded").output)
+    assert one == aircore_mock.get_schema("recording-uploaded")
+    assert Path(run("schema", "--path").output.strip()) == aircore_mock.schema_dir()
+    unknown = run("schema", "recording-paused")
+    assert unknown.exit_code == 2 and "unknown schema 'recording-paused'" in unknown.output
+
+
+def test_console_entry_points_run_without_traceback(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.jsonl"
+    for argv in (
+        [sys.executable, "-m", "aircore_mock", "validate", str(missing)],
+        [str(Path(sys.executable).with_name("aircore-mock")), "validate", str(missing)],
+    ):
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2
+        assert "Traceback" not in done.stderr
+        assert f"{missing}: cannot read" in done.stderr
+    version = subprocess.run(
+        [sys.executable, "-m", "aircore_mock", "--version"], capture_output=True, text=True
+    )
+    assert version.stdout.strip() == f"aircore-mock, version {aircore_mock.__version__}"

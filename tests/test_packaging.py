@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXPECTED = {
+    "callback.schema.json",
+    "common.schema.json",
+    "recording-started.schema.json",
+    "recording-stopped.schema.json",
+    "recording-uploaded.schema.json",
+    "recording-upload-failed.schema.json",
+}
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--quiet",
+            "-w",
+            str(out),
+            str(ROOT),
+        ],
+        check=True,
+        timeout=300,
+    )
+    (found,) = out.glob("aircore_mock-*.whl")
+    return found
+
+
+def test_wheel_carries_the_schemas_and_type_marker(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {f"aircore_mock/schemas/{n}" for n in EXPECTED} <= names
+    assert "aircore_mock/py.typed" in names
+    assert not any(n.startswith(("schemas/", "tests/")) for n in names)
+    entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+    assert (
+        "aircore-mock = aircore_mock.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    )
+
+
+def test_installed_copy_finds_its_own_schemas(wheel: Path, tmp_path: Path) -> None:
+    target = tmp_path / "site"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--quiet",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        check=True,
+        timeout=300,
+    )
+    probe = (
+        "import json, aircore_mock as a;"
+        "ex = a.get_schema('recording-uploaded')['examples'][0];"
+        "print(json.dumps([a.__file__, str(a.schema_dir()), a.is_valid(ex),"
+        " a.is_valid({'event': 'x'})]))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        check=True,
+        timeout=60,
+    )
+    module, folder, good, bad = json.loads(done.stdout)
+    assert Path(module).is_relative_to(target)
+    assert Path(folder) == target / "aircore_mock" / "schemas"
+    assert {p.name for p in Path(folder).glob("*.schema.json")} == EXPECTED
+    assert good is True and bad is False
+
+
+def test_checkout_falls_back_to_the_top_level_schemas() -> None:
+    import aircore_mock
+
+    if (Path(aircore_mock.__file__).parent / "schemas").exists():
+        pytest.skip("running from an installed wheel")
+    assert aircore_mock.schema_dir() == ROOT / "schemas"
