@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import functools
 import json
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -104,3 +106,82 @@ def resources(strict: bool = False) -> tuple[tuple[str, dict[str, Any]], ...]:
 def schema_id(name: str) -> str:
     """The `$id` of a shipped schema."""
     return str(_raw(name)["$id"])
+
+
+@dataclass(frozen=True)
+class Field:
+    """One property a callback carries, as its schema declares it (after following `$ref`s)."""
+
+    path: tuple[str, ...]
+    required: bool
+    const: Any = None
+    has_const: bool = False
+    enum: tuple[Any, ...] | None = None
+    children: tuple[Field, ...] = ()
+
+    @property
+    def dotted(self) -> str:
+        return ".".join(self.path)
+
+
+Part = tuple[dict[str, Any], str]  # a schema node and the name of the file it lives in
+
+
+def _resolve(ref: str, base: str) -> Part:
+    # Only the shipped files refer to each other: "<file>#<json pointer>" or "#<pointer>".
+    target, _, pointer = ref.partition("#")
+    name = target[: -len(SUFFIX)] if target else base
+    node: Any = _raw(name)
+    for part in filter(None, pointer.split("/")):
+        node = node[part]
+    return node, name
+
+
+def _follow(parts: list[Part]) -> list[Part]:
+    # A node with a $ref stands for the referenced node plus its own keywords, in that order,
+    # so that a refinement (an event's `recording`) extends the shared definition.
+    out: list[Part] = []
+    for node, base in parts:
+        if "$ref" in node:
+            out += _follow([_resolve(node["$ref"], base)])
+        out.append((node, base))
+    return out
+
+
+def _field(path: tuple[str, ...], required: bool, parts: list[Part]) -> Field:
+    parts = _follow(parts)
+    const: Any = None
+    has_const = False
+    enum: tuple[Any, ...] | None = None
+    properties: dict[str, list[Part]] = {}
+    required_names: set[str] = set()
+    for node, base in parts:
+        if "const" in node:
+            const, has_const = node["const"], True
+        if "enum" in node:
+            enum = tuple(node["enum"])
+        for name, sub in node.get("properties", {}).items():
+            properties.setdefault(name, []).append((sub, base))
+        required_names.update(node.get("required", ()))
+    children = tuple(
+        _field((*path, name), name in required_names, sub_parts)
+        for name, sub_parts in properties.items()
+    )
+    return Field(path, required, const, has_const, enum, children)
+
+
+@functools.cache
+def fields(event: str) -> tuple[Field, ...]:
+    """The properties a callback type carries, in document order, nested as in the payload."""
+    if event not in _dispatch():
+        raise UsageError(f"unknown callback type {event!r}")
+    return _field((), True, [(_raw(event), event)]).children
+
+
+def iter_fields(event: str) -> Iterator[Field]:
+    """Every property of a callback type, depth first (objects before their members)."""
+    stack = list(reversed(fields(event)))
+    while stack:
+        field = stack.pop()
+        yield field
+        stack.extend(reversed(field.children))

@@ -114,10 +114,10 @@ def test_quiet_prints_nothing(tmp_path: Path, invalid: dict) -> None:
     ("name", "content", "message"),
     [
         ("missing.json", None, "cannot read: No such file or directory"),
-        ("broken.json", b'{"event": ', "not JSON: Expecting value"),
+        ("broken.json", b'{"event": ', "not JSON: unexpected end of data"),
         ("binary.json", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary data, not JSON"),
         ("latin1.json", '{"event": "caf\xe9"}'.encode("latin-1"), "not JSON"),
-        ("empty.json", b"", "not JSON: Expecting value"),
+        ("empty.json", b"", "not JSON: Input is a zero-length, empty document"),
     ],
 )
 def test_unreadable_input_exits_2_with_one_line(

@@ -1,0 +1,219 @@
+"""The scenario registry: an outcome (what happens to a recording) plus delivery faults."""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import functools
+import random as _random
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ._catalogue import UPLOAD_FAILURES
+from ._exceptions import UsageError
+
+Upload = Literal["ok", "failed", "none", "mixed"]
+Ordered = list[tuple[dict[str, Any], "str | None"]]  # callbacks in send order, with their quirk
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What happens to one recording: how it stops and whether its upload works."""
+
+    upload: Literal["ok", "failed", "none"]
+    stop_reason: str | None = None
+    failure: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happens to a recording (a scenario's first axis)."""
+
+    name: str
+    description: str
+    upload: Upload
+    stop_reason: str | None = None
+    failure: str | None = None
+    mixed_failure_rate: float = 0.2
+
+    def decide(self, random: _random.Random, pins: Mapping[str, Any]) -> Decision:
+        """This outcome for one recording, honouring pins where the outcome leaves a choice."""
+        upload = self.upload
+        if upload == "mixed":
+            wants_failure = pins.get("failure") or pins.get("failure_reason")
+            if pins.get("address"):
+                upload = "ok"
+            elif wants_failure or random.random() < self.mixed_failure_rate:
+                upload = "failed"
+            else:
+                upload = "ok"
+        return Decision(upload, self.stop_reason, self.failure)
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A way Aircore's delivery goes wrong (a scenario's second axis); composes with outcomes."""
+
+    name: str
+    description: str
+    reorders: bool = False
+    needs: int = 1
+    """How many callbacks a recording must have for this fault to apply."""
+    apply: Callable[[Ordered, _random.Random], Ordered] = field(
+        default=lambda ordered, random: ordered, repr=False
+    )
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """An outcome delivered with zero or more faults, e.g. `upload-failed+out-of-order`."""
+
+    name: str
+    outcome: Outcome
+    faults: tuple[Fault, ...] = ()
+
+    @property
+    def burst(self) -> bool:
+        return any(f.name == "burst" for f in self.faults)
+
+    @property
+    def description(self) -> str:
+        parts = [self.outcome.description] if self.outcome.name == self.name else []
+        parts += [f.description for f in self.faults]
+        return "; ".join(parts) or self.outcome.description
+
+
+def _kebab(camel: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", camel).lower()
+
+
+def _duplicate(ordered: Ordered, random: _random.Random) -> Ordered:
+    index = random.randrange(len(ordered))
+    twin = (copy.deepcopy(ordered[index][0]), "duplicate")
+    return [*ordered[: index + 1], twin, *ordered[index + 1 :]]
+
+
+def _out_of_order(ordered: Ordered, random: _random.Random) -> Ordered:
+    # The upload callback overtakes the stop callback: the last two swap places.
+    (stop, _), (upload, _) = ordered[-2], ordered[-1]
+    return [*ordered[:-2], (upload, "out-of-order"), (stop, "out-of-order")]
+
+
+def _reversed(ordered: Ordered, random: _random.Random) -> Ordered:
+    return [(callback, "reversed") for callback, _ in reversed(ordered)]
+
+
+FAULTS: dict[str, Fault] = {
+    f.name: f
+    for f in (
+        Fault("duplicate", "one callback is delivered twice", apply=_duplicate),
+        Fault(
+            "out-of-order",
+            "the upload callback arrives before the stop callback",
+            reorders=True,
+            needs=3,
+            apply=_out_of_order,
+        ),
+        Fault(
+            "reversed",
+            "a recording's callbacks arrive last first (stop before start)",
+            reorders=True,
+            needs=2,
+            apply=_reversed,
+        ),
+        Fault("burst", "many recordings at once, their callbacks interleaved in time"),
+    )
+}
+
+
+@functools.cache
+def outcomes() -> dict[str, Outcome]:
+    """Every outcome by name: uploads, each catalogued failure, each stop reason, in-progress."""
+    from ._generator import roles
+
+    found = [
+        Outcome("uploaded", "the happy path: started, stopped, uploaded to S3", "ok"),
+        Outcome("upload-failed", "the upload to S3 fails (any catalogued failure)", "failed"),
+    ]
+    causes: dict[str, str] = {}
+    for entry in UPLOAD_FAILURES:
+        causes.setdefault(entry.family, f"upload fails: {entry.cause[0].lower()}{entry.cause[1:]}")
+    found += [Outcome(family, causes[family], "failed", failure=family) for family in causes]
+    for reason in roles().stop_reasons:
+        found.append(
+            Outcome(_kebab(reason), f"stops with reason {reason}, then uploads", "ok", reason)
+        )
+    found += [
+        Outcome("in-progress", "the recording has started and is still going", "none"),
+        Outcome("mixed", "a realistic mix: most recordings upload, some fail", "mixed"),
+    ]
+    return {o.name: o for o in found}
+
+
+def outcome_named(name: str) -> Outcome:
+    """An outcome by name, or a usage error that suggests the closest one."""
+    known = outcomes()
+    if name not in known:
+        raise UsageError(_unknown("outcome", name, list(known)))
+    return known[name]
+
+
+def _unknown(kind: str, name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown {kind} {name!r}{hint} (known: {', '.join(known)})"
+
+
+def names() -> list[str]:
+    """Every single scenario name: the outcomes, then the faults."""
+    return [*outcomes(), *FAULTS]
+
+
+def resolve(name: str) -> Scenario:
+    """A scenario from its name: `OUTCOME`, `FAULT` or `OUTCOME+FAULT[+FAULT...]`."""
+    parts = [p.strip() for p in name.split("+")]
+    chosen: Outcome | None = None
+    faults: list[Fault] = []
+    for part in parts:
+        if part in FAULTS:
+            if FAULTS[part] in faults:
+                raise UsageError(f"scenario {name!r} names {part!r} twice")
+            faults.append(FAULTS[part])
+        elif part in outcomes():
+            if chosen is not None:
+                raise UsageError(
+                    f"scenario {name!r} names two outcomes ({chosen.name!r}, {part!r}); "
+                    "combine one outcome with faults"
+                )
+            chosen = outcomes()[part]
+        else:
+            raise UsageError(_unknown("scenario", part, names()))
+    if chosen is None:
+        chosen = outcomes()["mixed" if any(f.name == "burst" for f in faults) else "uploaded"]
+    if sum(f.reorders for f in faults) > 1:
+        raise UsageError(f"scenario {name!r} has two ordering faults; pick one")
+    size = {"none": 1}.get(chosen.upload, 3)
+    for fault in faults:
+        if size < fault.needs:
+            raise UsageError(
+                f"{fault.name!r} needs a recording with {fault.needs} callbacks; "
+                f"{chosen.name!r} has {size}"
+            )
+    # Reorder first, then duplicate, so a duplicate repeats a callback where it is sent.
+    faults.sort(key=lambda f: not f.reorders)
+    return Scenario(name, chosen, tuple(faults))
+
+
+def catalogue() -> list[Scenario]:
+    """The registry as listed by `aircore-mock scenarios`: each outcome, then each fault."""
+    return [resolve(n) for n in names()]
+
+
+def sample_events(scenario: Scenario) -> list[str]:
+    """The callback types a scenario sends for one recording (seed 0), in send order."""
+    from ._generator import Generator
+
+    count = 2 if scenario.burst else 1
+    return [c["event"] for c in Generator(seed=0).scenario(scenario.name, count=count)]
