@@ -313,11 +313,13 @@ class Generator:
         server_region: str | None = None,
     ) -> Recording:
         """One recording with the given outcome (a scenario's outcome name) and pinned values."""
-        from ._scenarios import outcome_named
-
         pins = {k: v for k, v in locals().items() if k not in ("self", "outcome")}
         _check_pins(pins)
-        return self._recording(outcome_named(outcome), pins)
+        from ._scenarios import outcome_named
+
+        chosen = outcome_named(outcome)
+        chosen.check(pins)
+        return self._recording(chosen, pins)
 
     def _recording(self, outcome: Any, pins: Mapping[str, Any]) -> Recording:
         fake = self._provider
@@ -377,15 +379,22 @@ class Generator:
 
         chosen = resolve(scenario)
         _check_pins(pins)
+        chosen.outcome.check(pins)
         return self._lifecycles(chosen, count, pins)
 
     def _lifecycles(
         self, scenario: Scenario, count: int | None, pins: Mapping[str, Any]
     ) -> Iterator[Recording]:
+        # Checked now, not on first iteration, so a bad request fails where it is made.
         if count is not None and count < 1:
             raise UsageError(f"count must be at least 1, got {count}")
         if count != 1 and pins.get("url") is not None:
             raise UsageError("a pinned url names one recording: use a count of 1")
+        return self._timeline(scenario, count, pins)
+
+    def _timeline(
+        self, scenario: Scenario, count: int | None, pins: Mapping[str, Any]
+    ) -> Iterator[Recording]:
         random = self.faker.random
         burst = scenario.burst
         next_start = pins.get("start_time")
@@ -413,6 +422,7 @@ class Generator:
 
         chosen = resolve(scenario)
         _check_pins(pins)
+        chosen.outcome.check(pins)
         if count is None:
             count = 10 if chosen.burst else 1
         recordings = self._lifecycles(chosen, count, pins)

@@ -38,6 +38,28 @@ class Outcome:
     failure: str | None = None
     mixed_failure_rate: float = 0.2
 
+    def check(self, pins: Mapping[str, Any]) -> None:
+        """Refuse pins that contradict this outcome (they would be silently ignored)."""
+        pinned = {k for k, v in pins.items() if v is not None}
+        clash: set[str] = set()
+        if self.upload == "none":
+            clash = pinned & {"elapsed_time", "stop_reason", "failure", "failure_reason", "address"}
+        elif self.upload == "ok":
+            clash = pinned & {"failure", "failure_reason"}
+        elif self.upload == "failed":
+            clash = pinned & {"address"}
+        elif {"failure", "failure_reason"} & pinned and "address" in pinned:
+            clash = {"address"}
+        if self.stop_reason and pins.get("stop_reason") not in (None, self.stop_reason):
+            clash.add("stop_reason")
+        if self.failure and pins.get("failure") not in (None, self.failure):
+            clash.add("failure")
+        if clash:
+            raise UsageError(
+                f"{', '.join(sorted(clash))} cannot be pinned with outcome {self.name!r}: "
+                f"{self.description}"
+            )
+
     def decide(self, random: _random.Random, pins: Mapping[str, Any]) -> Decision:
         """This outcome for one recording, honouring pins where the outcome leaves a choice."""
         upload = self.upload

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 from typing import Any, NoReturn
@@ -30,7 +31,10 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except UsageError as exc:
-            raise click.UsageError(str(exc), ctx) from None
+            # Raised below the group, so ctx is the group's: name the subcommand ourselves.
+            command = f" {ctx.invoked_subcommand}" if ctx.invoked_subcommand else ""
+            hint = f"\nTry 'aircore-mock{command} --help' for help."
+            raise click.UsageError(f"{exc}{hint}") from None
         except InputError as exc:
             raise InputProblem(str(exc)) from None
         except AircoreMockError as exc:
@@ -154,6 +158,149 @@ def schema(name: str | None, list_: bool, show_path: bool) -> None:
             click.echo(f"{event:<{width}}  {_schemas.describe(event)}")
         return
     click.echo(json.dumps(_schemas.get_schema(name or _schemas.UNION), indent=2))
+
+
+def _scenario_help() -> str:
+    return (
+        "Scenario: an outcome (uploaded, upload-failed, bad-region, client-stopped, "
+        "in-progress, ...), a fault (duplicate, out-of-order, reversed, burst) or both joined "
+        "with + (upload-failed+out-of-order). `aircore-mock scenarios` lists them."
+    )
+
+
+_SET_HELP = (
+    "Pin a value, repeatable: a JSON path (recording.url, recording.startTime, "
+    "recording.elapsedTime, recording.reason, recording.location.region, "
+    "recording.location.address) or a name (bucket, filename, failure, server_region); "
+    "the rest of the lifecycle follows it."
+)
+
+
+def _report_seed(seed: int | None, chosen: int) -> None:
+    if seed is None:
+        click.echo(f"aircore-mock: seed {chosen} (pass --seed {chosen} to reproduce)", err=True)
+
+
+@cli.command()
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: a table; json: for machines.",
+)
+@click.option(
+    "--failures",
+    is_flag=True,
+    help="List the upload-failure catalogue instead: code, cause, S3 message.",
+)
+def scenarios(output_format: str, failures: bool) -> None:
+    """List the scenarios: name, what happens, the callbacks it sends.
+
+    Outcomes say what happens to a recording; faults say how delivery goes wrong. Join one
+    outcome and any faults with +, e.g. `upload-failed+out-of-order`.
+    """
+    from . import _catalogue, _scenarios
+
+    if failures:
+        rows = [
+            {"family": f.family, "code": f.code, "cause": f.cause, "message": f.template}
+            for f in _catalogue.UPLOAD_FAILURES
+        ]
+        if output_format == "json":
+            click.echo(json.dumps(rows, indent=2))
+            return
+        for row in rows:
+            click.echo(
+                f"{row['family']} ({row['code']})\n  cause:   {row['cause']}\n"
+                f"  message: {row['message']}"
+            )
+        return
+    listing = []
+    for scenario in _scenarios.catalogue():
+        kind = "fault" if scenario.name in _scenarios.FAULTS else "outcome"
+        listing.append(
+            {
+                "name": scenario.name,
+                "kind": kind,
+                "description": scenario.description,
+                "callbacks": _scenarios.sample_events(scenario),
+            }
+        )
+    if output_format == "json":
+        click.echo(json.dumps(listing, indent=2))
+        return
+    width = max(len(row["name"]) for row in listing)
+    for kind, title in (("outcome", "Outcomes"), ("fault", "Faults (combine: OUTCOME+FAULT)")):
+        click.echo(f"{title}:")
+        for row in listing:
+            if row["kind"] == kind:
+                events = " ".join(e.removeprefix("recording-") for e in row["callbacks"])
+                click.echo(f"  {row['name']:<{width}}  {row['description']}")
+                click.echo(f"  {'':<{width}}  -> {events}")
+
+
+def _seed_option(f: Any) -> Any:
+    return click.option(
+        "--seed",
+        type=click.IntRange(min=0),
+        default=None,
+        help="Seed for every random choice; the same seed gives the same bytes. "
+        "Without it a seed is chosen and printed on stderr.",
+    )(f)
+
+
+@cli.command()
+@click.option("-s", "--scenario", default="uploaded", show_default=True, help=_scenario_help())
+@click.option(
+    "-n",
+    "--count",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Recordings to generate [default: 1, or 10 for a burst].",
+)
+@_seed_option
+@click.option("--set", "assignments", multiple=True, metavar="PATH=VALUE", help=_SET_HELP)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["json", "jsonl"]),
+    default="json",
+    show_default=True,
+    help="json: a pretty-printed array; jsonl: a callback a line.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write to FILE instead of stdout.",
+)
+def generate(
+    scenario: str,
+    count: int | None,
+    seed: int | None,
+    assignments: tuple[str, ...],
+    output_format: str,
+    output: str | None,
+) -> None:
+    """Print the callbacks of a scenario, in the order they would be delivered.
+
+    \b
+      aircore-mock generate --scenario bad-region --set recording.location.region=eu-west-1
+      aircore-mock generate -s burst -n 50 --format jsonl | aircore-mock validate -
+    """
+    from ._generator import Generator, parse_pins
+    from ._output import write_callbacks
+
+    pins = parse_pins(assignments)
+    generator = Generator(seed)
+    deliveries = generator.deliveries(scenario, count, **pins)
+    first = next(deliveries)  # surface a bad scenario or pin before any output is written
+    _report_seed(seed, generator.seed)
+    callbacks = (d.callback for d in itertools.chain([first], deliveries))
+    write_callbacks(callbacks, output, output_format)
 
 
 def main(argv: list[str] | None = None, prog_name: str = "aircore-mock") -> None:

@@ -1,0 +1,313 @@
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import aircore_mock
+from aircore_mock import _schemas
+from aircore_mock._catalogue import REGION_CODES
+from aircore_mock._generator import Generator, parse_pins, roles
+from aircore_mock._providers import parse_recording_url, recording_id_of
+from aircore_mock._scenarios import FAULTS, names, outcomes
+
+SEEDS = range(2_000)
+R = roles()
+
+
+def _leaves(value: Any, prefix: str = "") -> set[str]:
+    out: set[str] = set()
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            path = f"{prefix}.{key}" if prefix else key
+            out.add(path)
+            out |= _leaves(sub, path)
+    return out
+
+
+def test_roles_are_read_from_the_schemas() -> None:
+    assert (R.started, R.stopped, R.uploaded, R.upload_failed) == aircore_mock.callback_types()
+    assert R.stop_reasons == ("allPublishersLeft", "clientStopped", "serverError")
+
+
+def test_lifecycles_are_coherent_over_thousands_of_recordings() -> None:
+    generator = Generator(seed=20261124)
+    durations = []
+    for recording in generator.lifecycles("mixed", count=3_000):
+        callbacks = recording.callbacks()
+        started, *rest = callbacks
+        assert started["event"] == R.started
+        assert started["timestamp"] == recording.start_time == started["recording"]["startTime"]
+        assert started["recording"]["elapsedTime"] == 0
+        assert {c["recording"]["url"] for c in callbacks} == {recording.url}
+        assert {c["recording"]["startTime"] for c in callbacks} == {recording.start_time}
+        stamps = [c["timestamp"] for c in callbacks]
+        assert stamps == sorted(stamps)
+        stopped, upload = rest
+        assert stopped["event"] == R.stopped
+        assert stopped["timestamp"] == recording.start_time + recording.duration
+        assert stopped["recording"]["elapsedTime"] == recording.duration
+        assert upload["recording"]["elapsedTime"] == recording.duration
+        delay = upload["timestamp"] - stopped["timestamp"]
+        assert 500 <= delay <= 3_500 + recording.duration // 400
+        parsed = parse_recording_url(recording.url)
+        assert parsed is not None and len(parsed["instance"]) == 19
+        assert parsed["region"] in REGION_CODES
+        if upload["event"] == R.uploaded:
+            address = upload["recording"]["location"]["address"]
+            assert address.endswith(f"/{recording.filename}_{recording.recording_id}.m4a")
+            assert address.startswith(f"https://{recording.bucket}.s3.")
+            assert upload["recording"]["location"]["region"] == recording.region
+            if recording.region != "us-east-1":
+                assert f".s3.{recording.region}." in address
+        else:
+            assert upload["event"] == R.upload_failed
+            assert upload["recording"]["reason"] == recording.failure_reason
+        durations.append(recording.duration)
+    seconds = sum(d < 60_000 for d in durations) / len(durations)
+    hours = sum(d >= 3_600_000 for d in durations) / len(durations)
+    assert 0.05 < seconds < 0.3 and 0.02 < hours < 0.15  # mostly minutes
+
+
+def test_bad_region_messages_name_the_bad_region_and_the_bucket() -> None:
+    for seed in range(300):
+        recording = Generator(seed).recording("bad-region")
+        message = recording.failure_reason
+        assert recording.bucket in message
+        bad = message.split("may not be available in the `")[1].split("'")[0]
+        assert bad not in REGION_CODES
+        assert f"{recording.bucket}.s3.{bad}.amazonaws.com" in message
+
+
+def test_pinned_values_carry_through_the_lifecycle() -> None:
+    url = "http://vandenberg-i-0defaf76088193a3b-eu-central-1.prod.airtime.com:8080/recording/1677608374942-0-503309"
+    callbacks = Generator(1).scenario(
+        "uploaded",
+        url=url,
+        region="eu-west-1",
+        bucket="acme-rec",
+        filename="meeting",
+        start_time=1_700_000_000_000,
+        elapsed_time=90_000,
+        stop_reason="clientStopped",
+    )
+    assert [c["recording"]["url"] for c in callbacks] == [url] * 3
+    assert callbacks[0]["timestamp"] == 1_700_000_000_000
+    assert callbacks[1]["timestamp"] == 1_700_000_090_000
+    assert callbacks[1]["recording"]["reason"] == "clientStopped"
+    assert callbacks[2]["recording"]["location"] == {
+        "address": "https://acme-rec.s3.eu-west-1.amazonaws.com/meeting_1677608374942-0-503309.m4a",
+        "region": "eu-west-1",
+    }
+    failed = Generator(2).scenario("bad-region", region="eu-west-1", bucket="acme-rec")
+    mistakes = {m.apply("eu-west-1") for m in aircore_mock.BAD_REGIONS}
+    message = failed[-1]["recording"]["reason"]
+    assert any(f"`acme-rec.s3.{bad}.amazonaws.com'" in message for bad in mistakes), message
+    typo = Generator(2).scenario("upload-failed", region="us-east-1111", bucket="youraccount")
+    assert (
+        typo[-1]["recording"]["reason"]
+        == aircore_mock.get_schema(R.upload_failed)["examples"][0]["recording"]["reason"]
+    )
+
+
+def test_cli_style_pins() -> None:
+    assert parse_pins(
+        [
+            "recording.location.region=eu-west-1",
+            "recording.startTime=5",
+            "bucket=b-1",
+            "recording.reason=serverError",
+        ]
+    ) == {"region": "eu-west-1", "start_time": 5, "bucket": "b-1", "stop_reason": "serverError"}
+    assert parse_pins(["recording.reason=Access Denied"]) == {"failure_reason": "Access Denied"}
+    assert parse_pins(["recording.url=http://x/y=z"]) == {"url": "http://x/y=z"}
+
+
+@pytest.mark.parametrize(
+    ("assignment", "words"),
+    [
+        ("recording.startTime=soon", "expected an integer"),
+        ("recording.elapsedTime=1.5", "expected an integer"),
+        ("recording.state=paused", "cannot be pinned"),
+        ("timestamp=5", "cannot be pinned"),
+        ("recording.colour=red", "unknown field"),
+        ("region", "expected PATH=VALUE"),
+    ],
+)
+def test_bad_cli_pins_are_usage_errors(assignment: str, words: str) -> None:
+    with pytest.raises(aircore_mock.UsageError, match=words):
+        parse_pins([assignment])
+
+
+@pytest.mark.parametrize(
+    ("call", "words"),
+    [
+        (lambda g: g.scenario("uploaded", stop_reason="userLeft"), "not one of"),
+        (lambda g: g.scenario("uploaded", failure="no-such-thing"), "unknown upload failure"),
+        (lambda g: g.scenario("uploaded", start_time=-1), "must not be negative"),
+        (lambda g: g.scenario("uploaded", start_time="now"), "must be int"),
+        (lambda g: g.scenario("uploaded", colour="red"), "unknown pin"),
+        (lambda g: g.scenario("uploaded", count=2, url="http://a/b"), "names one recording"),
+        (lambda g: g.scenario("uploaded", url="not-a-url"), "absolute URL"),
+        (lambda g: g.scenario("in-progress+out-of-order"), "needs a recording with 3"),
+        (lambda g: g.scenario("uploaded+failed"), "did you mean 'upload-failed'"),
+        (lambda g: g.scenario("uploaded+bad-region"), "two outcomes"),
+        (lambda g: g.scenario("reversed+out-of-order"), "two ordering faults"),
+        (lambda g: g.deliveries("uploaded", count=0), "at least 1"),
+        (lambda g: g.lifecycles("uploaded", count=3, url="http://a/b"), "names one recording"),
+        (lambda g: g.deliveries("uploaded", failure_reason="x"), "cannot be pinned with"),
+        (lambda g: g.scenario("bad-region", address="http://a/b.m4a"), "cannot be pinned with"),
+        (lambda g: g.scenario("client-stopped", stop_reason="serverError"), "cannot be pinned"),
+        (lambda g: g.scenario("access-denied", failure="no-such-bucket"), "cannot be pinned"),
+        (lambda g: g.recording("in-progress", elapsed_time=5), "cannot be pinned with"),
+        (lambda g: g.recording("paused"), "unknown outcome 'paused'"),
+    ],
+)
+def test_impossible_requests_are_usage_errors(call: Any, words: str) -> None:
+    with pytest.raises(aircore_mock.UsageError, match=words):
+        call(Generator(0))
+
+
+@pytest.mark.parametrize("name", names())
+def test_every_scenario_validates_strictly_over_many_seeds(name: str) -> None:
+    check = aircore_mock.checker(strict=True)
+    for seed in range(150):
+        for callback in Generator(seed).scenario(name, count=2):
+            assert check(callback), aircore_mock.explain(callback, strict=True)
+
+
+def test_every_schema_property_and_enum_value_is_produced() -> None:
+    seen: dict[str, set[str]] = {event: set() for event in aircore_mock.callback_types()}
+    reasons: set[str] = set()
+    families: set[str] = set()
+    for name in names():
+        for seed in range(30):
+            for recording in Generator(seed).lifecycles(name, count=2):
+                for callback in recording.callbacks():
+                    seen[callback["event"]] |= _leaves(callback)
+                    if callback["event"] == R.stopped:
+                        reasons.add(callback["recording"]["reason"])
+                if recording.failure is not None:
+                    families.add(recording.failure.family)
+    for event, paths in seen.items():
+        declared = {f.dotted for f in _schemas.iter_fields(event)}
+        assert declared == paths, event
+    assert reasons == set(R.stop_reasons)
+    assert families == {f.family for f in aircore_mock.UPLOAD_FAILURES}
+
+
+def test_outcomes_cover_every_stop_reason_and_failure_family() -> None:
+    known = outcomes()
+    for family in {f.family for f in aircore_mock.UPLOAD_FAILURES}:
+        assert known[family].failure == family
+    assert {o.stop_reason for o in known.values()} >= set(R.stop_reasons)
+    for required in (
+        "uploaded",
+        "upload-failed",
+        "bad-region",
+        "access-denied",
+        "client-stopped",
+        "all-publishers-left",
+        "server-error",
+        "in-progress",
+    ):
+        assert required in known
+    assert set(FAULTS) == {"duplicate", "out-of-order", "reversed", "burst"}
+
+
+def _events(deliveries: list[aircore_mock.Delivery]) -> list[str]:
+    return [d.callback["event"] for d in deliveries]
+
+
+def test_duplicate_delivers_one_callback_twice() -> None:
+    for seed in range(50):
+        deliveries = list(Generator(seed).deliveries("upload-failed+duplicate"))
+        assert len(deliveries) == 4
+        bodies = [json.dumps(d.callback) for d in deliveries]
+        (twice,) = [b for b, n in Counter(bodies).items() if n == 2]
+        first = bodies.index(twice)
+        assert bodies[first + 1] == twice
+        assert deliveries[first + 1].quirk == "duplicate"
+        assert deliveries[first + 1].offset_ms == deliveries[first].offset_ms
+
+
+def test_out_of_order_and_reversed() -> None:
+    ooo = list(Generator(3).deliveries("upload-failed+out-of-order"))
+    assert _events(ooo) == [R.started, R.upload_failed, R.stopped]
+    assert [d.quirk for d in ooo] == [None, "out-of-order", "out-of-order"]
+    rev = list(Generator(3).deliveries("reversed"))
+    assert _events(rev) == [R.uploaded, R.stopped, R.started]
+    for deliveries in (ooo, rev):
+        offsets = [d.offset_ms for d in deliveries]
+        assert offsets == sorted(offsets)
+
+
+def test_burst_interleaves_recordings_and_keeps_each_ones_order() -> None:
+    deliveries = list(Generator(11).deliveries("burst", count=25))
+    assert len({d.recording_url for d in deliveries}) == 25
+    assert [d.offset_ms for d in deliveries] == sorted(d.offset_ms for d in deliveries)
+    per_recording: dict[str, list[str]] = {}
+    for d in deliveries:
+        per_recording.setdefault(d.recording_url, []).append(d.callback["event"])
+    for events in per_recording.values():
+        assert events[:2] == [R.started, R.stopped]
+    # interleaved: some recording starts after another's start and before its stop
+    runs = [d.recording_url for d in deliveries]
+    contiguous = sum(1 for a, b in itertools.pairwise(runs) if a == b)
+    assert contiguous < len(runs) / 2
+    outcomes_seen = {events[-1] for events in per_recording.values()}
+    assert R.uploaded in outcomes_seen
+
+
+def test_deliveries_are_lazy() -> None:
+    endless = Generator(1).deliveries("uploaded", count=10**12)
+    assert len(list(itertools.islice(endless, 30))) == 30
+    burst = Generator(1).deliveries("burst", count=10**12)
+    assert len(list(itertools.islice(burst, 30))) == 30
+
+
+def test_same_seed_same_bytes_in_process() -> None:
+    def dump(seed: int) -> str:
+        return json.dumps(Generator(seed).scenario("mixed+duplicate", count=40))
+
+    assert dump(7) == dump(7)
+    assert dump(7) != dump(8)
+
+
+def test_same_seed_same_bytes_across_processes(tmp_path: Path) -> None:
+    cli = [
+        sys.executable,
+        "-m",
+        "aircore_mock",
+        "generate",
+        "-s",
+        "burst",
+        "-n",
+        "30",
+        "--seed",
+        "99",
+        "--format",
+        "jsonl",
+    ]
+    first = subprocess.run(cli, capture_output=True, check=True, timeout=60).stdout
+    second = subprocess.run(
+        cli, capture_output=True, check=True, timeout=60, env={"PYTHONHASHSEED": "123", "PATH": ""}
+    ).stdout
+    assert first == second and first.count(b"\n") >= 60
+    in_process = b"".join(
+        json.dumps(c, separators=(",", ":")).encode() + b"\n"
+        for c in Generator(99).scenario("burst", count=30)
+    )
+    assert first == in_process
+
+
+def test_no_seed_picks_and_reports_one() -> None:
+    generator = Generator()
+    again = Generator(generator.seed)
+    assert generator.scenario("mixed", count=3) == again.scenario("mixed", count=3)
