@@ -14,7 +14,7 @@ import aircore_mock
 from aircore_mock import _schemas
 from aircore_mock._catalogue import REGION_CODES
 from aircore_mock._generator import Generator, parse_pins, roles
-from aircore_mock._providers import parse_recording_url, recording_id_of
+from aircore_mock._providers import parse_recording_url
 from aircore_mock._scenarios import FAULTS, names, outcomes
 
 SEEDS = range(2_000)
