@@ -1,0 +1,624 @@
+"""POST callbacks to a target (URL, ASGI app or WSGI app) and report one result per delivery."""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import inspect
+import os
+import queue
+import statistics
+import threading
+import time
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import httpx
+import orjson
+
+from . import _processes
+from ._exceptions import UsageError
+
+Kind = Literal["url", "asgi", "wsgi"]
+_EXCERPT = 200
+_MAX_BACKOFF = 30.0
+_MAX_RETRY_AFTER = 60.0
+_APP_BASE = "http://aircore-mock.test/"
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What happened to one delivery: the answer, or why there was none."""
+
+    index: int
+    """Position in send order, from 0."""
+    callback: Any
+    recording_url: str | None
+    quirk: str | None
+    attempts: int
+    status: int | None
+    latency_ms: float
+    """Time of the last attempt, from sending the request to reading the answer."""
+    body: str = ""
+    """The first 200 characters of the response body."""
+    error: str | None = None
+    """Why there is no usable answer: a transport error, or `None` when the target answered."""
+
+    @property
+    def event(self) -> str | None:
+        return self.callback.get("event") if isinstance(self.callback, dict) else None
+
+    @property
+    def delivered(self) -> bool:
+        """True only for a 2xx answer."""
+        return self.error is None and self.status is not None and 200 <= self.status < 300
+
+    @property
+    def outcome(self) -> str:
+        """`delivered`, `redirected` (3xx), `rejected` (4xx/5xx), `timeout`, `unreachable`,
+        `error` or `not-sent`."""
+        if self.error is not None:
+            return self.error.split(":", 1)[0]
+        assert self.status is not None
+        if 200 <= self.status < 300:
+            return "delivered"
+        return "redirected" if 300 <= self.status < 400 else "rejected"
+
+    def describe(self) -> str:
+        """One line: the answer, or the error."""
+        if self.error is not None:
+            return self.error
+        text = f"HTTP {self.status}"
+        if not self.delivered and self.body:
+            text += f": {self.body[:80]}"
+        return text
+
+
+@dataclass
+class Report:
+    """Counts by outcome and status, latency percentiles and throughput of a send."""
+
+    total: int = 0
+    delivered: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    statuses: Counter[int] = field(default_factory=Counter)
+    latencies_ms: list[float] = field(default_factory=list, repr=False)
+    elapsed_s: float = 0.0
+    interrupted: bool = False
+    results: list[Result] | None = None
+    first_failure: Result | None = None
+
+    def add(self, result: Result, keep: bool) -> None:
+        self.total += 1
+        self.delivered += result.delivered
+        self.outcomes[result.outcome] += 1
+        if result.status is not None:
+            self.statuses[result.status] += 1
+            self.latencies_ms.append(result.latency_ms)
+        if not result.delivered and self.first_failure is None:
+            self.first_failure = result
+        if keep:
+            if self.results is None:
+                self.results = []
+            self.results.append(result)
+
+    @property
+    def ok(self) -> bool:
+        """Every delivery got a 2xx (and at least one was made)."""
+        return self.total > 0 and self.delivered == self.total
+
+    def percentile(self, p: float) -> float | None:
+        """The p-th latency percentile in ms (p in 0..100), or None with no answers."""
+        if not self.latencies_ms:
+            return None
+        if len(self.latencies_ms) == 1:
+            return self.latencies_ms[0]
+        cuts = statistics.quantiles(self.latencies_ms, n=100, method="inclusive")
+        return cuts[max(0, min(98, round(p) - 1))]
+
+    @property
+    def throughput(self) -> float:
+        """Deliveries per second over the whole send."""
+        return self.total / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    def summary(self) -> dict[str, Any]:
+        """The report as JSON-ready data (without the per-delivery results)."""
+        return {
+            "total": self.total,
+            "delivered": self.delivered,
+            "failed": self.total - self.delivered,
+            "outcomes": dict(self.outcomes),
+            "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
+            "latency_ms": {f"p{p}": _round(self.percentile(p)) for p in (50, 95, 99)},
+            "elapsed_s": round(self.elapsed_s, 3),
+            "throughput_per_s": round(self.throughput, 1),
+            "interrupted": self.interrupted,
+        }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+# --- targets ----------------------------------------------------------------------------
+
+
+def target_kind(target: Any) -> Kind:
+    """`url` for a string, `asgi` for an async app, `wsgi` for a plain callable app."""
+    if isinstance(target, str):
+        return "url"
+    if not callable(target):
+        raise UsageError(f"target must be a URL, an ASGI app or a WSGI app, not {target!r}")
+    call = target if inspect.isroutine(target) else type(target).__call__
+    if inspect.iscoroutinefunction(call):
+        return "asgi"
+    return "wsgi"
+
+
+def check_url(url: str) -> str:
+    """The URL if it is an absolute http(s) URL, else a usage error naming the problem."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise UsageError(f"bad target URL {url!r}: {exc}") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise UsageError(f"bad target URL {url!r}: expected http://host[:port]/path")
+    return url
+
+
+def parse_headers(lines: Iterable[str]) -> dict[str, str]:
+    """`Name: value` strings into a dict; a usage error for anything else."""
+    headers: dict[str, str] = {}
+    for line in lines:
+        name, sep, value = line.partition(":")
+        name = name.strip()
+        if not sep or not name or any(c in name for c in " \t\r\n") or "\n" in value:
+            raise UsageError(f"bad header {line!r}: expected 'Name: value'")
+        headers[name] = value.strip()
+    return headers
+
+
+class _Lane:
+    """One connection's worth of sending: its own transport, so lanes never share a pool."""
+
+    def __init__(self, target: Any, kind: Kind, verify: bool, loop: _Loop | None) -> None:
+        self.kind = kind
+        self.loop = loop
+        if kind == "url":
+            self.url = target
+            self.transport: Any = httpx.HTTPTransport(
+                verify=verify, limits=httpx.Limits(max_connections=1, max_keepalive_connections=1)
+            )
+        elif kind == "wsgi":
+            self.url = _APP_BASE
+            self.transport = httpx.WSGITransport(app=target, raise_app_exceptions=False)
+        else:
+            self.url = _APP_BASE
+            self.transport = httpx.ASGITransport(app=target, raise_app_exceptions=False)
+
+    def post(
+        self, body: bytes, headers: Mapping[str, str], timeout: httpx.Timeout
+    ) -> tuple[int, bytes, Mapping[str, str]]:
+        request = httpx.Request(
+            "POST",
+            self.url,
+            content=body,
+            headers=headers,
+            extensions={"timeout": timeout.as_dict()},
+        )
+        if self.kind == "asgi":
+            assert self.loop is not None
+            return self.loop.run(self._apost(request), timeout)
+        response = self.transport.handle_request(request)
+        try:
+            return response.status_code, _excerpt(response.iter_raw()), response.headers
+        finally:
+            response.close()
+
+    async def _apost(self, request: httpx.Request) -> tuple[int, bytes, Mapping[str, str]]:
+        response = await self.transport.handle_async_request(request)
+        try:
+            chunks = bytearray()
+            async for chunk in response.aiter_raw():
+                chunks += chunk
+                if len(chunks) >= 4 * _EXCERPT:
+                    break
+            return response.status_code, bytes(chunks), response.headers
+        finally:
+            await response.aclose()
+
+    def close(self) -> None:
+        if self.kind != "asgi":
+            self.transport.close()
+
+
+def _excerpt(chunks: Iterable[bytes]) -> bytes:
+    # Read only the start: a huge answer must not fill memory.
+    data = bytearray()
+    for chunk in chunks:
+        data += chunk
+        if len(data) >= 4 * _EXCERPT:
+            break
+    return bytes(data)
+
+
+class _Loop:
+    """An event loop in a thread, so that lanes (threads) can await an ASGI app."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coroutine: Any, timeout: httpx.Timeout) -> Any:
+        future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+        limit = timeout.read or None
+        try:
+            return future.result(timeout=limit)
+        except TimeoutError:
+            future.cancel()
+            raise httpx.ReadTimeout("the app did not answer in time") from None
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+        self.loop.close()
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, min(float(value), _MAX_RETRY_AFTER))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, min(when.timestamp() - time.time(), _MAX_RETRY_AFTER))
+
+
+def _transport_error(exc: httpx.TransportError, timeout: float) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return f"timeout: no answer within {timeout:g} s"
+    if isinstance(exc, httpx.ConnectError):
+        return f"unreachable: {exc or 'connection refused'}"
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
+        return f"error: connection closed mid-response ({exc or type(exc).__name__})"
+    return f"error: {type(exc).__name__}: {exc}"
+
+
+# --- the sender -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Job:
+    index: int
+    callback: Any
+    recording_url: str | None
+    quirk: str | None
+    body: bytes
+
+
+_STOP = object()
+_BATCH = 16
+
+
+def shard_of(job: _Job, lanes: int) -> int:
+    """The lane a delivery goes to: the same for every callback of one recording."""
+    return zlib.crc32((job.recording_url or str(job.index)).encode()) % lanes
+
+
+class Pacer:
+    """Holds deliveries back for `rate` (per second) and `speed` (time-scaled replay)."""
+
+    def __init__(self, rate: float | None, speed: float | None, stop: threading.Event) -> None:
+        self.rate = rate
+        self.speed = speed
+        self.stop = stop
+        self.paced = rate is not None or speed is not None
+        self.start = time.monotonic()
+        self.first_offset: int | None = None
+
+    def wait(self, index: int, delivery: Any) -> bool:
+        """Sleep until `delivery` is due; False when stopped (before or while waiting)."""
+        if self.stop.is_set():
+            return False
+        if not self.paced:
+            return True
+        due = index / self.rate if self.rate is not None else 0.0
+        if self.speed is not None:
+            offset = getattr(delivery, "offset_ms", 0)
+            if self.first_offset is None:
+                self.first_offset = offset
+            due = max(due, (offset - self.first_offset) / 1000 / self.speed)
+        wait = self.start + due - time.monotonic()
+        return not (wait > 0 and self.stop.wait(wait))
+
+
+class Sender:
+    """Sends deliveries to one target: per-recording order, concurrency across recordings."""
+
+    def __init__(
+        self,
+        target: Any,
+        *,
+        concurrency: int = 1,
+        rate: float | None = None,
+        speed: float | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 10.0,
+        retries: int = 0,
+        backoff: float = 0.5,
+        verify: bool = True,
+        processes: int | None = None,
+    ) -> None:
+        if concurrency < 1:
+            raise UsageError(f"concurrency must be at least 1, got {concurrency}")
+        if rate is not None and rate <= 0:
+            raise UsageError(f"rate must be positive, got {rate}")
+        if speed is not None and speed <= 0:
+            raise UsageError(f"speed must be positive, got {speed}")
+        if timeout <= 0:
+            raise UsageError(f"timeout must be positive, got {timeout}")
+        if retries < 0:
+            raise UsageError(f"retries must not be negative, got {retries}")
+        self.kind = target_kind(target)
+        self.target = check_url(target) if self.kind == "url" else target
+        self.concurrency = concurrency
+        self.rate = rate
+        self.speed = speed
+        self.headers = {"content-type": "application/json", "user-agent": "aircore-mock"}
+        self.headers.update({k.lower(): v for k, v in (headers or {}).items()})
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.verify = verify
+        if processes is None:
+            # httpx spends ~300 us of CPU a request and threads only fight over the GIL, so
+            # concurrent sends to a URL spread over processes (measured: benchmarks/).
+            cores = os.cpu_count() or 1
+            spawnable = _processes.can_spawn()
+            processes = min(cores, concurrency) if self.kind == "url" and spawnable else 1
+        if processes > 1 and self.kind != "url":
+            raise UsageError("processes > 1 needs a URL target (an app lives in this process)")
+        self.processes = max(1, min(processes, concurrency))
+        self._stop = threading.Event()
+        self._interrupted = False
+
+    def stop(self) -> None:
+        """Stop after the requests in flight; what was not sent is reported as `not-sent`."""
+        self._interrupted = True
+        self._stop.set()
+
+    def send(
+        self,
+        deliveries: Iterable[Any],
+        *,
+        keep_results: bool = True,
+        on_result: Callable[[Result], None] | None = None,
+    ) -> Report:
+        """Send everything, then return the report (with every result unless keep_results=False)."""
+        report = Report()
+        started = time.perf_counter()
+        results = self.iter_results(deliveries)
+        try:
+            for result in results:
+                report.add(result, keep_results)
+                if on_result is not None:
+                    on_result(result)
+        except KeyboardInterrupt:
+            self.stop()
+            report.interrupted = True
+            for result in results:  # the rest come back as not-sent
+                report.add(result, keep_results)
+                if on_result is not None:
+                    on_result(result)
+        finally:
+            report.elapsed_s = time.perf_counter() - started
+        report.interrupted = report.interrupted or self._interrupted
+        return report
+
+    def iter_results(self, deliveries: Iterable[Any]) -> Iterator[Result]:
+        """Send lazily and yield each result as it comes (completion order).
+
+        Every delivery taken from `deliveries` gets exactly one result; after `stop()` (or
+        Ctrl-C) no more are taken, and those already queued come back as `not-sent`.
+        """
+        self._stop.clear()
+        if self.processes > 1:
+            yield from _processes.iter_results(self, deliveries)
+        elif self.concurrency == 1:
+            yield from self._inline(deliveries)
+        else:
+            yield from self._threaded(deliveries)
+
+    def _inline(self, deliveries: Iterable[Any]) -> Iterator[Result]:
+        # One lane needs no threads: every hand-off between threads costs more than httpx.
+        loop = _Loop() if self.kind == "asgi" else None
+        lane = _Lane(self.target, self.kind, self.verify, loop)
+        pacer = Pacer(self.rate, self.speed, self._stop)
+        timeout = httpx.Timeout(self.timeout)
+        try:
+            for index, delivery in enumerate(deliveries):
+                job = _job(index, delivery)
+                if not pacer.wait(index, delivery):
+                    yield _not_sent(job)
+                    break
+                try:
+                    result = self._deliver(lane, job, timeout)
+                except KeyboardInterrupt:
+                    self.stop()
+                    yield _not_sent(job, "interrupted while waiting for the answer")
+                    break
+                yield result
+        finally:
+            lane.close()
+            if loop is not None:
+                loop.close()
+
+    def _threaded(self, deliveries: Iterable[Any]) -> Iterator[Result]:
+        loop = _Loop() if self.kind == "asgi" else None
+        lanes = [_Lane(self.target, self.kind, self.verify, loop) for _ in range(self.concurrency)]
+        # Inboxes carry batches of jobs and the outbox batches of results: a hand-off between
+        # threads costs tens of microseconds, so it is paid per batch, not per delivery.
+        inboxes: list[queue.Queue[Any]] = [queue.Queue(maxsize=8) for _ in lanes]
+        outbox: queue.Queue[Any] = queue.Queue()
+        workers = [
+            threading.Thread(target=self._lane, args=(lane, inbox, outbox), daemon=True)
+            for lane, inbox in zip(lanes, inboxes, strict=True)
+        ]
+        feeder = threading.Thread(
+            target=self._feed, args=(deliveries, inboxes, outbox), daemon=True
+        )
+        for thread in (*workers, feeder):
+            thread.start()
+        try:
+            finished = 0
+            while finished < len(workers) + 1:
+                item = outbox.get()
+                if item is _STOP:
+                    finished += 1
+                elif isinstance(item, BaseException):
+                    raise item
+                else:
+                    yield from item
+        finally:
+            self._stop.set()
+            feeder.join(timeout=self.timeout + 1)
+            for thread in workers:
+                thread.join(timeout=self.timeout * (self.retries + 1) + 1)
+            for lane in lanes:
+                lane.close()
+            if loop is not None:
+                loop.close()
+
+    def _feed(
+        self, deliveries: Iterable[Any], inboxes: list[queue.Queue[Any]], outbox: queue.Queue[Any]
+    ) -> None:
+        batches: list[list[_Job]] = [[] for _ in inboxes]
+        pacer = Pacer(self.rate, self.speed, self._stop)
+        try:
+            for index, delivery in enumerate(deliveries):
+                job = _job(index, delivery)
+                if not pacer.wait(index, delivery):
+                    outbox.put([_not_sent(job)])
+                    break
+                # One lane per recording keeps its callbacks in order.
+                shard = shard_of(job, len(inboxes))
+                batches[shard].append(job)
+                if pacer.paced or len(batches[shard]) >= _BATCH:
+                    inboxes[shard].put(batches[shard])
+                    batches[shard] = []
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            outbox.put(exc)
+        finally:
+            for inbox, batch in zip(inboxes, batches, strict=True):
+                if batch:
+                    inbox.put(batch)
+                inbox.put(_STOP)
+            outbox.put(_STOP)
+
+    def _lane(self, lane: _Lane, inbox: queue.Queue[Any], outbox: queue.Queue[Any]) -> None:
+        timeout = httpx.Timeout(self.timeout)
+        try:
+            while True:
+                batch = inbox.get()
+                if batch is _STOP:
+                    break
+                results = []
+                for job in batch:
+                    if self._stop.is_set():
+                        results.append(_not_sent(job))
+                    else:
+                        results.append(self._deliver(lane, job, timeout))
+                outbox.put(results)
+        finally:
+            outbox.put(_STOP)
+
+    def _deliver(self, lane: _Lane, job: _Job, timeout: httpx.Timeout) -> Result:
+        attempts = 0
+        while True:
+            attempts += 1
+            began = time.perf_counter()
+            wait: float | None = None
+            try:
+                status, body, headers = lane.post(job.body, self.headers, timeout)
+            except httpx.TransportError as exc:
+                latency = (time.perf_counter() - began) * 1000
+                error = _transport_error(exc, self.timeout)
+                result = Result(
+                    job.index,
+                    job.callback,
+                    job.recording_url,
+                    job.quirk,
+                    attempts,
+                    None,
+                    latency,
+                    "",
+                    error,
+                )
+            else:
+                latency = (time.perf_counter() - began) * 1000
+                text = body.decode("utf-8", "replace")[:_EXCERPT]
+                result = Result(
+                    job.index,
+                    job.callback,
+                    job.recording_url,
+                    job.quirk,
+                    attempts,
+                    status,
+                    latency,
+                    text,
+                )
+                if status != 429 and status < 500:
+                    return result
+                wait = _retry_after(headers)
+            if attempts > self.retries or self._stop.is_set():
+                return result
+            if wait is None:
+                wait = min(self.backoff * 2 ** (attempts - 1), _MAX_BACKOFF)
+            if self._stop.wait(wait):
+                return result
+
+
+def _job(index: int, delivery: Any) -> _Job:
+    if isinstance(delivery, _Job):
+        return delivery
+    callback = getattr(delivery, "callback", delivery)
+    url = getattr(delivery, "recording_url", None)
+    if url is None and isinstance(callback, dict):
+        recording = callback.get("recording")
+        url = recording.get("url") if isinstance(recording, dict) else None
+    body = delivery if isinstance(delivery, bytes) else orjson.dumps(callback)
+    return _Job(index, callback, url, getattr(delivery, "quirk", None), body)
+
+
+def _not_sent(job: _Job) -> Result:
+    return Result(
+        job.index,
+        job.callback,
+        job.recording_url,
+        job.quirk,
+        0,
+        None,
+        0.0,
+        "",
+        "not-sent: stopped before it was sent",
+    )
+
+
+def send(
+    deliveries: Iterable[Any],
+    target: Any,
+    **options: Any,
+) -> Report:
+    """Send callbacks (dicts) or `Delivery`s to a target and return the report."""
+    keep = options.pop("keep_results", True)
+    on_result = options.pop("on_result", None)
+    return Sender(target, **options).send(deliveries, keep_results=keep, on_result=on_result)
