@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import queue
@@ -159,10 +160,8 @@ def iter_results(sender: Sender, deliveries: Iterable[Any]) -> Iterator[Result]:
 
 
 def _put_nowait(inbox: Any, item: Any) -> None:
-    try:
+    with contextlib.suppress(queue.Full):
         inbox.put_nowait(item)
-    except queue.Full:
-        pass
 
 
 def _work(options: dict[str, Any], lanes: int, inbox: Any, outbox: Any) -> None:
