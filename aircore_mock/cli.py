@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import sys
+import tempfile
 from typing import Any, NoReturn
 
 import click
@@ -301,6 +303,439 @@ def generate(
     _report_seed(seed, generator.seed)
     callbacks = (d.callback for d in itertools.chain([first], deliveries))
     write_callbacks(callbacks, output, output_format)
+
+
+def _use_color() -> bool | None:
+    # click strips colour when stdout is not a terminal; NO_COLOR (no-color.org) turns it off.
+    return False if os.environ.get("NO_COLOR") else None
+
+
+def _styled_status(text: str, ok: bool, warn: bool = False) -> str:
+    return click.style(text, fg="green" if ok else "yellow" if warn else "red")
+
+
+def _delivery_line(result: Any) -> str:
+    from ._providers import recording_id_of
+
+    status = str(result.status) if result.status is not None else "---"
+    recording = recording_id_of(result.recording_url) if result.recording_url else "-"
+    quirk = f"  ({result.quirk})" if result.quirk else ""
+    line = (
+        f"{_styled_status(status, result.delivered, 300 <= (result.status or 0) < 500)} "
+        f"{result.latency_ms:8.1f} ms  {result.event or '-':<24} {recording}{quirk}"
+    )
+    if not result.delivered:
+        line += f"\n      {_styled_status(result.describe(), False)}"
+    return line
+
+
+def _summary_lines(report: Any) -> list[str]:
+    data = report.summary()
+    statuses = ", ".join(f"{k}: {v}" for k, v in data["statuses"].items()) or "none"
+    outcomes = ", ".join(f"{k} {v}" for k, v in sorted(data["outcomes"].items()))
+    latency = data["latency_ms"]
+    lines = [
+        f"{data['delivered']} of {data['total']} delivered ({outcomes}); statuses {statuses}",
+    ]
+    if latency["p50"] is not None:
+        lines.append(
+            f"latency p50 {latency['p50']} ms, p95 {latency['p95']} ms, p99 {latency['p99']} ms; "
+            f"{data['throughput_per_s']} deliveries/s over {data['elapsed_s']} s"
+        )
+    if report.interrupted:
+        lines.append("interrupted: what was not sent is counted as not-sent")
+    return lines
+
+
+def _result_json(result: Any) -> dict[str, Any]:
+    return {
+        "index": result.index,
+        "event": result.event,
+        "recording_url": result.recording_url,
+        "quirk": result.quirk,
+        "attempts": result.attempts,
+        "status": result.status,
+        "latency_ms": round(result.latency_ms, 3),
+        "outcome": result.outcome,
+        "body": result.body,
+        "error": result.error,
+        "callback": result.callback,
+    }
+
+
+def _from_file(path: str) -> list[Any]:
+    from ._inputs import read_callbacks
+
+    callbacks = []
+    for item in read_callbacks([path]):
+        if item.error is not None:
+            raise InputProblem(f"{item.where}: {item.error}")
+        callbacks.append(item.payload)
+    if not callbacks:
+        raise InputProblem(f"{path}: no callbacks in it")
+    return callbacks
+
+
+_LINES_BEFORE_PROGRESS = 20
+
+
+@cli.command()
+@click.option("-s", "--scenario", default=None, help=_scenario_help() + " [default: uploaded]")
+@click.option(
+    "-t",
+    "--target",
+    envvar="AIRCORE_MOCK_TARGET",
+    show_envvar=True,
+    default=None,
+    help="URL to POST to. Without it, a built-in receiver on 127.0.0.1 takes the callbacks "
+    "and shows what arrived.",
+)
+@click.option(
+    "-n",
+    "--count",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Recordings to generate [default: 1, or 10 for a burst].",
+)
+@click.option(
+    "-c",
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Recordings sent at the same time (each recording's callbacks stay in order).",
+)
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="At most this many deliveries per second.",
+)
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Replay in real time scaled by this factor (60: a 10-minute recording's "
+    "callbacks over 10 s). Default: no waiting.",
+)
+@_seed_option
+@click.option("--set", "assignments", multiple=True, metavar="PATH=VALUE", help=_SET_HELP)
+@click.option(
+    "-H",
+    "--header",
+    "headers",
+    multiple=True,
+    metavar="'NAME: VALUE'",
+    help="Extra request header, repeatable (e.g. 'Authorization: Bearer x').",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="Seconds to wait for each answer.",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Retries on connection errors, 5xx and 429, with exponential backoff "
+    "(Retry-After honoured).",
+)
+@click.option("-k", "--insecure", is_flag=True, help="Do not verify TLS certificates.")
+@click.option("--dry-run", is_flag=True, help="Print what would be sent; send nothing.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: a line per delivery and a summary; json: a report.",
+)
+@click.option(
+    "--from",
+    "from_file",
+    type=str,
+    default=None,
+    metavar="FILE",
+    help="Send the callbacks in FILE (.json, .jsonl, - for stdin) instead of a scenario.",
+)
+def send(
+    scenario: str | None,
+    target: str | None,
+    count: int | None,
+    concurrency: int,
+    rate: float | None,
+    speed: float | None,
+    seed: int | None,
+    assignments: tuple[str, ...],
+    headers: tuple[str, ...],
+    timeout: float,
+    retries: int,
+    insecure: bool,
+    dry_run: bool,
+    output_format: str,
+    from_file: str | None,
+) -> None:
+    """POST a scenario's callbacks (or a file's) to a receiver and report every delivery.
+
+    \b
+      aircore-mock send --scenario upload-failed
+      aircore-mock send -s burst -n 200 -c 16 --target http://localhost:8000/aircore
+      aircore-mock send --from captured.jsonl --target $URL --header 'Authorization: Bearer x'
+
+    Exit codes: 0 every delivery got a 2xx, 1 some did not, 2 usage or input error.
+    """
+    from ._generator import Generator, parse_pins
+    from ._sender import Sender, check_url, parse_headers
+
+    if from_file is not None and (scenario or count or assignments or seed is not None):
+        _fail_usage("--from sends a file as it is: it takes no --scenario, --count, --set, --seed")
+    extra_headers = parse_headers(headers)
+    if target is not None:
+        check_url(target)
+    if from_file is not None:
+        deliveries: Any = _from_file(from_file)
+    else:
+        generator = Generator(seed)
+        deliveries = generator.deliveries(scenario or "uploaded", count, **parse_pins(assignments))
+        first = next(deliveries)  # a bad scenario or pin fails before anything is sent
+        deliveries = itertools.chain([first], deliveries)
+        _report_seed(seed, generator.seed)
+    if dry_run:
+        _dry_run(deliveries, target or "(built-in receiver)", extra_headers, output_format)
+        return
+    receiver = None
+    if target is None:
+        from ._receiver import Receiver
+
+        receiver = Receiver().start()
+        target = receiver.url
+        if output_format == "text":
+            click.echo(f"no --target: sending to a built-in receiver at {target}", err=True)
+    sender = Sender(
+        target,
+        concurrency=concurrency,
+        rate=rate,
+        speed=speed,
+        headers=extra_headers,
+        timeout=timeout,
+        retries=retries,
+        verify=not insecure,
+    )
+    color = _use_color()
+    shown = 0
+    progress = sys.stdout.isatty() and output_format == "text"
+
+    def show(result: Any) -> None:
+        nonlocal shown
+        if output_format != "text":
+            return
+        shown += 1
+        if shown <= _LINES_BEFORE_PROGRESS or not progress or not result.delivered:
+            if progress and shown > _LINES_BEFORE_PROGRESS:
+                click.echo("\r\033[K", nl=False)
+            click.echo(_delivery_line(result), color=color)
+        if progress and shown >= _LINES_BEFORE_PROGRESS:
+            click.echo(f"\r\033[K  ... {shown} sent", nl=False)
+
+    try:
+        report = sender.send(deliveries, keep_results=output_format == "json", on_result=show)
+    finally:
+        if receiver is not None:
+            receiver.stop()
+    if progress and shown >= _LINES_BEFORE_PROGRESS:
+        click.echo("\r\033[K", nl=False)
+    if output_format == "json":
+        out: dict[str, Any] = {
+            "target": target,
+            "summary": report.summary(),
+            "results": [_result_json(r) for r in report.results or []],
+        }
+        if receiver is not None:
+            out["receiver"] = receiver.summary()
+            out["received"] = [c.to_json() for c in receiver.captures]
+        click.echo(json.dumps(out, indent=2))
+    else:
+        for line in _summary_lines(report):
+            click.echo(line)
+        if receiver is not None:
+            _show_received(receiver, color)
+    if not report.ok:
+        failure = report.first_failure
+        reason = (
+            f"{failure.event or 'callback'}: {failure.describe()}" if failure else "nothing sent"
+        )
+        click.echo(
+            f"error: {report.total - report.delivered} of {report.total} deliveries "
+            f"failed; first: {reason}",
+            err=True,
+        )
+        sys.exit(EXIT_FAILED)
+
+
+def _show_received(receiver: Any, color: bool | None) -> None:
+    click.echo(f"the built-in receiver got {len(receiver.captures)} request(s):")
+    for capture in receiver.captures:
+        ok = capture.verdict == "valid"
+        click.echo(
+            "  " + _styled_status(capture.line(), ok, capture.verdict != "invalid"), color=color
+        )
+    summary = receiver.summary()
+    extras = [
+        f"{summary[k]} {k.replace('_', ' ')}"
+        for k in ("invalid", "out_of_order", "duplicates")
+        if summary[k]
+    ]
+    if extras:
+        click.echo("  " + ", ".join(extras))
+
+
+def _dry_run(deliveries: Any, target: str, headers: dict[str, str], output_format: str) -> None:
+    rows = []
+    for index, delivery in enumerate(deliveries):
+        callback = getattr(delivery, "callback", delivery)
+        row = {
+            "index": index,
+            "target": target,
+            "offset_ms": getattr(delivery, "offset_ms", None),
+            "quirk": getattr(delivery, "quirk", None),
+            "callback": callback,
+        }
+        if output_format == "json":
+            rows.append(row)
+        else:
+            quirk = f" ({row['quirk']})" if row["quirk"] else ""
+            click.echo(f"POST {target}{quirk} {json.dumps(callback)}")
+    if output_format == "json":
+        click.echo(json.dumps({"target": target, "headers": headers, "deliveries": rows}, indent=2))
+
+
+@cli.command()
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface to bind (loopback by default; 0.0.0.0 exposes it).",
+)
+@click.option(
+    "-p",
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="Port; 0 picks a free one (see --ready-file).",
+)
+@click.option("--path", default="/", show_default=True, help="Path callbacks are POSTed to.")
+@click.option("--strict", is_flag=True, help="Count undocumented fields as invalid.")
+@click.option(
+    "--status",
+    type=click.IntRange(100, 599),
+    default=204,
+    show_default=True,
+    help="Status to answer callbacks with (e.g. 500 to test a sender's retries).",
+)
+@click.option(
+    "--max-body",
+    type=click.IntRange(min=1),
+    default=1024 * 1024,
+    show_default=True,
+    help="Largest body accepted, in bytes; bigger ones get 413.",
+)
+@click.option(
+    "--log",
+    "log_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Append every request (headers, body, verdict) to this JSONL file.",
+)
+@click.option(
+    "--ready-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write host:port here once listening, so scripts can wait for it.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: a line per request; json: a JSON object per line.",
+)
+def receive(
+    host: str,
+    port: int,
+    path: str,
+    strict: bool,
+    status: int,
+    max_body: int,
+    log_file: str | None,
+    ready_file: str | None,
+    output_format: str,
+) -> None:
+    """Run a capture server: validate every callback and check each recording's order.
+
+    Prints a line per request and, on Ctrl-C, a summary. Callbacks that break the schema
+    make the exit code 1.
+
+    \b
+      aircore-mock receive --port 8000 --log received.jsonl
+      aircore-mock send --target http://127.0.0.1:8000/ --scenario burst   # elsewhere
+    """
+    from ._receiver import Receiver
+
+    color = _use_color()
+
+    def show(capture: Any) -> None:
+        if output_format == "json":
+            click.echo(json.dumps(capture.to_json()))
+        else:
+            ok = capture.verdict == "valid"
+            click.echo(
+                _styled_status(capture.line(), ok, capture.verdict != "invalid"), color=color
+            )
+
+    def ready(receiver: Any) -> None:
+        if ready_file is not None:
+            _write_atomically(ready_file, f"{receiver.host}:{receiver.port}\n")
+        click.echo(f"ready: listening on {receiver.url} (Ctrl-C to stop)", err=True)
+
+    receiver = Receiver(
+        host,
+        port,
+        path,
+        strict=strict,
+        status=status,
+        max_body=max_body,
+        log=log_file,
+        on_capture=show,
+    )
+    receiver.serve(on_ready=ready)
+    summary = receiver.summary()
+    if output_format == "json":
+        click.echo(json.dumps({"summary": summary}))
+    else:
+        events = ", ".join(f"{k} {v}" for k, v in sorted(summary["events"].items())) or "none"
+        click.echo(
+            f"{summary['callbacks']} callback(s) in {summary['requests']} request(s): {events}",
+            err=True,
+        )
+        click.echo(
+            f"invalid {summary['invalid']}, out of order {summary['out_of_order']}, "
+            f"duplicates {summary['duplicates']}; undocumented fields: "
+            f"{', '.join(summary['undocumented_fields']) or 'none'}",
+            err=True,
+        )
+    sys.exit(EXIT_FAILED if summary["invalid"] else EXIT_OK)
+
+
+def _write_atomically(path: str, text: str) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    with tempfile.NamedTemporaryFile("w", dir=folder, delete=False) as handle:
+        handle.write(text)
+    os.replace(handle.name, path)
 
 
 def main(argv: list[str] | None = None, prog_name: str = "aircore-mock") -> None:

@@ -1,0 +1,434 @@
+"""A capture server for callbacks: validates each one and checks each recording's order."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from ._exceptions import AircoreMockError, Problem, UsageError
+from ._validation import checker, explain
+
+MIB = 1024 * 1024
+
+
+class WaitTimeout(AircoreMockError, TimeoutError):
+    """`Receiver.wait_for` gave up: fewer callbacks arrived than expected in time."""
+
+
+@dataclass(frozen=True)
+class Capture:
+    """One request the receiver got, what it answered and its verdict."""
+
+    seq: int
+    received_at: float
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    status: int
+    verdict: str
+    """`valid`, `invalid`, `not-json`, `too-large`, `wrong-method` or `wrong-path`."""
+    payload: Any = None
+    problems: tuple[Problem, ...] = ()
+    event: str | None = None
+    recording_url: str | None = None
+    out_of_order: bool = False
+    duplicate: bool = False
+    undocumented: tuple[str, ...] = ()
+
+    @property
+    def is_callback(self) -> bool:
+        """A POST of JSON to the callback path (valid or not)."""
+        return self.verdict in ("valid", "invalid")
+
+    def line(self) -> str:
+        """One human line: event, recording id, verdict."""
+        event = self.event or "-"
+        recording = (self.recording_url or "").rsplit("/", 1)[-1] or "-"
+        text = f"{self.method} {self.path} {self.status}  {event}  {recording}  {self.verdict}"
+        reason = self._detail()
+        if reason:
+            text += f"  ({reason})"
+        if self.problems:
+            text += f": {self.problems[0]}"
+            if len(self.problems) > 1:
+                text += f" (and {len(self.problems) - 1} more)"
+        if self.out_of_order:
+            text += "  [out of order]"
+        if self.duplicate:
+            text += "  [duplicate]"
+        if self.undocumented:
+            text += f"  [undocumented: {', '.join(self.undocumented)}]"
+        return text
+
+    def _detail(self) -> str:
+        # What a human wants to see of a callback: why it stopped or failed, where it went.
+        recording = self.payload.get("recording") if isinstance(self.payload, dict) else None
+        if not isinstance(recording, dict):
+            return ""
+        location = recording.get("location")
+        if isinstance(location, dict) and isinstance(location.get("address"), str):
+            return str(location["address"])
+        reason = recording.get("reason")
+        if isinstance(reason, str):
+            return reason if len(reason) <= 100 else reason[:97] + "..."
+        return ""
+
+    def to_json(self) -> dict[str, Any]:
+        """The capture as a JSON-ready dict (the body as JSON when it is JSON)."""
+        body: Any
+        if self.payload is not None or self.verdict in ("valid", "invalid"):
+            body = self.payload
+        else:
+            body = self.body[:4096].decode("utf-8", "replace")
+        return {
+            "seq": self.seq,
+            "received_at": self.received_at,
+            "method": self.method,
+            "path": self.path,
+            "headers": self.headers,
+            "body": body,
+            "status": self.status,
+            "verdict": self.verdict,
+            "problems": [vars(p) for p in self.problems],
+            "event": self.event,
+            "recording_url": self.recording_url,
+            "out_of_order": self.out_of_order,
+            "duplicate": self.duplicate,
+            "undocumented": list(self.undocumented),
+        }
+
+
+@dataclass
+class _Lifecycle:
+    events: set[str] = field(default_factory=set)
+    highest: int = -1
+
+
+def _ranks() -> dict[str, int]:
+    from ._generator import roles
+
+    r = roles()
+    return {r.started: 0, r.stopped: 1, r.uploaded: 2, r.upload_failed: 2}
+
+
+class Receiver:
+    """A real HTTP server on loopback that captures and checks callbacks.
+
+    Use as a context manager (`with Receiver() as r: ... r.url, r.callbacks,
+    r.wait_for(3)`) or call `serve()` to run it in the foreground.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        path: str = "/",
+        *,
+        strict: bool = False,
+        status: int = 204,
+        max_body: int = MIB,
+        log: str | Path | None = None,
+        on_capture: Callable[[Capture], None] | None = None,
+    ) -> None:
+        if not 100 <= status <= 599:
+            raise UsageError(f"status must be an HTTP status code (100-599), got {status}")
+        if max_body < 1:
+            raise UsageError(f"max_body must be positive, got {max_body}")
+        self.host = host
+        self.path = "/" + path.strip("/") if path.strip("/") else "/"
+        self.strict = strict
+        self.status = status
+        self.max_body = max_body
+        self.on_capture = on_capture
+        self._log_path = Path(log) if log is not None else None
+        self._log: IO[bytes] | None = None
+        self._lock = threading.Condition()
+        self._captures: list[Capture] = []
+        self._lifecycles: dict[str, _Lifecycle] = {}
+        self._ranks = _ranks()
+        self._check = checker(strict=False)
+        self._strict_check = checker(strict=True)
+        self._socket = self._bind(host, port)
+        self.port: int = self._socket.getsockname()[1]
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self.app = self._build_app()
+        """The ASGI app: usable in-process as a sender's target too."""
+
+    @staticmethod
+    def _bind(host: str, port: int) -> socket.socket:
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            raise UsageError(f"cannot resolve host {host!r}: {exc.strerror}") from None
+        family, kind, proto, _, address = infos[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+            sock.listen(2048)
+        except OSError as exc:
+            sock.close()
+            raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        sock.setblocking(False)
+        return sock
+
+    @property
+    def url(self) -> str:
+        """Where to send callbacks: `http://127.0.0.1:<port>/<path>`."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}{self.path}"
+
+    # --- what arrived ---------------------------------------------------------------------
+
+    @property
+    def captures(self) -> list[Capture]:
+        """Every request so far, in arrival order (a copy)."""
+        with self._lock:
+            return list(self._captures)
+
+    @property
+    def callbacks(self) -> list[Any]:
+        """The JSON payloads POSTed to the callback path so far, in arrival order."""
+        return [c.payload for c in self.captures if c.is_callback]
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[Any]:
+        """Block until `count` callbacks have arrived; return them, or raise `WaitTimeout`."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while True:
+                got = [c.payload for c in self._captures if c.is_callback]
+                if len(got) >= count:
+                    return got
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise WaitTimeout(
+                        f"{len(got)} of {count} callbacks arrived at {self.url} "
+                        f"within {timeout:g} s"
+                    )
+                self._lock.wait(left)
+
+    def reset(self) -> None:
+        """Forget everything captured (the server keeps running)."""
+        with self._lock:
+            self._captures.clear()
+            self._lifecycles.clear()
+
+    def summary(self) -> dict[str, Any]:
+        """Counts per event type and verdict, out-of-order, duplicates, undocumented fields."""
+        captures = self.captures
+        callbacks = [c for c in captures if c.is_callback]
+        return {
+            "requests": len(captures),
+            "callbacks": len(callbacks),
+            "events": dict(Counter(c.event or "(none)" for c in callbacks)),
+            "verdicts": dict(Counter(c.verdict for c in captures)),
+            "invalid": sum(c.verdict == "invalid" for c in captures),
+            "out_of_order": sum(c.out_of_order for c in captures),
+            "duplicates": sum(c.duplicate for c in captures),
+            "undocumented_fields": sorted({f for c in captures for f in c.undocumented}),
+        }
+
+    # --- handling a request ---------------------------------------------------------------
+
+    def _judge(self, payload: Any) -> dict[str, Any]:
+        if self._check(payload):
+            undocumented: tuple[str, ...] = ()
+            if not self._strict_check(payload):
+                undocumented = tuple(
+                    p.path for p in explain(payload, strict=True) if "undocumented" in p.message
+                )
+            if self.strict and undocumented:
+                problems = tuple(explain(payload, strict=True))
+                return {"verdict": "invalid", "problems": problems, "undocumented": undocumented}
+            return {"verdict": "valid", "undocumented": undocumented}
+        return {"verdict": "invalid", "problems": tuple(explain(payload, strict=self.strict))}
+
+    def _record(self, **fields: Any) -> Capture:
+        with self._lock:
+            payload = fields.get("payload")
+            event = recording_url = None
+            if isinstance(payload, dict):
+                event = payload.get("event") if isinstance(payload.get("event"), str) else None
+                recording = payload.get("recording")
+                if isinstance(recording, dict) and isinstance(recording.get("url"), str):
+                    recording_url = recording["url"]
+            out_of_order = duplicate = False
+            if event in self._ranks and recording_url is not None:
+                life = self._lifecycles.setdefault(recording_url, _Lifecycle())
+                rank = self._ranks[event]
+                duplicate = event in life.events
+                missing_before = rank > 0 and not any(
+                    self._ranks[e] == rank - 1 for e in life.events
+                )
+                out_of_order = (rank < life.highest) or (missing_before and not duplicate)
+                life.events.add(event)
+                life.highest = max(life.highest, rank)
+            capture = Capture(
+                seq=len(self._captures),
+                received_at=time.time(),
+                event=event,
+                recording_url=recording_url,
+                out_of_order=out_of_order,
+                duplicate=duplicate,
+                **fields,
+            )
+            self._captures.append(capture)
+            if self._log is not None:
+                self._log.write(orjson.dumps(capture.to_json()) + b"\n")
+                self._log.flush()
+            self._lock.notify_all()
+        if self.on_capture is not None:
+            self.on_capture(capture)
+        return capture
+
+    def _build_app(self) -> Any:
+        from starlette.applications import Starlette
+        from starlette.requests import Request
+        from starlette.responses import Response
+        from starlette.routing import Route
+
+        receiver = self
+
+        async def endpoint(request: Request) -> Response:
+            base = {
+                "method": request.method,
+                "path": request.url.path,
+                "headers": dict(request.headers),
+            }
+            if request.url.path.rstrip("/") != receiver.path.rstrip("/"):
+                receiver._record(body=b"", status=404, verdict="wrong-path", **base)
+                return Response(f"callbacks go to {receiver.path}\n", 404)
+            if request.method != "POST":
+                receiver._record(body=b"", status=405, verdict="wrong-method", **base)
+                return Response("callbacks are POSTed\n", 405, headers={"allow": "POST"})
+            body = await _read_capped(request, receiver.max_body)
+            if body is None:
+                receiver._record(body=b"", status=413, verdict="too-large", **base)
+                return Response(f"body over {receiver.max_body} bytes\n", 413)
+            try:
+                payload = orjson.loads(body)
+            except orjson.JSONDecodeError as exc:
+                receiver._record(body=body, status=400, verdict="not-json", **base)
+                return Response(f"not JSON: {exc}\n", 400)
+            judged = receiver._judge(payload)
+            receiver._record(body=body, status=receiver.status, payload=payload, **base, **judged)
+            return Response(status_code=receiver.status)
+
+        @contextlib.asynccontextmanager
+        async def lifespan(app: Any) -> AsyncIterator[None]:
+            receiver._ready.set()
+            yield
+
+        methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+        routes = [Route("/{rest:path}", endpoint, methods=methods)]
+        return Starlette(routes=routes, lifespan=lifespan)
+
+    # --- running --------------------------------------------------------------------------
+
+    def _make_server(self) -> Any:
+        import uvicorn
+
+        config = uvicorn.Config(
+            self.app,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=2,
+        )
+        return uvicorn.Server(config)
+
+    def _open_log(self) -> None:
+        if self._log_path is not None and self._log is None:
+            try:
+                self._log = self._log_path.open("ab")
+            except OSError as exc:
+                raise UsageError(f"cannot write log {self._log_path}: {exc.strerror}") from None
+
+    def start(self, timeout: float = 10.0) -> Receiver:
+        """Serve in a background thread; returns once the server accepts requests."""
+        if self._thread is not None:
+            return self
+        self._open_log()
+        self._server = self._make_server()
+        self._thread = threading.Thread(
+            target=self._server.run,
+            kwargs={"sockets": [self._socket]},
+            daemon=True,
+            name=f"aircore-mock receiver {self.url}",
+        )
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            self.stop()
+            raise AircoreMockError(f"the receiver at {self.url} did not start in {timeout:g} s")
+        return self
+
+    def serve(self, on_ready: Callable[[Receiver], None] | None = None) -> None:
+        """Serve in this thread until Ctrl-C or SIGTERM (uvicorn handles both gracefully)."""
+        self._open_log()
+        self._server = self._make_server()
+        if on_ready is not None:
+            threading.Thread(target=self._announce, args=(on_ready,), daemon=True).start()
+        # uvicorn shuts down gracefully on SIGINT/SIGTERM and then re-raises the signal with
+        # the previous handler; a quiet one lets the caller print its summary and exit itself.
+        quiet = {sig: signal.signal(sig, _ignore) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            self._server.run(sockets=[self._socket])
+        finally:
+            for sig, handler in quiet.items():
+                signal.signal(sig, handler)
+            self._close()
+
+    def _announce(self, on_ready: Callable[[Receiver], None]) -> None:
+        if self._ready.wait(30):
+            on_ready(self)
+
+    def stop(self) -> None:
+        """Shut the server down and release the port."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        self._close()
+
+    def _close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._socket.close()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def __enter__(self) -> Receiver:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _ignore(signum: int, frame: Any) -> None:
+    """A signal handler that does nothing (see `Receiver.serve`)."""
+
+
+async def _read_capped(request: Any, limit: int) -> bytes | None:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
