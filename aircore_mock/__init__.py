@@ -21,9 +21,12 @@ if TYPE_CHECKING:
     )
     from ._generator import Callback, Delivery, Generator, Recording, parse_pins
     from ._providers import AircoreProvider
+    from ._receiver import Capture, Receiver, WaitTimeout
     from ._scenarios import Fault, Outcome, Scenario
     from ._scenarios import catalogue as scenarios
     from ._scenarios import resolve as resolve_scenario
+    from ._sender import Report, Result, Sender, send
+    from ._server import AppServer
 
 # Generation pulls in Faker (~90 ms); load it on first use so that `validate` and the
 # pytest plugin stay quick to start.
@@ -40,6 +43,14 @@ _LAZY = {
     "Recording": "_generator",
     "parse_pins": "_generator",
     "AircoreProvider": "_providers",
+    "Capture": "_receiver",
+    "Receiver": "_receiver",
+    "WaitTimeout": "_receiver",
+    "Report": "_sender",
+    "Result": "_sender",
+    "Sender": "_sender",
+    "send": "_sender",
+    "AppServer": "_server",
     "Fault": "_scenarios",
     "Outcome": "_scenarios",
     "Scenario": "_scenarios",
@@ -63,6 +74,14 @@ __all__ = [  # noqa: RUF022 - grouped: validation, then generation
     "BAD_REGIONS",
     "UPLOAD_FAILURES",
     "AircoreProvider",
+    "AppServer",
+    "Capture",
+    "Receiver",
+    "Report",
+    "Result",
+    "Sender",
+    "WaitTimeout",
+    "send",
     "BadRegion",
     "Callback",
     "Delivery",

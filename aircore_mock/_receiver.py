@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
-import signal
-import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -16,6 +13,7 @@ from typing import IO, Any
 import orjson
 
 from ._exceptions import AircoreMockError, Problem, UsageError
+from ._server import AppServer
 from ._validation import checker, explain
 
 MIB = 1024 * 1024
@@ -159,37 +157,15 @@ class Receiver:
         self._ranks = _ranks()
         self._check = checker(strict=False)
         self._strict_check = checker(strict=True)
-        self._socket = self._bind(host, port)
-        self.port: int = self._socket.getsockname()[1]
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
-        self._ready = threading.Event()
         self.app = self._build_app()
         """The ASGI app: usable in-process as a sender's target too."""
-
-    @staticmethod
-    def _bind(host: str, port: int) -> socket.socket:
-        try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except socket.gaierror as exc:
-            raise UsageError(f"cannot resolve host {host!r}: {exc.strerror}") from None
-        family, kind, proto, _, address = infos[0]
-        sock = socket.socket(family, kind, proto)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(address)
-            sock.listen(2048)
-        except OSError as exc:
-            sock.close()
-            raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-        sock.setblocking(False)
-        return sock
+        self._server = AppServer(self.app, host, port, self.path)
+        self.port: int = self._server.port
 
     @property
     def url(self) -> str:
         """Where to send callbacks: `http://127.0.0.1:<port>/<path>`."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}{self.path}"
+        return self._server.url
 
     # --- what arrived ---------------------------------------------------------------------
 
@@ -327,28 +303,11 @@ class Receiver:
             receiver._record(body=body, status=receiver.status, payload=payload, **base, **judged)
             return Response(status_code=receiver.status)
 
-        @contextlib.asynccontextmanager
-        async def lifespan(app: Any) -> AsyncIterator[None]:
-            receiver._ready.set()
-            yield
-
         methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
         routes = [Route("/{rest:path}", endpoint, methods=methods)]
-        return Starlette(routes=routes, lifespan=lifespan)
+        return Starlette(routes=routes)
 
     # --- running --------------------------------------------------------------------------
-
-    def _make_server(self) -> Any:
-        import uvicorn
-
-        config = uvicorn.Config(
-            self.app,
-            log_level="warning",
-            access_log=False,
-            lifespan="on",
-            timeout_graceful_shutdown=2,
-        )
-        return uvicorn.Server(config)
 
     def _open_log(self) -> None:
         if self._log_path is not None and self._log is None:
@@ -359,54 +318,24 @@ class Receiver:
 
     def start(self, timeout: float = 10.0) -> Receiver:
         """Serve in a background thread; returns once the server accepts requests."""
-        if self._thread is not None:
-            return self
         self._open_log()
-        self._server = self._make_server()
-        self._thread = threading.Thread(
-            target=self._server.run,
-            kwargs={"sockets": [self._socket]},
-            daemon=True,
-            name=f"aircore-mock receiver {self.url}",
-        )
-        self._thread.start()
-        if not self._ready.wait(timeout):
-            self.stop()
-            raise AircoreMockError(f"the receiver at {self.url} did not start in {timeout:g} s")
+        self._server.start(timeout)
         return self
 
     def serve(self, on_ready: Callable[[Receiver], None] | None = None) -> None:
-        """Serve in this thread until Ctrl-C or SIGTERM (uvicorn handles both gracefully)."""
+        """Serve in this thread until Ctrl-C or SIGTERM (both shut it down gracefully)."""
         self._open_log()
-        self._server = self._make_server()
-        if on_ready is not None:
-            threading.Thread(target=self._announce, args=(on_ready,), daemon=True).start()
-        # uvicorn shuts down gracefully on SIGINT/SIGTERM and then re-raises the signal with
-        # the previous handler; a quiet one lets the caller print its summary and exit itself.
-        quiet = {sig: signal.signal(sig, _ignore) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
-            self._server.run(sockets=[self._socket])
+            self._server.serve(None if on_ready is None else lambda: on_ready(self))
         finally:
-            for sig, handler in quiet.items():
-                signal.signal(sig, handler)
-            self._close()
-
-    def _announce(self, on_ready: Callable[[Receiver], None]) -> None:
-        if self._ready.wait(30):
-            on_ready(self)
+            self._close_log()
 
     def stop(self) -> None:
         """Shut the server down and release the port."""
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-        self._close()
+        self._server.stop()
+        self._close_log()
 
-    def _close(self) -> None:
-        with contextlib.suppress(OSError):
-            self._socket.close()
+    def _close_log(self) -> None:
         if self._log is not None:
             self._log.close()
             self._log = None
@@ -416,10 +345,6 @@ class Receiver:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def _ignore(signum: int, frame: Any) -> None:
-    """A signal handler that does nothing (see `Receiver.serve`)."""
 
 
 async def _read_capped(request: Any, limit: int) -> bytes | None:

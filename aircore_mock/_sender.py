@@ -184,19 +184,21 @@ def parse_headers(lines: Iterable[str]) -> dict[str, str]:
 class _Lane:
     """One connection's worth of sending: its own transport, so lanes never share a pool."""
 
-    def __init__(self, target: Any, kind: Kind, verify: bool, loop: _Loop | None) -> None:
+    def __init__(
+        self, target: Any, kind: Kind, tls: Any, loop: _Loop | None, path: str = "/"
+    ) -> None:
         self.kind = kind
         self.loop = loop
         if kind == "url":
             self.url = target
             self.transport: Any = httpx.HTTPTransport(
-                verify=verify, limits=httpx.Limits(max_connections=1, max_keepalive_connections=1)
+                verify=tls, limits=httpx.Limits(max_connections=1, max_keepalive_connections=1)
             )
         elif kind == "wsgi":
-            self.url = _APP_BASE
-            self.transport = httpx.WSGITransport(app=target, raise_app_exceptions=False)
+            self.url = _APP_BASE + path.lstrip("/")
+            self.transport = httpx.WSGITransport(app=_answer_500_on_error(target))
         else:
-            self.url = _APP_BASE
+            self.url = _APP_BASE + path.lstrip("/")
             self.transport = httpx.ASGITransport(app=target, raise_app_exceptions=False)
 
     def post(
@@ -233,6 +235,18 @@ class _Lane:
     def close(self) -> None:
         if self.kind != "asgi":
             self.transport.close()
+
+
+def _answer_500_on_error(app: Any) -> Any:
+    # A receiver that raises is a receiver that answers 500, as it would behind a real server.
+    def guarded(environ: dict[str, Any], start_response: Any) -> Any:
+        try:
+            return app(environ, start_response)
+        except Exception as exc:
+            start_response("500 Internal Server Error", [("content-type", "text/plain")])
+            return [f"the app raised {type(exc).__name__}: {exc}".encode()]
+
+    return guarded
 
 
 def _excerpt(chunks: Iterable[bytes]) -> bytes:
@@ -357,6 +371,7 @@ class Sender:
         backoff: float = 0.5,
         verify: bool = True,
         processes: int | None = None,
+        path: str = "/",
     ) -> None:
         if concurrency < 1:
             raise UsageError(f"concurrency must be at least 1, got {concurrency}")
@@ -379,6 +394,8 @@ class Sender:
         self.retries = retries
         self.backoff = backoff
         self.verify = verify
+        self.path = path
+        """Where an app target takes callbacks (a URL target carries its own path)."""
         if processes is None:
             # httpx spends ~300 us of CPU a request and threads only fight over the GIL, so
             # concurrent sends to a URL spread over processes (measured: benchmarks/).
@@ -390,6 +407,14 @@ class Sender:
         self.processes = max(1, min(processes, concurrency))
         self._stop = threading.Event()
         self._interrupted = False
+        self._tls_context: Any = None
+
+    def _tls(self) -> Any:
+        # Loading the CA bundle takes ~25 ms: do it once for all lanes, and only for https.
+        if self._tls_context is None:
+            https = self.kind == "url" and self.target.startswith("https:")
+            self._tls_context = httpx.create_ssl_context(verify=self.verify if https else False)
+        return self._tls_context
 
     def stop(self) -> None:
         """Stop after the requests in flight; what was not sent is reported as `not-sent`."""
@@ -427,21 +452,29 @@ class Sender:
     def iter_results(self, deliveries: Iterable[Any]) -> Iterator[Result]:
         """Send lazily and yield each result as it comes (completion order).
 
-        Every delivery taken from `deliveries` gets exactly one result; after `stop()` (or
-        Ctrl-C) no more are taken, and those already queued come back as `not-sent`.
+        Every delivery gets exactly one result. After `stop()` (or Ctrl-C) the rest come back
+        as `not-sent`: all of them for a list or tuple, and for a lazy iterator those already
+        taken from it (an endless generator is not drained).
         """
         self._stop.clear()
+        taken = 0
         if self.processes > 1:
-            yield from _processes.iter_results(self, deliveries)
+            results = _processes.iter_results(self, deliveries)
         elif self.concurrency == 1:
-            yield from self._inline(deliveries)
+            results = self._inline(deliveries)
         else:
-            yield from self._threaded(deliveries)
+            results = self._threaded(deliveries)
+        for result in results:
+            taken += 1
+            yield result
+        if isinstance(deliveries, list | tuple):
+            for index in range(taken, len(deliveries)):
+                yield _not_sent(_job(index, deliveries[index]))
 
     def _inline(self, deliveries: Iterable[Any]) -> Iterator[Result]:
         # One lane needs no threads: every hand-off between threads costs more than httpx.
         loop = _Loop() if self.kind == "asgi" else None
-        lane = _Lane(self.target, self.kind, self.verify, loop)
+        lane = _Lane(self.target, self.kind, self._tls(), loop, self.path)
         pacer = Pacer(self.rate, self.speed, self._stop)
         timeout = httpx.Timeout(self.timeout)
         try:
@@ -464,7 +497,10 @@ class Sender:
 
     def _threaded(self, deliveries: Iterable[Any]) -> Iterator[Result]:
         loop = _Loop() if self.kind == "asgi" else None
-        lanes = [_Lane(self.target, self.kind, self.verify, loop) for _ in range(self.concurrency)]
+        lanes = [
+            _Lane(self.target, self.kind, self._tls(), loop, self.path)
+            for _ in range(self.concurrency)
+        ]
         # Inboxes carry batches of jobs and the outbox batches of results: a hand-off between
         # threads costs tens of microseconds, so it is paid per batch, not per delivery.
         inboxes: list[queue.Queue[Any]] = [queue.Queue(maxsize=8) for _ in lanes]

@@ -1,0 +1,113 @@
+"""Small receivers used as targets in tests: well-behaved ones and broken ones."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+
+def starlette_app(seen: list[Any], status: int = 200) -> Starlette:
+    """Stores each JSON body it gets and answers `status`."""
+
+    async def callback(request: Request) -> Response:
+        seen.append(await request.json())
+        return JSONResponse({"ok": True}, status_code=status)
+
+    return Starlette(routes=[Route("/aircore", callback, methods=["POST"])])
+
+
+def wsgi_app(seen: list[Any]) -> Any:
+    """A plain WSGI app that stores each JSON body and answers 204."""
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        size = int(environ.get("CONTENT_LENGTH") or 0)
+        seen.append(json.loads(environ["wsgi.input"].read(size)))
+        start_response("204 No Content", [])
+        return [b""]
+
+    return app
+
+
+def scripted_app(statuses: list[int], headers: dict[str, str] | None = None) -> Starlette:
+    """Answers the given statuses in turn (the last one forever), with extra headers."""
+    calls: list[int] = []
+
+    async def callback(request: Request) -> Response:
+        await request.body()
+        status = statuses[min(len(calls), len(statuses) - 1)]
+        calls.append(status)
+        return Response(f"answer {len(calls)}", status, headers=headers or {})
+
+    app = Starlette(routes=[Route("/", callback, methods=["POST"])])
+    app.state.calls = calls
+    return app
+
+
+def hanging_app(release: threading.Event) -> Starlette:
+    """Never answers until `release` is set (or the server shuts down)."""
+
+    async def callback(request: Request) -> Response:
+        while not release.is_set():
+            await asyncio.sleep(0.05)
+        return Response(status_code=204)
+
+    return Starlette(routes=[Route("/", callback, methods=["POST"])])
+
+
+def redirecting_app() -> Starlette:
+    async def callback(request: Request) -> Response:
+        return Response(status_code=307, headers={"location": "/elsewhere"})
+
+    return Starlette(routes=[Route("/", callback, methods=["POST"])])
+
+
+@contextmanager
+def half_answering_server() -> Iterator[str]:
+    """A TCP server that reads a request, sends half a response and closes the connection."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    stop = threading.Event()
+
+    def run() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.settimeout(2)
+                try:
+                    conn.recv(65536)
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial")
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/"
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        listener.close()
+
+
+def free_port_refusing() -> str:
+    """A URL on a port where nothing listens (bound, then closed)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return f"http://127.0.0.1:{port}/"

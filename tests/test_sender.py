@@ -1,0 +1,238 @@
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+
+import aircore_mock
+from aircore_mock import AppServer, Generator, Receiver, Sender, send
+
+from .apps import (
+    free_port_refusing,
+    half_answering_server,
+    hanging_app,
+    redirecting_app,
+    scripted_app,
+    starlette_app,
+    wsgi_app,
+)
+
+
+def test_asgi_app_in_process() -> None:
+    seen: list[Any] = []
+    callbacks = Generator(1).scenario("upload-failed")
+    report = send(callbacks, starlette_app(seen), path="/aircore")
+    assert report.ok and report.total == 3
+    assert seen == callbacks
+    assert [r.status for r in report.results] == [200, 200, 200]
+    assert report.results[0].body == '{"ok":true}'
+
+
+def test_wsgi_app_in_process() -> None:
+    seen: list[Any] = []
+    callbacks = Generator(2).scenario("burst", count=5)
+    report = send(callbacks, wsgi_app(seen), concurrency=4)
+    assert report.ok and report.total == len(callbacks) == len(seen)
+    assert sorted(map(str, seen)) == sorted(map(str, callbacks))
+
+
+def test_flask_app_in_process() -> None:
+    flask = pytest.importorskip("flask")
+    app = flask.Flask("receiver")
+    seen: list[Any] = []
+
+    @app.post("/")
+    def callback() -> tuple[str, int]:
+        seen.append(flask.request.get_json())
+        return "", 204
+
+    report = send(Generator(3).deliveries("uploaded"), app)
+    assert report.ok and len(seen) == 3
+
+
+def test_an_app_that_raises_counts_as_a_500() -> None:
+    def broken(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        raise RuntimeError("database is down")
+
+    report = send(Generator(1).scenario("uploaded"), broken)
+    assert not report.ok
+    assert {r.status for r in report.results} == {500}
+
+
+@pytest.mark.parametrize("concurrency", [1, 8])
+def test_every_scenario_arrives_valid_and_in_order_at_the_real_receiver(concurrency: int) -> None:
+    with Receiver() as receiver:
+        for name in aircore_mock._scenarios.names():
+            receiver.reset()
+            deliveries = list(Generator(5).deliveries(name, count=4))
+            report = send(deliveries, receiver.url, concurrency=concurrency, processes=1)
+            assert report.ok and report.total == len(deliveries), name
+            got = receiver.wait_for(len(deliveries), timeout=10)
+            assert len(got) == len(deliveries)
+            assert all(c.verdict == "valid" for c in receiver.captures), name
+            # per recording, the order the scenario chose is the order that arrived
+            for url in {d.recording_url for d in deliveries}:
+                sent = [d.callback for d in deliveries if d.recording_url == url]
+                arrived = [c for c in got if c["recording"]["url"] == url]
+                assert arrived == sent, name
+            summary = receiver.summary()
+            if "duplicate" in name:
+                assert summary["duplicates"] == 4
+            if name in ("out-of-order", "reversed"):
+                assert summary["out_of_order"] >= 4
+            if name in ("uploaded", "upload-failed", "burst"):
+                assert summary["duplicates"] == summary["out_of_order"] == 0
+
+
+def test_worker_processes_deliver_everything_in_order() -> None:
+    with Receiver() as receiver:
+        deliveries = list(Generator(9).deliveries("burst+out-of-order", count=60))
+        report = send(deliveries, receiver.url, concurrency=8, processes=2)
+        assert report.ok and report.total == 180
+        assert sorted(r.index for r in report.results) == list(range(180))
+        got = receiver.wait_for(180)
+        for url in {d.recording_url for d in deliveries}:
+            assert [c for c in got if c["recording"]["url"] == url] == [
+                d.callback for d in deliveries if d.recording_url == url
+            ]
+
+
+def test_connection_refused_is_reported_for_every_delivery() -> None:
+    started = time.monotonic()
+    report = send(Generator(1).scenario("uploaded"), free_port_refusing(), retries=2, backoff=0.01)
+    assert report.total == 3 and report.delivered == 0
+    assert {r.outcome for r in report.results} == {"unreachable"}
+    assert all(r.attempts == 3 for r in report.results)
+    assert "refused" in report.results[0].describe().lower()
+    assert time.monotonic() - started < 10
+
+
+def test_a_hung_receiver_times_out() -> None:
+    release = threading.Event()
+    with AppServer(hanging_app(release)) as server:
+        started = time.monotonic()
+        report = send(Generator(1).scenario("in-progress"), server.url, timeout=0.3)
+        release.set()
+    assert time.monotonic() - started < 5
+    (result,) = report.results
+    assert result.outcome == "timeout" and result.status is None
+    assert "no answer within 0.3 s" in result.describe()
+
+
+def test_retries_500_then_200() -> None:
+    app = scripted_app([500, 500, 200])
+    with AppServer(app) as server:
+        report = send(Generator(1).scenario("in-progress"), server.url, retries=3, backoff=0.01)
+    (result,) = report.results
+    assert result.delivered and result.attempts == 3 and result.status == 200
+    assert app.state.calls == [500, 500, 200]
+
+
+def test_without_retries_a_500_is_a_failure() -> None:
+    with AppServer(scripted_app([500, 200])) as server:
+        report = send(Generator(1).scenario("in-progress"), server.url)
+    (result,) = report.results
+    assert not result.delivered and result.outcome == "rejected" and result.attempts == 1
+    assert result.describe() == "HTTP 500: answer 1"
+
+
+def test_429_honours_retry_after() -> None:
+    app = scripted_app([429, 204], headers={"retry-after": "1"})
+    with AppServer(app) as server:
+        started = time.monotonic()
+        report = send(Generator(1).scenario("in-progress"), server.url, retries=1, backoff=0)
+        waited = time.monotonic() - started
+    (result,) = report.results
+    assert result.delivered and result.attempts == 2
+    assert 0.9 <= waited < 5
+
+
+def test_redirects_are_not_followed() -> None:
+    with AppServer(redirecting_app()) as server:
+        report = send(Generator(1).scenario("in-progress"), server.url, retries=3)
+    (result,) = report.results
+    assert result.status == 307 and result.outcome == "redirected" and result.attempts == 1
+    assert not report.ok
+
+
+def test_connection_closed_mid_response() -> None:
+    with half_answering_server() as url:
+        report = send(Generator(1).scenario("uploaded"), url, timeout=2)
+    assert report.total == 3 and report.delivered == 0
+    assert {r.outcome for r in report.results} == {"error"}
+    assert "closed mid-response" in report.results[0].describe()
+
+
+def test_stop_reports_the_rest_as_not_sent() -> None:
+    release = threading.Event()
+    with AppServer(hanging_app(release)) as server:
+        sender = Sender(server.url, timeout=5)
+        threading.Timer(0.3, sender.stop).start()
+        threading.Timer(0.4, release.set).start()
+        report = sender.send(Generator(1).scenario("uploaded", count=3))
+    assert report.interrupted
+    assert report.total == 9  # nothing lost: one result per callback handed over
+    assert report.outcomes["not-sent"] >= 7
+
+
+def test_rate_paces_the_deliveries() -> None:
+    with Receiver() as receiver:
+        started = time.monotonic()
+        report = send(Generator(1).scenario("uploaded", count=2), receiver.url, rate=20)
+        elapsed = time.monotonic() - started
+    assert report.ok and report.total == 6
+    assert elapsed >= 5 / 20  # the sixth may go no earlier than 0.25 s in
+
+
+def test_speed_replays_offsets_scaled() -> None:
+    deliveries = list(Generator(1).deliveries("uploaded", elapsed_time=2_000))
+    span = (deliveries[-1].offset_ms - deliveries[0].offset_ms) / 1000
+    with Receiver() as receiver:
+        started = time.monotonic()
+        report = send(deliveries, receiver.url, speed=10)
+        elapsed = time.monotonic() - started
+    assert report.ok
+    assert span / 10 <= elapsed < span / 10 + 2
+
+
+def test_headers_are_sent() -> None:
+    with Receiver() as receiver:
+        send(
+            Generator(1).scenario("in-progress"),
+            receiver.url,
+            headers={"Authorization": "Bearer s3cret"},
+        )
+        (capture,) = receiver.captures
+    assert capture.headers["authorization"] == "Bearer s3cret"
+    assert capture.headers["content-type"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"target": "ftp://example.com"}, "bad target URL"),
+        ({"target": "http://"}, "bad target URL"),
+        ({"target": 5}, "must be a URL, an ASGI app or a WSGI app"),
+        ({"target": "http://127.0.0.1/", "concurrency": 0}, "concurrency must be at least 1"),
+        ({"target": "http://127.0.0.1/", "timeout": 0}, "timeout must be positive"),
+        ({"target": "http://127.0.0.1/", "retries": -1}, "retries must not be negative"),
+    ],
+)
+def test_bad_sender_arguments(kwargs: dict[str, Any], words: str) -> None:
+    with pytest.raises(aircore_mock.UsageError, match=words):
+        Sender(**kwargs)
+
+
+def test_report_summary_has_percentiles_and_counts() -> None:
+    with Receiver() as receiver:
+        report = send(
+            Generator(1).scenario("burst", count=10), receiver.url, concurrency=4, processes=1
+        )
+    data = report.summary()
+    assert data["total"] == data["delivered"] == 30
+    assert data["statuses"] == {"204": 30}
+    p = data["latency_ms"]
+    assert 0 < p["p50"] <= p["p95"] <= p["p99"]
+    assert data["throughput_per_s"] > 0
