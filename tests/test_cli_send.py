@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -13,7 +12,6 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-import aircore_mock
 from aircore_mock import Generator, Receiver
 from aircore_mock.cli import cli
 
@@ -58,11 +56,8 @@ def test_send_to_a_target_and_json_report() -> None:
         assert report["summary"]["total"] == report["summary"]["delivered"] == 12
         assert len(report["results"]) == 12
         assert {r["status"] for r in report["results"]} == {204}
-        assert receiver.callbacks == [
-            r["callback"] for r in sorted(report["results"], key=lambda r: r["index"])
-        ] or sorted(map(str, receiver.callbacks)) == sorted(
-            str(r["callback"]) for r in report["results"]
-        )
+        sent = sorted(json.dumps(r["callback"]) for r in report["results"])
+        assert sorted(json.dumps(c) for c in receiver.callbacks) == sent
 
 
 def test_target_from_the_environment() -> None:
@@ -202,7 +197,7 @@ def test_receive_exits_1_when_a_callback_was_invalid(tmp_path: Path) -> None:
         httpx.post(url, json={"event": "recording-paused"})
     finally:
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=20)
+        out, _ = process.communicate(timeout=20)
     assert process.returncode == 1
     assert "invalid: $.event" in out
 
@@ -217,8 +212,7 @@ def test_receive_port_in_use_is_a_usage_error() -> None:
     assert "Traceback" not in done.stderr
 
 
-def test_no_color_and_not_a_tty_means_plain_text() -> None:
+def test_no_color_means_plain_text() -> None:
     result = run("send", "--seed", "1", env={"NO_COLOR": "1"})
+    assert result.exit_code == 0
     assert "\x1b[" not in result.output
-    assert os.environ.get("NO_COLOR") is None or True
-    assert aircore_mock.__version__
