@@ -6,12 +6,13 @@ import functools
 import heapq
 import itertools
 import secrets
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import _schemas
 from ._catalogue import REGION_CODES, UploadFailure, failure_families
+from ._draw import between, pick
 from ._exceptions import UsageError
 
 if TYPE_CHECKING:
@@ -21,6 +22,7 @@ Callback = dict[str, Any]
 """A callback payload: a plain JSON-ready dict."""
 
 _SECOND = 1_000
+_FAMILIES = failure_families()
 
 
 # --- what the schemas say ---------------------------------------------------------------
@@ -80,26 +82,30 @@ def _plan(fields: Sequence[_schemas.Field]) -> _Plan:
     )
 
 
-@functools.cache
-def _plans() -> dict[str, _Plan]:
-    return {event: _plan(_schemas.fields(event)) for event in _schemas.callback_types()}
-
-
-def _build(plan: _Plan, values: Mapping[str, Any]) -> Callback:
-    out: Callback = {}
+def _expression(plan: _Plan, constants: list[Any]) -> str:
+    # One dict display per callback type: building a payload is then a single expression,
+    # about three times faster than walking the plan for every callback.
+    items = []
     for key, is_const, const_or_path, sub in plan:
         if sub is not None:
-            out[key] = _build(sub, values)
+            value = _expression(sub, constants)
         elif is_const:
-            out[key] = const_or_path
+            constants.append(const_or_path)
+            value = f"_c[{len(constants) - 1}]"
         else:
-            try:
-                out[key] = values[const_or_path]
-            except KeyError:
-                raise RuntimeError(
-                    f"the schemas require {const_or_path!r}, which the generator cannot fill"
-                ) from None
-    return out
+            value = f"_v[{const_or_path!r}]"
+        items.append(f"{key!r}: {value}")
+    return "{" + ", ".join(items) + "}"
+
+
+@functools.cache
+def _builders() -> dict[str, Callable[[Mapping[str, Any]], Callback]]:
+    builders = {}
+    for event in _schemas.callback_types():
+        constants: list[Any] = []
+        source = f"lambda _v: {_expression(_plan(_schemas.fields(event)), constants)}"
+        builders[event] = eval(source, {"_c": constants})  # every key is repr()-quoted
+    return builders
 
 
 def build_callback(event: str, values: Mapping[str, Any]) -> Callback:
@@ -108,10 +114,15 @@ def build_callback(event: str, values: Mapping[str, Any]) -> Callback:
     Constants (`event`, `recording.state`) come from the schema; values for fields the
     schema does not declare are ignored.
     """
-    plans = _plans()
-    if event not in plans:
+    builders = _builders()
+    if event not in builders:
         raise UsageError(f"unknown callback type {event!r}")
-    return _build(plans[event], values)
+    try:
+        return builders[event](values)
+    except KeyError as exc:
+        raise RuntimeError(
+            f"the schemas require {exc.args[0]!r}, which the generator cannot fill"
+        ) from None
 
 
 # --- the lifecycle ----------------------------------------------------------------------
@@ -179,8 +190,7 @@ class Recording:
         return out
 
 
-@dataclass(frozen=True, slots=True)
-class Delivery:
+class Delivery(NamedTuple):
     """One POST to make: the callback, its recording, when (ms into the run) and any fault."""
 
     callback: Callback
@@ -352,7 +362,7 @@ class Generator:
         if duration is None:
             return recording
         recording.stop_reason = (
-            pins.get("stop_reason") or decided.stop_reason or random.choice(roles().stop_reasons)
+            pins.get("stop_reason") or decided.stop_reason or pick(random, roles().stop_reasons)
         )
         if decided.upload == "ok":
             recording.address = pins.get("address") or fake.upload_address(
@@ -366,7 +376,7 @@ class Generator:
             if family is None:
                 # A region that does not exist can only fail as a bad region.
                 real = region in REGION_CODES
-                family = random.choice(failure_families()) if real else "bad-region"
+                family = pick(random, _FAMILIES) if real else "bad-region"
             recording.failure, message = fake.upload_failure(family, bucket=bucket, region=region)
             recording.failure_reason = pins.get("failure_reason") or message
         return recording
@@ -406,10 +416,10 @@ class Generator:
             yield recording
             if burst:
                 # Recordings that start within a second or two of each other overlap.
-                next_start = recording.start_time + random.randrange(0, 2 * _SECOND)
+                next_start = recording.start_time + between(random, 0, 2 * _SECOND)
             else:
                 end = recording.start_time + (recording.duration or 0) + recording.upload_delay
-                next_start = end + random.randrange(_SECOND, 300 * _SECOND)
+                next_start = end + between(random, _SECOND, 300 * _SECOND)
 
     def deliveries(
         self, scenario: str = "uploaded", count: int | None = None, **pins: Any

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from faker.providers import BaseProvider
@@ -14,6 +15,7 @@ from ._catalogue import (
     failure,
     failure_for_region,
 )
+from ._draw import between, pick
 
 # Aircore's recording servers run in the commercial partition (its docs show eu-central-1);
 # customers' buckets may live in any partition.
@@ -78,6 +80,13 @@ _RECORDING_URL = re.compile(
 REGION_FAMILIES = frozenset({"bad-region", "missing-region", "invalid-region"})
 
 
+@functools.cache
+def _mistakes(region: str, family: str) -> tuple[str, ...]:
+    # The values a customer who meant `region` could send that fail as `family`.
+    values = (mistake.apply(region) for mistake in BAD_REGIONS)
+    return tuple(value for value in values if failure_for_region(value).family == family)
+
+
 def parse_recording_url(url: str) -> dict[str, str] | None:
     """Instance id, server region and recording id of an Aircore recording URL, if it is one."""
     match = _RECORDING_URL.match(url)
@@ -99,11 +108,11 @@ class AircoreProvider(BaseProvider):
 
     def aws_region(self) -> str:
         """A real AWS region code, from any partition."""
-        return self.generator.random.choice(REGION_CODES)
+        return pick(self.generator.random, REGION_CODES)
 
     def recording_server_region(self) -> str:
         """A commercial-partition region, where Aircore's recording servers run."""
-        return self.generator.random.choice(SERVER_REGIONS)
+        return pick(self.generator.random, SERVER_REGIONS)
 
     def ec2_instance_id(self) -> str:
         """An EC2 instance id: `i-` and 17 lowercase hex digits."""
@@ -111,13 +120,13 @@ class AircoreProvider(BaseProvider):
 
     def recording_start_time(self) -> int:
         """An epoch-millisecond start time inside a fixed window (2023 to 2025)."""
-        return self.generator.random.randrange(*_EPOCH_WINDOW)
+        return between(self.generator.random, *_EPOCH_WINDOW)
 
     def recording_id(self, start_time: int) -> str:
         """`<epoch ms>-<n>-<n>`, as in Aircore's examples; created just before the start."""
         random = self.generator.random
-        created = start_time - random.randrange(20, 1500)
-        return f"{created}-{random.randrange(4)}-{random.randrange(100_000, 1_000_000)}"
+        created = start_time - between(random, 20, 1500)
+        return f"{created}-{between(random, 0, 4)}-{between(random, 100_000, 1_000_000)}"
 
     def recording_url(
         self, *, start_time: int, region: str | None = None, instance_id: str | None = None
@@ -133,14 +142,14 @@ class AircoreProvider(BaseProvider):
     def s3_bucket(self) -> str:
         """A bucket name that follows S3's rules (3-63 chars, lowercase, digits, hyphens)."""
         random = self.generator.random
-        name = f"{random.choice(_BUCKET_WORDS)}-{random.choice(_BUCKET_PURPOSES)}"
+        name = f"{pick(random, _BUCKET_WORDS)}-{pick(random, _BUCKET_PURPOSES)}"
         if random.random() < 0.5:
             name += f"-{random.getrandbits(16):04x}"
         return name
 
     def filename_prefix(self) -> str:
         """The `storage.filename` prefix a customer puts in the start-recording request."""
-        return self.generator.random.choice(_FILENAME_PREFIXES)
+        return pick(self.generator.random, _FILENAME_PREFIXES)
 
     def upload_address(self, *, bucket: str, region: str, filename: str, recording_id: str) -> str:
         """`https://<bucket>.s3[.<region>].amazonaws.com/<prefix>_<recording id>.m4a`."""
@@ -155,19 +164,19 @@ class AircoreProvider(BaseProvider):
         random = self.generator.random
         draw = random.random()
         if draw < 0.15:
-            return random.randrange(2 * _SECOND, _MINUTE)
+            return between(random, 2 * _SECOND, _MINUTE)
         if draw < 0.93:
-            return random.randrange(_MINUTE, 60 * _MINUTE)
-        return random.randrange(_HOUR, 5 * _HOUR)
+            return between(random, _MINUTE, 60 * _MINUTE)
+        return between(random, _HOUR, 5 * _HOUR)
 
     def upload_delay(self, duration: int) -> int:
         """Milliseconds from the stop to the upload callback: a few seconds, more for long files."""
         # ~1.5 s of overhead, plus the upload of an AAC file of ~1 MB a minute.
-        return self.generator.random.randrange(800, 3_500) + duration // 400
+        return between(self.generator.random, 800, 3_500) + duration // 400
 
     def aws_account_id(self) -> str:
         """A 12-digit AWS account id."""
-        return f"{self.generator.random.randrange(10**11, 10**12)}"
+        return f"{between(self.generator.random, 10**11, 10**12)}"
 
     def aws_access_key_id(self) -> str:
         """An IAM user access key id: `AKIA` and 16 upper-case letters and digits."""
@@ -185,13 +194,13 @@ class AircoreProvider(BaseProvider):
 
     def bad_region(self, region: str) -> str:
         """A region code a customer could mistype for `region`; never a real one."""
-        return self.generator.random.choice(BAD_REGIONS).apply(region)
+        return pick(self.generator.random, BAD_REGIONS).apply(region)
 
     def wrong_region(self, region: str) -> str:
         """Another real region of the same partition: where the bucket really is."""
         random = self.generator.random
         while True:
-            other = random.choice(REGION_CODES)
+            other = pick(random, REGION_CODES)
             if other != region and s3_host(other) == s3_host(region):
                 return other
 
@@ -223,12 +232,7 @@ class AircoreProvider(BaseProvider):
         """
         if family in REGION_FAMILIES:
             if region in REGION_CODES:
-                candidates = [
-                    value
-                    for value in (mistake.apply(region) for mistake in BAD_REGIONS)
-                    if failure_for_region(value).family == family
-                ]
-                bad = self.generator.random.choice(candidates)
+                bad = pick(self.generator.random, _mistakes(region, family))
             else:
                 bad = region
             entry = failure_for_region(bad)

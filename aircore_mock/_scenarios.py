@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from ._catalogue import UPLOAD_FAILURES
 from ._exceptions import UsageError
+from ._providers import between
 
 Upload = Literal["ok", "failed", "none", "mixed"]
 Ordered = list[tuple[dict[str, Any], "str | None"]]  # callbacks in send order, with their quirk
@@ -112,7 +113,7 @@ def _kebab(camel: str) -> str:
 
 
 def _duplicate(ordered: Ordered, random: _random.Random) -> Ordered:
-    index = random.randrange(len(ordered))
+    index = between(random, 0, len(ordered))
     twin = (copy.deepcopy(ordered[index][0]), "duplicate")
     return [*ordered[: index + 1], twin, *ordered[index + 1 :]]
 
