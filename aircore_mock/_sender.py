@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import inspect
 import os
@@ -277,9 +278,20 @@ class _Loop:
             raise httpx.ReadTimeout("the app did not answer in time") from None
 
     def close(self) -> None:
+        # Cancel what an app left running (e.g. after a timeout) before the loop goes away.
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(_cancel_pending(), self.loop).result(timeout=5)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=5)
         self.loop.close()
+
+
+async def _cancel_pending() -> None:
+    current = asyncio.current_task()
+    pending = [task for task in asyncio.all_tasks() if task is not current]
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:
@@ -635,17 +647,9 @@ def _job(index: int, delivery: Any) -> _Job:
     return _Job(index, callback, url, getattr(delivery, "quirk", None), body)
 
 
-def _not_sent(job: _Job) -> Result:
+def _not_sent(job: _Job, why: str = "stopped before it was sent") -> Result:
     return Result(
-        job.index,
-        job.callback,
-        job.recording_url,
-        job.quirk,
-        0,
-        None,
-        0.0,
-        "",
-        "not-sent: stopped before it was sent",
+        job.index, job.callback, job.recording_url, job.quirk, 0, None, 0.0, "", f"not-sent: {why}"
     )
 
 

@@ -1,0 +1,134 @@
+"""Receivers for contract tests: a correct one, and the same code with one planted defect.
+
+Each defect is a mistake a receiver's author could plausibly make.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+EVENTS = ("recording-started", "recording-stopped", "recording-uploaded", "recording-upload-failed")
+REASONS = ("allPublishersLeft", "clientStopped", "serverError")
+DOCUMENTED = {"event", "timestamp", "recording"}
+DOCUMENTED_RECORDING = {"url", "state", "startTime", "elapsedTime", "reason", "location"}
+RANK = {
+    "recording-started": 0,
+    "recording-stopped": 1,
+    "recording-uploaded": 2,
+    "recording-upload-failed": 2,
+}
+
+# One defect per clause: each must fail exactly that clause's test.
+DEFECTS: dict[str, str] = {
+    "slow": "test_answers_in_time",
+    "rejects-clock-skew": "test_accepts_every_callback",
+    "uploads-lost-after-server-error": "test_accepts_lifecycles",
+    "forbid-unknown-fields": "test_forward_compatible",
+    "unique-per-event": "test_idempotent_duplicates",
+    "upload-needs-stop": "test_tolerates_out_of_order",
+    "crash-on-non-json": "test_handles_malformed_input",
+}
+
+# Mistakes of our own invention that break more than one clause: each must fail at least
+# these tests, and never the timing or malformed-input ones.
+MORE_DEFECTS: dict[str, set[str]] = {
+    # Written from the docs' list of three callbacks in an older version of the page.
+    "only-three-events": {"test_accepts_every_callback", "test_accepts_lifecycles"},
+    # Aircore's documented examples form one lifecycle, so they catch it too.
+    "rate-from-started": {"test_accepts_every_callback", "test_accepts_lifecycles"},
+    # A VARCHAR(120) for the S3 message: the bad-region message is longer.
+    "reason-column-too-short": {"test_accepts_every_callback", "test_accepts_lifecycles"},
+    # Tested with one bucket in us-east-1 only.
+    "us-east-1-only": {"test_accepts_every_callback", "test_accepts_lifecycles"},
+}
+
+
+def make_receiver(defect: str | None = None, delay: float = 1.0) -> Starlette:
+    store: dict[str, dict[str, Any]] = {}
+
+    async def callback(request: Request) -> Response:
+        if defect == "slow":
+            await asyncio.sleep(delay)
+        body = await request.body()
+        if defect == "crash-on-non-json":
+            payload = json.loads(body)  # raises on a bad body: a 500
+        else:
+            try:
+                payload = json.loads(body)
+            except ValueError:
+                return JSONResponse({"error": "not JSON"}, 400)
+        recording = payload.get("recording") if isinstance(payload, dict) else None
+        if (
+            not isinstance(recording, dict)
+            or payload.get("event") not in EVENTS
+            or not isinstance(recording.get("url"), str)
+        ):
+            return JSONResponse({"error": "not an Aircore callback"}, 400)
+        event, url = payload["event"], recording["url"]
+        if defect == "forbid-unknown-fields" and (
+            set(payload) - DOCUMENTED
+            or set(recording) - DOCUMENTED_RECORDING
+            or set(recording.get("location") or {}) - {"address", "region"}
+        ):
+            return JSONResponse({"error": "extra fields not permitted"}, 422)
+        if event == "recording-stopped" and recording.get("reason") not in REASONS:
+            return JSONResponse({"error": "unknown stop reason"}, 422)
+        if defect == "only-three-events" and event == "recording-upload-failed":
+            return JSONResponse({"error": "unknown event"}, 422)
+        if defect == "rejects-clock-skew" and payload.get("timestamp", 0) < recording.get(
+            "startTime", 0
+        ):
+            # servers' clocks differ: Aircore's own example is stamped before its start
+            return JSONResponse({"error": "timestamp before startTime"}, 400)
+        if (
+            defect == "us-east-1-only"
+            and event == "recording-uploaded"
+            and (recording["location"]["region"] != "us-east-1")
+        ):
+            return JSONResponse({"error": "bucket region not configured"}, 400)
+        if (
+            defect == "reason-column-too-short"
+            and event == "recording-upload-failed"
+            and (len(recording["reason"]) > 120)
+        ):
+            raise ValueError("value too long for type character varying(120)")
+        row = store.get(url)
+        if defect == "unique-per-event" and row is not None and event in row["events"]:
+            raise RuntimeError("UNIQUE constraint failed: callbacks.url, callbacks.event")
+        if (
+            defect == "upload-needs-stop"
+            and row is not None
+            and RANK[event] == 2
+            and (row["rank"] < 1)
+        ):
+            raise RuntimeError("upload before stop: no duration to store")
+        if (
+            defect == "uploads-lost-after-server-error"
+            and event == "recording-uploaded"
+            and (row is not None and row.get("reason") == "serverError")
+        ):
+            # the author assumed a server error loses the recording
+            return JSONResponse({"error": "recording was lost"}, 409)
+        if defect == "rate-from-started" and event == "recording-stopped" and row is not None:
+            # bytes per ms since the start: the started callback's elapsedTime is 0
+            _ = 1_000_000 // row["elapsed"]
+        if row is None:
+            row = store[url] = {"events": set(), "rank": -1, "elapsed": 0}
+        row["events"].add(event)
+        if event == "recording-stopped":
+            row["reason"] = recording.get("reason")
+        if RANK[event] >= row["rank"]:  # never move a recording's state backwards
+            row["rank"] = RANK[event]
+            row["elapsed"] = recording.get("elapsedTime", 0)
+        return Response(status_code=204)
+
+    app = Starlette(routes=[Route("/aircore", callback, methods=["POST"])])
+    app.state.store = store
+    return app
