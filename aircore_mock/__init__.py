@@ -19,6 +19,7 @@ if TYPE_CHECKING:
         Region,
         UploadFailure,
     )
+    from ._contract import AircoreContractWarning, ClauseResult, ContractReport, check_receiver
     from ._generator import Callback, Delivery, Generator, Recording, parse_pins
     from ._providers import AircoreProvider
     from ._receiver import Capture, Receiver, WaitTimeout
@@ -37,6 +38,10 @@ _LAZY = {
     "BadRegion": "_catalogue",
     "Region": "_catalogue",
     "UploadFailure": "_catalogue",
+    "AircoreContractWarning": "_contract",
+    "ClauseResult": "_contract",
+    "ContractReport": "_contract",
+    "check_receiver": "_contract",
     "Callback": "_generator",
     "Delivery": "_generator",
     "Generator": "_generator",
@@ -73,7 +78,11 @@ __all__ = [  # noqa: RUF022 - grouped: validation, then generation
     "AWS_REGIONS",
     "BAD_REGIONS",
     "UPLOAD_FAILURES",
+    "AircoreContractWarning",
     "AircoreProvider",
+    "ClauseResult",
+    "ContractReport",
+    "check_receiver",
     "AppServer",
     "Capture",
     "Receiver",

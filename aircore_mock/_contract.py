@@ -427,12 +427,14 @@ class ContractSession:
         headers: Mapping[str, str] | None = None,
         probe: Probe | None = None,
     ) -> None:
-        from ._sender import Sender, target_kind
+        from ._sender import Sender, check_url, target_kind
 
         if budget <= 0:
             raise UsageError(f"budget must be positive, got {budget}")
         self.target = target
         self.kind = target_kind(target)
+        if self.kind == "url":
+            check_url(target)
         self.path = path
         self.budget = budget
         self.seed = seed
@@ -550,7 +552,7 @@ def _conclude(result: ClauseResult, title: str) -> ClauseResult:
         result.verdict = "warned"
         result.reason = f"{first.sent}: got {first.got}; better {first.expected}"
     else:
-        result.reason = f"{title}: {result.requests} request(s)"
+        result.reason = f"{result.requests} request(s), every answer as expected"
     return result
 
 

@@ -186,14 +186,21 @@ class _Lane:
     """One connection's worth of sending: its own transport, so lanes never share a pool."""
 
     def __init__(
-        self, target: Any, kind: Kind, tls: Any, loop: _Loop | None, path: str = "/"
+        self,
+        target: Any,
+        kind: Kind,
+        tls: Any,
+        loop: _Loop | None,
+        path: str = "/",
+        keepalive: bool = True,
     ) -> None:
         self.kind = kind
         self.loop = loop
         if kind == "url":
             self.url = target
             self.transport: Any = httpx.HTTPTransport(
-                verify=tls, limits=httpx.Limits(max_connections=1, max_keepalive_connections=1)
+                verify=tls,
+                limits=httpx.Limits(max_connections=1, max_keepalive_connections=int(keepalive)),
             )
         elif kind == "wsgi":
             self.url = _APP_BASE + path.lstrip("/")
@@ -384,6 +391,7 @@ class Sender:
         verify: bool = True,
         processes: int | None = None,
         path: str = "/",
+        keepalive: bool = True,
     ) -> None:
         if concurrency < 1:
             raise UsageError(f"concurrency must be at least 1, got {concurrency}")
@@ -406,6 +414,9 @@ class Sender:
         self.retries = retries
         self.backoff = backoff
         self.verify = verify
+        self.keepalive = keepalive
+        """Reuse connections; off, every request gets its own (no request inherits a
+        connection the server closed after an error)."""
         self.path = path
         """Where an app target takes callbacks (a URL target carries its own path)."""
         if processes is None:
@@ -486,7 +497,7 @@ class Sender:
     def _inline(self, deliveries: Iterable[Any]) -> Iterator[Result]:
         # One lane needs no threads: every hand-off between threads costs more than httpx.
         loop = _Loop() if self.kind == "asgi" else None
-        lane = _Lane(self.target, self.kind, self._tls(), loop, self.path)
+        lane = _Lane(self.target, self.kind, self._tls(), loop, self.path, self.keepalive)
         pacer = Pacer(self.rate, self.speed, self._stop)
         timeout = httpx.Timeout(self.timeout)
         try:
@@ -510,7 +521,7 @@ class Sender:
     def _threaded(self, deliveries: Iterable[Any]) -> Iterator[Result]:
         loop = _Loop() if self.kind == "asgi" else None
         lanes = [
-            _Lane(self.target, self.kind, self._tls(), loop, self.path)
+            _Lane(self.target, self.kind, self._tls(), loop, self.path, self.keepalive)
             for _ in range(self.concurrency)
         ]
         # Inboxes carry batches of jobs and the outbox batches of results: a hand-off between

@@ -738,6 +738,162 @@ def _write_atomically(path: str, text: str) -> None:
     os.replace(handle.name, path)
 
 
+_VERDICT_COLOURS = {"passed": "green", "warned": "yellow", "failed": "red", "skipped": "cyan"}
+
+
+@cli.command()
+@click.option(
+    "-t",
+    "--target",
+    envvar="AIRCORE_MOCK_TARGET",
+    show_envvar=True,
+    required=True,
+    help="URL of the receiver under test (any language: it is plain HTTP).",
+)
+@click.option(
+    "--only",
+    multiple=True,
+    metavar="CLAUSE",
+    help="Run only this clause (repeatable). See the list below.",
+)
+@click.option("--skip", multiple=True, metavar="CLAUSE", help="Skip this clause (repeatable).")
+@click.option(
+    "--budget",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="Seconds the receiver may take to answer one callback.",
+)
+@_seed_option
+@click.option(
+    "-H",
+    "--header",
+    "headers",
+    multiple=True,
+    metavar="'NAME: VALUE'",
+    help="Extra request header, repeatable (e.g. 'Authorization: Bearer x').",
+)
+@click.option("-k", "--insecure", is_flag=True, help="Do not verify TLS certificates.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: a table and failure details; json: a report.",
+)
+def check(
+    target: str,
+    only: tuple[str, ...],
+    skip: tuple[str, ...],
+    budget: float,
+    seed: int | None,
+    headers: tuple[str, ...],
+    insecure: bool,
+    output_format: str,
+) -> None:
+    """Run the receiver contract against a live URL and report each clause.
+
+    \b
+    Clauses (in the order they run):
+      answers-in-time          each answer within --budget
+      accepts-every-callback   every type, stop reason, region, duration, S3 failure: 2xx
+      accepts-lifecycles       every outcome's lifecycle, in order: 2xx
+      forward-compatible       undocumented extra fields: 2xx
+      idempotent-duplicates    the same callback twice: 2xx both times
+      tolerates-out-of-order   upload before stop, stop before start: no 5xx
+      handles-malformed-input  non-JSON, empty, not a callback: no 5xx (2xx warns)
+
+    Exit codes: 0 every clause passed (warnings allowed), 1 a clause failed, 2 usage error
+    or the receiver cannot be reached.
+    """
+    import secrets
+
+    from ._contract import ContractSession
+    from ._sender import check_url, parse_headers
+
+    check_url(target)
+    chosen_seed = secrets.randbits(32) if seed is None else seed
+    _report_seed(seed, chosen_seed)
+    session = ContractSession(
+        target, budget=budget, seed=chosen_seed, headers=parse_headers(headers)
+    )
+    session._sender.verify = not insecure
+    _preflight(session)
+    report = session.run_all(only=only, skip=skip)
+    if output_format == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "target": target,
+                    "seed": chosen_seed,
+                    "ok": report.ok,
+                    "clauses": report.by_clause(),
+                    "results": [
+                        {
+                            "clause": r.clause,
+                            "case": r.case,
+                            "verdict": r.verdict,
+                            "reason": r.reason,
+                            "requests": r.requests,
+                            "failures": [
+                                {
+                                    "sent": f.sent,
+                                    "got": f.got,
+                                    "expected": f.expected,
+                                    "body": f.body.decode("utf-8", "replace"),
+                                }
+                                for f in r.failures
+                            ],
+                        }
+                        for r in report.results
+                    ],
+                },
+                indent=2,
+            )
+        )
+    else:
+        _print_contract(report, session, _use_color())
+    sys.exit(EXIT_OK if report.ok else EXIT_FAILED)
+
+
+def _preflight(session: Any) -> None:
+    from ._sender import Sender
+
+    probe = Sender(
+        session.target,
+        timeout=min(session.budget, 5.0),
+        headers=session.headers,
+        verify=session._sender.verify,
+    )
+    (result,) = probe.send([b"{}"]).results or []
+    if result.outcome in ("unreachable", "error"):
+        raise InputProblem(f"cannot reach {session.target}: {result.error}")
+
+
+def _print_contract(report: Any, session: Any, color: bool | None) -> None:
+    width = max(len(r.name) for r in report.results)
+    for result in report.results:
+        verdict = click.style(f"{result.verdict:<7}", fg=_VERDICT_COLOURS[result.verdict])
+        click.echo(f"{result.name:<{width}}  {verdict}  {result.reason}", color=color)
+    failed = [r for r in report.results if r.failures or r.warnings]
+    for result in failed:
+        click.echo(f"\n{result.name} ({result.verdict}):")
+        for failure in (result.failures or result.warnings)[:5]:
+            click.echo("  " + failure.explain(session.url, session.headers).replace("\n", "\n  "))
+        hidden = len(result.failures or result.warnings) - 5
+        if hidden > 0:
+            click.echo(f"  ... and {hidden} more")
+    verdicts = report.by_clause()
+    counts = ", ".join(
+        f"{n} {v}"
+        for v, n in sorted(
+            {v: list(verdicts.values()).count(v) for v in set(verdicts.values())}.items()
+        )
+    )
+    click.echo(f"\n{len(verdicts)} clauses: {counts}")
+
+
 def main(argv: list[str] | None = None, prog_name: str = "aircore-mock") -> None:
     """Run the command line (the `aircore-mock` console script)."""
     try:

@@ -1,0 +1,136 @@
+"""AircoreReceiverContract: one pytest test per contract clause, for any receiver."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import pytest
+
+_MAX_DETAILS = 5
+
+
+class AircoreReceiverContract:
+    """Subclass it and override the `receiver` fixture (a URL, an ASGI app or a WSGI app).
+
+        class TestMyReceiver(AircoreReceiverContract):
+            aircore_path = "/aircore"          # where an app takes callbacks
+
+            @pytest.fixture
+            def receiver(self):
+                return create_app()
+
+    Override `aircore_probe` to check side effects after each lifecycle, and
+    `aircore_headers` to send e.g. an Authorization header.
+    """
+
+    aircore_path: str = "/"
+
+    @pytest.fixture
+    def receiver(self) -> Any:
+        """Override: the receiver under test (URL, ASGI app or WSGI app)."""
+        pytest.fail(
+            f"{type(self).__name__} must override the `receiver` fixture "
+            "(return a URL, an ASGI app or a WSGI app), or run with --aircore-target URL",
+            pytrace=False,
+        )
+
+    @pytest.fixture
+    def aircore_headers(self) -> dict[str, str]:
+        """Override: extra headers for every callback (e.g. Authorization)."""
+        return {}
+
+    @pytest.fixture
+    def aircore_contract(
+        self,
+        request: pytest.FixtureRequest,
+        aircore_seed: int,
+        aircore_probe: Any,
+        aircore_headers: dict[str, str],
+        _aircore_slow_receivers: dict[str, str],
+    ) -> Any:
+        from aircore_mock._contract import ContractSession
+
+        from .plugin import budget_option, target_option
+
+        target = target_option(request.config) or request.getfixturevalue("receiver")
+        session = ContractSession(
+            target,
+            path=self.aircore_path,
+            budget=budget_option(request.config),
+            seed=aircore_seed,
+            headers=aircore_headers,
+            probe=aircore_probe,
+        )
+        key = request.node.cls.__qualname__ if request.node.cls else request.node.nodeid
+        session.slow = _aircore_slow_receivers.get(key)
+        yield session
+        if session.slow is not None:
+            _aircore_slow_receivers[key] = session.slow
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        if "aircore_case" not in metafunc.fixturenames:
+            return
+        from aircore_mock._contract import CLAUSES
+
+        clause = metafunc.function.__name__.removeprefix("test_").replace("_", "-")
+        metafunc.parametrize("aircore_case", list(CLAUSES[clause].cases()))
+
+    # answers-in-time runs first: a slow receiver is found at once, and the rest skip.
+    def test_answers_in_time(self, aircore_contract: Any) -> None:
+        """Each callback is answered within the budget (--aircore-budget)."""
+        _verify(aircore_contract, "answers-in-time")
+
+    def test_accepts_every_callback(self, aircore_contract: Any, aircore_case: str) -> None:
+        """Every callback type, stop reason, region, duration and upload failure gets a 2xx."""
+        _verify(aircore_contract, "accepts-every-callback", aircore_case)
+
+    def test_accepts_lifecycles(self, aircore_contract: Any, aircore_case: str) -> None:
+        """Whole lifecycles of every outcome, in order, get 2xx."""
+        _verify(aircore_contract, "accepts-lifecycles", aircore_case)
+
+    def test_forward_compatible(self, aircore_contract: Any, aircore_case: str) -> None:
+        """Callbacks with undocumented extra fields get a 2xx."""
+        _verify(aircore_contract, "forward-compatible", aircore_case)
+
+    def test_idempotent_duplicates(self, aircore_contract: Any) -> None:
+        """The same callback delivered twice gets a 2xx both times."""
+        _verify(aircore_contract, "idempotent-duplicates")
+
+    def test_tolerates_out_of_order(self, aircore_contract: Any) -> None:
+        """Upload before stop, stop before start: answered without a 5xx."""
+        _verify(aircore_contract, "tolerates-out-of-order")
+
+    def test_handles_malformed_input(self, aircore_contract: Any) -> None:
+        """Non-JSON, empty and non-callback bodies: no 5xx (a 2xx is a warning)."""
+        _verify(aircore_contract, "handles-malformed-input")
+
+    def test_probe(self, aircore_contract: Any) -> None:
+        """Your aircore_probe passes after each delivered lifecycle."""
+        _verify(aircore_contract, "probe")
+
+
+def _verify(session: Any, clause: str, case: str | None = None) -> None:
+    __tracebackhide__ = True
+    from aircore_mock._contract import AircoreContractWarning
+
+    result = session.run(clause, case)
+    if result.verdict == "skipped":
+        pytest.skip(result.reason)
+    headers = session.headers
+    if result.verdict == "warned":
+        details = "\n\n".join(w.explain(session.url, headers) for w in result.warnings)
+        warnings.warn(
+            AircoreContractWarning(f"{result.name}: {result.reason}\n{details}"), stacklevel=2
+        )
+        return
+    if result.verdict == "failed":
+        shown = result.failures[:_MAX_DETAILS]
+        details = "\n\n".join(f.explain(session.url, headers) for f in shown)
+        more = len(result.failures) - len(shown)
+        tail = f"\n\n... and {more} more" if more else ""
+        pytest.fail(
+            f"{result.name}: {len(result.failures)} of {result.requests} answer(s) were wrong\n"
+            f"(reproduce with --aircore-seed {session.seed})\n\n{details}{tail}",
+            pytrace=False,
+        )

@@ -1,0 +1,162 @@
+"""The pytest11 entry point: options, marker, header and fixtures (aircore_mock loads lazily)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+_SEED = pytest.StashKey[int]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("aircore-mock", "aircore-mock: Aircore recording callbacks")
+    group.addoption(
+        "--aircore-seed",
+        type=int,
+        default=None,
+        metavar="SEED",
+        help="Seed for generated callbacks (printed in the header; default: a random one).",
+    )
+    group.addoption(
+        "--aircore-target",
+        default=None,
+        metavar="URL",
+        help="Run AircoreReceiverContract classes against this live URL instead of their "
+        "`receiver` fixture (default: the aircore_target ini value).",
+    )
+    group.addoption(
+        "--aircore-budget",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="Time a receiver may take to answer one callback (default: 10).",
+    )
+    parser.addini("aircore_target", "URL the contract classes run against (as --aircore-target).")
+    parser.addini("aircore_budget", "Seconds a receiver may take per callback (default 10).")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "aircore(scenario=None, seed=None, count=None): the scenario, seed and number of "
+        "recordings for the aircore_generator, aircore_callbacks and aircore_send fixtures.",
+    )
+    seed = config.getoption("aircore_seed", None)
+    if seed is None:
+        seed = int.from_bytes(os.urandom(4), "big")
+    config.stash[_SEED] = seed
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    seed = config.stash[_SEED]
+    return f"aircore-mock: seed {seed} (reproduce with --aircore-seed {seed})"
+
+
+def target_option(config: pytest.Config) -> str | None:
+    """The live URL the contract classes should use, if one was given."""
+    return config.getoption("aircore_target", None) or config.getini("aircore_target") or None
+
+
+def budget_option(config: pytest.Config) -> float:
+    """Seconds a receiver may take per callback."""
+    value = config.getoption("aircore_budget", None) or config.getini("aircore_budget")
+    return float(value) if value else 10.0
+
+
+def _marker(request: pytest.FixtureRequest) -> dict[str, Any]:
+    marker = request.node.get_closest_marker("aircore")
+    return dict(marker.kwargs) if marker is not None else {}
+
+
+@pytest.fixture(scope="session")
+def aircore_seed(pytestconfig: pytest.Config) -> int:
+    """The session's seed (from --aircore-seed, or random and shown in the header)."""
+    return pytestconfig.stash[_SEED]
+
+
+@pytest.fixture
+def aircore_generator(request: pytest.FixtureRequest, aircore_seed: int) -> Any:
+    """An `aircore_mock.Generator` seeded by the `aircore` marker or the session seed."""
+    from aircore_mock import Generator
+
+    return Generator(_marker(request).get("seed", aircore_seed))
+
+
+@pytest.fixture
+def aircore_callbacks(request: pytest.FixtureRequest, aircore_generator: Any) -> list[Any]:
+    """The callbacks of the marker's scenario (default `uploaded`), in delivery order."""
+    options = _marker(request)
+    return aircore_generator.scenario(options.get("scenario", "uploaded"), options.get("count"))
+
+
+@pytest.fixture
+def aircore_send(request: pytest.FixtureRequest, aircore_generator: Any) -> Callable[..., Any]:
+    """`aircore_send(target, what=None, **options) -> Report`.
+
+    `what` is a scenario name, a list of callbacks or None (the marker's scenario); target
+    is a URL, an ASGI app or a WSGI app; options go to `aircore_mock.send`.
+    """
+    from aircore_mock import send
+
+    options = _marker(request)
+
+    def send_to(target: Any, what: Any = None, **kwargs: Any) -> Any:
+        if what is None or isinstance(what, str):
+            scenario = what or options.get("scenario", "uploaded")
+            what = list(aircore_generator.deliveries(scenario, options.get("count")))
+        return send(what, target, **kwargs)
+
+    return send_to
+
+
+@pytest.fixture(scope="session")
+def _aircore_receiver_server() -> Iterator[Any]:
+    from aircore_mock import Receiver
+
+    with Receiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def aircore_receiver(_aircore_receiver_server: Any) -> Any:
+    """A live capture server on 127.0.0.1 (shared by the session, emptied for each test).
+
+    `.url`, `.callbacks`, `.captures`, `.wait_for(n, timeout=...)`, `.summary()`.
+    """
+    _aircore_receiver_server.reset()
+    return _aircore_receiver_server
+
+
+@pytest.fixture
+def aircore_validate() -> Callable[..., None]:
+    """`aircore_validate(payload, strict=False, event=None)`: fail with readable problems."""
+    from aircore_mock import iter_errors
+
+    def check(payload: Any, *, strict: bool = False, event: str | None = None) -> None:
+        __tracebackhide__ = True
+        problems = list(iter_errors(payload, strict=strict, event=event))
+        if problems:
+            lines = "\n".join(f"  {p}" for p in problems)
+            kind = event or "callback"
+            raise AssertionError(f"not a valid {kind}{' (strict)' if strict else ''}:\n{lines}")
+
+    return check
+
+
+@pytest.fixture
+def aircore_probe() -> Any:
+    """Override to check your receiver's side effects after each delivered lifecycle.
+
+    Return `probe(recording_url, callbacks)` (or `probe(recording_url)`); raise
+    AssertionError to fail. The default, None, skips the probe test.
+    """
+    return None
+
+
+@pytest.fixture(scope="session")
+def _aircore_slow_receivers() -> dict[str, str]:
+    # Contract classes whose receiver proved slow: later tests of the class skip at once.
+    return {}
