@@ -460,8 +460,7 @@ class ContractSession:
         return self._clause(clause).cases()
 
     def _clause(self, name: str) -> Clause:
-        if name not in CLAUSES:
-            raise UsageError(f"unknown clause {name!r}; clauses: {', '.join(clause_names())}")
+        check_clause_names([name])
         return CLAUSES[name]
 
     def _post(self, sends: Iterable[_Send]) -> Iterable[tuple[_Send, Any]]:
@@ -530,15 +529,20 @@ class ContractSession:
 
     def run_all(self, only: Sequence[str] = (), skip: Sequence[str] = ()) -> ContractReport:
         """Every clause (and case), `answers-in-time` first so a slow receiver is found fast."""
-        for name in [*only, *skip]:
-            if name != PROBE:
-                self._clause(name)
+        check_clause_names([*only, *skip])
         chosen = [n for n in clause_names() if (not only or n in only) and n not in skip]
         results = []
         for clause in chosen:
             cases = self.cases(clause) or [None]
             results += [self.run(clause, case) for case in cases]
         return ContractReport(str(self.url), self.seed, results)
+
+
+def check_clause_names(names: Iterable[str]) -> None:
+    """A usage error naming the clauses if any of `names` is not one."""
+    for name in names:
+        if name not in clause_names():
+            raise UsageError(f"unknown clause {name!r}; clauses: {', '.join(clause_names())}")
 
 
 def _conclude(result: ClauseResult, title: str) -> ClauseResult:

@@ -809,10 +809,11 @@ def check(
     """
     import secrets
 
-    from ._contract import ContractSession
+    from ._contract import ContractSession, check_clause_names
     from ._sender import check_url, parse_headers
 
     check_url(target)
+    check_clause_names([*only, *skip])
     chosen_seed = secrets.randbits(32) if seed is None else seed
     _report_seed(seed, chosen_seed)
     session = ContractSession(

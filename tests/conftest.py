@@ -7,6 +7,8 @@ import pytest
 
 import aircore_mock
 
+pytest_plugins = ["pytester"]
+
 
 @pytest.fixture
 def examples() -> dict[str, list[dict[str, Any]]]:

@@ -1,0 +1,281 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from aircore_mock import AppServer, Receiver
+
+from .receivers import DEFECTS, MORE_DEFECTS, make_receiver
+
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+
+CONTRACT_TESTS = [
+    "test_answers_in_time",
+    "test_accepts_every_callback",
+    "test_accepts_lifecycles",
+    "test_forward_compatible",
+    "test_idempotent_duplicates",
+    "test_tolerates_out_of_order",
+    "test_handles_malformed_input",
+    "test_probe",
+]
+
+
+def _contract_file(pytester: pytest.Pytester, receiver: str, extra: str = "") -> None:
+    lines = [
+        "import pytest",
+        "from aircore_mock_pytest import AircoreReceiverContract",
+        "from tests.receivers import make_receiver",
+        "",
+        "",
+        "class TestReceiver(AircoreReceiverContract):",
+        '    aircore_path = "/aircore"',
+        "",
+        "    @pytest.fixture",
+        "    def receiver(self):",
+        f"        return {receiver}",
+        "",
+        textwrap.indent(textwrap.dedent(extra), "    "),
+    ]
+    pytester.makepyfile(test_contract="\n".join(lines))
+
+
+def _outcomes(result: pytest.RunResult) -> dict[str, set[str]]:
+    """Test name (without parameters) -> the outcomes its cases had."""
+    found: dict[str, set[str]] = {}
+    for report in result.reprec.getreports("pytest_runtest_logreport"):  # type: ignore[attr-defined]
+        if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+            name = report.nodeid.split("::")[-1].split("[")[0]
+            found.setdefault(name, set()).add(report.outcome)
+    return found
+
+
+def _failed(result: pytest.RunResult) -> set[str]:
+    return {name for name, outcomes in _outcomes(result).items() if "failed" in outcomes}
+
+
+def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_inprocess("-p", "no:faker", "--aircore-seed", "1", *args)
+
+
+def test_a_correct_receiver_passes_every_clause(pytester: pytest.Pytester) -> None:
+    _contract_file(pytester, "make_receiver()")
+    result = _run(pytester)
+    outcomes = _outcomes(result)
+    assert set(outcomes) == set(CONTRACT_TESTS)
+    assert all(o == {"passed"} for name, o in outcomes.items() if name != "test_probe")
+    assert outcomes["test_probe"] == {"skipped"}
+    # one test per clause, parametrized per callback type, outcome and place of the extras
+    result.assert_outcomes(passed=31, skipped=1)
+
+
+@pytest.mark.parametrize("defect", sorted(DEFECTS))
+def test_each_planted_defect_fails_exactly_its_clause(
+    pytester: pytest.Pytester, defect: str
+) -> None:
+    _contract_file(pytester, f"make_receiver({defect!r}, delay=0.6)")
+    result = _run(pytester, "--aircore-budget", "0.3")
+    assert _failed(result) == {DEFECTS[defect]}, result.stdout.str()
+    text = result.stdout.str()
+    assert "sent:     " in text and "got:      " in text and "expected: " in text
+    assert "curl -sS -X POST http://localhost:8000/aircore" in text
+    assert "reproduce with --aircore-seed 1" in text
+
+
+def test_a_slow_receiver_fails_fast_and_the_rest_skip(pytester: pytest.Pytester) -> None:
+    _contract_file(pytester, "make_receiver('slow', delay=2)")
+    result = _run(pytester, "--aircore-budget", "0.2")
+    outcomes = _outcomes(result)
+    assert outcomes.pop("test_answers_in_time") == {"failed"}
+    assert all(o == {"skipped"} for o in outcomes.values())
+    assert "no answer within 0.2 s" in result.stdout.str()
+    assert result.duration < 15  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("defect", sorted(MORE_DEFECTS))
+def test_more_defects_fail_the_clauses_they_break(pytester: pytest.Pytester, defect: str) -> None:
+    _contract_file(pytester, f"make_receiver({defect!r})")
+    failed = _failed(_run(pytester))
+    assert MORE_DEFECTS[defect] <= failed
+    assert not failed & {"test_answers_in_time", "test_handles_malformed_input"}
+
+
+def test_a_lenient_receiver_passes_with_warnings(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_contract=textwrap.dedent(
+            """
+            import pytest
+            from aircore_mock_pytest import AircoreReceiverContract
+            from tests.apps import scripted_app
+
+
+            class TestLenient(AircoreReceiverContract):
+                @pytest.fixture
+                def receiver(self):
+                    return scripted_app([200])
+            """
+        )
+    )
+    result = _run(pytester, "-W", "default")
+    outcomes = _outcomes(result)
+    assert all("failed" not in o for o in outcomes.values())
+    text = result.stdout.str()
+    assert "AircoreContractWarning" in text
+    assert "handles-malformed-input" in text and "better a 4xx" in text
+
+
+def test_a_failing_probe_is_its_own_failure(pytester: pytest.Pytester) -> None:
+    _contract_file(
+        pytester,
+        "make_receiver()",
+        extra="""
+        @pytest.fixture
+        def aircore_probe(self):
+            def probe(recording_url, callbacks):
+                assert callbacks[-1]["event"] != "recording-upload-failed", "row says uploaded"
+            return probe
+    """,
+    )
+    result = _run(pytester)
+    assert _failed(result) == {"test_probe"}
+    assert "the probe failed: row says uploaded" in result.stdout.str()
+
+
+def test_not_overriding_receiver_says_what_to_do(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_contract="""
+            from aircore_mock_pytest import AircoreReceiverContract
+
+            class TestMine(AircoreReceiverContract):
+                pass
+        """
+    )
+    result = _run(pytester, "-k", "answers_in_time")
+    result.stdout.fnmatch_lines(["*TestMine must override the `receiver` fixture*"])
+
+
+def test_aircore_target_switches_the_class_to_a_live_url(pytester: pytest.Pytester) -> None:
+    # The class's own receiver is broken; the live one (given by option or ini) is correct.
+    _contract_file(pytester, "make_receiver('crash-on-non-json')")
+    with AppServer(make_receiver(), path="/aircore") as live:
+        by_option = _run(pytester, "--aircore-target", live.url)
+        pytester.makeini(f"[pytest]\naircore_target = {live.url}\n")
+        by_ini = _run(pytester)
+    assert _failed(by_option) == set() and _failed(by_ini) == set()
+    pytester.makeini("[pytest]\n")
+    assert _failed(_run(pytester)) == {"test_handles_malformed_input"}
+
+
+def test_options_have_their_own_group_in_help(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_inprocess("--help")
+    result.stdout.fnmatch_lines(
+        [
+            "aircore-mock: Aircore recording callbacks:",
+            "*--aircore-seed=SEED*",
+            "*--aircore-target=URL*",
+            "*--aircore-budget=SECONDS*",
+        ]
+    )
+    result.stdout.fnmatch_lines(["*aircore_target (string)*"])
+
+
+def test_seed_is_in_the_header_and_reproduces(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_seed="""
+            def test_show(aircore_callbacks, aircore_seed):
+                print("URL", aircore_callbacks[0]["recording"]["url"], "SEED", aircore_seed)
+        """
+    )
+    first = pytester.runpytest_inprocess("-s", "-p", "no:faker")
+    header = [line for line in first.outlines if line.startswith("aircore-mock: seed ")]
+    assert len(header) == 1
+    seed = header[0].split()[2]
+    assert f"reproduce with --aircore-seed {seed}" in header[0]
+
+    def shown(result: pytest.RunResult) -> str:
+        return next(line[line.index("URL ") :] for line in result.outlines if "URL " in line)
+
+    again = pytester.runpytest_inprocess("-s", "-p", "no:faker", "--aircore-seed", seed)
+    assert shown(first) == shown(again) and f"SEED {seed}" in shown(again)
+
+
+def test_marker_sets_scenario_seed_and_count(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_marker="""
+            import pytest
+
+            @pytest.mark.aircore(scenario="upload-failed+out-of-order", seed=5, count=2)
+            def test_marked(aircore_callbacks, aircore_generator):
+                assert [c["event"] for c in aircore_callbacks] == [
+                    "recording-started", "recording-upload-failed", "recording-stopped",
+                ] * 2
+                assert aircore_generator.seed == 5
+
+            def test_unmarked(aircore_callbacks):
+                assert len(aircore_callbacks) == 3
+        """
+    )
+    result = pytester.runpytest_inprocess("-p", "no:faker", "--strict-markers")
+    result.assert_outcomes(passed=2)
+    assert "aircore(scenario=None, seed=None, count=None)" in "\n".join(
+        pytester.runpytest_inprocess("--markers").outlines
+    )
+
+
+def test_receiver_send_and_validate_fixtures(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_fixtures="""
+            import pytest
+
+            @pytest.mark.aircore(scenario="burst", count=3)
+            def test_send_to_the_receiver(aircore_send, aircore_receiver, aircore_validate):
+                report = aircore_send(aircore_receiver.url)
+                assert report.ok and report.total == 9
+                for callback in aircore_receiver.wait_for(9, timeout=10):
+                    aircore_validate(callback, strict=True)
+
+            def test_receiver_is_emptied_between_tests(aircore_receiver, aircore_send):
+                assert aircore_receiver.callbacks == []
+                assert aircore_send(aircore_receiver.url, "in-progress").total == 1
+
+            def test_validate_fails_readably(aircore_validate):
+                aircore_validate({"event": "recording-paused"})
+        """
+    )
+    result = pytester.runpytest_inprocess("-p", "no:faker")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*AssertionError: not a valid callback:*",
+            "*$.event: 'recording-paused' is not one of 'recording-started'*",
+        ]
+    )
+
+
+def test_the_plugin_module_imports_only_pytest() -> None:
+    code = (
+        "import sys; import aircore_mock_pytest.plugin;"
+        "heavy = [m for m in ('aircore_mock', 'httpx', 'faker', 'jsonschema', 'click',"
+        " 'starlette', 'uvicorn', 'orjson') if m in sys.modules]; print(heavy)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_receiver_fixture_server_is_shared(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_shared="""
+            ports = []
+
+            def test_one(aircore_receiver):
+                ports.append(aircore_receiver.port)
+
+            def test_two(aircore_receiver):
+                assert ports == [aircore_receiver.port]
+        """
+    )
+    pytester.runpytest_inprocess("-p", "no:faker").assert_outcomes(passed=2)
+    assert Receiver  # the same class users get from aircore_mock
