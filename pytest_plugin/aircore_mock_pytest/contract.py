@@ -1,4 +1,7 @@
-"""AircoreReceiverContract: one pytest test per contract clause, for any receiver."""
+"""AircoreReceiverContract: one pytest test per contract clause, for any receiver.
+
+PYTEST_DONT_REWRITE: failures are reported with pytest.fail, not bare asserts.
+"""
 
 from __future__ import annotations
 

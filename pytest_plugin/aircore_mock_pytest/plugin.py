@@ -1,4 +1,7 @@
-"""The pytest11 entry point: options, marker, header and fixtures (aircore_mock loads lazily)."""
+"""The pytest11 entry point: options, marker, header and fixtures (aircore_mock loads lazily).
+
+PYTEST_DONT_REWRITE: loaded into every pytest run; no bare asserts to rewrite.
+"""
 
 from __future__ import annotations
 
