@@ -59,6 +59,27 @@ class ClauseResult:
     def name(self) -> str:
         return f"{self.clause}[{self.case}]" if self.case else self.clause
 
+    def to_json(self) -> dict[str, Any]:
+        """The result as JSON-ready data (bodies as text)."""
+
+        def failure(f: Failure) -> dict[str, str]:
+            return {
+                "sent": f.sent,
+                "got": f.got,
+                "expected": f.expected,
+                "body": f.body.decode("utf-8", "replace"),
+            }
+
+        return {
+            "clause": self.clause,
+            "case": self.case,
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "requests": self.requests,
+            "failures": [failure(f) for f in self.failures],
+            "warnings": [failure(f) for f in self.warnings],
+        }
+
 
 @dataclass
 class ContractReport:
@@ -72,6 +93,16 @@ class ContractReport:
     def ok(self) -> bool:
         """No clause failed (warnings and skips are fine)."""
         return all(r.verdict != "failed" for r in self.results)
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as JSON-ready data."""
+        return {
+            "target": self.target,
+            "seed": self.seed,
+            "ok": self.ok,
+            "clauses": self.by_clause(),
+            "results": [r.to_json() for r in self.results],
+        }
 
     def by_clause(self) -> dict[str, Verdict]:
         """The worst verdict per clause across its cases."""
@@ -426,6 +457,7 @@ class ContractSession:
         seed: int = 0,
         headers: Mapping[str, str] | None = None,
         probe: Probe | None = None,
+        verify: bool = True,
     ) -> None:
         from ._sender import Sender, check_url, target_kind
 
@@ -442,8 +474,18 @@ class ContractSession:
         self.probe = probe
         self.slow: str | None = None
         """Why the receiver proved slow (then further clauses are skipped)."""
+        self.verify = verify
+        # A connection per request: a server may close one after a 5xx, and the next callback
+        # must not be blamed for that.
         self._sender = Sender(
-            target, concurrency=1, processes=1, timeout=budget, headers=self.headers, path=path
+            target,
+            concurrency=1,
+            processes=1,
+            timeout=budget,
+            headers=self.headers,
+            path=path,
+            keepalive=False,
+            verify=verify,
         )
 
     @property
@@ -493,7 +535,7 @@ class ContractSession:
                 (result.failures if verdict == "failed" else result.warnings).append(failure)
             if self.slow is not None:
                 break  # stop waiting on a receiver that has proven slow
-        return _conclude(result, spec.title)
+        return _conclude(result)
 
     def _run_probe(self) -> ClauseResult:
         result = ClauseResult(PROBE, None, "passed", "")
@@ -525,7 +567,7 @@ class ContractSession:
                         "the probe to pass",
                     )
                 )
-        return _conclude(result, "the probe's side-effect checks pass after each lifecycle")
+        return _conclude(result)
 
     def run_all(self, only: Sequence[str] = (), skip: Sequence[str] = ()) -> ContractReport:
         """Every clause (and case), `answers-in-time` first so a slow receiver is found fast."""
@@ -545,7 +587,7 @@ def check_clause_names(names: Iterable[str]) -> None:
             raise UsageError(f"unknown clause {name!r}; clauses: {', '.join(clause_names())}")
 
 
-def _conclude(result: ClauseResult, title: str) -> ClauseResult:
+def _conclude(result: ClauseResult) -> ClauseResult:
     if result.failures:
         first = result.failures[0]
         more = f" (and {len(result.failures) - 1} more)" if len(result.failures) > 1 else ""

@@ -817,42 +817,12 @@ def check(
     chosen_seed = secrets.randbits(32) if seed is None else seed
     _report_seed(seed, chosen_seed)
     session = ContractSession(
-        target, budget=budget, seed=chosen_seed, headers=parse_headers(headers)
+        target, budget=budget, seed=chosen_seed, headers=parse_headers(headers), verify=not insecure
     )
-    session._sender.verify = not insecure
     _preflight(session)
     report = session.run_all(only=only, skip=skip)
     if output_format == "json":
-        click.echo(
-            json.dumps(
-                {
-                    "target": target,
-                    "seed": chosen_seed,
-                    "ok": report.ok,
-                    "clauses": report.by_clause(),
-                    "results": [
-                        {
-                            "clause": r.clause,
-                            "case": r.case,
-                            "verdict": r.verdict,
-                            "reason": r.reason,
-                            "requests": r.requests,
-                            "failures": [
-                                {
-                                    "sent": f.sent,
-                                    "got": f.got,
-                                    "expected": f.expected,
-                                    "body": f.body.decode("utf-8", "replace"),
-                                }
-                                for f in r.failures
-                            ],
-                        }
-                        for r in report.results
-                    ],
-                },
-                indent=2,
-            )
-        )
+        click.echo(json.dumps(report.to_json(), indent=2))
     else:
         _print_contract(report, session, _use_color())
     sys.exit(EXIT_OK if report.ok else EXIT_FAILED)
@@ -865,7 +835,7 @@ def _preflight(session: Any) -> None:
         session.target,
         timeout=min(session.budget, 5.0),
         headers=session.headers,
-        verify=session._sender.verify,
+        verify=session.verify,
     )
     (result,) = probe.send([b"{}"]).results or []
     if result.outcome in ("unreachable", "error"):

@@ -63,6 +63,7 @@ TARGET_PER_S = 5_000
 TARGET_VS_HTTPX = 2.0
 MEMORY_CONCURRENCY = 16
 FLAT_WITHIN = 0.15  # "flat": the large send's peak RSS at most 15 % above the small one's
+BUSY_CORES = 0.15  # warn when the rest of the machine takes more than this during the runs
 HEADERS = {"content-type": "application/json", "user-agent": "aircore-mock-bench"}
 HOST = "127.0.0.1"
 
@@ -92,7 +93,16 @@ class Sample:
     parent_cpu: float  # this process, all threads
     workers_cpu: float  # children that exited during the run: the library's worker processes
     server_cpu: float | None  # the receiver, if /proc can tell
+    machine_cpu: float | None  # every CPU of the machine, busy (steal included), if /proc can tell
     result: Outcome
+
+    @property
+    def others(self) -> float | None:
+        """Cores that other processes (or the hypervisor) took during the run, on average."""
+        if self.machine_cpu is None:
+            return None
+        ours = self.parent_cpu + self.workers_cpu + (self.server_cpu or 0.0)
+        return max(0.0, self.machine_cpu - ours) / self.wall
 
 
 @dataclass(frozen=True)
@@ -112,29 +122,46 @@ def cpu_of(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy() -> float | None:
+    """CPU seconds all cores have spent busy since boot, from /proc/stat (Linux); else None."""
+    try:
+        with open("/proc/stat", encoding="ascii") as handle:
+            fields = handle.readline().split()
+    except OSError:
+        return None
+    # user nice system idle iowait irq softirq steal (guest time is already in user)
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, fields[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def measure(run: Callable[[], Outcome], server_pid: int) -> Sample:
     """Time one `run()` with the garbage collector paused (as timeit does)."""
     gc.collect()
     gc.disable()
     try:
         server_before = cpu_of(server_pid)
+        machine_before = machine_busy()
         before = os.times()
         start = time.perf_counter()
         result = run()
         wall = time.perf_counter() - start
         after = os.times()
+        machine_after = machine_busy()
         server_after = cpu_of(server_pid)
     finally:
         gc.enable()
-    server = None
+    server = machine = None
     if server_before is not None and server_after is not None:
         server = server_after - server_before
+    if machine_before is not None and machine_after is not None:
+        machine = machine_after - machine_before
     return Sample(
         wall,
         (after.user + after.system) - (before.user + before.system),
         (after.children_user + after.children_system)
         - (before.children_user + before.children_system),
         server,
+        machine,
         result,
     )
 
@@ -534,8 +561,10 @@ def bench_throughput(sizes: Sizes, url: str, server_pid: int, problems: list[str
     )
     print(
         "   cores = CPU s / wall s: parent = this process (all threads), workers = the library's"
-        " worker processes (spawn and imports included), server = the receiver"
+        " worker processes (spawn and imports included), server = the receiver, others = the"
+        " rest of the machine (other processes, steal)"
     )
+    print("   us/deliv = the client's CPU (parent + workers) per delivery")
     rows = rows_for(bodies, warm, sizes, url)
     samples = taking_turns([row.run for row in rows], [row.warmup for row in rows], r, server_pid)
 
@@ -560,7 +589,7 @@ def bench_throughput(sizes: Sizes, url: str, server_pid: int, problems: list[str
     print(
         f"   {'client':<36} {'conc':>4} {'procs':>5} {'deliv/s':>8} {'ms/run':>7} "
         f"{'p50 ms':>7} {'p99 ms':>7} {'parent':>6} {'workers':>7} {'server':>6} "
-        f"{'x httpx':>7} {'x http.client':>13}"
+        f"{'others':>6} {'us/deliv':>8} {'x httpx':>7} {'x http.client':>13}"
     )
     for row, taken, value in zip(rows, samples, rates, strict=True):
         summary = taken[-1].result.summary or {}
@@ -568,14 +597,23 @@ def bench_throughput(sizes: Sizes, url: str, server_pid: int, problems: list[str
         parent = median_of(taken, lambda s: s.parent_cpu / s.wall)
         workers = median_of(taken, lambda s: s.workers_cpu / s.wall)
         server = median_of(taken, server_cores)
+        others = median_of(taken, lambda s: s.others)
+        client_us = median_of(taken, lambda s: (s.parent_cpu + s.workers_cpu) / n * 1e6)
         print(
             f"   {row.label:<36} {row.concurrency:>4} {row.processes!s:>5} {rate(value):>8} "
             f"{n / value * 1e3:>7,.0f} {millis(latency.get('p50')):>7} "
             f"{millis(latency.get('p99')):>7} "
             f"{cores(parent):>6} {cores(workers) if workers else '-':>7} {cores(server):>6} "
+            f"{cores(others):>6} {client_us or 0:>8,.0f} "
             f"{ratio(value, baseline):>7} {ratio(value, ceiling):>13}"
         )
     print("   (p50/p99: latency of the last run, from the library's report)")
+    busy = median_of([sample for taken in samples for sample in taken], lambda s: s.others)
+    if busy is not None and busy > BUSY_CORES:
+        print(
+            f"   WARNING: other processes took {busy:.2f} cores (median over all runs): the "
+            "figures are low, the multi-process rows the most; rerun on a quiet machine"
+        )
 
     auto = {
         row.concurrency: value
@@ -777,7 +815,7 @@ def bench_profile(sizes: Sizes, url: str, auto_rate: float) -> None:
     print(
         f"   unprofiled: {plain.wall:.2f} s, {rate(len(bodies) / plain.wall)}/s; parent CPU "
         f"{plain.parent_cpu:.2f} s = {plain.parent_cpu / plain.wall:.2f} cores, workers "
-        f"{plain.workers_cpu / plain.wall:.2f} cores"
+        f"{plain.workers_cpu / plain.wall:.2f} cores, other processes {cores(plain.others)} cores"
     )
 
     profiles: list[tuple[threading.Thread, cProfile.Profile]] = []
