@@ -802,7 +802,7 @@ def bench_memory(sizes: Sizes, url: str, problems: list[str]) -> None:
 # --------------------------------------------------------------------------- 3. profile
 
 
-def bench_profile(sizes: Sizes, url: str, auto_rate: float) -> None:
+def bench_profile(sizes: Sizes, url: str, server_pid: int, auto_rate: float) -> None:
     """cProfile of this (the parent) process, all its threads, in CPU time per thread."""
     concurrency, processes = TARGET_CONCURRENCY, 2
     count = max(3_000, int(auto_rate * sizes.profile_s))
@@ -811,7 +811,7 @@ def bench_profile(sizes: Sizes, url: str, auto_rate: float) -> None:
         f"\n3. Profile of the parent process: send() of {len(bodies):,} pre-serialized callbacks, "
         f"concurrency {concurrency}, processes={processes}"
     )
-    plain = measure(library(lambda: bodies, url, concurrency, processes), 0)
+    plain = measure(library(lambda: bodies, url, concurrency, processes), server_pid)
     print(
         f"   unprofiled: {plain.wall:.2f} s, {rate(len(bodies) / plain.wall)}/s; parent CPU "
         f"{plain.parent_cpu:.2f} s = {plain.parent_cpu / plain.wall:.2f} cores, workers "
@@ -918,7 +918,7 @@ def main(argv: list[str] | None = None) -> int:
         auto_rate = bench_throughput(sizes, server.url, server.pid, problems)
         bench_memory(sizes, server.url, problems)
         if args.profile:
-            bench_profile(sizes, server.url, auto_rate)
+            bench_profile(sizes, server.url, server.pid, auto_rate)
 
     print("\nSummary: " + ("all targets met" if not problems else "; ".join(problems)))
     if args.quick:

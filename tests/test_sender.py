@@ -236,3 +236,24 @@ def test_report_summary_has_percentiles_and_counts() -> None:
     p = data["latency_ms"]
     assert 0 < p["p50"] <= p["p95"] <= p["p99"]
     assert data["throughput_per_s"] > 0
+
+
+def test_ctrl_c_mid_send_still_reports_every_callback() -> None:
+    calls: list[int] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # what Ctrl-C looks like while waiting for an answer
+        start_response("204 No Content", [])
+        return [b""]
+
+    callbacks = Generator(1).scenario("uploaded", count=2)
+    report = send(callbacks, app)
+    assert report.interrupted
+    assert report.total == 6 and report.delivered == 1
+    assert [r.outcome for r in sorted(report.results, key=lambda r: r.index)] == [
+        "delivered",
+        *["not-sent"] * 5,
+    ]
+    assert "interrupted while waiting" in report.results[1].error
