@@ -31,7 +31,7 @@ def can_spawn() -> bool:
 
 def iter_results(sender: Sender, deliveries: Iterable[Any]) -> Iterator[Result]:
     """Like `Sender.iter_results`, with the lanes split over `sender.processes` processes."""
-    from ._sender import Pacer, Result, _job, shard_of
+    from ._sender import Pacer, _job, _not_sent, shard_of
 
     context = multiprocessing.get_context("spawn")
     count = sender.processes
@@ -104,49 +104,17 @@ def iter_results(sender: Sender, deliveries: Iterable[Any]) -> Iterator[Result]:
                     break
                 continue
             for item in batch:
-                if item[0] == "not-sent":
-                    with lock:
-                        job = pending.pop(item[1])
-                    yield Result(
-                        job.index,
-                        job.callback,
-                        job.recording_url,
-                        job.quirk,
-                        0,
-                        None,
-                        0.0,
-                        "",
-                        "not-sent: stopped before it was sent",
-                    )
-                    continue
-                index, attempts, status, latency, body, error = item
                 with lock:
-                    job = pending.pop(index)
-                yield Result(
-                    job.index,
-                    job.callback,
-                    job.recording_url,
-                    job.quirk,
-                    attempts,
-                    status,
-                    latency,
-                    body,
-                    error,
-                )
+                    job = pending.pop(item[1] if item[0] == "not-sent" else item[0])
+                if item[0] == "not-sent":
+                    yield _not_sent(job)
+                else:
+                    yield _answered(job, *item[1:])
         with lock:
             lost = sorted(pending)
         for index in lost:  # a worker died: say so for every delivery it held
-            job = pending.pop(index)
-            yield Result(
-                job.index,
-                job.callback,
-                job.recording_url,
-                job.quirk,
-                0,
-                None,
-                0.0,
-                "",
-                "error: the worker process sending it exited",
+            yield _answered(
+                pending.pop(index), 0, None, 0.0, "", "error: the worker process sending it exited"
             )
     finally:
         sender._stop.set()
@@ -157,6 +125,24 @@ def iter_results(sender: Sender, deliveries: Iterable[Any]) -> Iterator[Result]:
             worker.join(timeout=sender.timeout * (sender.retries + 1) + 2)
             if worker.is_alive():
                 worker.terminate()
+
+
+def _answered(
+    job: Any, attempts: int, status: int | None, latency: float, body: str, error: str | None
+) -> Result:
+    from ._sender import Result
+
+    return Result(
+        job.index,
+        job.callback,
+        job.recording_url,
+        job.quirk,
+        attempts,
+        status,
+        latency,
+        body,
+        error,
+    )
 
 
 def _put_nowait(inbox: Any, item: Any) -> None:

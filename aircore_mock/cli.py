@@ -26,6 +26,60 @@ def _fail_usage(message: str) -> NoReturn:
     raise click.UsageError(message)
 
 
+_SET_HELP = (
+    "Pin a value, repeatable: a JSON path (recording.url, recording.startTime, "
+    "recording.elapsedTime, recording.reason, recording.location.region, "
+    "recording.location.address) or a name (bucket, filename, failure, server_region); "
+    "the rest of the lifecycle follows it."
+)
+
+_set_option = click.option(
+    "--set", "assignments", multiple=True, metavar="PATH=VALUE", help=_SET_HELP
+)
+
+
+def _format_option(choices: list[str], help: str) -> Any:
+    """--format, the first choice being the default."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(choices),
+        default=choices[0],
+        show_default=True,
+        help=help,
+    )
+
+
+_count_option = click.option(
+    "-n",
+    "--count",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Recordings to generate [default: 1, or 10 for a burst].",
+)
+_header_option = click.option(
+    "-H",
+    "--header",
+    "headers",
+    multiple=True,
+    metavar="'NAME: VALUE'",
+    help="Extra request header, repeatable (e.g. 'Authorization: Bearer x').",
+)
+_insecure_option = click.option(
+    "-k", "--insecure", is_flag=True, help="Do not verify TLS certificates."
+)
+
+
+def _seed_option(f: Any) -> Any:
+    return click.option(
+        "--seed",
+        type=click.IntRange(min=0),
+        default=None,
+        help="Seed for every random choice; the same seed gives the same bytes. "
+        "Without it a seed is chosen and printed on stderr.",
+    )(f)
+
+
 class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         from ._exceptions import AircoreMockError, InputError, UsageError
@@ -55,13 +109,8 @@ def cli() -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, metavar="[PATH]...")
 @click.option("--strict", is_flag=True, help="Reject properties Aircore does not document.")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text: a line per invalid payload; json: a machine-readable report.",
+@_format_option(
+    ["text", "json"], "text: a line per invalid payload; json: a machine-readable report."
 )
 @click.option(
     "--input-format",
@@ -170,28 +219,13 @@ def _scenario_help() -> str:
     )
 
 
-_SET_HELP = (
-    "Pin a value, repeatable: a JSON path (recording.url, recording.startTime, "
-    "recording.elapsedTime, recording.reason, recording.location.region, "
-    "recording.location.address) or a name (bucket, filename, failure, server_region); "
-    "the rest of the lifecycle follows it."
-)
-
-
 def _report_seed(seed: int | None, chosen: int) -> None:
     if seed is None:
         click.echo(f"aircore-mock: seed {chosen} (pass --seed {chosen} to reproduce)", err=True)
 
 
 @cli.command()
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text: a table; json: for machines.",
-)
+@_format_option(["text", "json"], "text: a table; json: for machines.")
 @click.option(
     "--failures",
     is_flag=True,
@@ -243,35 +277,12 @@ def scenarios(output_format: str, failures: bool) -> None:
                 click.echo(f"  {'':<{width}}  -> {events}")
 
 
-def _seed_option(f: Any) -> Any:
-    return click.option(
-        "--seed",
-        type=click.IntRange(min=0),
-        default=None,
-        help="Seed for every random choice; the same seed gives the same bytes. "
-        "Without it a seed is chosen and printed on stderr.",
-    )(f)
-
-
 @cli.command()
 @click.option("-s", "--scenario", default="uploaded", show_default=True, help=_scenario_help())
-@click.option(
-    "-n",
-    "--count",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Recordings to generate [default: 1, or 10 for a burst].",
-)
+@_count_option
 @_seed_option
-@click.option("--set", "assignments", multiple=True, metavar="PATH=VALUE", help=_SET_HELP)
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["json", "jsonl"]),
-    default="json",
-    show_default=True,
-    help="json: a pretty-printed array; jsonl: a callback a line.",
-)
+@_set_option
+@_format_option(["json", "jsonl"], "json: a pretty-printed array; jsonl: a callback a line.")
 @click.option(
     "-o",
     "--output",
@@ -390,13 +401,7 @@ _LINES_BEFORE_PROGRESS = 20
     help="URL to POST to. Without it, a built-in receiver on 127.0.0.1 takes the callbacks "
     "and shows what arrived.",
 )
-@click.option(
-    "-n",
-    "--count",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Recordings to generate [default: 1, or 10 for a burst].",
-)
+@_count_option
 @click.option(
     "-c",
     "--concurrency",
@@ -419,15 +424,8 @@ _LINES_BEFORE_PROGRESS = 20
     "callbacks over 10 s). Default: no waiting.",
 )
 @_seed_option
-@click.option("--set", "assignments", multiple=True, metavar="PATH=VALUE", help=_SET_HELP)
-@click.option(
-    "-H",
-    "--header",
-    "headers",
-    multiple=True,
-    metavar="'NAME: VALUE'",
-    help="Extra request header, repeatable (e.g. 'Authorization: Bearer x').",
-)
+@_set_option
+@_header_option
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
@@ -443,16 +441,9 @@ _LINES_BEFORE_PROGRESS = 20
     help="Retries on connection errors, 5xx and 429, with exponential backoff "
     "(Retry-After honoured).",
 )
-@click.option("-k", "--insecure", is_flag=True, help="Do not verify TLS certificates.")
+@_insecure_option
 @click.option("--dry-run", is_flag=True, help="Print what would be sent; send nothing.")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text: a line per delivery and a summary; json: a report.",
-)
+@_format_option(["text", "json"], "text: a line per delivery and a summary; json: a report.")
 @click.option(
     "--from",
     "from_file",
@@ -656,14 +647,7 @@ def _dry_run(deliveries: Any, target: str, headers: dict[str, str], output_forma
     default=None,
     help="Write host:port here once listening, so scripts can wait for it.",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text: a line per request; json: a JSON object per line.",
-)
+@_format_option(["text", "json"], "text: a line per request; json: a JSON object per line.")
 def receive(
     host: str,
     port: int,
@@ -765,23 +749,9 @@ _VERDICT_COLOURS = {"passed": "green", "warned": "yellow", "failed": "red", "ski
     help="Seconds the receiver may take to answer one callback.",
 )
 @_seed_option
-@click.option(
-    "-H",
-    "--header",
-    "headers",
-    multiple=True,
-    metavar="'NAME: VALUE'",
-    help="Extra request header, repeatable (e.g. 'Authorization: Bearer x').",
-)
-@click.option("-k", "--insecure", is_flag=True, help="Do not verify TLS certificates.")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text: a table and failure details; json: a report.",
-)
+@_header_option
+@_insecure_option
+@_format_option(["text", "json"], "text: a table and failure details; json: a report.")
 def check(
     target: str,
     only: tuple[str, ...],

@@ -8,6 +8,7 @@ import pytest
 
 import aircore_mock
 from aircore_mock import AppServer, Generator, Receiver, Sender, send
+from aircore_mock._scenarios import names
 
 from .apps import (
     free_port_refusing,
@@ -64,7 +65,7 @@ def test_an_app_that_raises_counts_as_a_500() -> None:
 @pytest.mark.parametrize("concurrency", [1, 8])
 def test_every_scenario_arrives_valid_and_in_order_at_the_real_receiver(concurrency: int) -> None:
     with Receiver() as receiver:
-        for name in aircore_mock._scenarios.names():
+        for name in names():
             receiver.reset()
             deliveries = list(Generator(5).deliveries(name, count=4))
             report = send(deliveries, receiver.url, concurrency=concurrency, processes=1)
