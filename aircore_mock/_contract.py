@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import shlex
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -474,6 +475,8 @@ class ContractSession:
         self.probe = probe
         self.slow: str | None = None
         """Why the receiver proved slow (then further clauses are skipped)."""
+        self.statuses: Counter[int] = Counter()
+        """Every status the receiver answered with, across clauses."""
         self.verify = verify
         # A connection per request: a server may close one after a 5xx, and the next callback
         # must not be blamed for that.
@@ -487,6 +490,18 @@ class ContractSession:
             keepalive=False,
             verify=verify,
         )
+
+    def hint(self) -> str | None:
+        """A likely cause when every answer says the same wrong thing (e.g. a wrong path)."""
+        if len(self.statuses) == 1:
+            (status,) = self.statuses
+            if status in (404, 405):
+                return (
+                    f"every answer was HTTP {status}: is {self.url} the path that takes callbacks?"
+                )
+            if status in (401, 403):
+                return f"every answer was HTTP {status}: does the receiver need a --header?"
+        return None
 
     @property
     def url(self) -> str:
@@ -507,10 +522,13 @@ class ContractSession:
 
     def _post(self, sends: Iterable[_Send]) -> Iterable[tuple[_Send, Any]]:
         sends = list(sends)
+        statuses = self.statuses
         for send, result in zip(
             sends, self._sender.iter_results([s.body for s in sends]), strict=False
         ):
             yield send, result
+            if result.status is not None:
+                statuses[result.status] += 1
             if result.outcome == "timeout" and self.slow is None:
                 self.slow = f"no answer to {send.what} within {self.budget:g} s"
 
@@ -569,10 +587,23 @@ class ContractSession:
                 )
         return _conclude(result)
 
+    def select(self, only: Sequence[str] = (), skip: Sequence[str] = ()) -> list[str]:
+        """The clauses `run_all` would run, or a usage error saying why none or which not."""
+        check_clause_names([*only, *skip])
+        if self.probe is None and PROBE in only:
+            raise UsageError(
+                "the probe clause needs a probe: a Python function (pytest's "
+                "aircore_probe fixture, or check_receiver(probe=...))"
+            )
+        names = clause_names(with_probe=self.probe is not None)
+        chosen = [n for n in names if (not only or n in only) and n not in skip]
+        if not chosen:
+            raise UsageError("no clause left to run (--only/--skip exclude them all)")
+        return chosen
+
     def run_all(self, only: Sequence[str] = (), skip: Sequence[str] = ()) -> ContractReport:
         """Every clause (and case), `answers-in-time` first so a slow receiver is found fast."""
-        check_clause_names([*only, *skip])
-        chosen = [n for n in clause_names() if (not only or n in only) and n not in skip]
+        chosen = self.select(only, skip)
         results = []
         for clause in chosen:
             cases = self.cases(clause) or [None]

@@ -228,6 +228,14 @@ PIN_PATHS: dict[str, str] = {
 }
 
 
+def pin_label(name: str) -> str:
+    """How a user names a pin: its JSON path when it has one (`recording.reason`)."""
+    if name == "failure_reason":
+        return "recording.reason (an upload failure message)"
+    path = next((p for p, pin in PIN_PATHS.items() if pin == name), None)
+    return f"{path} ({name})" if path else name
+
+
 def parse_pins(assignments: Sequence[str]) -> dict[str, Any]:
     """Turn `PATH=VALUE` strings (a JSON path or a pin name) into `Generator` keyword pins."""
     pins: dict[str, Any] = {}

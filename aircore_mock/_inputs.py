@@ -50,7 +50,10 @@ def _document(source: str, data: bytes) -> Iterator[Item]:
     try:
         value = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        yield Item(source, error=_not_json(exc))
+        error = _not_json(exc)
+        if "unexpected content after document" in str(exc):
+            error += " (one callback a line? name it .jsonl or pass --input-format jsonl)"
+        yield Item(source, error=error)
         return
     if isinstance(value, list):
         for index, element in enumerate(value):

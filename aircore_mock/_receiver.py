@@ -230,7 +230,13 @@ class Receiver:
                 problems = tuple(explain(payload, strict=True))
                 return {"verdict": "invalid", "problems": problems, "undocumented": undocumented}
             return {"verdict": "valid", "undocumented": undocumented}
-        return {"verdict": "invalid", "problems": tuple(explain(payload, strict=self.strict))}
+        undocumented = ()
+        if isinstance(payload, dict):
+            undocumented = tuple(
+                p.path for p in explain(payload, strict=True) if "undocumented" in p.message
+            )
+        problems = tuple(explain(payload, strict=self.strict))
+        return {"verdict": "invalid", "problems": problems, "undocumented": undocumented}
 
     def _record(self, **fields: Any) -> Capture:
         with self._lock:

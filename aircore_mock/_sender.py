@@ -108,8 +108,8 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        """Every delivery got a 2xx (and at least one was made)."""
-        return self.total > 0 and self.delivered == self.total
+        """Every delivery got a 2xx, at least one was made, and nothing was interrupted."""
+        return self.total > 0 and self.delivered == self.total and not self.interrupted
 
     def percentile(self, p: float) -> float | None:
         """The p-th latency percentile in ms (p in 0..100), or None with no answers."""
@@ -503,8 +503,15 @@ class Sender:
         try:
             for index, delivery in enumerate(deliveries):
                 job = _job(index, delivery)
-                if not pacer.wait(index, delivery):
-                    yield _not_sent(job)
+                # Ctrl-C lands here as KeyboardInterrupt, while pacing or waiting for an
+                # answer: the delivery in hand still gets its result.
+                try:
+                    if not pacer.wait(index, delivery):
+                        yield _not_sent(job)
+                        break
+                except KeyboardInterrupt:
+                    self.stop()
+                    yield _not_sent(job, "interrupted")
                     break
                 try:
                     result = self._deliver(lane, job, timeout)

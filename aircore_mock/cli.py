@@ -5,8 +5,11 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import shutil
+import signal
 import sys
 import tempfile
+import textwrap
 from typing import Any, NoReturn
 
 import click
@@ -129,7 +132,7 @@ def validate(
     callback a line) or - for stdin (the default when stdin is piped). Each invalid payload
     gets one line: where it is, the JSON path and what is wrong.
 
-    Exit codes: 0 all valid, 1 some invalid, 2 unreadable input.
+    Exit codes: 0 all valid, 1 some invalid, 2 unreadable or empty input.
     """
     from ._inputs import read_callbacks
     from ._validation import checker, explain
@@ -182,6 +185,10 @@ def validate(
             if unreadable:
                 summary += f", {len(unreadable)} unreadable"
             click.echo(summary)
+    if not (valid or invalid or unreadable):
+        # e.g. `aircore-mock generate -s typo | aircore-mock validate -`: nothing is not "valid"
+        click.echo("error: no callbacks in the input", err=True)
+        sys.exit(EXIT_USAGE)
     if unreadable:
         sys.exit(EXIT_USAGE)
     sys.exit(EXIT_FAILED if invalid else EXIT_OK)
@@ -268,12 +275,15 @@ def scenarios(output_format: str, failures: bool) -> None:
         click.echo(json.dumps(listing, indent=2))
         return
     width = max(len(row["name"]) for row in listing)
+    columns = shutil.get_terminal_size((100, 24)).columns
     for kind, title in (("outcome", "Outcomes"), ("fault", "Faults (combine: OUTCOME+FAULT)")):
         click.echo(f"{title}:")
         for row in listing:
             if row["kind"] == kind:
                 events = " ".join(e.removeprefix("recording-") for e in row["callbacks"])
-                click.echo(f"  {row['name']:<{width}}  {row['description']}")
+                lines = textwrap.wrap(row["description"], max(40, columns - width - 4))
+                for index, line in enumerate(lines):
+                    click.echo(f"  {row['name'] if index == 0 else '':<{width}}  {line}")
                 click.echo(f"  {'':<{width}}  -> {events}")
 
 
@@ -331,6 +341,8 @@ def _delivery_line(result: Any) -> str:
     status = str(result.status) if result.status is not None else "---"
     recording = recording_id_of(result.recording_url) if result.recording_url else "-"
     quirk = f"  ({result.quirk})" if result.quirk else ""
+    if result.attempts > 1:
+        quirk += f"  ({result.attempts} attempts)"
     line = (
         f"{_styled_status(status, result.delivered, 300 <= (result.status or 0) < 500)} "
         f"{result.latency_ms:8.1f} ms  {result.event or '-':<24} {recording}{quirk}"
@@ -343,10 +355,13 @@ def _delivery_line(result: Any) -> str:
 def _summary_lines(report: Any) -> list[str]:
     data = report.summary()
     statuses = ", ".join(f"{k}: {v}" for k, v in data["statuses"].items()) or "none"
-    outcomes = ", ".join(f"{k} {v}" for k, v in sorted(data["outcomes"].items()))
+    others = {k: v for k, v in data["outcomes"].items() if k != "delivered"}
+    outcomes = ", ".join(f"{k} {v}" for k, v in sorted(others.items()))
     latency = data["latency_ms"]
     lines = [
-        f"{data['delivered']} of {data['total']} delivered ({outcomes}); statuses {statuses}",
+        f"{data['delivered']} of {data['total']} delivered"
+        + (f" ({outcomes})" if outcomes else "")
+        + f"; statuses {statuses}",
     ]
     if latency["p50"] is not None:
         lines.append(
@@ -354,7 +369,10 @@ def _summary_lines(report: Any) -> list[str]:
             f"{data['throughput_per_s']} deliveries/s over {data['elapsed_s']} s"
         )
     if report.interrupted:
-        lines.append("interrupted: what was not sent is counted as not-sent")
+        lines.append(
+            f"interrupted after {data['total']} deliveries: those in hand are counted as "
+            "not-sent, the rest of the scenario was never generated"
+        )
     return lines
 
 
@@ -476,7 +494,8 @@ def send(
       aircore-mock send -s burst -n 200 -c 16 --target http://localhost:8000/aircore
       aircore-mock send --from captured.jsonl --target $URL --header 'Authorization: Bearer x'
 
-    Exit codes: 0 every delivery got a 2xx, 1 some did not, 2 usage or input error.
+    Exit codes: 0 every delivery got a 2xx, 1 some did not (or the send was interrupted, or
+    the built-in receiver found an invalid callback), 2 usage or input error.
     """
     from ._generator import Generator, parse_pins
     from ._sender import Sender, check_url, parse_headers
@@ -531,9 +550,12 @@ def send(
         if progress and shown >= _LINES_BEFORE_PROGRESS:
             click.echo(f"\r\033[K  ... {shown} sent", nl=False)
 
+    # SIGTERM (a CI timeout, `kill`) stops like Ctrl-C: the summary still prints.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         report = sender.send(deliveries, keep_results=output_format == "json", on_result=show)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         if receiver is not None:
             receiver.stop()
     if progress and shown >= _LINES_BEFORE_PROGRESS:
@@ -556,7 +578,7 @@ def send(
     if not report.ok:
         failure = report.first_failure
         reason = (
-            f"{failure.event or 'callback'}: {failure.describe()}" if failure else "nothing sent"
+            f"{failure.event or 'callback'}: {failure.describe()}" if failure else "interrupted"
         )
         click.echo(
             f"error: {report.total - report.delivered} of {report.total} deliveries "
@@ -564,6 +586,13 @@ def send(
             err=True,
         )
         sys.exit(EXIT_FAILED)
+    if receiver is not None and receiver.summary()["invalid"]:
+        click.echo("error: the built-in receiver found invalid callbacks (see above)", err=True)
+        sys.exit(EXIT_FAILED)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def _show_received(receiver: Any, color: bool | None) -> None:
@@ -738,7 +767,7 @@ _VERDICT_COLOURS = {"passed": "green", "warned": "yellow", "failed": "red", "ski
     "--only",
     multiple=True,
     metavar="CLAUSE",
-    help="Run only this clause (repeatable). See the list below.",
+    help="Run only this clause (repeatable); the clauses are listed above.",
 )
 @click.option("--skip", multiple=True, metavar="CLAUSE", help="Skip this clause (repeatable).")
 @click.option(
@@ -779,16 +808,16 @@ def check(
     """
     import secrets
 
-    from ._contract import ContractSession, check_clause_names
+    from ._contract import ContractSession
     from ._sender import check_url, parse_headers
 
     check_url(target)
-    check_clause_names([*only, *skip])
     chosen_seed = secrets.randbits(32) if seed is None else seed
     _report_seed(seed, chosen_seed)
     session = ContractSession(
         target, budget=budget, seed=chosen_seed, headers=parse_headers(headers), verify=not insecure
     )
+    session.select(only, skip)  # usage errors before anything is sent
     _preflight(session)
     report = session.run_all(only=only, skip=skip)
     if output_format == "json":
@@ -832,7 +861,10 @@ def _print_contract(report: Any, session: Any, color: bool | None) -> None:
             {v: list(verdicts.values()).count(v) for v in set(verdicts.values())}.items()
         )
     )
-    click.echo(f"\n{len(verdicts)} clauses: {counts}")
+    click.echo(f"\n{len(verdicts)} clauses ({len(report.results)} checks): {counts}")
+    hint = session.hint()
+    if hint:
+        click.echo(f"hint: {hint}")
 
 
 def main(argv: list[str] | None = None, prog_name: str = "aircore-mock") -> None:

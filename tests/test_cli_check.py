@@ -25,9 +25,9 @@ def test_a_correct_receiver_passes_over_http() -> None:
     with AppServer(make_receiver(), path="/aircore") as server:
         result = run("check", "--target", server.url, "--seed", "1")
     assert result.exit_code == 0, result.output
-    assert "8 clauses: 7 passed, 1 skipped" in result.output
-    verdicts = {line.split()[1] for line in result.stdout.splitlines()[:32] if line.strip()}
-    assert verdicts == {"passed", "skipped"}
+    assert "7 clauses (31 checks): 7 passed" in result.output
+    verdicts = {line.split()[1] for line in result.stdout.splitlines()[:31]}
+    assert verdicts == {"passed"}
 
 
 @pytest.mark.parametrize("defect", sorted(DEFECTS))
@@ -52,7 +52,7 @@ def test_text_output_names_the_clause_and_how_to_reproduce() -> None:
     row = next(line for line in lines if line.startswith("idempotent-duplicates "))
     assert " failed " in row and "delivered a second time" in row
     assert f"curl -sS -X POST {server.url}" in result.stdout
-    assert "8 clauses: 1 failed, 6 passed, 1 skipped" in result.stdout
+    assert "7 clauses (31 checks): 1 failed, 6 passed" in result.stdout
 
 
 def test_only_and_skip() -> None:
@@ -76,6 +76,29 @@ def test_only_and_skip() -> None:
         (["--target", "nonsense"], 2, "bad target URL"),
         (["--target", "http://127.0.0.1:1/", "--only", "be-nice"], 2, "unknown clause"),
         (["--budget", "0", "--target", "http://x.test/"], 2, "0"),
+        (["--target", "http://127.0.0.1:1/", "--only", "probe"], 2, "the probe clause needs"),
+        (
+            [
+                "--target",
+                "http://127.0.0.1:1/",
+                "--skip",
+                "answers-in-time",
+                "--skip",
+                "accepts-every-callback",
+                "--skip",
+                "accepts-lifecycles",
+                "--skip",
+                "forward-compatible",
+                "--skip",
+                "idempotent-duplicates",
+                "--skip",
+                "tolerates-out-of-order",
+                "--skip",
+                "handles-malformed-input",
+            ],
+            2,
+            "no clause left to run",
+        ),
         ([], 2, "Missing option '-t' / '--target'"),
     ],
 )
@@ -87,6 +110,14 @@ def test_usage_errors_and_unreachable_exit_2(args: list[str], code: int, words: 
     assert result.exit_code == code, result.output
     assert words in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_wrong_path_gets_a_hint() -> None:
+    with AppServer(make_receiver(), path="/aircore") as server:
+        result = run("check", "--target", server.url.replace("/aircore", "/wrong"))
+    assert result.exit_code == 1
+    assert "hint: every answer was HTTP 404: is http://127.0.0.1:" in result.stdout
+    assert "/wrong the path that takes callbacks?" in result.stdout
 
 
 def test_library_and_cli_agree() -> None:

@@ -106,10 +106,18 @@ def test_generate_reports_the_seed_it_chose() -> None:
         (["--set", "recording.startTime=soon"], "expected an integer"),
         (["--set", "recording.state=paused"], "cannot be pinned"),
         (["--set", "nonsense"], "expected PATH=VALUE"),
-        (["--set", "recording.reason=userLeft", "-s", "uploaded"], "failure_reason"),
+        (["--set", "recording.reason=userLeft", "-s", "uploaded"], "an upload failure message"),
         (["--count", "0"], "0 is not in the range x>=1"),
         (["--format", "yaml"], "Invalid value for '--format'"),
         (["-s", "in-progress+out-of-order"], "needs a recording with 3 callbacks"),
+        (
+            ["-s", "in-progress", "--set", "recording.location.region=eu-west-1"],
+            "recording.location.region (region) cannot be pinned with outcome 'in-progress'",
+        ),
+        (
+            ["-s", "client-stopped", "--set", "recording.reason=serverError"],
+            "recording.reason (stop_reason) cannot be pinned",
+        ),
     ],
 )
 def test_generate_usage_errors_exit_2(args: list[str], words: str) -> None:

@@ -149,6 +149,47 @@ def test_send_from_a_file(tmp_path: Path) -> None:
     assert missing.exit_code == 2 and "cannot read" in missing.output
 
 
+def test_built_in_receiver_flags_invalid_callbacks(tmp_path: Path) -> None:
+    path = tmp_path / "odd.jsonl"
+    path.write_text('{"event": "recording-paused", "recording": {}}\n')
+    result = run("send", "--from", str(path))
+    assert result.exit_code == 1
+    assert "invalid" in result.stdout
+    assert "the built-in receiver found invalid callbacks" in result.stderr
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_interrupting_send_prints_the_summary_and_exits_1(stop: signal.Signals) -> None:
+    with Receiver() as receiver:
+        process = subprocess.Popen(
+            [
+                *CLI,
+                "send",
+                "-s",
+                "burst",
+                "-n",
+                "300",
+                "--speed",
+                "0.5",
+                "--seed",
+                "1",
+                "--target",
+                receiver.url,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            receiver.wait_for(1, timeout=30)
+        finally:
+            process.send_signal(stop)
+            out, err = process.communicate(timeout=30)
+    assert process.returncode == 1
+    assert "interrupted after" in out
+    assert "Traceback" not in err
+
+
 def _start_receive(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[str], str]:
     ready = tmp_path / "ready"
     process = subprocess.Popen(

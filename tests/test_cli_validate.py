@@ -80,6 +80,21 @@ def test_no_path_reads_piped_stdin(valid: list[dict]) -> None:
     assert result.exit_code == 0
 
 
+def test_empty_input_is_an_input_error() -> None:
+    result = run("validate", "-", input="")
+    assert result.exit_code == 2
+    assert "no callbacks in the input" in result.output
+
+
+def test_jsonl_in_a_json_file_gets_a_hint(tmp_path: Path, valid: list[dict]) -> None:
+    path = tmp_path / "calls.json"
+    path.write_text(json.dumps(valid[0]) + "\n" + json.dumps(valid[1]) + "\n")
+    result = run("validate", str(path))
+    assert result.exit_code == 2
+    assert "--input-format jsonl" in result.output
+    assert run("validate", "--input-format", "jsonl", str(path)).exit_code == 0
+
+
 def test_strict_flag(tmp_path: Path, valid: list[dict]) -> None:
     payload = dict(valid[0], channel="lobby")
     path = tmp_path / "extra.json"

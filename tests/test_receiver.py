@@ -97,6 +97,10 @@ def test_undocumented_fields_are_reported_and_strict_rejects_them() -> None:
         assert capture.verdict == "valid"
         assert capture.undocumented == ("$.recording.location.bucket",)
         assert lenient.summary()["undocumented_fields"] == ["$.recording.location.bucket"]
+        invalid = dict(payload, timestamp=-1)
+        httpx.post(lenient.url, json=invalid)
+        assert lenient.captures[1].verdict == "invalid"
+        assert lenient.captures[1].undocumented == ("$.recording.location.bucket",)
     with Receiver(strict=True, status=200) as strict:
         assert httpx.post(strict.url, json=payload).status_code == 200
         assert strict.captures[0].verdict == "invalid"

@@ -132,8 +132,18 @@ def _verify(session: Any, clause: str, case: str | None = None) -> None:
         details = "\n\n".join(f.explain(session.url, headers) for f in shown)
         more = len(result.failures) - len(shown)
         tail = f"\n\n... and {more} more" if more else ""
+        if clause == "probe":
+            headline = f"the probe failed for {len(result.failures)} lifecycle(s)"
+        else:
+            headline = f"{len(result.failures)} of {result.requests} answer(s) were wrong"
+        where = ""
+        if session.kind != "url":
+            where = f"(the curl lines use {session.url}: point them at where your app runs)\n"
+        hint = session.hint()
         pytest.fail(
-            f"{result.name}: {len(result.failures)} of {result.requests} answer(s) were wrong\n"
-            f"(reproduce with --aircore-seed {session.seed})\n\n{details}{tail}",
+            f"{result.name}: {headline}\n"
+            f"{where}(reproduce with --aircore-seed {session.seed})"
+            + (f"\nhint: {hint}" if hint else "")
+            + f"\n\n{details}{tail}",
             pytrace=False,
         )
