@@ -1,3 +1,7 @@
-from aircore_mock.cli import main
+"""`python -m aircore_mock`."""
 
-main(prog_name="aircore-mock")
+# Guarded: worker processes (multiprocessing's spawn) import the main module again.
+if __name__ == "__main__":
+    from aircore_mock.cli import main
+
+    main(prog_name="aircore-mock")

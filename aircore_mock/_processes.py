@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
 import os
 import queue
@@ -43,11 +42,15 @@ def iter_results(sender: Sender, deliveries: Iterable[Any]) -> Iterator[Result]:
         "retries": sender.retries,
         "backoff": sender.backoff,
         "verify": sender.verify,
+        "keepalive": sender.keepalive,
     }
+    stop = context.Event()  # seen by every worker at once, however full its inbox
     inboxes = [context.Queue(maxsize=16) for _ in range(count)]
     outbox = context.Queue()
     workers = [
-        context.Process(target=_work, args=(options, lanes[i], inboxes[i], outbox), daemon=True)
+        context.Process(
+            target=_work, args=(options, lanes[i], inboxes[i], outbox, stop), daemon=True
+        )
         for i in range(count)
     ]
     for worker in workers:
@@ -58,6 +61,16 @@ def iter_results(sender: Sender, deliveries: Iterable[Any]) -> Iterator[Result]:
     fed = threading.Event()
     failure: list[BaseException] = []
 
+    def hand_over(shard: int, item: Any) -> bool:
+        # Never block for good on a worker that stopped or died.
+        while not stop.is_set() and workers[shard].is_alive():
+            try:
+                inboxes[shard].put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def feed() -> None:
         batches: list[list[tuple[int, str | None, bytes]]] = [[] for _ in range(count)]
         pacer = Pacer(sender.rate, sender.speed, sender._stop)
@@ -67,25 +80,26 @@ def iter_results(sender: Sender, deliveries: Iterable[Any]) -> Iterator[Result]:
                 with lock:
                     pending[index] = job
                 if not pacer.wait(index, delivery):
-                    outbox.put([("not-sent", index)])
-                    break
+                    break  # stopped: what is pending is reported as not sent
                 shard = shard_of(job, count)
                 batches[shard].append((index, job.recording_url, job.body))
                 if pacer.paced or len(batches[shard]) >= _BATCH:
-                    inboxes[shard].put(batches[shard])
-                    batches[shard] = []
+                    batch, batches[shard] = batches[shard], []
+                    if not hand_over(shard, batch):
+                        break
+            for shard, batch in enumerate(batches):
+                if batch and not stop.is_set():
+                    hand_over(shard, batch)
         except BaseException as exc:
             failure.append(exc)
         finally:
-            for inbox, batch in zip(inboxes, batches, strict=True):
-                if batch:
-                    inbox.put(batch)
-                inbox.put(_END)
+            for shard in range(count):
+                hand_over(shard, _END)
             fed.set()
 
     feeder = threading.Thread(target=feed, daemon=True)
     feeder.start()
-    stopping = False
+    finished = False
     try:
         while True:
             if failure:
@@ -93,15 +107,23 @@ def iter_results(sender: Sender, deliveries: Iterable[Any]) -> Iterator[Result]:
             try:
                 batch = outbox.get(timeout=0.1)
             except queue.Empty:
-                if sender._stop.is_set() and not stopping:
-                    stopping = True
-                    for inbox in inboxes:
-                        _put_nowait(inbox, "stop")
+                if sender._stop.is_set():
+                    stop.set()
                 with lock:
                     idle = fed.is_set() and not pending
-                dead = not any(w.is_alive() for w in workers)
-                if idle or (dead and fed.is_set()):
+                alive = [w.is_alive() for w in workers]
+                if idle or finished:
                     break
+                # Workers flush everything before they exit: one more empty wait after the
+                # last one is gone means the pipe is drained.
+                finished = not any(alive)
+                if not all(alive) and not stop.is_set():
+                    stop.set()  # a worker died: stop the rest, report what it held
+                continue
+            except KeyboardInterrupt:
+                # Ctrl-C: stop, then keep collecting, so every delivery gets its result.
+                sender.stop()
+                stop.set()
                 continue
             for item in batch:
                 with lock:
@@ -112,19 +134,29 @@ def iter_results(sender: Sender, deliveries: Iterable[Any]) -> Iterator[Result]:
                     yield _answered(job, *item[1:])
         with lock:
             lost = sorted(pending)
-        for index in lost:  # a worker died: say so for every delivery it held
-            yield _answered(
-                pending.pop(index), 0, None, 0.0, "", "error: the worker process sending it exited"
-            )
+        crashed = any(w.exitcode not in (0, None) for w in workers)
+        for index in lost:
+            job = pending.pop(index)
+            if crashed:
+                yield _answered(
+                    job, 0, None, 0.0, "", "error: the worker process sending it exited"
+                )
+            else:
+                yield _not_sent(job)
     finally:
+        stop.set()
         sender._stop.set()
-        for inbox in inboxes:
-            _put_nowait(inbox, "stop")
-        feeder.join(timeout=1)
+        feeder.join(timeout=2)
         for worker in workers:
             worker.join(timeout=sender.timeout * (sender.retries + 1) + 2)
             if worker.is_alive():
                 worker.terminate()
+        # Batches nobody will read must not hold the interpreter's exit.
+        for inbox in inboxes:
+            inbox.cancel_join_thread()
+            inbox.close()
+        outbox.cancel_join_thread()
+        outbox.close()
 
 
 def _answered(
@@ -145,14 +177,12 @@ def _answered(
     )
 
 
-def _put_nowait(inbox: Any, item: Any) -> None:
-    with contextlib.suppress(queue.Full):
-        inbox.put_nowait(item)
-
-
-def _work(options: dict[str, Any], lanes: int, inbox: Any, outbox: Any) -> None:
-    # The parent handles Ctrl-C and tells workers to stop; they must not die half-way.
+def _work(options: dict[str, Any], lanes: int, inbox: Any, outbox: Any, stop: Any) -> None:
+    # The parent handles Ctrl-C and SIGTERM (sent to the whole process group by a terminal
+    # or `timeout`) and tells workers to stop; they must not die half-way.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    parent = os.getppid()
     from ._sender import Sender, _Job
 
     sender = Sender(concurrency=lanes, processes=1, **options)
@@ -166,25 +196,29 @@ def _work(options: dict[str, Any], lanes: int, inbox: Any, outbox: Any) -> None:
                 outbox.put(list(buffer))
                 buffer.clear()
 
-    def flusher() -> None:
+    def ticker() -> None:
         while not done.wait(_FLUSH_S):
             flush()
+            if stop.is_set():
+                sender.stop()
 
     def jobs() -> Iterator[_Job]:
-        while True:
-            batch = inbox.get()
+        while not stop.is_set():
+            try:
+                batch = inbox.get(timeout=0.1)
+            except queue.Empty:
+                if os.getppid() != parent:
+                    return  # the parent is gone (killed): nobody to report to
+                continue
             if batch is _END:
-                return
-            if batch == "stop":
-                sender.stop()
                 return
             for index, url, body in batch:
                 yield _Job(index, None, url, None, body)
 
-    ticker = threading.Thread(target=flusher, daemon=True)
-    ticker.start()
+    thread = threading.Thread(target=ticker, daemon=True)
+    thread.start()
     for result in sender.iter_results(jobs()):
-        row = (
+        row: tuple[Any, ...] = (
             result.index,
             result.attempts,
             result.status,
@@ -193,7 +227,7 @@ def _work(options: dict[str, Any], lanes: int, inbox: Any, outbox: Any) -> None:
             result.error,
         )
         if result.error and result.error.startswith("not-sent"):
-            row = ("not-sent", result.index)  # type: ignore[assignment]
+            row = ("not-sent", result.index)
         with lock:
             buffer.append(row)
             full = len(buffer) >= _BATCH
@@ -201,3 +235,5 @@ def _work(options: dict[str, Any], lanes: int, inbox: Any, outbox: Any) -> None:
             flush()
     done.set()
     flush()
+    outbox.close()
+    outbox.join_thread()  # everything reaches the parent before this process ends

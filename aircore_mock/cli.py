@@ -524,6 +524,9 @@ def send(
         target = receiver.url
         if output_format == "text":
             click.echo(f"no --target: sending to a built-in receiver at {target}", err=True)
+    if from_file is None:
+        # known in advance: worker processes only pay off for long sends (see Sender)
+        deliveries = list(deliveries) if (count or 10) * 4 < 1000 else deliveries
     sender = Sender(
         target,
         concurrency=concurrency,

@@ -53,10 +53,12 @@ def scripted_app(statuses: list[int], headers: dict[str, str] | None = None) -> 
     return app
 
 
-def hanging_app(release: threading.Event) -> Starlette:
-    """Never answers until `release` is set (or the server shuts down)."""
+def hanging_app(release: threading.Event, arrived: threading.Event | None = None) -> Starlette:
+    """Never answers until `release` is set (or the server shuts down); sets `arrived`."""
 
     async def callback(request: Request) -> Response:
+        if arrived is not None:
+            arrived.set()
         while not release.is_set():
             await asyncio.sleep(0.05)
         return Response(status_code=204)

@@ -158,8 +158,13 @@ def test_built_in_receiver_flags_invalid_callbacks(tmp_path: Path) -> None:
     assert "the built-in receiver found invalid callbacks" in result.stderr
 
 
-@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
-def test_interrupting_send_prints_the_summary_and_exits_1(stop: signal.Signals) -> None:
+@pytest.mark.parametrize(
+    ("stop", "concurrency"), [(signal.SIGINT, "1"), (signal.SIGTERM, "1"), (signal.SIGINT, "4")]
+)
+def test_interrupting_send_prints_the_summary_and_exits_1(
+    stop: signal.Signals, concurrency: str
+) -> None:
+    # 300 recordings at concurrency 4 is a long send: worker processes do it
     with Receiver() as receiver:
         process = subprocess.Popen(
             [
@@ -173,12 +178,15 @@ def test_interrupting_send_prints_the_summary_and_exits_1(stop: signal.Signals) 
                 "0.5",
                 "--seed",
                 "1",
+                "-c",
+                concurrency,
                 "--target",
                 receiver.url,
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=_default_signals,
         )
         try:
             receiver.wait_for(1, timeout=30)
@@ -190,6 +198,12 @@ def test_interrupting_send_prints_the_summary_and_exits_1(stop: signal.Signals) 
     assert "Traceback" not in err
 
 
+def _default_signals() -> None:
+    # A test run started in the background inherits SIGINT ignored; the child must not.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def _start_receive(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[str], str]:
     ready = tmp_path / "ready"
     process = subprocess.Popen(
@@ -197,6 +211,7 @@ def _start_receive(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[str], 
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_default_signals,
     )
     deadline = time.monotonic() + 20
     while not ready.exists():  # written atomically once the server listens

@@ -10,8 +10,6 @@ from aircore_mock import AppServer, Receiver
 
 from .receivers import DEFECTS, MORE_DEFECTS, make_receiver
 
-pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-
 CONTRACT_TESTS = [
     "test_answers_in_time",
     "test_accepts_every_callback",

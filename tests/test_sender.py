@@ -166,16 +166,70 @@ def test_connection_closed_mid_response() -> None:
     assert "closed mid-response" in report.results[0].describe()
 
 
-def test_stop_reports_the_rest_as_not_sent() -> None:
-    release = threading.Event()
-    with AppServer(hanging_app(release)) as server:
-        sender = Sender(server.url, timeout=5)
-        threading.Timer(0.3, sender.stop).start()
-        threading.Timer(0.4, release.set).start()
-        report = sender.send(Generator(1).scenario("uploaded", count=3))
+def _first_request_gate() -> tuple[Any, threading.Event, threading.Event]:
+    """A WSGI app that signals its first request, then holds every answer until released."""
+    arrived, release = threading.Event(), threading.Event()
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        arrived.set()
+        release.wait(10)
+        start_response("204 No Content", [])
+        return [b""]
+
+    return app, arrived, release
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_stop_reports_the_rest_as_not_sent(concurrency: int) -> None:
+    app, arrived, release = _first_request_gate()
+    sender = Sender(app, concurrency=concurrency, timeout=5)
+    callbacks = Generator(1).scenario("burst", count=20)
+
+    def stop_once_busy() -> None:
+        arrived.wait(10)
+        sender.stop()
+        release.set()
+
+    threading.Thread(target=stop_once_busy).start()
+    report = sender.send(callbacks)
+    assert report.interrupted and not report.ok
+    assert report.total == len(callbacks) == 60  # nothing lost: one result per callback
+    assert sorted(r.index for r in report.results) == list(range(60))
+    assert report.outcomes["not-sent"] >= 60 - 2 * concurrency
+    # the same Sender works again afterwards
+    release.set()
+    again = sender.send(callbacks[:3])
+    assert again.ok and not again.interrupted
+
+
+def test_stop_reaches_worker_processes() -> None:
+    arrived, release = threading.Event(), threading.Event()
+    with AppServer(hanging_app(release, arrived)) as server:
+        sender = Sender(server.url, concurrency=4, processes=2, timeout=5)
+        deliveries = Generator(2).scenario("burst", count=400)
+
+        def stop_once_busy() -> None:
+            arrived.wait(20)
+            sender.stop()
+            release.set()
+
+        threading.Thread(target=stop_once_busy).start()
+        started = time.monotonic()
+        report = sender.send(deliveries)
+        elapsed = time.monotonic() - started
     assert report.interrupted
-    assert report.total == 9  # nothing lost: one result per callback handed over
-    assert report.outcomes["not-sent"] >= 7
+    assert report.total == len(deliveries) == 1200
+    assert sorted(r.index for r in report.results) == list(range(1200))
+    assert report.outcomes["not-sent"] > 1000
+    assert elapsed < 20
+
+
+def test_a_header_httpx_cannot_send_is_a_result_not_a_hang() -> None:
+    seen: list[Any] = []
+    callbacks = Generator(1).scenario("burst", count=10)
+    report = send(callbacks, wsgi_app(seen), concurrency=4, headers={"X-Token": "caf\u00e9"})
+    assert report.total == 30 and report.delivered == 0
+    assert all(r.outcome == "error" and "Error" in (r.error or "") for r in report.results)
 
 
 def test_rate_paces_the_deliveries() -> None:
