@@ -278,9 +278,12 @@ def _check_pins(pins: Mapping[str, Any]) -> None:
             continue
         kind = PIN_TYPES[name]
         if not isinstance(value, kind) or isinstance(value, bool):
-            raise UsageError(f"{name} must be {kind.__name__}, got {value!r}")
-        if kind is int and value < 0:
-            raise UsageError(f"{name} must not be negative, got {value}")
+            raise UsageError(f"{pin_label(name)} must be {kind.__name__}, got {value!r}")
+        if kind is int and not 0 <= value < 2**53:
+            # milliseconds: JSON numbers stay exact below 2**53, and a callback is JSON
+            raise UsageError(f"{pin_label(name)} must be between 0 and 2**53 - 1, got {value}")
+        if kind is str and name != "region" and not value:
+            raise UsageError(f"{pin_label(name)} must not be empty")
     reason = pins.get("stop_reason")
     if reason is not None and reason not in roles().stop_reasons:
         raise UsageError(f"stop_reason {reason!r} is not one of {', '.join(roles().stop_reasons)}")
@@ -290,8 +293,19 @@ def _check_pins(pins: Mapping[str, Any]) -> None:
             f"unknown upload failure {family!r}; known: {', '.join(failure_families())}"
         )
     for name in ("url", "address"):
-        if pins.get(name) is not None and "://" not in pins[name]:
-            raise UsageError(f"{name} must be an absolute URL, got {pins[name]!r}")
+        if pins.get(name) is not None and not _is_uri(pins[name]):
+            raise UsageError(f"{pin_label(name)} must be an absolute URL, got {pins[name]!r}")
+    for name in ("bucket", "filename"):
+        # both end up in the upload address, which must stay a valid URI
+        value = pins.get(name)
+        if value is not None and not _is_uri(f"https://{value}.s3.amazonaws.com/{value}_x.m4a"):
+            raise UsageError(f"{name} {value!r} cannot be part of an upload address")
+
+
+def _is_uri(value: str) -> bool:
+    from rfc3986_validator import validate_rfc3986
+
+    return bool(validate_rfc3986(value, rule="URI"))
 
 
 # --- the generator ----------------------------------------------------------------------
@@ -345,10 +359,12 @@ class Generator:
         start_time = pins.get("start_time")
         if start_time is None:
             start_time = fake.recording_start_time()
-        url = pins.get("url") or fake.recording_url(
-            start_time=start_time, region=pins.get("server_region")
+        url = (
+            pins["url"]
+            if pins.get("url") is not None
+            else fake.recording_url(start_time=start_time, region=pins.get("server_region"))
         )
-        region = pins.get("region") or fake.aws_region()
+        region = pins["region"] if pins.get("region") is not None else fake.aws_region()
         bucket = pins.get("bucket") or fake.s3_bucket()
         filename = pins.get("filename") or fake.filename_prefix()
         decided = outcome.decide(random, pins)

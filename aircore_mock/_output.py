@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -40,6 +41,30 @@ def dump(callbacks: Iterable[Any], out: IO[bytes], fmt: Literal["json", "jsonl"]
     return count
 
 
+@contextlib.contextmanager
+def atomic_file(path: str | Path) -> Iterator[IO[bytes]]:
+    """A binary file that appears at `path` complete, or not at all."""
+    target = Path(path)
+    try:
+        fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as out:
+            yield out
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def write_atomically(path: str | Path, data: bytes) -> None:
+    """Write `data` to `path` so that a reader never sees half of it."""
+    with atomic_file(path) as out:
+        out.write(data)
+
+
 def write_callbacks(
     callbacks: Iterable[Any], path: str | None, fmt: Literal["json", "jsonl"] | str = "jsonl"
 ) -> int:
@@ -49,16 +74,5 @@ def write_callbacks(
         count = dump(callbacks, sys.stdout.buffer, mode)
         sys.stdout.buffer.flush()
         return count
-    target = Path(path)
-    try:
-        fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as out:
-            count = dump(callbacks, out, mode)
-        os.replace(temporary, target)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-    return count
+    with atomic_file(path) as out:
+        return dump(callbacks, out, mode)

@@ -336,6 +336,10 @@ class Receiver:
         finally:
             self._close_log()
 
+    def shutdown(self) -> None:
+        """Ask the server to stop (safe from a callback); `serve()` then returns."""
+        self._server.shutdown()
+
     def stop(self) -> None:
         """Shut the server down and release the port."""
         self._server.stop()

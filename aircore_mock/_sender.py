@@ -8,6 +8,7 @@ import email.utils
 import inspect
 import os
 import queue
+import re
 import statistics
 import threading
 import time
@@ -170,15 +171,21 @@ def check_url(url: str) -> str:
     return url
 
 
+# RFC 9110 token characters: what a header name may be made of.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
 def parse_headers(lines: Iterable[str]) -> dict[str, str]:
     """`Name: value` strings into a dict; a usage error for anything else."""
     headers: dict[str, str] = {}
     for line in lines:
         name, sep, value = line.partition(":")
-        name = name.strip()
-        if not sep or not name or any(c in name for c in " \t\r\n") or "\n" in value:
+        name, value = name.strip(), value.strip()
+        if not sep or not _TOKEN.fullmatch(name):
             raise UsageError(f"bad header {line!r}: expected 'Name: value'")
-        headers[name] = value.strip()
+        if not value.isascii() or any(c in value for c in "\r\n\0"):
+            raise UsageError(f"bad header {line!r}: the value must be ASCII on one line")
+        headers[name] = value
     return headers
 
 

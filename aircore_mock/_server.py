@@ -106,6 +106,11 @@ class AppServer:
         if self._ready.wait(30):
             on_ready()
 
+    def shutdown(self) -> None:
+        """Ask uvicorn to shut down, without waiting (safe from inside a request)."""
+        if self._server is not None:
+            self._server.should_exit = True
+
     def stop(self) -> None:
         """Shut down (in-flight requests get a grace period) and release the port."""
         if self._server is not None:

@@ -8,7 +8,6 @@ import os
 import shutil
 import signal
 import sys
-import tempfile
 import textwrap
 from typing import Any, NoReturn
 
@@ -500,8 +499,13 @@ def send(
     from ._generator import Generator, parse_pins
     from ._sender import Sender, check_url, parse_headers
 
-    if from_file is not None and (scenario or count or assignments or seed is not None):
-        _fail_usage("--from sends a file as it is: it takes no --scenario, --count, --set, --seed")
+    if from_file is not None and (
+        scenario or count or assignments or seed is not None or speed is not None
+    ):
+        _fail_usage(
+            "--from sends a file as it is: it takes no --scenario, --count, --set, --seed "
+            "or --speed (a file has no delivery times; --rate paces it)"
+        )
     extra_headers = parse_headers(headers)
     if target is not None:
         check_url(target)
@@ -616,23 +620,30 @@ def _show_received(receiver: Any, color: bool | None) -> None:
 
 
 def _dry_run(deliveries: Any, target: str, headers: dict[str, str], output_format: str) -> None:
-    rows = []
+    # Streamed, like `generate`: a dry run of a million recordings must not fill memory.
+    import orjson
+
+    out = sys.stdout.buffer
+    if output_format == "json":
+        head = json.dumps({"target": target, "headers": headers})[:-1]
+        out.write(head.encode() + b', "deliveries": [')
     for index, delivery in enumerate(deliveries):
         callback = getattr(delivery, "callback", delivery)
-        row = {
-            "index": index,
-            "target": target,
-            "offset_ms": getattr(delivery, "offset_ms", None),
-            "quirk": getattr(delivery, "quirk", None),
-            "callback": callback,
-        }
+        quirk = getattr(delivery, "quirk", None)
         if output_format == "json":
-            rows.append(row)
+            row = {
+                "index": index,
+                "offset_ms": getattr(delivery, "offset_ms", None),
+                "quirk": quirk,
+                "callback": callback,
+            }
+            out.write((b",\n  " if index else b"\n  ") + orjson.dumps(row))
         else:
-            quirk = f" ({row['quirk']})" if row["quirk"] else ""
-            click.echo(f"POST {target}{quirk} {json.dumps(callback)}")
+            note = f" ({quirk})" if quirk else ""
+            out.write(f"POST {target}{note} ".encode() + orjson.dumps(callback) + b"\n")
     if output_format == "json":
-        click.echo(json.dumps({"target": target, "headers": headers, "deliveries": rows}, indent=2))
+        out.write(b"\n]}\n")
+    out.flush()
 
 
 @cli.command()
@@ -700,24 +711,34 @@ def receive(
       aircore-mock receive --port 8000 --log received.jsonl
       aircore-mock send --target http://127.0.0.1:8000/ --scenario burst   # elsewhere
     """
+    from ._output import write_atomically
     from ._receiver import Receiver
 
     color = _use_color()
 
     def show(capture: Any) -> None:
-        if output_format == "json":
-            click.echo(json.dumps(capture.to_json()))
-        else:
-            ok = capture.verdict == "valid"
-            click.echo(
-                _styled_status(capture.line(), ok, capture.verdict != "invalid"), color=color
-            )
+        try:
+            if output_format == "json":
+                click.echo(json.dumps(capture.to_json()))
+            else:
+                ok = capture.verdict == "valid"
+                click.echo(
+                    _styled_status(capture.line(), ok, capture.verdict != "invalid"), color=color
+                )
+        except BrokenPipeError:
+            # `aircore-mock receive | head`: the reader left, so stop rather than keep
+            # answering callbacks nobody will see.
+            receiver.shutdown()
 
     def ready(receiver: Any) -> None:
         if ready_file is not None:
-            _write_atomically(ready_file, f"{receiver.host}:{receiver.port}\n")
+            write_atomically(ready_file, f"{receiver.host}:{receiver.port}\n".encode())
         click.echo(f"ready: listening on {receiver.url} (Ctrl-C to stop)", err=True)
 
+    if ready_file is not None:
+        folder = os.path.dirname(os.path.abspath(ready_file))
+        if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+            raise InputProblem(f"cannot write --ready-file {ready_file}: no writable folder")
     receiver = Receiver(
         host,
         port,
@@ -745,13 +766,6 @@ def receive(
             err=True,
         )
     sys.exit(EXIT_FAILED if summary["invalid"] else EXIT_OK)
-
-
-def _write_atomically(path: str, text: str) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    with tempfile.NamedTemporaryFile("w", dir=folder, delete=False) as handle:
-        handle.write(text)
-    os.replace(handle.name, path)
 
 
 _VERDICT_COLOURS = {"passed": "green", "warned": "yellow", "failed": "red", "skipped": "cyan"}

@@ -110,6 +110,10 @@ def test_generate_reports_the_seed_it_chose() -> None:
         (["--count", "0"], "0 is not in the range x>=1"),
         (["--format", "yaml"], "Invalid value for '--format'"),
         (["-s", "in-progress+out-of-order"], "needs a recording with 3 callbacks"),
+        (["--set", "recording.startTime=99999999999999999999"], "between 0 and 2**53 - 1"),
+        (["--set", "bucket=my bucket"], "cannot be part of an upload address"),
+        (["--set", "bucket="], "bucket must not be empty"),
+        (["--set", "recording.url=://nowhere"], "must be an absolute URL"),
         (
             ["-s", "in-progress", "--set", "recording.location.region=eu-west-1"],
             "recording.location.region (region) cannot be pinned with outcome 'in-progress'",

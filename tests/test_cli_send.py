@@ -88,6 +88,9 @@ def test_non_2xx_exits_1() -> None:
     [
         (["--target", "not a url"], "bad target URL"),
         (["--header", "Authorization Bearer x"], "bad header"),
+        (["--header", "X-Token: caf\u00e9"], "must be ASCII on one line"),
+        (["--header", "X(: y"], "bad header"),
+        (["--from", "x.jsonl", "--speed", "2"], "a file has no delivery times"),
         (["--scenario", "uplaoded"], "did you mean 'uploaded'?"),
         (["--from", "x.json", "--scenario", "uploaded"], "--from sends a file as it is"),
         (["--concurrency", "0"], "0 is not in the range"),
@@ -120,7 +123,7 @@ def test_dry_run_sends_nothing() -> None:
         assert [d["quirk"] for d in plan["deliveries"]].count("duplicate") == 1
         assert receiver.captures == []
     text = run("send", "--dry-run", "--seed", "2", "--target", "http://example.test/cb")
-    assert text.stdout.splitlines()[0].startswith('POST http://example.test/cb {"event": ')
+    assert text.stdout.splitlines()[0].startswith('POST http://example.test/cb {"event":"recording-')
 
 
 def test_send_from_a_file(tmp_path: Path) -> None:
@@ -256,6 +259,22 @@ def test_receive_exits_1_when_a_callback_was_invalid(tmp_path: Path) -> None:
         out, _ = process.communicate(timeout=20)
     assert process.returncode == 1
     assert "invalid: $.event" in out
+
+
+def test_receive_ready_file_in_a_missing_folder_is_a_usage_error(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [*CLI, "receive", "--port", "0", "--ready-file", str(tmp_path / "no" / "ready")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2 and "cannot write --ready-file" in done.stderr
+
+
+def test_dry_run_json_streams_a_valid_document() -> None:
+    result = run("send", "--dry-run", "--format", "json", "-n", "3", "--seed", "1")
+    plan = json.loads(result.stdout)
+    assert len(plan["deliveries"]) == 9 and plan["target"] == "(built-in receiver)"
 
 
 def test_receive_port_in_use_is_a_usage_error() -> None:
