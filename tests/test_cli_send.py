@@ -123,7 +123,8 @@ def test_dry_run_sends_nothing() -> None:
         assert [d["quirk"] for d in plan["deliveries"]].count("duplicate") == 1
         assert receiver.captures == []
     text = run("send", "--dry-run", "--seed", "2", "--target", "http://example.test/cb")
-    assert text.stdout.splitlines()[0].startswith('POST http://example.test/cb {"event":"recording-')
+    first = text.stdout.splitlines()[0]
+    assert first.startswith('POST http://example.test/cb {"event":"recording-started"')
 
 
 def test_send_from_a_file(tmp_path: Path) -> None:
