@@ -177,21 +177,21 @@ def _examples() -> list[dict[str, Any]]:
     return [ex for event in callback_types() for ex in get_schema(event)["examples"]]
 
 
-# A spread of regions across the three partitions, and of durations: seconds to hours.
-_REGIONS = (
-    "us-east-1",
-    "us-west-2",
-    "eu-west-1",
-    "eu-central-1",
-    "ap-southeast-2",
-    "ap-northeast-1",
-    "sa-east-1",
-    "ca-central-1",
-    "me-central-1",
-    "af-south-1",
-    "cn-north-1",
-    "us-gov-west-1",
-)
+def _region_spread() -> tuple[list[str], list[str]]:
+    """Two regions per geography (us, eu, ap, ...) of every partition, and the commercial
+    ones among them (where Aircore's recording servers run)."""
+    from ._catalogue import AWS_REGIONS
+
+    by_geography: dict[str, list[str]] = {}
+    for region in AWS_REGIONS:
+        geography = region.code.rsplit("-", 2)[0]  # "us", "eu", "us-gov", "cn", ...
+        by_geography.setdefault(geography, []).append(region.code)
+    spread = [code for codes in by_geography.values() for code in codes[:2]]
+    partition = {r.code: r.partition for r in AWS_REGIONS}
+    return spread, [code for code in spread if partition[code] == "aws"]
+
+
+# Durations from seconds to hours.
 _DURATIONS = (3_000, 47_000, 9 * 60_000, 58 * 60_000, 3 * 3_600_000 + 17_000)
 
 
@@ -210,12 +210,12 @@ def _every_callback(seed: int, case: str | None) -> list[_Send]:
         recording = gen.recording(outcome, **pins)
         return next(c for c in recording.callbacks() if c["event"] == event)
 
+    regions, server_regions = _region_spread()
     sends: list[_Send] = []
     if case == r.started:
         sends += [
             _callback(one(r.started, "in-progress", server_region=region))
-            for region in _REGIONS
-            if not region.startswith(("cn-", "us-gov-"))
+            for region in server_regions
         ]
     elif case == r.stopped:
         sends += [
@@ -224,7 +224,7 @@ def _every_callback(seed: int, case: str | None) -> list[_Send]:
             for ms in _DURATIONS
         ]
     elif case == r.uploaded:
-        sends += [_callback(one(r.uploaded, "uploaded", region=region)) for region in _REGIONS]
+        sends += [_callback(one(r.uploaded, "uploaded", region=region)) for region in regions]
         sends += [_callback(one(r.uploaded, "uploaded", elapsed_time=ms)) for ms in _DURATIONS]
     elif case == r.upload_failed:
         families = dict.fromkeys(f.family for f in UPLOAD_FAILURES)
@@ -263,9 +263,6 @@ def _standalone(seed: int, clause: str, case: str | None) -> list[dict[str, Any]
         next(c for c in gen.recording(outcome).callbacks() if c["event"] == event)
         for event, outcome in wanted
     ]
-
-
-_EXTRA = {"undocumentedField": "added by Aircore later", "schemaVersion": 2}
 
 
 def _forward_compatible(seed: int, case: str | None) -> list[_Send]:
@@ -314,18 +311,19 @@ def _malformed(seed: int, case: str | None) -> list[_Send]:
     no_url = dict(
         example[2], recording={k: v for k, v in example[2]["recording"].items() if k != "url"}
     )
+    event = example[0]["event"]
     return [
-        _Send(b'{"event": "recording-started", "recording": ', "a truncated JSON body"),
+        _Send(orjson.dumps(example[0])[:40], "a truncated JSON body"),
         _Send(b"<html>not json</html>", "a body that is not JSON"),
         _Send(b"", "an empty body"),
         _Send(b'{"hello": "world"}', "a JSON object that is not a callback"),
         _Send(b"[1, 2, 3]", "a JSON array"),
-        _Send(b'"recording-started"', "a JSON string"),
+        _Send(orjson.dumps(event), "a JSON string"),
         _Send(
             orjson.dumps(stopped),
-            "a recording-stopped callback with an unknown stop reason 'userLeft'",
+            f"a {stopped['event']} callback with an unknown stop reason 'userLeft'",
         ),
-        _Send(orjson.dumps(no_url), "a recording-uploaded callback without recording.url"),
+        _Send(orjson.dumps(no_url), f"a {no_url['event']} callback without recording.url"),
     ]
 
 

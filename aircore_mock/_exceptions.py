@@ -24,6 +24,8 @@ class Problem:
 
     path: str
     message: str
+    kind: str = ""
+    """What failed: the JSON Schema keyword (`required`, `enum`, ...) or `undocumented`."""
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}"

@@ -149,7 +149,7 @@ class Recording:
 
     @property
     def recording_id(self) -> str:
-        from ._providers import recording_id_of
+        from ._urls import recording_id_of
 
         return recording_id_of(self.url)
 

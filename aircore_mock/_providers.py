@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import re
 
 from faker.providers import BaseProvider
 
@@ -70,12 +69,6 @@ _HOUR, _MINUTE, _SECOND = 3_600_000, 60_000, 1_000
 # 2023-01-01 .. 2026-01-01 UTC: default start times are drawn from a fixed window, never
 # from the clock, so that a seed alone decides the output.
 _EPOCH_WINDOW = (1_672_531_200_000, 1_767_225_600_000)
-_RECORDING_URL = re.compile(
-    r"^https?://vandenberg-(?P<instance>i-[0-9a-f]+)-(?P<region>[a-z0-9-]+?)"
-    r"\.prod\.airtime\.com(?::\d+)?/recording/(?P<id>[^/?#]+)$"
-)
-
-
 # Failures caused by the region value itself; the catalogue's failure_for_region picks which.
 REGION_FAMILIES = frozenset({"bad-region", "missing-region", "invalid-region"})
 
@@ -85,17 +78,6 @@ def _mistakes(region: str, family: str) -> tuple[str, ...]:
     # The values a customer who meant `region` could send that fail as `family`.
     values = (mistake.apply(region) for mistake in BAD_REGIONS)
     return tuple(value for value in values if failure_for_region(value).family == family)
-
-
-def parse_recording_url(url: str) -> dict[str, str] | None:
-    """Instance id, server region and recording id of an Aircore recording URL, if it is one."""
-    match = _RECORDING_URL.match(url)
-    return match.groupdict() if match else None
-
-
-def recording_id_of(url: str) -> str:
-    """The recording id: the last path segment of the recording URL (it names the file)."""
-    return url.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0]
 
 
 def s3_host(region: str) -> str:

@@ -13,7 +13,7 @@ from typing import IO, Any
 import orjson
 
 from ._exceptions import AircoreMockError, Problem, UsageError
-from ._server import AppServer
+from ._server import AppServer, normalize_path
 from ._validation import checker, explain
 
 MIB = 1024 * 1024
@@ -108,6 +108,41 @@ class Capture:
 
 
 @dataclass
+class _Tally:
+    """What `summary()` reports, counted as requests arrive (nothing else need be kept)."""
+
+    requests: int = 0
+    callbacks: int = 0
+    events: Counter[str] = field(default_factory=Counter)
+    verdicts: Counter[str] = field(default_factory=Counter)
+    out_of_order: int = 0
+    duplicates: int = 0
+    undocumented: set[str] = field(default_factory=set)
+
+    def add(self, capture: Capture) -> None:
+        self.requests += 1
+        self.verdicts[capture.verdict] += 1
+        if capture.is_callback:
+            self.callbacks += 1
+            self.events[capture.event or "(none)"] += 1
+        self.out_of_order += capture.out_of_order
+        self.duplicates += capture.duplicate
+        self.undocumented.update(capture.undocumented)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "callbacks": self.callbacks,
+            "events": dict(self.events),
+            "verdicts": dict(self.verdicts),
+            "invalid": self.verdicts["invalid"],
+            "out_of_order": self.out_of_order,
+            "duplicates": self.duplicates,
+            "undocumented_fields": sorted(self.undocumented),
+        }
+
+
+@dataclass
 class _Lifecycle:
     events: set[str] = field(default_factory=set)
     highest: int = -1
@@ -138,13 +173,17 @@ class Receiver:
         max_body: int = MIB,
         log: str | Path | None = None,
         on_capture: Callable[[Capture], None] | None = None,
+        keep: bool = True,
     ) -> None:
         if not 100 <= status <= 599:
             raise UsageError(f"status must be an HTTP status code (100-599), got {status}")
         if max_body < 1:
             raise UsageError(f"max_body must be positive, got {max_body}")
         self.host = host
-        self.path = "/" + path.strip("/") if path.strip("/") else "/"
+        self.path = normalize_path(path)
+        self.keep = keep
+        """Keep every capture (`captures`, `callbacks`); off, only the counts and each
+        recording's order are kept, so a long-running server does not grow."""
         self.strict = strict
         self.status = status
         self.max_body = max_body
@@ -153,6 +192,7 @@ class Receiver:
         self._log: IO[bytes] | None = None
         self._lock = threading.Condition()
         self._captures: list[Capture] = []
+        self._tally = _Tally()
         self._lifecycles: dict[str, _Lifecycle] = {}
         self._ranks = _ranks()
         self._check = checker(strict=False)
@@ -184,38 +224,27 @@ class Receiver:
         """Block until `count` callbacks have arrived; return them, or raise `WaitTimeout`."""
         deadline = time.monotonic() + timeout
         with self._lock:
-            while True:
-                got = [c.payload for c in self._captures if c.is_callback]
-                if len(got) >= count:
-                    return got
+            while self._tally.callbacks < count:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise WaitTimeout(
-                        f"{len(got)} of {count} callbacks arrived at {self.url} "
+                        f"{self._tally.callbacks} of {count} callbacks arrived at {self.url} "
                         f"within {timeout:g} s"
                     )
                 self._lock.wait(left)
+            return [c.payload for c in self._captures if c.is_callback]
 
     def reset(self) -> None:
         """Forget everything captured (the server keeps running)."""
         with self._lock:
             self._captures.clear()
             self._lifecycles.clear()
+            self._tally = _Tally()
 
     def summary(self) -> dict[str, Any]:
         """Counts per event type and verdict, out-of-order, duplicates, undocumented fields."""
-        captures = self.captures
-        callbacks = [c for c in captures if c.is_callback]
-        return {
-            "requests": len(captures),
-            "callbacks": len(callbacks),
-            "events": dict(Counter(c.event or "(none)" for c in callbacks)),
-            "verdicts": dict(Counter(c.verdict for c in captures)),
-            "invalid": sum(c.verdict == "invalid" for c in captures),
-            "out_of_order": sum(c.out_of_order for c in captures),
-            "duplicates": sum(c.duplicate for c in captures),
-            "undocumented_fields": sorted({f for c in captures for f in c.undocumented}),
-        }
+        with self._lock:
+            return self._tally.summary()
 
     # --- handling a request ---------------------------------------------------------------
 
@@ -224,7 +253,7 @@ class Receiver:
             undocumented: tuple[str, ...] = ()
             if not self._strict_check(payload):
                 undocumented = tuple(
-                    p.path for p in explain(payload, strict=True) if "undocumented" in p.message
+                    p.path for p in explain(payload, strict=True) if p.kind == "undocumented"
                 )
             if self.strict and undocumented:
                 problems = tuple(explain(payload, strict=True))
@@ -233,7 +262,7 @@ class Receiver:
         undocumented = ()
         if isinstance(payload, dict):
             undocumented = tuple(
-                p.path for p in explain(payload, strict=True) if "undocumented" in p.message
+                p.path for p in explain(payload, strict=True) if p.kind == "undocumented"
             )
         problems = tuple(explain(payload, strict=self.strict))
         return {"verdict": "invalid", "problems": problems, "undocumented": undocumented}
@@ -267,7 +296,9 @@ class Receiver:
                 duplicate=duplicate,
                 **fields,
             )
-            self._captures.append(capture)
+            if self.keep:
+                self._captures.append(capture)
+            self._tally.add(capture)
             if self._log is not None:
                 self._log.write(orjson.dumps(capture.to_json()) + b"\n")
                 self._log.flush()

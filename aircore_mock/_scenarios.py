@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ._catalogue import UPLOAD_FAILURES
+from ._draw import between
 from ._exceptions import UsageError
-from ._providers import between
 
 Upload = Literal["ok", "failed", "none", "mixed"]
 Ordered = list[tuple[dict[str, Any], "str | None"]]  # callbacks in send order, with their quirk

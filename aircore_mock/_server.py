@@ -31,13 +31,18 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def normalize_path(path: str) -> str:
+    """`/path` with one leading slash and no trailing one (`/` for the root)."""
+    return "/" + path.strip("/") if path.strip("/") else "/"
+
+
 class AppServer:
     """An ASGI app on `http://host:port` (port 0 picks a free one): `with AppServer(app) as s:`."""
 
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, path: str = "/") -> None:
         self.app = app
         self.host = host
-        self.path = "/" + path.strip("/") if path.strip("/") else "/"
+        self.path = normalize_path(path)
         self._socket = bind(host, port)
         self.port: int = self._socket.getsockname()[1]
         self._ready = threading.Event()

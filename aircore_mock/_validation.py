@@ -137,23 +137,29 @@ def _humanize(error: jsonschema.ValidationError) -> list[Problem]:
             for key in error.validator_value
             if key not in instance and repr(key) in error.message
         ]
-        return [Problem(_child(path, key), "required property is missing") for key in missing[:1]]
+        return [
+            Problem(_child(path, key), "required property is missing", kind) for key in missing[:1]
+        ]
     if kind == "unevaluatedProperties" and isinstance(instance, dict):
         extra = [key for key in instance if repr(key) in error.message]
         return [
-            Problem(_child(path, key), "undocumented property (rejected in strict mode)")
+            Problem(
+                _child(path, key), "undocumented property (rejected in strict mode)", "undocumented"
+            )
             for key in extra
-        ] or [Problem(path, error.message)]
+        ] or [Problem(path, error.message, "undocumented")]
     if kind == "const":
-        return [Problem(path, f"expected {error.validator_value!r}, found {_short(instance)}")]
+        return [
+            Problem(path, f"expected {error.validator_value!r}, found {_short(instance)}", kind)
+        ]
     if kind == "enum":
         allowed = ", ".join(repr(v) for v in error.validator_value)
-        return [Problem(path, f"{_short(instance)} is not one of {allowed}")]
+        return [Problem(path, f"{_short(instance)} is not one of {allowed}", kind)]
     if kind == "type":
-        return [Problem(path, f"expected {error.validator_value}, found {_short(instance)}")]
+        return [Problem(path, f"expected {error.validator_value}, found {_short(instance)}", kind)]
     if kind == "format":
-        return [Problem(path, f"{_short(instance)} is not a valid {error.validator_value}")]
+        return [Problem(path, f"{_short(instance)} is not a valid {error.validator_value}", kind)]
     message = error.message
     if len(message) > _MESSAGE_LIMIT:
         message = message[: _MESSAGE_LIMIT - 3] + "..."
-    return [Problem(path, message)]
+    return [Problem(path, message, str(kind))]

@@ -335,7 +335,7 @@ def _styled_status(text: str, ok: bool, warn: bool = False) -> str:
 
 
 def _delivery_line(result: Any) -> str:
-    from ._providers import recording_id_of
+    from ._urls import recording_id_of
 
     status = str(result.status) if result.status is not None else "---"
     recording = recording_id_of(result.recording_url) if result.recording_url else "-"
@@ -748,6 +748,7 @@ def receive(
         max_body=max_body,
         log=log_file,
         on_capture=show,
+        keep=False,
     )
     receiver.serve(on_ready=ready)
     summary = receiver.summary()
@@ -771,7 +772,18 @@ def receive(
 _VERDICT_COLOURS = {"passed": "green", "warned": "yellow", "failed": "red", "skipped": "cyan"}
 
 
-@cli.command()
+class _CheckCommand(click.Command):
+    """`check`, whose help lists the clauses from the contract itself."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from ._contract import CLAUSES
+
+        with formatter.section("Clauses (in the order they run)"):
+            formatter.write_dl([(c.name, c.title) for c in CLAUSES.values()])
+        super().format_epilog(ctx, formatter)
+
+
+@cli.command(cls=_CheckCommand)
 @click.option(
     "-t",
     "--target",
@@ -784,7 +796,7 @@ _VERDICT_COLOURS = {"passed": "green", "warned": "yellow", "failed": "red", "ski
     "--only",
     multiple=True,
     metavar="CLAUSE",
-    help="Run only this clause (repeatable); the clauses are listed above.",
+    help="Run only this clause (repeatable); the clauses are listed below.",
 )
 @click.option("--skip", multiple=True, metavar="CLAUSE", help="Skip this clause (repeatable).")
 @click.option(
@@ -811,14 +823,8 @@ def check(
     """Run the receiver contract against a live URL and report each clause.
 
     \b
-    Clauses (in the order they run):
-      answers-in-time          each answer within --budget
-      accepts-every-callback   every type, stop reason, region, duration, S3 failure: 2xx
-      accepts-lifecycles       every outcome's lifecycle, in order: 2xx
-      forward-compatible       undocumented extra fields: 2xx
-      idempotent-duplicates    the same callback twice: 2xx both times
-      tolerates-out-of-order   upload before stop, stop before start: no 5xx
-      handles-malformed-input  non-JSON, empty, not a callback: no 5xx (2xx warns)
+      aircore-mock check --target http://localhost:8000/aircore
+      aircore-mock check --target $URL --only idempotent-duplicates --budget 2
 
     Exit codes: 0 every clause passed (warnings allowed), 1 a clause failed, 2 usage error
     or the receiver cannot be reached.
