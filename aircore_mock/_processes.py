@@ -104,11 +104,11 @@ def iter_results(sender: Sender, deliveries: Iterable[Any]) -> Iterator[Result]:
         while True:
             if failure:
                 raise failure[0]
+            if sender._stop.is_set():
+                stop.set()
             try:
                 batch = outbox.get(timeout=0.1)
             except queue.Empty:
-                if sender._stop.is_set():
-                    stop.set()
                 with lock:
                     idle = fed.is_set() and not pending
                 alive = [w.is_alive() for w in workers]

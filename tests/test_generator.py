@@ -14,8 +14,8 @@ import aircore_mock
 from aircore_mock import _schemas
 from aircore_mock._catalogue import REGION_CODES
 from aircore_mock._generator import Generator, parse_pins, roles
-from aircore_mock._providers import parse_recording_url
 from aircore_mock._scenarios import FAULTS, names, outcomes
+from aircore_mock._urls import parse_recording_url
 
 SEEDS = range(2_000)
 R = roles()
