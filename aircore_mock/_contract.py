@@ -489,6 +489,10 @@ class ContractSession:
             verify=verify,
         )
 
+    def close(self) -> None:
+        """Release what the session holds (an ASGI app's event loop)."""
+        self._sender.close()
+
     def hint(self) -> str | None:
         """A likely cause when every answer says the same wrong thing (e.g. a wrong path)."""
         if len(self.statuses) == 1:

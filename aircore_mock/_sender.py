@@ -12,6 +12,7 @@ import re
 import statistics
 import threading
 import time
+import weakref
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -297,12 +298,15 @@ class _Loop:
             raise httpx.ReadTimeout("the app did not answer in time") from None
 
     def close(self) -> None:
+        if self.loop.is_closed():
+            return
         # Cancel what an app left running (e.g. after a timeout) before the loop goes away.
         with contextlib.suppress(Exception):
             asyncio.run_coroutine_threadsafe(_cancel_pending(), self.loop).result(timeout=5)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=5)
-        self.loop.close()
+        if not self.thread.is_alive():  # an app blocking its loop keeps it; let it be
+            self.loop.close()
 
 
 async def _cancel_pending() -> None:
@@ -445,6 +449,23 @@ class Sender:
         self._stop = threading.Event()
         self._interrupted = False
         self._tls_context: Any = None
+        self._loop: _Loop | None = None
+
+    def _asgi_loop(self) -> _Loop | None:
+        # One event loop for the Sender's life, not one per send: an ASGI app's loop-bound
+        # state (connection pools, locks) must survive from one send, or clause, to the next.
+        if self.kind != "asgi":
+            return None
+        if self._loop is None:
+            self._loop = _Loop()
+            weakref.finalize(self, self._loop.close)
+        return self._loop
+
+    def close(self) -> None:
+        """Release the event loop an ASGI target runs on (also done when garbage-collected)."""
+        if self._loop is not None:
+            self._loop.close()
+            self._loop = None
 
     def _tls(self) -> Any:
         # Loading the CA bundle takes ~25 ms: do it once for all lanes, and only for https.
@@ -513,7 +534,7 @@ class Sender:
 
     def _inline(self, deliveries: Iterable[Any]) -> Iterator[Result]:
         # One lane needs no threads: every hand-off between threads costs more than httpx.
-        loop = _Loop() if self.kind == "asgi" else None
+        loop = self._asgi_loop()
         lane = _Lane(self.target, self.kind, self._tls(), loop, self.path, self.keepalive)
         pacer = Pacer(self.rate, self.speed, self._stop)
         timeout = httpx.Timeout(self.timeout)
@@ -539,11 +560,9 @@ class Sender:
                 yield result
         finally:
             lane.close()
-            if loop is not None:
-                loop.close()
 
     def _threaded(self, deliveries: Iterable[Any]) -> Iterator[Result]:
-        loop = _Loop() if self.kind == "asgi" else None
+        loop = self._asgi_loop()
         lanes = [
             _Lane(self.target, self.kind, self._tls(), loop, self.path, self.keepalive)
             for _ in range(self.concurrency)
@@ -583,8 +602,6 @@ class Sender:
                 thread.join(timeout=self.timeout * (self.retries + 1) + 1)
             for lane in lanes:
                 lane.close()
-            if loop is not None:
-                loop.close()
 
     def _feed(
         self, deliveries: Iterable[Any], inboxes: list[queue.Queue[Any]], outbox: queue.Queue[Any]

@@ -312,3 +312,26 @@ def test_ctrl_c_mid_send_still_reports_every_callback() -> None:
         *["not-sent"] * 5,
     ]
     assert "interrupted while waiting" in report.results[1].error
+
+
+def test_an_asgi_app_keeps_one_event_loop_across_sends() -> None:
+    import asyncio
+
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    loops: set[int] = set()
+
+    async def callback(request: Request) -> Response:
+        loops.add(id(asyncio.get_running_loop()))
+        return Response(status_code=204)
+
+    sender = Sender(Starlette(routes=[Route("/", callback, methods=["POST"])]), concurrency=2)
+    try:
+        for seed in range(3):
+            assert sender.send(Generator(seed).scenario("uploaded")).ok
+    finally:
+        sender.close()
+    assert len(loops) == 1

@@ -68,6 +68,7 @@ class AircoreReceiverContract:
         key = request.node.cls.__qualname__ if request.node.cls else request.node.nodeid
         session.slow = _aircore_slow_receivers.get(key)
         yield session
+        session.close()
         if session.slow is not None:
             _aircore_slow_receivers[key] = session.slow
 
