@@ -20,24 +20,29 @@ from __future__ import annotations
 
 import argparse
 import collections
-import gc
 import json
 import os
 import platform
 import random
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import orjson
+from _common import (  # benchmarks/ is on sys.path
+    find_script,
+    median_seconds,
+    rate,
+    ratio,
+    seconds,
+    verdict,
+    version,
+)
 
 import aircore_mock
 
@@ -68,24 +73,6 @@ QUICK = Sizes(2_000, 3, 2_000, 3, 20, 1)
 # --------------------------------------------------------------------------- timing
 
 
-def seconds(run: Callable[[], object]) -> float:
-    """Wall time of one `run()`, with the garbage collector paused (as timeit does)."""
-    gc.collect()
-    gc.disable()
-    try:
-        start = time.perf_counter()
-        run()
-        return time.perf_counter() - start
-    finally:
-        gc.enable()
-
-
-def median_seconds(run: Callable[[], object], repeats: int) -> float:
-    """Median wall time of `run()` over `repeats` runs (after one untimed warm-up)."""
-    run()
-    return statistics.median(seconds(run) for _ in range(repeats))
-
-
 def taking_turns(runs: list[Callable[[], int]], repeats: int) -> list[tuple[int, float]]:
     """(items per run, median seconds) of each run; every run returns how many items it made.
 
@@ -101,33 +88,6 @@ def taking_turns(runs: list[Callable[[], int]], repeats: int) -> list[tuple[int,
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def find_script(name: str) -> str | None:
-    """A console script next to this interpreter (the same venv), else on PATH."""
-    here = Path(sys.executable).parent / name
-    if here.is_file() and os.access(here, os.X_OK):
-        return str(here)
-    return shutil.which(name)
-
-
-def version(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def rate(value: float) -> str:
-    return f"{value:,.0f}"
-
-
-def ratio(numerator: float, denominator: float) -> str:
-    return f"{numerator / denominator:,.1f}x" if denominator else "n/a"
-
-
-def verdict(met: bool) -> str:
-    return "met" if met else "MISSED"
 
 
 def count(items: Iterable[object]) -> int:

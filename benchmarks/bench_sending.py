@@ -39,12 +39,12 @@ import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
+from _common import rate, ratio, verdict, version  # benchmarks/ is on sys.path
 
 import aircore_mock
 
@@ -197,25 +197,6 @@ def median_of(samples: Sequence[Sample], value: Callable[[Sample], float | None]
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def version(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def rate(value: float) -> str:
-    return f"{value:,.0f}"
-
-
-def ratio(numerator: float, denominator: float) -> str:
-    return f"{numerator / denominator:,.1f}x" if denominator else "n/a"
-
-
-def verdict(met: bool) -> str:
-    return "met" if met else "MISSED"
 
 
 def cores(value: float | None) -> str:

@@ -12,23 +12,29 @@ from __future__ import annotations
 
 import argparse
 import copy
-import gc
 import json
 import os
 import platform
 import random
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from _common import (  # benchmarks/ is on sys.path
+    find_script,
+    median_seconds,
+    rate,
+    ratio,
+    seconds,
+    verdict,
+    version,
+)
 
 import aircore_mock
 
@@ -172,24 +178,6 @@ def invalid_variants(payload: dict[str, Any]) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- timing
 
 
-def seconds(run: Callable[[], object]) -> float:
-    """Wall time of one `run()`, with the garbage collector paused (as timeit does)."""
-    gc.collect()
-    gc.disable()
-    try:
-        start = time.perf_counter()
-        run()
-        return time.perf_counter() - start
-    finally:
-        gc.enable()
-
-
-def median_seconds(run: Callable[[], object], repeats: int) -> float:
-    """Median wall time of `run()` over `repeats` runs (after one untimed warm-up)."""
-    run()
-    return statistics.median(seconds(run) for _ in range(repeats))
-
-
 def calls_per_second(
     checks: Sequence[Callable[[Any], object]], payloads: Sequence[Any], calls: int, repeats: int
 ) -> list[float]:
@@ -235,33 +223,6 @@ def wall_seconds(argv: list[str], repeats: int, expect_rc: int = 0) -> tuple[flo
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def find_script(name: str) -> str | None:
-    """A console script next to this interpreter (the same venv), else on PATH."""
-    here = Path(sys.executable).parent / name
-    if here.is_file() and os.access(here, os.X_OK):
-        return str(here)
-    return shutil.which(name)
-
-
-def version(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def rate(value: float) -> str:
-    return f"{value:,.0f}"
-
-
-def ratio(numerator: float, denominator: float) -> str:
-    return f"{numerator / denominator:,.1f}x" if denominator else "n/a"
-
-
-def verdict(met: bool) -> str:
-    return "met" if met else "MISSED"
 
 
 def shipped_schemas() -> list[dict[str, Any]]:
