@@ -30,7 +30,7 @@ def can_spawn() -> bool:
 
 def iter_results(sender: Sender, deliveries: Iterable[Any]) -> Iterator[Result]:
     """Like `Sender.iter_results`, with the lanes split over `sender.processes` processes."""
-    from ._sender import Pacer, _job, _not_sent, shard_of
+    from ._sender import Pacer, _job, _not_sent, answered, shard_of
 
     context = multiprocessing.get_context("spawn")
     count = sender.processes
@@ -131,16 +131,14 @@ def iter_results(sender: Sender, deliveries: Iterable[Any]) -> Iterator[Result]:
                 if item[0] == "not-sent":
                     yield _not_sent(job)
                 else:
-                    yield _answered(job, *item[1:])
+                    yield answered(job, *item[1:])
         with lock:
             lost = sorted(pending)
         crashed = any(w.exitcode not in (0, None) for w in workers)
         for index in lost:
             job = pending.pop(index)
             if crashed:
-                yield _answered(
-                    job, 0, None, 0.0, "", "error: the worker process sending it exited"
-                )
+                yield answered(job, 0, None, 0.0, "", "error: the worker process sending it exited")
             else:
                 yield _not_sent(job)
     finally:
@@ -157,24 +155,6 @@ def iter_results(sender: Sender, deliveries: Iterable[Any]) -> Iterator[Result]:
             inbox.close()
         outbox.cancel_join_thread()
         outbox.close()
-
-
-def _answered(
-    job: Any, attempts: int, status: int | None, latency: float, body: str, error: str | None
-) -> Result:
-    from ._sender import Result
-
-    return Result(
-        job.index,
-        job.callback,
-        job.recording_url,
-        job.quirk,
-        attempts,
-        status,
-        latency,
-        body,
-        error,
-    )
 
 
 def _work(options: dict[str, Any], lanes: int, inbox: Any, outbox: Any, stop: Any) -> None:

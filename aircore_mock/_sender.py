@@ -660,37 +660,15 @@ class Sender:
                 # A transport error, or anything else (a header httpx cannot encode, an app
                 # that breaks the ASGI protocol): a result, never a dead lane.
                 latency = (time.perf_counter() - began) * 1000
-                retryable = isinstance(exc, httpx.TransportError)
-                if retryable:
-                    error = _transport_error(exc, self.timeout)
-                else:
+                if not isinstance(exc, httpx.TransportError):
                     error = f"error: {type(exc).__name__}: {exc}"
-                result = Result(
-                    job.index,
-                    job.callback,
-                    job.recording_url,
-                    job.quirk,
-                    attempts,
-                    None,
-                    latency,
-                    "",
-                    error,
-                )
-                if not retryable:
-                    return result
+                    return answered(job, attempts, None, latency, "", error)
+                error = _transport_error(exc, self.timeout)
+                result = answered(job, attempts, None, latency, "", error)
             else:
                 latency = (time.perf_counter() - began) * 1000
                 text = body.decode("utf-8", "replace")[:_EXCERPT]
-                result = Result(
-                    job.index,
-                    job.callback,
-                    job.recording_url,
-                    job.quirk,
-                    attempts,
-                    status,
-                    latency,
-                    text,
-                )
+                result = answered(job, attempts, status, latency, text, None)
                 if status != 429 and status < 500:
                     return result
                 wait = _retry_after(headers)
@@ -714,10 +692,25 @@ def _job(index: int, delivery: Any) -> _Job:
     return _Job(index, callback, url, getattr(delivery, "quirk", None), body)
 
 
-def _not_sent(job: _Job, why: str = "stopped before it was sent") -> Result:
+def answered(
+    job: _Job, attempts: int, status: int | None, latency: float, body: str, error: str | None
+) -> Result:
+    """The result of one delivery."""
     return Result(
-        job.index, job.callback, job.recording_url, job.quirk, 0, None, 0.0, "", f"not-sent: {why}"
+        job.index,
+        job.callback,
+        job.recording_url,
+        job.quirk,
+        attempts,
+        status,
+        latency,
+        body,
+        error,
     )
+
+
+def _not_sent(job: _Job, why: str = "stopped before it was sent") -> Result:
+    return answered(job, 0, None, 0.0, "", f"not-sent: {why}")
 
 
 def send(
