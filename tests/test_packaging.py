@@ -49,9 +49,12 @@ def test_wheel_carries_the_schemas_and_type_marker(wheel: Path) -> None:
     assert "aircore_mock/py.typed" in names
     assert not any(n.startswith(("schemas/", "tests/")) for n in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
-    assert (
-        "aircore-mock = aircore_mock.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
-    )
+    entry_text = zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "aircore-mock = aircore_mock.cli:main" in entry_text
+    # the pytest plugin installs as its own top-level package, loaded through pytest11
+    assert "[pytest11]\naircore_mock = aircore_mock_pytest.plugin" in entry_text
+    assert {"aircore_mock_pytest/plugin.py", "aircore_mock_pytest/contract.py"} <= names
+    assert not any(n.startswith("pytest_plugin/") for n in names)
 
 
 def test_installed_copy_finds_its_own_schemas(wheel: Path, tmp_path: Path) -> None:
