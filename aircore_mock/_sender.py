@@ -115,12 +115,16 @@ class Report:
 
     def percentile(self, p: float) -> float | None:
         """The p-th latency percentile in ms (p in 0..100), or None with no answers."""
+        return self.percentiles(p)[0]
+
+    def percentiles(self, *ps: float) -> list[float | None]:
+        """Several latency percentiles in ms, from one pass over the latencies."""
         if not self.latencies_ms:
-            return None
+            return [None for _ in ps]
         if len(self.latencies_ms) == 1:
-            return self.latencies_ms[0]
+            return [self.latencies_ms[0] for _ in ps]
         cuts = statistics.quantiles(self.latencies_ms, n=100, method="inclusive")
-        return cuts[max(0, min(98, round(p) - 1))]
+        return [cuts[max(0, min(98, round(p) - 1))] for p in ps]
 
     @property
     def throughput(self) -> float:
@@ -135,7 +139,10 @@ class Report:
             "failed": self.total - self.delivered,
             "outcomes": dict(self.outcomes),
             "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
-            "latency_ms": {f"p{p}": _round(self.percentile(p)) for p in (50, 95, 99)},
+            "latency_ms": {
+                f"p{p}": _round(value)
+                for p, value in zip((50, 95, 99), self.percentiles(50, 95, 99), strict=True)
+            },
             "elapsed_s": round(self.elapsed_s, 3),
             "throughput_per_s": round(self.throughput, 1),
             "interrupted": self.interrupted,
@@ -244,12 +251,11 @@ class _Lane:
     async def _apost(self, request: httpx.Request) -> tuple[int, bytes, Mapping[str, str]]:
         response = await self.transport.handle_async_request(request)
         try:
-            chunks = bytearray()
+            data = bytearray()
             async for chunk in response.aiter_raw():
-                chunks += chunk
-                if len(chunks) >= 4 * _EXCERPT:
+                if _append_capped(data, chunk):
                     break
-            return response.status_code, bytes(chunks), response.headers
+            return response.status_code, bytes(data), response.headers
         finally:
             await response.aclose()
 
@@ -270,12 +276,16 @@ def _answer_500_on_error(app: Any) -> Any:
     return guarded
 
 
+def _append_capped(data: bytearray, chunk: bytes) -> bool:
+    # Keep only the start of an answer, so a huge one cannot fill memory; True when full.
+    data += chunk
+    return len(data) >= 4 * _EXCERPT
+
+
 def _excerpt(chunks: Iterable[bytes]) -> bytes:
-    # Read only the start: a huge answer must not fill memory.
     data = bytearray()
     for chunk in chunks:
-        data += chunk
-        if len(data) >= 4 * _EXCERPT:
+        if _append_capped(data, chunk):
             break
     return bytes(data)
 
