@@ -249,22 +249,19 @@ class Receiver:
     # --- handling a request ---------------------------------------------------------------
 
     def _judge(self, payload: Any) -> dict[str, Any]:
-        if self._check(payload):
-            undocumented: tuple[str, ...] = ()
-            if not self._strict_check(payload):
-                undocumented = tuple(
-                    p.path for p in explain(payload, strict=True) if p.kind == "undocumented"
-                )
-            if self.strict and undocumented:
-                problems = tuple(explain(payload, strict=True))
-                return {"verdict": "invalid", "problems": problems, "undocumented": undocumented}
+        valid = self._check(payload)
+        # One strict explanation serves twice: it names the undocumented fields, and it is
+        # the list of problems when the receiver runs strict.
+        strict_problems: tuple[Problem, ...] = ()
+        if isinstance(payload, dict) and not (valid and self._strict_check(payload)):
+            strict_problems = tuple(explain(payload, strict=True))
+        undocumented = tuple(p.path for p in strict_problems if p.kind == "undocumented")
+        if valid and not (self.strict and undocumented):
             return {"verdict": "valid", "undocumented": undocumented}
-        undocumented = ()
-        if isinstance(payload, dict):
-            undocumented = tuple(
-                p.path for p in explain(payload, strict=True) if p.kind == "undocumented"
-            )
-        problems = tuple(explain(payload, strict=self.strict))
+        if self.strict:
+            problems = strict_problems or tuple(explain(payload, strict=True))
+        else:
+            problems = tuple(explain(payload, strict=False))
         return {"verdict": "invalid", "problems": problems, "undocumented": undocumented}
 
     def _record(self, **fields: Any) -> Capture:
