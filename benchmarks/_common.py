@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import platform
 import shutil
 import statistics
 import sys
@@ -56,3 +57,17 @@ def ratio(numerator: float, denominator: float) -> str:
 
 def verdict(met: bool) -> str:
     return "met" if met else "MISSED"
+
+
+def aircore_cli() -> list[str]:
+    """How to run `aircore-mock`: the console script of this venv, else `python -m`."""
+    script = find_script("aircore-mock")
+    return [script] if script else [sys.executable, "-m", "aircore_mock"]
+
+
+def machine_line(title: str, quick: bool) -> str:
+    """The first line every benchmark prints: which run, on what."""
+    return (
+        f"aircore-mock {title} benchmark ({'quick' if quick else 'full'}): "
+        f"Python {platform.python_version()}, {os.cpu_count()} CPUs, {platform.machine()}"
+    )

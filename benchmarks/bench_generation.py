@@ -22,7 +22,6 @@ import argparse
 import collections
 import json
 import os
-import platform
 import random
 import statistics
 import subprocess
@@ -35,7 +34,8 @@ from typing import Any
 
 import orjson
 from _common import (  # benchmarks/ is on sys.path
-    find_script,
+    aircore_cli,
+    machine_line,
     median_seconds,
     rate,
     ratio,
@@ -548,12 +548,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
 
-    script = find_script("aircore-mock")
-    cli = [script] if script else [sys.executable, "-m", "aircore_mock"]
-    print(
-        f"aircore-mock generation benchmark ({'quick' if args.quick else 'full'}): "
-        f"Python {platform.python_version()}, {os.cpu_count()} CPUs, {platform.machine()}"
-    )
+    cli = aircore_cli()
+    print(machine_line("generation", args.quick))
     print(
         f"aircore-mock {aircore_mock.__version__}, Faker {version('faker')}, "
         f"orjson {version('orjson')}; seed {SEED}"

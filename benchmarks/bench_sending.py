@@ -25,7 +25,6 @@ import http.client
 import json
 import math
 import os
-import platform
 import pstats
 import resource
 import shutil
@@ -44,7 +43,7 @@ from typing import Any
 
 import httpx
 import orjson
-from _common import rate, ratio, verdict, version  # benchmarks/ is on sys.path
+from _common import machine_line, rate, ratio, verdict, version  # benchmarks/ is on sys.path
 
 import aircore_mock
 
@@ -885,10 +884,7 @@ def main(argv: list[str] | None = None) -> int:
         return memory_child(args.memory_child, args.url)
     sizes = QUICK if args.quick else FULL
 
-    print(
-        f"aircore-mock sending benchmark ({'quick' if args.quick else 'full'}): "
-        f"Python {platform.python_version()}, {os.cpu_count()} CPUs, {platform.machine()}"
-    )
+    print(machine_line("sending", args.quick))
     print(
         f"aircore-mock {aircore_mock.__version__}, httpx {version('httpx')}, "
         f"httpcore {version('httpcore')}, orjson {version('orjson')}; seed {SEED}"

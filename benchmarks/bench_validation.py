@@ -13,8 +13,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import os
-import platform
 import random
 import statistics
 import subprocess
@@ -27,7 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from _common import (  # benchmarks/ is on sys.path
+    aircore_cli,
     find_script,
+    machine_line,
     median_seconds,
     rate,
     ratio,
@@ -495,12 +495,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
 
-    script = find_script("aircore-mock")
-    cli = [script] if script else [sys.executable, "-m", "aircore_mock"]
-    print(
-        f"aircore-mock validation benchmark ({'quick' if args.quick else 'full'}): "
-        f"Python {platform.python_version()}, {os.cpu_count()} CPUs, {platform.machine()}"
-    )
+    cli = aircore_cli()
+    print(machine_line("validation", args.quick))
     print(
         f"aircore-mock {aircore_mock.__version__}, jsonschema-rs {version('jsonschema-rs')}, "
         f"jsonschema {version('jsonschema')}, check-jsonschema {version('check-jsonschema')}"
