@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 from collections.abc import Iterable, Iterator
+from multiprocessing.connection import Connection, wait
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -46,19 +47,25 @@ def iter_results(sender: Sender, deliveries: Iterable[Any]) -> Iterator[Result]:
     }
     stop = context.Event()  # seen by every worker at once, however full its inbox
     inboxes = [context.Queue(maxsize=16) for _ in range(count)]
-    outbox = context.Queue()
+    # One pipe back per worker, not one shared queue: a shared queue has one write lock for
+    # all writers, and a worker killed while holding it would silence the others. A pipe
+    # also ends (EOF) when its worker ends, however it ends.
+    pipes = [context.Pipe(duplex=False) for _ in range(count)]
     workers = [
         context.Process(
-            target=_work, args=(options, lanes[i], inboxes[i], outbox, stop), daemon=True
+            target=_work, args=(options, lanes[i], inboxes[i], pipes[i][1], stop), daemon=True
         )
         for i in range(count)
     ]
     for worker in workers:
         worker.start()
+    for _, writer in pipes:
+        writer.close()  # the worker holds its own copy; ours would hide the EOF
+    outboxes = {reader: shard for shard, (reader, _) in enumerate(pipes)}
+    crashed: set[int] = set()
     # Callbacks stay here; workers get bytes and send back small tuples.
     pending: dict[int, Any] = {}
     lock = threading.Lock()
-    fed = threading.Event()
     failure: list[BaseException] = []
 
     def hand_over(shard: int, item: Any) -> bool:
@@ -95,50 +102,63 @@ def iter_results(sender: Sender, deliveries: Iterable[Any]) -> Iterator[Result]:
         finally:
             for shard in range(count):
                 hand_over(shard, _END)
-            fed.set()
 
     feeder = threading.Thread(target=feed, daemon=True)
     feeder.start()
-    finished = False
     try:
-        while True:
+        while outboxes:
             if failure:
                 raise failure[0]
             if sender._stop.is_set():
                 stop.set()
             try:
-                batch = outbox.get(timeout=0.1)
-            except queue.Empty:
-                with lock:
-                    idle = fed.is_set() and not pending
-                alive = [w.is_alive() for w in workers]
-                if idle or finished:
-                    break
-                # Workers flush everything before they exit: one more empty wait after the
-                # last one is gone means the pipe is drained.
-                finished = not any(alive)
-                if not all(alive) and not stop.is_set():
-                    stop.set()  # a worker died: stop the rest, report what it held
-                continue
+                ready = wait(list(outboxes), timeout=0.1)
             except KeyboardInterrupt:
                 # Ctrl-C: stop, then keep collecting, so every delivery gets its result.
                 sender.stop()
                 stop.set()
                 continue
-            for item in batch:
-                with lock:
-                    job = pending.pop(item[1] if item[0] == "not-sent" else item[0])
-                if item[0] == "not-sent":
-                    yield _not_sent(job)
-                else:
-                    yield answered(job, *item[1:])
+            for reader in ready:
+                try:
+                    batch = reader.recv()
+                except (EOFError, OSError):
+                    # The worker is done (or gone, maybe mid-message): nothing more comes.
+                    shard = outboxes.pop(reader)
+                    reader.close()
+                    workers[shard].join(timeout=2)
+                    # Still running after closing its pipe means it closed it on purpose.
+                    if workers[shard].exitcode not in (0, None):
+                        crashed.add(shard)
+                        # Stop the others and the feeder; what this one held is reported below.
+                        stop.set()
+                        sender._stop.set()
+                    continue
+                for item in batch:
+                    with lock:
+                        job = pending.pop(item[1] if item[0] == "not-sent" else item[0])
+                    if item[0] == "not-sent":
+                        yield _not_sent(job)
+                    else:
+                        yield answered(job, *item[1:])
+        # The feeder gives up once the workers are gone; what it took is pending by then.
+        while feeder.is_alive():
+            try:
+                feeder.join(0.1)
+            except KeyboardInterrupt:
+                sender.stop()
+                stop.set()
+        if failure:
+            raise failure[0]
+        # Left over: jobs a crashed worker held (sent or not: nobody knows, so not a success)
+        # and jobs the others never took because the send stopped.
         with lock:
             lost = sorted(pending)
-        crashed = any(w.exitcode not in (0, None) for w in workers)
         for index in lost:
             job = pending.pop(index)
-            if crashed:
+            if shard_of(job, count) in crashed:
                 yield answered(job, 0, None, 0.0, "", "error: the worker process sending it exited")
+            elif crashed:
+                yield _not_sent(job, "stopped because a worker process exited")
             else:
                 yield _not_sent(job)
     finally:
@@ -149,15 +169,15 @@ def iter_results(sender: Sender, deliveries: Iterable[Any]) -> Iterator[Result]:
             worker.join(timeout=sender.timeout * (sender.retries + 1) + 2)
             if worker.is_alive():
                 worker.terminate()
+        for reader in outboxes:
+            reader.close()
         # Batches nobody will read must not hold the interpreter's exit.
         for inbox in inboxes:
             inbox.cancel_join_thread()
             inbox.close()
-        outbox.cancel_join_thread()
-        outbox.close()
 
 
-def _work(options: dict[str, Any], lanes: int, inbox: Any, outbox: Any, stop: Any) -> None:
+def _work(options: dict[str, Any], lanes: int, inbox: Any, outbox: Connection, stop: Any) -> None:
     # The parent handles Ctrl-C and SIGTERM (sent to the whole process group by a terminal
     # or `timeout`) and tells workers to stop; they must not die half-way.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -173,7 +193,7 @@ def _work(options: dict[str, Any], lanes: int, inbox: Any, outbox: Any, stop: An
     def flush() -> None:
         with lock:
             if buffer:
-                outbox.put(list(buffer))
+                outbox.send(buffer)
                 buffer.clear()
 
     def ticker() -> None:
@@ -215,5 +235,4 @@ def _work(options: dict[str, Any], lanes: int, inbox: Any, outbox: Any, stop: An
             flush()
     done.set()
     flush()
-    outbox.close()
-    outbox.join_thread()  # everything reaches the parent before this process ends
+    outbox.close()  # the parent's EOF: everything this worker had to say has been said

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
 import threading
 import time
 from typing import Any
@@ -222,6 +225,42 @@ def test_stop_reaches_worker_processes() -> None:
     assert sorted(r.index for r in report.results) == list(range(1200))
     assert report.outcomes["not-sent"] > 1000
     assert elapsed < 20
+
+
+def test_a_worker_process_that_dies_loses_nothing() -> None:
+    arrived, release = threading.Event(), threading.Event()
+    with AppServer(hanging_app(release, arrived)) as server:
+        sender = Sender(server.url, concurrency=4, processes=2, timeout=5)
+        deliveries = Generator(3).scenario("burst", count=400)
+        killed: list[int] = []
+
+        def kill_a_worker_once_busy() -> None:
+            arrived.wait(20)
+            workers = multiprocessing.active_children()
+            if workers:
+                os.kill(workers[0].pid, signal.SIGKILL)
+                killed.append(workers[0].pid)
+            release.set()
+
+        threading.Thread(target=kill_a_worker_once_busy).start()
+        started = time.monotonic()
+        report = sender.send(deliveries)
+        elapsed = time.monotonic() - started
+    assert killed, "no worker process to kill"
+    assert report.total == len(deliveries) == 1200
+    assert sorted(r.index for r in report.results) == list(range(1200))
+    assert not report.ok
+    exited = "error: the worker process sending it exited"
+    # What the dead worker held may or may not have arrived: an error, never a success and
+    # never "not sent". The other worker stops and reports what it never sent as such.
+    lost = {r.recording_url for r in report.results if r.error == exited}
+    assert lost and len(lost) < 400
+    for result in report.results:
+        if result.recording_url in lost:
+            assert result.error == exited
+        else:
+            assert result.delivered or (result.error or "").startswith("not-sent: stopped")
+    assert elapsed < 30
 
 
 def test_a_header_httpx_cannot_send_is_a_result_not_a_hang() -> None:
