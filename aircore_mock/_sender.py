@@ -223,7 +223,8 @@ class _Lane:
             self.transport = httpx.WSGITransport(app=_answer_500_on_error(target))
         else:
             self.url = _APP_BASE + path.lstrip("/")
-            self.transport = httpx.ASGITransport(app=target, raise_app_exceptions=False)
+            app = loop.app if loop is not None else target  # with its lifespan state, if any
+            self.transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
 
     def post(
         self, body: bytes, headers: Mapping[str, str], timeout: httpx.Timeout
@@ -291,12 +292,29 @@ def _excerpt(chunks: Iterable[bytes]) -> bytes:
 
 
 class _Loop:
-    """An event loop in a thread, so that lanes (threads) can await an ASGI app."""
+    """An event loop in a thread, so that lanes (threads) can await an ASGI app.
 
-    def __init__(self) -> None:
+    With `lifespan`, the app's startup runs before the first request and its shutdown at
+    `close()`, as under a real server; `app` is then the app with its lifespan state.
+    """
+
+    def __init__(self, app: Any = None, lifespan: bool = False, timeout: float = 10.0) -> None:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
+        self.app = app
+        self._lifespan: Any = None
+        if lifespan and app is not None:
+            try:
+                self._lifespan = self._call(_start_lifespan(app, timeout), timeout + 1)
+            except BaseException:
+                self.close()
+                raise
+            if self._lifespan is not None:
+                self.app = self._lifespan.app
+
+    def _call(self, coroutine: Any, timeout: float) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=timeout)
 
     def run(self, coroutine: Any, timeout: httpx.Timeout) -> Any:
         future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
@@ -308,8 +326,17 @@ class _Loop:
             raise httpx.ReadTimeout("the app did not answer in time") from None
 
     def close(self) -> None:
+        """Run the app's lifespan shutdown (its error is raised), then stop the loop."""
         if self.loop.is_closed():
             return
+        manager, self._lifespan = self._lifespan, None
+        try:
+            if manager is not None:
+                self._call(manager.__aexit__(None, None, None), manager.shutdown_timeout + 1)
+        finally:
+            self._stop()
+
+    def _stop(self) -> None:
         # Cancel what an app left running (e.g. after a timeout) before the loop goes away.
         with contextlib.suppress(Exception):
             asyncio.run_coroutine_threadsafe(_cancel_pending(), self.loop).result(timeout=5)
@@ -317,6 +344,21 @@ class _Loop:
         self.thread.join(timeout=5)
         if not self.thread.is_alive():  # an app blocking its loop keeps it; let it be
             self.loop.close()
+
+
+async def _start_lifespan(app: Any, timeout: float) -> Any:
+    # asgi-lifespan picks its concurrency backend from the running loop: build it here.
+    from asgi_lifespan import LifespanManager, LifespanNotSupported
+
+    manager = LifespanManager(app, startup_timeout=timeout, shutdown_timeout=timeout)
+    try:
+        await manager.__aenter__()
+    except LifespanNotSupported:
+        return None  # an app that only speaks HTTP: nothing to start
+    except TimeoutError:
+        message = f"the app did not finish its lifespan startup within {timeout:g} s"
+        raise TimeoutError(message) from None
+    return manager
 
 
 async def _cancel_pending() -> None:
@@ -419,6 +461,7 @@ class Sender:
         processes: int | None = None,
         path: str = "/",
         keepalive: bool = True,
+        lifespan: bool = True,
     ) -> None:
         if concurrency < 1:
             raise UsageError(f"concurrency must be at least 1, got {concurrency}")
@@ -446,6 +489,8 @@ class Sender:
         connection the server closed after an error)."""
         self.path = path
         """Where an app target takes callbacks (a URL target carries its own path)."""
+        self.lifespan = lifespan
+        """Run an ASGI app's lifespan: startup before its first callback, shutdown at close()."""
         self._auto_processes = processes is None
         if processes is None:
             # httpx spends ~300 us of CPU a request and threads only fight over the GIL, so
@@ -467,15 +512,25 @@ class Sender:
         if self.kind != "asgi":
             return None
         if self._loop is None:
-            self._loop = _Loop()
+            self._loop = _Loop(self.target, self.lifespan, self.timeout)
             weakref.finalize(self, self._loop.close)
         return self._loop
 
     def close(self) -> None:
-        """Release the event loop an ASGI target runs on (also done when garbage-collected)."""
-        if self._loop is not None:
-            self._loop.close()
-            self._loop = None
+        """Shut an ASGI target down (lifespan) and release its event loop; idempotent.
+
+        Also done when the Sender is garbage-collected, but an app's shutdown error is raised
+        only here.
+        """
+        loop, self._loop = self._loop, None
+        if loop is not None:
+            loop.close()
+
+    def __enter__(self) -> Sender:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _tls(self) -> Any:
         # Loading the CA bundle takes ~25 ms: do it once for all lanes, and only for https.
@@ -731,4 +786,5 @@ def send(
     """Send callbacks (dicts) or `Delivery`s to a target and return the report."""
     keep = options.pop("keep_results", True)
     on_result = options.pop("on_result", None)
-    return Sender(target, **options).send(deliveries, keep_results=keep, on_result=on_result)
+    with Sender(target, **options) as sender:
+        return sender.send(deliveries, keep_results=keep, on_result=on_result)

@@ -116,6 +116,11 @@ class RecordingsDB:
                 row,
             )
 
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._db.close()
+
     def get(self, url: str) -> dict[str, Any] | None:
         """One recording's row, or None."""
         with self._lock:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -24,6 +25,37 @@ def starlette_app(seen: list[Any], status: int = 200) -> Starlette:
         return JSONResponse({"ok": True}, status_code=status)
 
     return Starlette(routes=[Route("/aircore", callback, methods=["POST"])])
+
+
+def lifespan_app(events: list[str], fail_startup: bool = False) -> Starlette:
+    """Opens its store at startup (lifespan state) and logs startup, callbacks and shutdown."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        events.append("startup")
+        if fail_startup:
+            raise RuntimeError("the database is down")
+        yield {"store": events}
+        events.append("shutdown")
+
+    async def callback(request: Request) -> Response:
+        request.state.store.append((await request.json())["event"])
+        return Response(status_code=204)
+
+    return Starlette(routes=[Route("/", callback, methods=["POST"])], lifespan=lifespan)
+
+
+def http_only_asgi_app(seen: list[Any]) -> Any:
+    """A bare ASGI app that refuses any scope but HTTP (no lifespan support)."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        assert scope["type"] == "http"
+        message = await receive()
+        seen.append(json.loads(message["body"]))
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    return app
 
 
 def wsgi_app(seen: list[Any]) -> Any:

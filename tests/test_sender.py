@@ -17,6 +17,8 @@ from .apps import (
     free_port_refusing,
     half_answering_server,
     hanging_app,
+    http_only_asgi_app,
+    lifespan_app,
     redirecting_app,
     scripted_app,
     starlette_app,
@@ -32,6 +34,44 @@ def test_asgi_app_in_process() -> None:
     assert seen == callbacks
     assert [r.status for r in report.results] == [200, 200, 200]
     assert report.results[0].body == '{"ok":true}'
+
+
+def test_an_asgi_apps_lifespan_runs_around_the_send() -> None:
+    events: list[str] = []
+    callbacks = Generator(1).scenario("uploaded")
+    report = send(callbacks, lifespan_app(events))
+    assert report.ok, [r.describe() for r in report.results]
+    assert events == ["startup", *(c["event"] for c in callbacks), "shutdown"]
+
+
+def test_a_sender_starts_an_asgi_app_once_and_shuts_it_down_at_close() -> None:
+    events: list[str] = []
+    with Sender(lifespan_app(events)) as sender:
+        assert sender.send(Generator(1).scenario("upload-failed")).ok
+        assert sender.send(Generator(2).scenario("upload-failed")).ok
+        assert events.count("startup") == 1 and "shutdown" not in events
+    assert events[-1] == "shutdown" and len(events) == 1 + 6 + 1
+
+
+def test_lifespan_can_be_left_to_the_caller() -> None:
+    events: list[str] = []
+    report = send(Generator(1).scenario("uploaded"), lifespan_app(events), lifespan=False)
+    # No startup, so no store: the app fails every callback, and says so with a 500.
+    assert events == [] and report.statuses == {500: 3}
+
+
+def test_an_asgi_app_whose_startup_fails_raises_its_error() -> None:
+    events: list[str] = []
+    with pytest.raises(RuntimeError, match="the database is down"):
+        send(Generator(1).scenario("uploaded"), lifespan_app(events, fail_startup=True))
+    assert events == ["startup"]
+
+
+def test_an_asgi_app_without_lifespan_support_still_gets_its_callbacks() -> None:
+    seen: list[Any] = []
+    callbacks = Generator(1).scenario("upload-failed")
+    report = send(callbacks, http_only_asgi_app(seen), concurrency=2)
+    assert report.ok and seen == callbacks
 
 
 def test_wsgi_app_in_process() -> None:

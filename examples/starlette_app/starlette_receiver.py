@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 from recordings_db import BadCallback, RecordingsDB, parse
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -10,16 +13,24 @@ from starlette.routing import Route
 
 
 def create_app(db_path: str = ":memory:") -> Starlette:
-    db = RecordingsDB(db_path)
+    # The database opens at startup and closes at shutdown (the lifespan), as in most
+    # FastAPI apps; aircore-mock runs the lifespan of an app it sends to in-process.
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.db = RecordingsDB(db_path)
+        try:
+            yield
+        finally:
+            app.state.db.close()
 
     async def callbacks(request: Request) -> Response:
         try:
             callback = parse(await request.body())
         except BadCallback as exc:
             return JSONResponse({"error": str(exc)}, exc.status)
-        db.apply(callback)
+        request.app.state.db.apply(callback)
         return Response(status_code=204)
 
-    app = Starlette(routes=[Route("/aircore/callbacks", callbacks, methods=["POST"])])
-    app.state.db = db
-    return app
+    return Starlette(
+        routes=[Route("/aircore/callbacks", callbacks, methods=["POST"])], lifespan=lifespan
+    )
