@@ -490,7 +490,7 @@ class ContractSession:
         )
 
     def close(self) -> None:
-        """Release what the session holds (an ASGI app's event loop)."""
+        """Shut an ASGI app down (lifespan) and release its event loop."""
         self._sender.close()
 
     def hint(self) -> str | None:
@@ -657,7 +657,12 @@ def check_receiver(
     probe: Probe | None = None,
 ) -> ContractReport:
     """Run the receiver contract against a URL, an ASGI app or a WSGI app."""
+    from ._sender import close_or_warn
+
     session = ContractSession(
         target, path=path, budget=budget, seed=seed, headers=headers, probe=probe
     )
-    return session.run_all(only=only, skip=skip)
+    try:
+        return session.run_all(only=only, skip=skip)
+    finally:
+        close_or_warn(session)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import email.utils
 import inspect
@@ -12,6 +13,7 @@ import re
 import statistics
 import threading
 import time
+import warnings
 import weakref
 import zlib
 from collections import Counter
@@ -29,6 +31,8 @@ Kind = Literal["url", "asgi", "wsgi"]
 _EXCERPT = 200
 _MAX_BACKOFF = 30.0
 _MAX_RETRY_AFTER = 60.0
+# An app's startup may connect to databases: more than one request's timeout, but bounded.
+_LIFESPAN_TIMEOUT = 30.0
 _APP_BASE = "http://aircore-mock.test/"
 
 
@@ -314,14 +318,19 @@ class _Loop:
                 self.app = self._lifespan.app
 
     def _call(self, coroutine: Any, timeout: float) -> Any:
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=timeout)
+        future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+        try:
+            return future.result(timeout=timeout)
+        except BaseException:
+            future.cancel()  # e.g. Ctrl-C: the app's startup must not go on behind our back
+            raise
 
     def run(self, coroutine: Any, timeout: httpx.Timeout) -> Any:
         future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
         limit = timeout.read or None
         try:
             return future.result(timeout=limit)
-        except TimeoutError:
+        except concurrent.futures.TimeoutError:  # not the builtin one before Python 3.11
             future.cancel()
             raise httpx.ReadTimeout("the app did not answer in time") from None
 
@@ -332,7 +341,7 @@ class _Loop:
         manager, self._lifespan = self._lifespan, None
         try:
             if manager is not None:
-                self._call(manager.__aexit__(None, None, None), manager.shutdown_timeout + 1)
+                self._call(_stop_lifespan(manager), manager.shutdown_timeout + 1)
         finally:
             self._stop()
 
@@ -350,7 +359,9 @@ async def _start_lifespan(app: Any, timeout: float) -> Any:
     # asgi-lifespan picks its concurrency backend from the running loop: build it here.
     from asgi_lifespan import LifespanManager, LifespanNotSupported
 
-    manager = LifespanManager(app, startup_timeout=timeout, shutdown_timeout=timeout)
+    manager = LifespanManager(
+        _auto_lifespan(app), startup_timeout=timeout, shutdown_timeout=timeout
+    )
     try:
         await manager.__aenter__()
     except LifespanNotSupported:
@@ -359,6 +370,58 @@ async def _start_lifespan(app: Any, timeout: float) -> Any:
         message = f"the app did not finish its lifespan startup within {timeout:g} s"
         raise TimeoutError(message) from None
     return manager
+
+
+async def _stop_lifespan(manager: Any) -> None:
+    try:
+        await manager.__aexit__(None, None, None)
+    except TimeoutError:
+        message = (
+            f"the app did not finish its lifespan shutdown within {manager.shutdown_timeout:g} s"
+        )
+        raise TimeoutError(message) from None
+
+
+def _auto_lifespan(app: Any) -> Any:
+    """The app, with uvicorn's "auto" reading of its lifespan.
+
+    An app that returns or raises before it answers the startup message does not support
+    lifespan (it may skip non-HTTP scopes, or treat every scope as HTTP): it is used without
+    one. Only an app that says `lifespan.startup.failed` has a startup that failed.
+    """
+    from asgi_lifespan import LifespanNotSupported
+
+    async def auto(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            return await app(scope, receive, send)
+        answered = False
+
+        async def tracked(message: dict[str, Any]) -> None:
+            nonlocal answered
+            if message["type"] in ("lifespan.startup.complete", "lifespan.startup.failed"):
+                answered = True
+            await send(message)
+
+        try:
+            await app(scope, receive, tracked)
+        except Exception as exc:
+            if answered:
+                raise
+            raise LifespanNotSupported("the app failed its lifespan scope") from exc
+        if not answered:
+            raise LifespanNotSupported("the app returned from its lifespan scope")
+
+    return auto
+
+
+def close_or_warn(closeable: Any) -> None:
+    """Close a Sender (or contract session) whose work is done; an app's failing lifespan
+    shutdown becomes a warning, so that the report of what was sent is not lost."""
+    try:
+        closeable.close()
+    except Exception as exc:
+        message = f"the app's lifespan shutdown failed: {type(exc).__name__}: {exc}"
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
 
 
 async def _cancel_pending() -> None:
@@ -512,7 +575,7 @@ class Sender:
         if self.kind != "asgi":
             return None
         if self._loop is None:
-            self._loop = _Loop(self.target, self.lifespan, self.timeout)
+            self._loop = _Loop(self.target, self.lifespan, _LIFESPAN_TIMEOUT)
             weakref.finalize(self, self._loop.close)
         return self._loop
 
@@ -584,12 +647,19 @@ class Sender:
         taken = 0
         # Starting a worker costs ~0.3 s: a short list goes faster on threads.
         short = isinstance(deliveries, list | tuple) and len(deliveries) < _SHORT_SEND
-        if self.processes > 1 and not (self._auto_processes and short):
-            results = _processes.iter_results(self, deliveries)
-        elif self.concurrency == 1:
-            results = self._inline(deliveries)
+        results: Iterator[Result]
+        try:
+            self._asgi_loop()  # an app's lifespan starts here, where Ctrl-C is still answered
+        except KeyboardInterrupt:
+            self.stop()
+            results = iter(())  # a list's deliveries are all reported as not-sent below
         else:
-            results = self._threaded(deliveries)
+            if self.processes > 1 and not (self._auto_processes and short):
+                results = _processes.iter_results(self, deliveries)
+            elif self.concurrency == 1:
+                results = self._inline(deliveries)
+            else:
+                results = self._threaded(deliveries)
         for result in results:
             taken += 1
             yield result
@@ -786,5 +856,8 @@ def send(
     """Send callbacks (dicts) or `Delivery`s to a target and return the report."""
     keep = options.pop("keep_results", True)
     on_result = options.pop("on_result", None)
-    with Sender(target, **options) as sender:
+    sender = Sender(target, **options)
+    try:
         return sender.send(deliveries, keep_results=keep, on_result=on_result)
+    finally:
+        close_or_warn(sender)

@@ -58,6 +58,57 @@ def http_only_asgi_app(seen: list[Any]) -> Any:
     return app
 
 
+def skips_other_scopes_app(seen: list[Any]) -> Any:
+    """A bare ASGI app that returns at once from any scope but HTTP."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        await http_only_asgi_app(seen)(scope, receive, send)
+
+    return app
+
+
+def every_scope_is_http_app(seen: list[Any]) -> Any:
+    """A bare ASGI app that reads every scope as HTTP (so it misreads the lifespan one)."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        message = await receive()
+        seen.append(json.loads(message["body"]))  # KeyError for lifespan.startup
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    return app
+
+
+def lifespan_hooks_app(
+    started: threading.Event | None = None,
+    release: threading.Event | None = None,
+    shutdown_error: str | None = None,
+) -> Any:
+    """A bare ASGI app whose startup signals `started` and waits for `release`, and whose
+    shutdown raises RuntimeError(shutdown_error) if given; answers 204 to callbacks."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await receive()
+            if started is not None:
+                started.set()
+            while release is not None and not release.is_set():
+                await asyncio.sleep(0.01)
+            await send({"type": "lifespan.startup.complete"})
+            await receive()
+            if shutdown_error is not None:
+                raise RuntimeError(shutdown_error)
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        await receive()
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    return app
+
+
 def wsgi_app(seen: list[Any]) -> Any:
     """A plain WSGI app that stores each JSON body and answers 204."""
 

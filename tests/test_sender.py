@@ -14,13 +14,16 @@ from aircore_mock import AppServer, Generator, Receiver, Sender, send
 from aircore_mock._scenarios import names
 
 from .apps import (
+    every_scope_is_http_app,
     free_port_refusing,
     half_answering_server,
     hanging_app,
     http_only_asgi_app,
     lifespan_app,
+    lifespan_hooks_app,
     redirecting_app,
     scripted_app,
+    skips_other_scopes_app,
     starlette_app,
     wsgi_app,
 )
@@ -67,11 +70,47 @@ def test_an_asgi_app_whose_startup_fails_raises_its_error() -> None:
     assert events == ["startup"]
 
 
-def test_an_asgi_app_without_lifespan_support_still_gets_its_callbacks() -> None:
+@pytest.mark.parametrize(
+    "make_app", [http_only_asgi_app, skips_other_scopes_app, every_scope_is_http_app]
+)
+def test_an_asgi_app_without_lifespan_support_still_gets_its_callbacks(make_app: Any) -> None:
     seen: list[Any] = []
     callbacks = Generator(1).scenario("upload-failed")
-    report = send(callbacks, http_only_asgi_app(seen), concurrency=2)
+    started = time.monotonic()
+    report = send(callbacks, make_app(seen), concurrency=2)
     assert report.ok and seen == callbacks
+    assert time.monotonic() - started < 5  # no waiting for a startup that never comes
+
+
+def test_a_failing_shutdown_is_a_warning_and_the_report_is_kept() -> None:
+    with pytest.warns(RuntimeWarning, match="lifespan shutdown failed: RuntimeError: db gone"):
+        report = send(
+            Generator(1).scenario("uploaded"), lifespan_hooks_app(shutdown_error="db gone")
+        )
+    assert report.ok and report.total == 3
+    sender = Sender(lifespan_hooks_app(shutdown_error="db gone"))
+    sender.send(Generator(1).scenario("uploaded"))
+    with pytest.raises(RuntimeError, match="db gone"):
+        sender.close()  # called by hand, it says so
+
+
+def test_ctrl_c_during_an_apps_startup_reports_every_callback() -> None:
+    started, release = threading.Event(), threading.Event()
+
+    def interrupt_once_starting() -> None:
+        if started.wait(10):
+            os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=interrupt_once_starting).start()
+    sender = Sender(lifespan_hooks_app(started, release))
+    callbacks = Generator(1).scenario("uploaded")
+    try:
+        report = sender.send(callbacks)
+    finally:
+        release.set()
+        sender.close()
+    assert report.interrupted and report.total == 3
+    assert report.outcomes == {"not-sent": 3}
 
 
 def test_wsgi_app_in_process() -> None:
