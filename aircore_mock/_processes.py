@@ -8,6 +8,7 @@ import queue
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from multiprocessing.connection import Connection, wait
 from typing import TYPE_CHECKING, Any
@@ -65,6 +66,8 @@ def iter_results(sender: Sender, deliveries: Iterable[Any]) -> Iterator[Result]:
     crashed: set[int] = set()
     # Callbacks stay here; workers get bytes and send back small tuples.
     pending: dict[int, Any] = {}
+    handed: set[int] = set()  # pending and given to a worker: maybe sent, maybe not
+    closed = False  # the send is over: the feeder must not add to `pending` any more
     lock = threading.Lock()
     failure: list[BaseException] = []
 
@@ -78,6 +81,15 @@ def iter_results(sender: Sender, deliveries: Iterable[Any]) -> Iterator[Result]:
                 continue
         return False
 
+    def hand_over_batch(shard: int, batch: list[tuple[int, str | None, bytes]]) -> bool:
+        with lock:
+            handed.update(index for index, _, _ in batch)
+        if hand_over(shard, batch):
+            return True
+        with lock:
+            handed.difference_update(index for index, _, _ in batch)
+        return False
+
     def feed() -> None:
         batches: list[list[tuple[int, str | None, bytes]]] = [[] for _ in range(count)]
         pacer = Pacer(sender.rate, sender.speed, sender._stop)
@@ -85,18 +97,22 @@ def iter_results(sender: Sender, deliveries: Iterable[Any]) -> Iterator[Result]:
             for index, delivery in enumerate(deliveries):
                 job = _job(index, delivery)
                 with lock:
+                    if closed:
+                        break  # taken from an iterator that blocked past the end of the send
                     pending[index] = job
                 if not pacer.wait(index, delivery):
                     break  # stopped: what is pending is reported as not sent
                 shard = shard_of(job, count)
                 batches[shard].append((index, job.recording_url, job.body))
-                if pacer.paced or len(batches[shard]) >= _BATCH:
+                # Batches form only under a backlog: a worker with nothing to do gets its job
+                # at once, so a slow input (a pipe, a paced send) is never held back.
+                if pacer.paced or len(batches[shard]) >= _BATCH or inboxes[shard].empty():
                     batch, batches[shard] = batches[shard], []
-                    if not hand_over(shard, batch):
+                    if not hand_over_batch(shard, batch):
                         break
             for shard, batch in enumerate(batches):
                 if batch and not stop.is_set():
-                    hand_over(shard, batch)
+                    hand_over_batch(shard, batch)
         except BaseException as exc:
             failure.append(exc)
         finally:
@@ -134,14 +150,18 @@ def iter_results(sender: Sender, deliveries: Iterable[Any]) -> Iterator[Result]:
                         sender._stop.set()
                     continue
                 for item in batch:
+                    index = item[1] if item[0] == "not-sent" else item[0]
                     with lock:
-                        job = pending.pop(item[1] if item[0] == "not-sent" else item[0])
+                        job = pending.pop(index)
+                        handed.discard(index)
                     if item[0] == "not-sent":
                         yield _not_sent(job)
                     else:
                         yield answered(job, *item[1:])
-        # The feeder gives up once the workers are gone; what it took is pending by then.
-        while feeder.is_alive():
+        # The feeder gives up once the workers are gone, unless it waits on the deliveries
+        # iterator (a pipe with nothing more to say): that wait is not ours to finish.
+        deadline = time.monotonic() + 2
+        while feeder.is_alive() and time.monotonic() < deadline:
             try:
                 feeder.join(0.1)
             except KeyboardInterrupt:
@@ -149,13 +169,14 @@ def iter_results(sender: Sender, deliveries: Iterable[Any]) -> Iterator[Result]:
                 stop.set()
         if failure:
             raise failure[0]
-        # Left over: jobs a crashed worker held (sent or not: nobody knows, so not a success)
-        # and jobs the others never took because the send stopped.
+        # Left over: jobs a crashed worker was given (sent or not: nobody knows, so not a
+        # success) and jobs nobody sent because the send stopped.
         with lock:
+            closed = True
             lost = sorted(pending)
         for index in lost:
             job = pending.pop(index)
-            if shard_of(job, count) in crashed:
+            if index in handed and shard_of(job, count) in crashed:
                 yield answered(job, 0, None, 0.0, "", "error: the worker process sending it exited")
             elif crashed:
                 yield _not_sent(job, "stopped because a worker process exited")
@@ -164,13 +185,15 @@ def iter_results(sender: Sender, deliveries: Iterable[Any]) -> Iterator[Result]:
     finally:
         stop.set()
         sender._stop.set()
-        feeder.join(timeout=2)
+        # Closed pipes free a worker blocked on writing results nobody will read now.
+        for reader in outboxes:
+            reader.close()
+        if feeder.is_alive() and not closed:  # once closed, it was given its 2 s already
+            feeder.join(timeout=2)
         for worker in workers:
             worker.join(timeout=sender.timeout * (sender.retries + 1) + 2)
             if worker.is_alive():
-                worker.terminate()
-        for reader in outboxes:
-            reader.close()
+                worker.kill()  # workers ignore SIGTERM (see _work)
         # Batches nobody will read must not hold the interpreter's exit.
         for inbox in inboxes:
             inbox.cancel_join_thread()
@@ -192,8 +215,12 @@ def _work(options: dict[str, Any], lanes: int, inbox: Any, outbox: Connection, s
 
     def flush() -> None:
         with lock:
-            if buffer:
-                outbox.send(buffer)
+            if buffer and not outbox.closed:
+                try:
+                    outbox.send(buffer)
+                except OSError:  # the parent stopped listening: nobody to report to
+                    outbox.close()
+                    sender.stop()
                 buffer.clear()
 
     def ticker() -> None:
@@ -235,4 +262,5 @@ def _work(options: dict[str, Any], lanes: int, inbox: Any, outbox: Connection, s
             flush()
     done.set()
     flush()
-    outbox.close()  # the parent's EOF: everything this worker had to say has been said
+    if not outbox.closed:
+        outbox.close()  # the parent's EOF: everything this worker had to say has been said

@@ -5,6 +5,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -330,16 +331,45 @@ def test_a_worker_process_that_dies_loses_nothing() -> None:
     assert sorted(r.index for r in report.results) == list(range(1200))
     assert not report.ok
     exited = "error: the worker process sending it exited"
-    # What the dead worker held may or may not have arrived: an error, never a success and
-    # never "not sent". The other worker stops and reports what it never sent as such.
+    # What the dead worker was given may or may not have arrived: an error, never a success
+    # and never "not sent". What it was not given yet, and what the other worker never sent
+    # once everything stopped, is not-sent.
     lost = {r.recording_url for r in report.results if r.error == exited}
     assert lost and len(lost) < 400
     for result in report.results:
         if result.recording_url in lost:
-            assert result.error == exited
+            assert result.error == exited or (result.error or "").startswith("not-sent: stopped")
         else:
             assert result.delivered or (result.error or "").startswith("not-sent: stopped")
     assert elapsed < 30
+
+
+def test_worker_processes_send_a_slow_input_as_it_comes_and_stop_while_it_waits() -> None:
+    more = threading.Event()  # the input's next line, which never comes
+    callbacks = Generator(4).scenario("upload-failed")
+
+    def piped_input() -> Iterator[dict[str, Any]]:
+        yield from callbacks
+        more.wait(30)
+
+    with Receiver() as receiver:
+        sender = Sender(receiver.url, concurrency=2, processes=2)
+
+        def stop_once_all_arrived() -> None:
+            try:
+                receiver.wait_for(3, timeout=10)  # sent while the input still waits
+            finally:
+                sender.stop()
+
+        threading.Thread(target=stop_once_all_arrived).start()
+        started = time.monotonic()
+        try:
+            report = sender.send(piped_input())
+        finally:
+            more.set()
+        elapsed = time.monotonic() - started
+    assert report.delivered == report.total == 3 and report.interrupted
+    assert elapsed < 10  # the stop does not wait for the input
 
 
 def test_a_header_httpx_cannot_send_is_a_result_not_a_hang() -> None:
