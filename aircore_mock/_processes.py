@@ -32,7 +32,7 @@ def can_spawn() -> bool:
 
 def iter_results(sender: Sender, deliveries: Iterable[Any]) -> Iterator[Result]:
     """Like `Sender.iter_results`, with the lanes split over `sender.processes` processes."""
-    from ._sender import Pacer, _job, _not_sent, answered, shard_of
+    from ._sender import _INPUT_GRACE, Batches, Pacer, _job, _not_sent, answered, shard_of
 
     context = multiprocessing.get_context("spawn")
     count = sender.processes
@@ -91,7 +91,7 @@ def iter_results(sender: Sender, deliveries: Iterable[Any]) -> Iterator[Result]:
         return False
 
     def feed() -> None:
-        batches: list[list[tuple[int, str | None, bytes]]] = [[] for _ in range(count)]
+        batches = Batches(count, hand_over_batch, lambda shard: inboxes[shard].empty(), _BATCH)
         pacer = Pacer(sender.rate, sender.speed, sender._stop)
         try:
             for index, delivery in enumerate(deliveries):
@@ -102,20 +102,13 @@ def iter_results(sender: Sender, deliveries: Iterable[Any]) -> Iterator[Result]:
                     pending[index] = job
                 if not pacer.wait(index, delivery):
                     break  # stopped: what is pending is reported as not sent
-                shard = shard_of(job, count)
-                batches[shard].append((index, job.recording_url, job.body))
-                # Batches form only under a backlog: a worker with nothing to do gets its job
-                # at once, so a slow input (a pipe, a paced send) is never held back.
-                if pacer.paced or len(batches[shard]) >= _BATCH or inboxes[shard].empty():
-                    batch, batches[shard] = batches[shard], []
-                    if not hand_over_batch(shard, batch):
-                        break
-            for shard, batch in enumerate(batches):
-                if batch and not stop.is_set():
-                    hand_over_batch(shard, batch)
+                item = (index, job.recording_url, job.body)
+                if not batches.add(shard_of(job, count), item, now=pacer.paced):
+                    break
         except BaseException as exc:
             failure.append(exc)
         finally:
+            batches.close(flush=not stop.is_set())
             for shard in range(count):
                 hand_over(shard, _END)
 
@@ -160,7 +153,7 @@ def iter_results(sender: Sender, deliveries: Iterable[Any]) -> Iterator[Result]:
                         yield answered(job, *item[1:])
         # The feeder gives up once the workers are gone, unless it waits on the deliveries
         # iterator (a pipe with nothing more to say): that wait is not ours to finish.
-        deadline = time.monotonic() + 2
+        deadline = time.monotonic() + _INPUT_GRACE
         while feeder.is_alive() and time.monotonic() < deadline:
             try:
                 feeder.join(0.1)
@@ -188,8 +181,8 @@ def iter_results(sender: Sender, deliveries: Iterable[Any]) -> Iterator[Result]:
         # Closed pipes free a worker blocked on writing results nobody will read now.
         for reader in outboxes:
             reader.close()
-        if feeder.is_alive() and not closed:  # once closed, it was given its 2 s already
-            feeder.join(timeout=2)
+        if feeder.is_alive() and not closed:  # once closed, it was given its grace already
+            feeder.join(timeout=_INPUT_GRACE)
         for worker in workers:
             worker.join(timeout=sender.timeout * (sender.retries + 1) + 2)
             if worker.is_alive():

@@ -469,9 +469,67 @@ class _Job:
     body: bytes
 
 
-_STOP = object()
+_STOP = object()  # a lane's last word, and the word that ends a lane
+_FED = object()  # the feeder's last word
+# How long a stopped send waits for an input that blocks (a pipe) before it ends without it.
+_INPUT_GRACE = 2.0
 _BATCH = 16
 _SHORT_SEND = 1000
+
+
+class Batches:
+    """Jobs on their way to lanes, one batch per lane.
+
+    A batch goes when it is full, when its lane has nothing to do, or `linger` seconds later
+    at the latest: an input that stalls (a pipe) must not hold back what it already gave.
+    """
+
+    def __init__(
+        self,
+        lanes: int,
+        put: Callable[[int, list[Any]], bool],
+        idle: Callable[[int], bool],
+        size: int,
+        linger: float = 0.02,
+    ) -> None:
+        self._batches: list[list[Any]] = [[] for _ in range(lanes)]
+        self._put = put
+        self._idle = idle
+        self._size = size
+        self._linger = linger
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self._ticker = threading.Thread(target=self._tick, daemon=True)
+        self._ticker.start()
+
+    def add(self, lane: int, job: Any, now: bool = False) -> bool:
+        """Queue a job for its lane; False when that lane takes nothing more."""
+        with self._lock:
+            batch = self._batches[lane]
+            batch.append(job)
+            if now or len(batch) >= self._size or self._idle(lane):
+                self._batches[lane] = []
+                return self._put(lane, batch)
+        return True
+
+    def flush(self) -> None:
+        """Hand over every batch that holds a job."""
+        with self._lock:
+            for lane, batch in enumerate(self._batches):
+                if batch:
+                    self._batches[lane] = []
+                    self._put(lane, batch)
+
+    def close(self, flush: bool = True) -> None:
+        """Stop the timer; hand over what is left unless told not to."""
+        self._closed.set()
+        self._ticker.join()
+        if flush:
+            self.flush()
+
+    def _tick(self) -> None:
+        while not self._closed.wait(self._linger):
+            self.flush()
 
 
 def shard_of(job: _Job, lanes: int) -> int:
@@ -710,38 +768,62 @@ class Sender:
             threading.Thread(target=self._lane, args=(lane, inbox, outbox), daemon=True)
             for lane, inbox in zip(lanes, inboxes, strict=True)
         ]
+
+        def put(lane: int, batch: list[_Job]) -> bool:
+            inboxes[lane].put(batch)
+            return True
+
+        batches = Batches(len(inboxes), put, lambda lane: inboxes[lane].empty(), _BATCH)
         feeder = threading.Thread(
-            target=self._feed, args=(deliveries, inboxes, outbox), daemon=True
+            target=self._feed, args=(deliveries, batches, inboxes, outbox), daemon=True
         )
         for thread in (*workers, feeder):
             thread.start()
         try:
-            finished = 0
-            while finished < len(workers) + 1:
+            finished, fed = 0, False
+            stopped_at: float | None = None
+            while finished < len(workers) or not fed:
                 try:
-                    item = outbox.get()
+                    item = outbox.get(timeout=0.1)
+                except queue.Empty:
+                    if not fed and self._stop.is_set():
+                        stopped_at = stopped_at or time.monotonic()
+                        if time.monotonic() - stopped_at > _INPUT_GRACE:
+                            # The input is stuck (a pipe with nothing more to say): what it
+                            # gave is in the lanes' inboxes; end without waiting for more.
+                            fed = True
+                            batches.close()
+                            for inbox in inboxes:
+                                inbox.put(_STOP)
+                    continue
                 except KeyboardInterrupt:
                     # Ctrl-C: stop, then keep collecting, so every delivery gets its result.
                     self.stop()
                     continue
                 if item is _STOP:
                     finished += 1
+                elif item is _FED:
+                    fed = True
                 elif isinstance(item, BaseException):
                     raise item
                 else:
                     yield from item
         finally:
             self._stop.set()
-            feeder.join(timeout=self.timeout + 1)
+            batches.close(flush=False)
+            feeder.join(timeout=_INPUT_GRACE)
             for thread in workers:
                 thread.join(timeout=self.timeout * (self.retries + 1) + 1)
             for lane in lanes:
                 lane.close()
 
     def _feed(
-        self, deliveries: Iterable[Any], inboxes: list[queue.Queue[Any]], outbox: queue.Queue[Any]
+        self,
+        deliveries: Iterable[Any],
+        batches: Batches,
+        inboxes: list[queue.Queue[Any]],
+        outbox: queue.Queue[Any],
     ) -> None:
-        batches: list[list[_Job]] = [[] for _ in inboxes]
         pacer = Pacer(self.rate, self.speed, self._stop)
         try:
             for index, delivery in enumerate(deliveries):
@@ -750,21 +832,14 @@ class Sender:
                     outbox.put([_not_sent(job)])
                     break
                 # One lane per recording keeps its callbacks in order.
-                shard = shard_of(job, len(inboxes))
-                batches[shard].append(job)
-                # Batches form only under a backlog: an idle lane gets its job at once, so a
-                # slow or paced input is never held back waiting for a batch to fill.
-                if pacer.paced or len(batches[shard]) >= _BATCH or inboxes[shard].empty():
-                    inboxes[shard].put(batches[shard])
-                    batches[shard] = []
+                batches.add(shard_of(job, len(inboxes)), job, now=pacer.paced)
         except BaseException as exc:  # handed to the consumer, which re-raises it
             outbox.put(exc)
         finally:
-            for inbox, batch in zip(inboxes, batches, strict=True):
-                if batch:
-                    inbox.put(batch)
+            batches.close()  # lanes report what they get after a stop as not-sent
+            for inbox in inboxes:
                 inbox.put(_STOP)
-            outbox.put(_STOP)
+            outbox.put(_FED)
 
     def _lane(self, lane: _Lane, inbox: queue.Queue[Any], outbox: queue.Queue[Any]) -> None:
         timeout = httpx.Timeout(self.timeout)

@@ -344,7 +344,8 @@ def test_a_worker_process_that_dies_loses_nothing() -> None:
     assert elapsed < 30
 
 
-def test_worker_processes_send_a_slow_input_as_it_comes_and_stop_while_it_waits() -> None:
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_slow_input_is_sent_as_it_comes_and_a_stop_does_not_wait_for_it(processes: int) -> None:
     more = threading.Event()  # the input's next line, which never comes
     callbacks = Generator(4).scenario("upload-failed")
 
@@ -353,7 +354,7 @@ def test_worker_processes_send_a_slow_input_as_it_comes_and_stop_while_it_waits(
         more.wait(30)
 
     with Receiver() as receiver:
-        sender = Sender(receiver.url, concurrency=2, processes=2)
+        sender = Sender(receiver.url, concurrency=2, processes=processes)
 
         def stop_once_all_arrived() -> None:
             try:
