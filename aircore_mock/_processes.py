@@ -90,8 +90,24 @@ def iter_results(sender: Sender, deliveries: Iterable[Any]) -> Iterator[Result]:
             handed.difference_update(index for index, _, _ in batch)
         return False
 
+    def offer_batch(shard: int, batch: list[tuple[int, str | None, bytes]]) -> bool:
+        if stop.is_set() or not workers[shard].is_alive():
+            return False
+        with lock:
+            handed.update(index for index, _, _ in batch)
+        try:
+            inboxes[shard].put_nowait(batch)
+        except queue.Full:
+            with lock:
+                handed.difference_update(index for index, _, _ in batch)
+            return False
+        return True
+
+    batches = Batches(
+        count, hand_over_batch, offer_batch, lambda shard: inboxes[shard].empty(), _BATCH
+    )
+
     def feed() -> None:
-        batches = Batches(count, hand_over_batch, lambda shard: inboxes[shard].empty(), _BATCH)
         pacer = Pacer(sender.rate, sender.speed, sender._stop)
         try:
             for index, delivery in enumerate(deliveries):
@@ -178,6 +194,7 @@ def iter_results(sender: Sender, deliveries: Iterable[Any]) -> Iterator[Result]:
     finally:
         stop.set()
         sender._stop.set()
+        batches.close(flush=False)  # its timer must not outlive the send
         # Closed pipes free a worker blocked on writing results nobody will read now.
         for reader in outboxes:
             reader.close()

@@ -482,29 +482,36 @@ class Batches:
 
     A batch goes when it is full, when its lane has nothing to do, or `linger` seconds later
     at the latest: an input that stalls (a pipe) must not hold back what it already gave.
+    `put` may block (a lane's inbox is full); `offer` must not, so the timer never waits on a
+    busy lane. Batches of one lane go in the order their jobs were added.
     """
 
     def __init__(
         self,
         lanes: int,
         put: Callable[[int, list[Any]], bool],
+        offer: Callable[[int, list[Any]], bool],
         idle: Callable[[int], bool],
         size: int,
         linger: float = 0.02,
     ) -> None:
         self._batches: list[list[Any]] = [[] for _ in range(lanes)]
         self._put = put
+        self._offer = offer
         self._idle = idle
         self._size = size
         self._linger = linger
         self._lock = threading.Lock()
-        self._closed = threading.Event()
-        self._ticker = threading.Thread(target=self._tick, daemon=True)
-        self._ticker.start()
+        self._closed = False
+        self._stop_timer = threading.Event()
+        self._timer = threading.Thread(target=self._tick, daemon=True)
+        self._timer.start()
 
     def add(self, lane: int, job: Any, now: bool = False) -> bool:
-        """Queue a job for its lane; False when that lane takes nothing more."""
+        """Queue a job for its lane; False when closed or that lane takes nothing more."""
         with self._lock:
+            if self._closed:
+                return False
             batch = self._batches[lane]
             batch.append(job)
             if now or len(batch) >= self._size or self._idle(lane):
@@ -512,24 +519,23 @@ class Batches:
                 return self._put(lane, batch)
         return True
 
-    def flush(self) -> None:
-        """Hand over every batch that holds a job."""
-        with self._lock:
-            for lane, batch in enumerate(self._batches):
-                if batch:
-                    self._batches[lane] = []
-                    self._put(lane, batch)
-
     def close(self, flush: bool = True) -> None:
-        """Stop the timer; hand over what is left unless told not to."""
-        self._closed.set()
-        self._ticker.join()
-        if flush:
-            self.flush()
+        """Take no more jobs; hand over what is left unless told not to. Idempotent."""
+        self._stop_timer.set()
+        with self._lock:
+            self._closed = True
+            left, self._batches = self._batches, [[] for _ in self._batches]
+            if flush:
+                for lane, batch in enumerate(left):
+                    if batch:
+                        self._put(lane, batch)
 
     def _tick(self) -> None:
-        while not self._closed.wait(self._linger):
-            self.flush()
+        while not self._stop_timer.wait(self._linger):
+            with self._lock:
+                for lane, batch in enumerate(self._batches):
+                    if batch and self._offer(lane, batch):
+                        self._batches[lane] = []
 
 
 def shard_of(job: _Job, lanes: int) -> int:
@@ -773,28 +779,36 @@ class Sender:
             inboxes[lane].put(batch)
             return True
 
-        batches = Batches(len(inboxes), put, lambda lane: inboxes[lane].empty(), _BATCH)
+        def offer(lane: int, batch: list[_Job]) -> bool:
+            try:
+                inboxes[lane].put_nowait(batch)
+            except queue.Full:
+                return False
+            return True
+
+        batches = Batches(len(inboxes), put, offer, lambda lane: inboxes[lane].empty(), _BATCH)
         feeder = threading.Thread(
             target=self._feed, args=(deliveries, batches, inboxes, outbox), daemon=True
         )
         for thread in (*workers, feeder):
             thread.start()
         try:
-            finished, fed = 0, False
+            finished, fed, abandoned = 0, False, False
             stopped_at: float | None = None
             while finished < len(workers) or not fed:
                 try:
                     item = outbox.get(timeout=0.1)
                 except queue.Empty:
-                    if not fed and self._stop.is_set():
+                    if not abandoned and self._stop.is_set():
                         stopped_at = stopped_at or time.monotonic()
                         if time.monotonic() - stopped_at > _INPUT_GRACE:
-                            # The input is stuck (a pipe with nothing more to say): what it
-                            # gave is in the lanes' inboxes; end without waiting for more.
-                            fed = True
-                            batches.close()
-                            for inbox in inboxes:
-                                inbox.put(_STOP)
+                            # The feeder waits on the input (a pipe with nothing more to
+                            # say): end without it. A thread of its own does what may block,
+                            # so that Ctrl-C here is still answered.
+                            abandoned = True
+                            threading.Thread(
+                                target=_abandon, args=(batches, inboxes, outbox), daemon=True
+                            ).start()
                     continue
                 except KeyboardInterrupt:
                     # Ctrl-C: stop, then keep collecting, so every delivery gets its result.
@@ -811,7 +825,8 @@ class Sender:
         finally:
             self._stop.set()
             batches.close(flush=False)
-            feeder.join(timeout=_INPUT_GRACE)
+            if not abandoned:  # once abandoned, the feeder had its grace already
+                feeder.join(timeout=_INPUT_GRACE)
             for thread in workers:
                 thread.join(timeout=self.timeout * (self.retries + 1) + 1)
             for lane in lanes:
@@ -888,6 +903,15 @@ class Sender:
                 wait = min(self.backoff * 2 ** (attempts - 1), _MAX_BACKOFF)
             if self._stop.wait(wait):
                 return result
+
+
+def _abandon(batches: Batches, inboxes: list[queue.Queue[Any]], outbox: queue.Queue[Any]) -> None:
+    # What the feeder gave goes to the lanes, then each lane's last word: closed batches take
+    # nothing more, so nothing can land behind it.
+    batches.close()
+    for inbox in inboxes:
+        inbox.put(_STOP)
+    outbox.put(_FED)
 
 
 def _job(index: int, delivery: Any) -> _Job:
