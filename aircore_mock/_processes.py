@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import queue
@@ -71,40 +72,32 @@ def iter_results(sender: Sender, deliveries: Iterable[Any]) -> Iterator[Result]:
     lock = threading.Lock()
     failure: list[BaseException] = []
 
-    def hand_over(shard: int, item: Any) -> bool:
+    def hand_over(shard: int, item: Any, block: bool = True) -> bool:
         # Never block for good on a worker that stopped or died.
         while not stop.is_set() and workers[shard].is_alive():
             try:
-                inboxes[shard].put(item, timeout=0.1)
+                inboxes[shard].put(item, block, timeout=0.1)
                 return True
             except queue.Full:
-                continue
+                if not block:
+                    return False
         return False
 
-    def hand_over_batch(shard: int, batch: list[tuple[int, str | None, bytes]]) -> bool:
+    def give(shard: int, batch: list[tuple[int, str | None, bytes]], block: bool) -> bool:
         with lock:
             handed.update(index for index, _, _ in batch)
-        if hand_over(shard, batch):
+        if hand_over(shard, batch, block):
             return True
         with lock:
             handed.difference_update(index for index, _, _ in batch)
         return False
 
-    def offer_batch(shard: int, batch: list[tuple[int, str | None, bytes]]) -> bool:
-        if stop.is_set() or not workers[shard].is_alive():
-            return False
-        with lock:
-            handed.update(index for index, _, _ in batch)
-        try:
-            inboxes[shard].put_nowait(batch)
-        except queue.Full:
-            with lock:
-                handed.difference_update(index for index, _, _ in batch)
-            return False
-        return True
-
     batches = Batches(
-        count, hand_over_batch, offer_batch, lambda shard: inboxes[shard].empty(), _BATCH
+        count,
+        functools.partial(give, block=True),
+        functools.partial(give, block=False),
+        lambda shard: inboxes[shard].empty(),
+        _BATCH,
     )
 
     def feed() -> None:

@@ -807,7 +807,9 @@ class Sender:
                             # so that Ctrl-C here is still answered.
                             abandoned = True
                             threading.Thread(
-                                target=_abandon, args=(batches, inboxes, outbox), daemon=True
+                                target=_end_feeding,
+                                args=(batches, inboxes, outbox),
+                                daemon=True,
                             ).start()
                     continue
                 except KeyboardInterrupt:
@@ -851,10 +853,7 @@ class Sender:
         except BaseException as exc:  # handed to the consumer, which re-raises it
             outbox.put(exc)
         finally:
-            batches.close()  # lanes report what they get after a stop as not-sent
-            for inbox in inboxes:
-                inbox.put(_STOP)
-            outbox.put(_FED)
+            _end_feeding(batches, inboxes, outbox)
 
     def _lane(self, lane: _Lane, inbox: queue.Queue[Any], outbox: queue.Queue[Any]) -> None:
         timeout = httpx.Timeout(self.timeout)
@@ -905,9 +904,11 @@ class Sender:
                 return result
 
 
-def _abandon(batches: Batches, inboxes: list[queue.Queue[Any]], outbox: queue.Queue[Any]) -> None:
-    # What the feeder gave goes to the lanes, then each lane's last word: closed batches take
-    # nothing more, so nothing can land behind it.
+def _end_feeding(
+    batches: Batches, inboxes: list[queue.Queue[Any]], outbox: queue.Queue[Any]
+) -> None:
+    # What the feeder gave goes to the lanes (after a stop they report it as not-sent), then
+    # each lane's last word: closed batches take nothing more, so nothing lands behind it.
     batches.close()
     for inbox in inboxes:
         inbox.put(_STOP)
