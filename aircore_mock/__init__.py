@@ -1,71 +1,127 @@
-"""aircore-mock: Aircore cloud-recording callbacks on demand, and proof that a receiver copes."""
+"""aircore-mock: Aircore cloud-recording callbacks on demand, and proof that a receiver copes.
+
+The public names are listed once, in `_PUBLIC`: each maps to the module that defines it, and
+is imported on first use, so that `validate` and the pytest plugin stay quick to start
+(generation pulls in Faker, sending aiohttp, the capture server Starlette).
+"""
 
 from __future__ import annotations
 
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ._exceptions import AircoreMockError, InputError, Problem, UsageError, ValidationError
-from ._schemas import callback_types, get_schema, schema_dir, schema_names
-from ._validation import checker, explain, is_valid, iter_errors, validate
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from ._catalogue import (
+    from .capture import AppServer, Capture, CaptureStore, Receiver, WaitTimeout
+    from .contract import (
+        AircoreContractWarning,
+        ClauseResult,
+        ContractReport,
+        ContractSession,
+        check_receiver,
+    )
+    from .errors import AircoreMockError, InputError, Problem, UsageError, ValidationError
+    from .generation import (
         AWS_REGIONS,
         BAD_REGIONS,
         UPLOAD_FAILURES,
+        AircoreProvider,
         BadRegion,
+        Fault,
+        Generator,
+        Outcome,
         Region,
+        Scenario,
         UploadFailure,
+        parse_pins,
     )
-    from ._contract import AircoreContractWarning, ClauseResult, ContractReport, check_receiver
-    from ._generator import Callback, Delivery, Generator, Recording, parse_pins
-    from ._providers import AircoreProvider
-    from ._receiver import Capture, Receiver, WaitTimeout
-    from ._scenarios import Fault, Outcome, Scenario
-    from ._scenarios import catalogue as scenarios
-    from ._scenarios import resolve as resolve_scenario
-    from ._sender import Report, Result, Sender, send
-    from ._server import AppServer
+    from .generation import catalogue as scenarios
+    from .generation import resolve as resolve_scenario
+    from .io import read_callbacks, write_callbacks
+    from .model import (
+        Callback,
+        Delivery,
+        DeliveryOutcome,
+        Lifecycle,
+        Recording,
+        Report,
+        Result,
+        lifecycle,
+        recording_id,
+    )
+    from .schemas import callback_types, get_schema, schema_dir, schema_names
+    from .seeds import new_seed
+    from .sending import Sender, send
+    from .validation import checker, explain, is_valid, iter_errors, validate
 
-# Generation pulls in Faker (~90 ms); load it on first use so that `validate` and the
-# pytest plugin stay quick to start.
-_LAZY = {
-    "AWS_REGIONS": "_catalogue",
-    "BAD_REGIONS": "_catalogue",
-    "UPLOAD_FAILURES": "_catalogue",
-    "BadRegion": "_catalogue",
-    "Region": "_catalogue",
-    "UploadFailure": "_catalogue",
-    "AircoreContractWarning": "_contract",
-    "ClauseResult": "_contract",
-    "ContractReport": "_contract",
-    "check_receiver": "_contract",
-    "Callback": "_generator",
-    "Delivery": "_generator",
-    "Generator": "_generator",
-    "Recording": "_generator",
-    "parse_pins": "_generator",
-    "AircoreProvider": "_providers",
-    "Capture": "_receiver",
-    "Receiver": "_receiver",
-    "WaitTimeout": "_receiver",
-    "Report": "_sender",
-    "Result": "_sender",
-    "Sender": "_sender",
-    "send": "_sender",
-    "AppServer": "_server",
-    "Fault": "_scenarios",
-    "Outcome": "_scenarios",
-    "Scenario": "_scenarios",
-    "scenarios": ("_scenarios", "catalogue"),
-    "resolve_scenario": ("_scenarios", "resolve"),
+# name -> "module" or ("module", "attribute in it")
+_PUBLIC: dict[str, str | tuple[str, str]] = {
+    # errors
+    "AircoreMockError": "errors",
+    "InputError": "errors",
+    "Problem": "errors",
+    "UsageError": "errors",
+    "ValidationError": "errors",
+    # schemas and validation
+    "callback_types": "schemas",
+    "get_schema": "schemas",
+    "schema_dir": "schemas",
+    "schema_names": "schemas",
+    "checker": "validation",
+    "explain": "validation",
+    "is_valid": "validation",
+    "iter_errors": "validation",
+    "validate": "validation",
+    # the model
+    "Callback": "model",
+    "Delivery": "model",
+    "DeliveryOutcome": "model",
+    "Lifecycle": "model",
+    "Recording": "model",
+    "Report": "model",
+    "Result": "model",
+    "lifecycle": "model",
+    "new_seed": "seeds",
+    "recording_id": "model",
+    # reading and writing callbacks
+    "read_callbacks": "io",
+    "write_callbacks": "io",
+    # generation
+    "AWS_REGIONS": "generation",
+    "BAD_REGIONS": "generation",
+    "UPLOAD_FAILURES": "generation",
+    "AircoreProvider": "generation",
+    "BadRegion": "generation",
+    "Fault": "generation",
+    "Generator": "generation",
+    "Outcome": "generation",
+    "Region": "generation",
+    "Scenario": "generation",
+    "UploadFailure": "generation",
+    "parse_pins": "generation",
+    "resolve_scenario": ("generation", "resolve"),
+    "scenarios": ("generation", "catalogue"),
+    # sending
+    "Sender": "sending",
+    "send": "sending",
+    # capture
+    "AppServer": "capture",
+    "Capture": "capture",
+    "CaptureStore": "capture",
+    "Receiver": "capture",
+    "WaitTimeout": "capture",
+    # the contract
+    "AircoreContractWarning": "contract",
+    "ClauseResult": "contract",
+    "ContractReport": "contract",
+    "ContractSession": "contract",
+    "check_receiver": "contract",
 }
 
 
 def __getattr__(name: str) -> Any:
-    target = _LAZY.get(name)
+    target = _PUBLIC.get(name)
     if target is None:
         raise AttributeError(f"module 'aircore_mock' has no attribute {name!r}")
     module, attribute = target if isinstance(target, tuple) else (target, name)
@@ -74,49 +130,8 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-__all__ = [  # noqa: RUF022 - grouped: validation, then generation
-    "AWS_REGIONS",
-    "BAD_REGIONS",
-    "UPLOAD_FAILURES",
-    "AircoreContractWarning",
-    "AircoreProvider",
-    "ClauseResult",
-    "ContractReport",
-    "check_receiver",
-    "AppServer",
-    "Capture",
-    "Receiver",
-    "Report",
-    "Result",
-    "Sender",
-    "WaitTimeout",
-    "send",
-    "BadRegion",
-    "Callback",
-    "Delivery",
-    "Fault",
-    "Generator",
-    "Outcome",
-    "Recording",
-    "Region",
-    "Scenario",
-    "UploadFailure",
-    "parse_pins",
-    "resolve_scenario",
-    "scenarios",
-    "AircoreMockError",
-    "InputError",
-    "Problem",
-    "UsageError",
-    "ValidationError",
-    "__version__",
-    "callback_types",
-    "checker",
-    "explain",
-    "get_schema",
-    "is_valid",
-    "iter_errors",
-    "schema_dir",
-    "schema_names",
-    "validate",
-]
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_PUBLIC])
+
+
+__all__ = sorted([*_PUBLIC, "__version__"])

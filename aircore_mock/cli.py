@@ -84,7 +84,7 @@ def _seed_option(f: Any) -> Any:
 
 class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
-        from ._exceptions import AircoreMockError, InputError, UsageError
+        from .errors import AircoreMockError, InputError, UsageError
 
         try:
             return super().invoke(ctx)
@@ -133,8 +133,8 @@ def validate(
 
     Exit codes: 0 all valid, 1 some invalid, 2 unreadable or empty input.
     """
-    from ._inputs import read_callbacks
-    from ._validation import checker, explain
+    from .io import read_callbacks
+    from .validation import checker, explain
 
     if not paths:
         if sys.stdin.isatty():
@@ -165,7 +165,7 @@ def validate(
         }
         invalid.append(entry)
         if not quiet and output_format == "text":
-            from ._exceptions import ValidationError
+            from .errors import ValidationError
 
             click.echo(f"{item.where}: {ValidationError(problems)}")
     if not quiet:
@@ -203,7 +203,7 @@ def schema(name: str | None, list_: bool, show_path: bool) -> None:
     The schemas are plain draft 2020-12 files; --path shows where they live so that other
     tools (check-jsonschema, ajv, ...) can use them.
     """
-    from . import _schemas
+    from . import schemas as _schemas
 
     if show_path:
         click.echo(str(_schemas.schema_dir()))
@@ -243,12 +243,12 @@ def scenarios(output_format: str, failures: bool) -> None:
     Outcomes say what happens to a recording; faults say how delivery goes wrong. Join one
     outcome and any faults with +, e.g. `upload-failed+out-of-order`.
     """
-    from . import _catalogue, _scenarios
+    from .generation import FAULTS, UPLOAD_FAILURES, catalogue, sample_events
 
     if failures:
         rows = [
             {"family": f.family, "code": f.code, "cause": f.cause, "message": f.template}
-            for f in _catalogue.UPLOAD_FAILURES
+            for f in UPLOAD_FAILURES
         ]
         if output_format == "json":
             click.echo(json.dumps(rows, indent=2))
@@ -260,14 +260,14 @@ def scenarios(output_format: str, failures: bool) -> None:
             )
         return
     listing = []
-    for scenario in _scenarios.catalogue():
-        kind = "fault" if scenario.name in _scenarios.FAULTS else "outcome"
+    for scenario in catalogue():
+        kind = "fault" if scenario.name in FAULTS else "outcome"
         listing.append(
             {
                 "name": scenario.name,
                 "kind": kind,
                 "description": scenario.description,
-                "callbacks": _scenarios.sample_events(scenario),
+                "callbacks": sample_events(scenario),
             }
         )
     if output_format == "json":
@@ -313,8 +313,8 @@ def generate(
       aircore-mock generate --scenario bad-region --set recording.location.region=eu-west-1
       aircore-mock generate -s burst -n 50 --format jsonl | aircore-mock validate -
     """
-    from ._generator import Generator, parse_pins
-    from ._output import write_callbacks
+    from .generation import Generator, parse_pins
+    from .io import write_callbacks
 
     pins = parse_pins(assignments)
     generator = Generator(seed)
@@ -325,74 +325,18 @@ def generate(
     write_callbacks(callbacks, output, output_format)
 
 
-def _use_color() -> bool | None:
-    # click strips colour when stdout is not a terminal; NO_COLOR (no-color.org) turns it off.
-    return False if os.environ.get("NO_COLOR") else None
+def _style() -> Any:
+    """click.style, or plain text under NO_COLOR (no-color.org); click itself strips colour
+    when stdout is not a terminal."""
+    if os.environ.get("NO_COLOR"):
+        from .reporting.text import plain
 
-
-def _styled_status(text: str, ok: bool, warn: bool = False) -> str:
-    return click.style(text, fg="green" if ok else "yellow" if warn else "red")
-
-
-def _delivery_line(result: Any) -> str:
-    from ._urls import recording_id_of
-
-    status = str(result.status) if result.status is not None else "---"
-    recording = recording_id_of(result.recording_url) if result.recording_url else "-"
-    quirk = f"  ({result.quirk})" if result.quirk else ""
-    if result.attempts > 1:
-        quirk += f"  ({result.attempts} attempts)"
-    line = (
-        f"{_styled_status(status, result.delivered, 300 <= (result.status or 0) < 500)} "
-        f"{result.latency_ms:8.1f} ms  {result.event or '-':<24} {recording}{quirk}"
-    )
-    if not result.delivered:
-        line += f"\n      {_styled_status(result.describe(), False)}"
-    return line
-
-
-def _summary_lines(report: Any) -> list[str]:
-    data = report.summary()
-    statuses = ", ".join(f"{k}: {v}" for k, v in data["statuses"].items()) or "none"
-    others = {k: v for k, v in data["outcomes"].items() if k != "delivered"}
-    outcomes = ", ".join(f"{k} {v}" for k, v in sorted(others.items()))
-    latency = data["latency_ms"]
-    lines = [
-        f"{data['delivered']} of {data['total']} delivered"
-        + (f" ({outcomes})" if outcomes else "")
-        + f"; statuses {statuses}",
-    ]
-    if latency["p50"] is not None:
-        lines.append(
-            f"latency p50 {latency['p50']} ms, p95 {latency['p95']} ms, p99 {latency['p99']} ms; "
-            f"{data['throughput_per_s']} deliveries/s over {data['elapsed_s']} s"
-        )
-    if report.interrupted:
-        lines.append(
-            f"interrupted after {data['total']} deliveries: those in hand are counted as "
-            "not-sent, the rest of the scenario was never generated"
-        )
-    return lines
-
-
-def _result_json(result: Any) -> dict[str, Any]:
-    return {
-        "index": result.index,
-        "event": result.event,
-        "recording_url": result.recording_url,
-        "quirk": result.quirk,
-        "attempts": result.attempts,
-        "status": result.status,
-        "latency_ms": round(result.latency_ms, 3),
-        "outcome": result.outcome,
-        "body": result.body,
-        "error": result.error,
-        "callback": result.callback,
-    }
+        return plain
+    return click.style
 
 
 def _from_file(path: str) -> list[Any]:
-    from ._inputs import read_callbacks
+    from .io import read_callbacks
 
     callbacks = []
     for item in read_callbacks([path]):
@@ -496,8 +440,10 @@ def send(
     Exit codes: 0 every delivery got a 2xx, 1 some did not (or the send was interrupted, or
     the built-in receiver found an invalid callback), 2 usage or input error.
     """
-    from ._generator import Generator, parse_pins
-    from ._sender import Sender, check_url, parse_headers
+    from .generation import Generator, parse_pins
+    from .reporting import json as json_report
+    from .reporting import text
+    from .sending import Sender, check_url, parse_headers
 
     if from_file is not None and (
         scenario or count or assignments or seed is not None or speed is not None
@@ -522,15 +468,12 @@ def send(
         return
     receiver = None
     if target is None:
-        from ._receiver import Receiver
+        from .capture import Receiver
 
         receiver = Receiver().start()
         target = receiver.url
         if output_format == "text":
             click.echo(f"no --target: sending to a built-in receiver at {target}", err=True)
-    if from_file is None:
-        # known in advance: worker processes only pay off for long sends (see Sender)
-        deliveries = list(deliveries) if (count or 10) * 4 < 1000 else deliveries
     sender = Sender(
         target,
         concurrency=concurrency,
@@ -540,8 +483,10 @@ def send(
         timeout=timeout,
         retries=retries,
         verify=not insecure,
+        # SIGTERM (a CI timeout, `kill`) stops like Ctrl-C: the summary still prints.
+        stop_signals=(signal.SIGINT, signal.SIGTERM),
     )
-    color = _use_color()
+    style = _style()
     shown = 0
     progress = sys.stdout.isatty() and output_format == "text"
 
@@ -549,74 +494,49 @@ def send(
         nonlocal shown
         if output_format != "text":
             return
+        if result.outcome == "not-sent":
+            return  # counted in the summary; a line each would bury what did happen
         shown += 1
         if shown <= _LINES_BEFORE_PROGRESS or not progress or not result.delivered:
             if progress and shown > _LINES_BEFORE_PROGRESS:
                 click.echo("\r\033[K", nl=False)
-            click.echo(_delivery_line(result), color=color)
+            click.echo(text.delivery_line(result, style))
         if progress and shown >= _LINES_BEFORE_PROGRESS:
             click.echo(f"\r\033[K  ... {shown} sent", nl=False)
 
-    # SIGTERM (a CI timeout, `kill`) stops like Ctrl-C: the summary still prints.
-    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         report = sender.send(deliveries, keep_results=output_format == "json", on_result=show)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        sender.close()
         if receiver is not None:
             receiver.stop()
     if progress and shown >= _LINES_BEFORE_PROGRESS:
         click.echo("\r\033[K", nl=False)
     if output_format == "json":
-        out: dict[str, Any] = {
-            "target": target,
-            "summary": report.summary(),
-            "results": [_result_json(r) for r in report.results or []],
-        }
-        if receiver is not None:
-            out["receiver"] = receiver.summary()
-            out["received"] = [c.to_json() for c in receiver.captures]
-        click.echo(json.dumps(out, indent=2))
+        received = None if receiver is None else [c.to_json() for c in receiver.captures]
+        data = json_report.send(
+            report,
+            target,
+            receiver=None if receiver is None else receiver.summary(),
+            received=received,
+        )
+        click.echo(json.dumps(data, indent=2))
     else:
-        for line in _summary_lines(report):
+        for line in text.send_summary(report):
             click.echo(line)
         if receiver is not None:
-            _show_received(receiver, color)
+            click.echo(f"the built-in receiver got {len(receiver.captures)} request(s):")
+            for capture in receiver.captures:
+                click.echo("  " + text.capture_line(capture, style))
+            flags = text.capture_flags(receiver.summary())
+            if flags:
+                click.echo("  " + flags)
     if not report.ok:
-        failure = report.first_failure
-        reason = (
-            f"{failure.event or 'callback'}: {failure.describe()}" if failure else "interrupted"
-        )
-        click.echo(
-            f"error: {report.total - report.delivered} of {report.total} deliveries "
-            f"failed; first: {reason}",
-            err=True,
-        )
+        click.echo(f"error: {text.send_failure(report)}", err=True)
         sys.exit(EXIT_FAILED)
     if receiver is not None and receiver.summary()["invalid"]:
         click.echo("error: the built-in receiver found invalid callbacks (see above)", err=True)
         sys.exit(EXIT_FAILED)
-
-
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
-def _show_received(receiver: Any, color: bool | None) -> None:
-    click.echo(f"the built-in receiver got {len(receiver.captures)} request(s):")
-    for capture in receiver.captures:
-        ok = capture.verdict == "valid"
-        click.echo(
-            "  " + _styled_status(capture.line(), ok, capture.verdict != "invalid"), color=color
-        )
-    summary = receiver.summary()
-    extras = [
-        f"{summary[k]} {k.replace('_', ' ')}"
-        for k in ("invalid", "out_of_order", "duplicates")
-        if summary[k]
-    ]
-    if extras:
-        click.echo("  " + ", ".join(extras))
 
 
 def _dry_run(deliveries: Any, target: str, headers: dict[str, str], output_format: str) -> None:
@@ -711,20 +631,19 @@ def receive(
       aircore-mock receive --port 8000 --log received.jsonl
       aircore-mock send --target http://127.0.0.1:8000/ --scenario burst   # elsewhere
     """
-    from ._output import write_atomically
-    from ._receiver import Receiver
+    from .capture import Receiver
+    from .io import write_atomically
+    from .reporting import json as json_report
+    from .reporting import text
 
-    color = _use_color()
+    style = _style()
 
     def show(capture: Any) -> None:
         try:
             if output_format == "json":
-                click.echo(json.dumps(capture.to_json()))
+                click.echo(json.dumps(json_report.capture(capture)))
             else:
-                ok = capture.verdict == "valid"
-                click.echo(
-                    _styled_status(capture.line(), ok, capture.verdict != "invalid"), color=color
-                )
+                click.echo(text.capture_line(capture, style))
         except BrokenPipeError:
             # `aircore-mock receive | head`: the reader left, so stop rather than keep
             # answering callbacks nobody will see.
@@ -753,30 +672,18 @@ def receive(
     receiver.serve(on_ready=ready)
     summary = receiver.summary()
     if output_format == "json":
-        click.echo(json.dumps({"summary": summary}))
+        click.echo(json.dumps(json_report.capture_summary(summary)))
     else:
-        events = ", ".join(f"{k} {v}" for k, v in sorted(summary["events"].items())) or "none"
-        click.echo(
-            f"{summary['callbacks']} callback(s) in {summary['requests']} request(s): {events}",
-            err=True,
-        )
-        click.echo(
-            f"invalid {summary['invalid']}, out of order {summary['out_of_order']}, "
-            f"duplicates {summary['duplicates']}; undocumented fields: "
-            f"{', '.join(summary['undocumented_fields']) or 'none'}",
-            err=True,
-        )
+        for line in text.capture_summary(summary):
+            click.echo(line, err=True)
     sys.exit(EXIT_FAILED if summary["invalid"] else EXIT_OK)
-
-
-_VERDICT_COLOURS = {"passed": "green", "warned": "yellow", "failed": "red", "skipped": "cyan"}
 
 
 class _CheckCommand(click.Command):
     """`check`, whose help lists the clauses from the contract itself."""
 
     def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        from ._contract import CLAUSES
+        from .contract import CLAUSES
 
         with formatter.section("Clauses (in the order they run)"):
             formatter.write_dl([(c.name, c.title) for c in CLAUSES.values()])
@@ -829,65 +736,44 @@ def check(
     Exit codes: 0 every clause passed (warnings allowed), 1 a clause failed, 2 usage error
     or the receiver cannot be reached.
     """
-    import secrets
-
-    from ._contract import ContractSession
-    from ._sender import check_url, parse_headers
+    from .contract import ContractSession
+    from .reporting import json as json_report
+    from .reporting import text
+    from .seeds import new_seed
+    from .sending import check_url, parse_headers
 
     check_url(target)
-    chosen_seed = secrets.randbits(32) if seed is None else seed
+    chosen_seed = new_seed() if seed is None else seed
     _report_seed(seed, chosen_seed)
     session = ContractSession(
         target, budget=budget, seed=chosen_seed, headers=parse_headers(headers), verify=not insecure
     )
     session.select(only, skip)  # usage errors before anything is sent
-    _preflight(session)
-    report = session.run_all(only=only, skip=skip)
+    try:
+        _preflight(session)
+        report = session.run_all(only=only, skip=skip)
+    finally:
+        session.close()
     if output_format == "json":
-        click.echo(json.dumps(report.to_json(), indent=2))
+        click.echo(json.dumps(json_report.contract(report), indent=2))
     else:
-        _print_contract(report, session, _use_color())
+        for line in text.contract(report, session, _style()):
+            click.echo(line)
     sys.exit(EXIT_OK if report.ok else EXIT_FAILED)
 
 
 def _preflight(session: Any) -> None:
-    from ._sender import Sender
+    from .sending import Sender
 
-    probe = Sender(
+    with Sender(
         session.target,
         timeout=min(session.budget, 5.0),
         headers=session.headers,
         verify=session.verify,
-    )
-    (result,) = probe.send([b"{}"]).results or []
+    ) as probe:
+        (result,) = probe.send([b"{}"]).results or []
     if result.outcome in ("unreachable", "error"):
-        raise InputProblem(f"cannot reach {session.target}: {result.error}")
-
-
-def _print_contract(report: Any, session: Any, color: bool | None) -> None:
-    width = max(len(r.name) for r in report.results)
-    for result in report.results:
-        verdict = click.style(f"{result.verdict:<7}", fg=_VERDICT_COLOURS[result.verdict])
-        click.echo(f"{result.name:<{width}}  {verdict}  {result.reason}", color=color)
-    failed = [r for r in report.results if r.failures or r.warnings]
-    for result in failed:
-        click.echo(f"\n{result.name} ({result.verdict}):")
-        for failure in (result.failures or result.warnings)[:5]:
-            click.echo("  " + failure.explain(session.url, session.headers).replace("\n", "\n  "))
-        hidden = len(result.failures or result.warnings) - 5
-        if hidden > 0:
-            click.echo(f"  ... and {hidden} more")
-    verdicts = report.by_clause()
-    counts = ", ".join(
-        f"{n} {v}"
-        for v, n in sorted(
-            {v: list(verdicts.values()).count(v) for v in set(verdicts.values())}.items()
-        )
-    )
-    click.echo(f"\n{len(verdicts)} clauses ({len(report.results)} checks): {counts}")
-    hint = session.hint()
-    if hint:
-        click.echo(f"hint: {hint}")
+        raise InputProblem(f"cannot reach {session.target}: {result.describe()}")
 
 
 def main(argv: list[str] | None = None, prog_name: str = "aircore-mock") -> None:

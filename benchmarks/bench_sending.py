@@ -50,7 +50,7 @@ import aircore_mock
 try:
     from aircore_mock import send
 except ImportError:  # not exported from the package yet
-    from aircore_mock._sender import send
+    from aircore_mock.sending import send
 from aircore_mock._sender import Sender
 
 SEED = 1

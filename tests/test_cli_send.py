@@ -168,7 +168,7 @@ def test_built_in_receiver_flags_invalid_callbacks(tmp_path: Path) -> None:
 def test_interrupting_send_prints_the_summary_and_exits_1(
     stop: signal.Signals, concurrency: str
 ) -> None:
-    # 300 recordings at concurrency 4 is a long send: worker processes do it
+    # 300 recordings at concurrency 4: a long send, interrupted in the middle
     with Receiver() as receiver:
         process = subprocess.Popen(
             [

@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 
 import aircore_mock
-from aircore_mock import _schemas
-from aircore_mock._catalogue import REGION_CODES
-from aircore_mock._generator import Generator, parse_pins, roles
-from aircore_mock._scenarios import FAULTS, names, outcomes
-from aircore_mock._urls import parse_recording_url
+from aircore_mock import schemas as _schemas
+from aircore_mock.generation import Generator, parse_pins
+from aircore_mock.generation.catalogue import REGION_CODES
+from aircore_mock.generation.scenarios import FAULTS, names, outcomes
+from aircore_mock.model import lifecycle, parse_recording_url
 
 SEEDS = range(2_000)
-R = roles()
+R = lifecycle()
 
 
 def _leaves(value: Any, prefix: str = "") -> set[str]:

@@ -8,7 +8,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 import aircore_mock
-from aircore_mock import _schemas
+from aircore_mock import schemas as _schemas
 
 DOCS = Path(__file__).resolve().parents[2] / "shared" / "aircore" / "callbacks-doc.txt"
 FILES = sorted(Path(aircore_mock.schema_dir()).glob("*.schema.json"))

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import aircore_mock
-from aircore_mock import _validation
+from aircore_mock import validation as _validation
 
 Payload = dict[str, Any]
 

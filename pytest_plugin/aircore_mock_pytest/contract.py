@@ -10,8 +10,6 @@ from typing import Any
 
 import pytest
 
-_MAX_DETAILS = 5
-
 
 class AircoreReceiverContract:
     """Subclass it and override the `receiver` fixture (a URL, an ASGI app or a WSGI app).
@@ -52,7 +50,7 @@ class AircoreReceiverContract:
         aircore_headers: dict[str, str],
         _aircore_slow_receivers: dict[str, str],
     ) -> Any:
-        from aircore_mock._contract import ContractSession
+        from aircore_mock.contract import ContractSession
 
         from .plugin import budget_option, target_option
 
@@ -75,7 +73,7 @@ class AircoreReceiverContract:
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         if "aircore_case" not in metafunc.fixturenames:
             return
-        from aircore_mock._contract import CLAUSES
+        from aircore_mock.contract import CLAUSES
 
         clause = metafunc.function.__name__.removeprefix("test_").replace("_", "-")
         metafunc.parametrize("aircore_case", list(CLAUSES[clause].cases()))
@@ -116,35 +114,16 @@ class AircoreReceiverContract:
 
 def _verify(session: Any, clause: str, case: str | None = None) -> None:
     __tracebackhide__ = True
-    from aircore_mock._contract import AircoreContractWarning
+    from aircore_mock.contract import AircoreContractWarning
+    from aircore_mock.reporting import text
 
     result = session.run(clause, case)
+    if session.interrupted:
+        raise KeyboardInterrupt  # Ctrl-C stopped the clause: end the test session too
     if result.verdict == "skipped":
         pytest.skip(result.reason)
-    headers = session.headers
     if result.verdict == "warned":
-        details = "\n\n".join(w.explain(session.url, headers) for w in result.warnings)
-        warnings.warn(
-            AircoreContractWarning(f"{result.name}: {result.reason}\n{details}"), stacklevel=2
-        )
+        warnings.warn(AircoreContractWarning(text.clause_warning(result, session)), stacklevel=2)
         return
     if result.verdict == "failed":
-        shown = result.failures[:_MAX_DETAILS]
-        details = "\n\n".join(f.explain(session.url, headers) for f in shown)
-        more = len(result.failures) - len(shown)
-        tail = f"\n\n... and {more} more" if more else ""
-        if clause == "probe":
-            headline = f"the probe failed for {len(result.failures)} lifecycle(s)"
-        else:
-            headline = f"{len(result.failures)} of {result.requests} answer(s) were wrong"
-        where = ""
-        if session.kind != "url":
-            where = f"(the curl lines use {session.url}: point them at where your app runs)\n"
-        hint = session.hint()
-        pytest.fail(
-            f"{result.name}: {headline}\n"
-            f"{where}(reproduce with --aircore-seed {session.seed})"
-            + (f"\nhint: {hint}" if hint else "")
-            + f"\n\n{details}{tail}",
-            pytrace=False,
-        )
+        pytest.fail(text.clause_failure(result, session), pytrace=False)

@@ -5,7 +5,6 @@ PYTEST_DONT_REWRITE: loaded into every pytest run; no bare asserts to rewrite.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -49,7 +48,9 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     seed = config.getoption("aircore_seed", None)
     if seed is None:
-        seed = int.from_bytes(os.urandom(4), "big")
+        from aircore_mock.seeds import new_seed
+
+        seed = new_seed()
     config.stash[_SEED] = seed
 
 

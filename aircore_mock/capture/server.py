@@ -9,7 +9,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from ._exceptions import AircoreMockError, UsageError
+from ..errors import AircoreMockError, UsageError
+from .endpoint import normalize_path
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -29,11 +30,6 @@ def bind(host: str, port: int) -> socket.socket:
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     sock.setblocking(False)
     return sock
-
-
-def normalize_path(path: str) -> str:
-    """`/path` with one leading slash and no trailing one (`/` for the root)."""
-    return "/" + path.strip("/") if path.strip("/") else "/"
 
 
 class AppServer:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._exceptions import UsageError
+from ..errors import UsageError
 
 SUFFIX = ".schema.json"
 UNION = "callback"
@@ -20,13 +20,13 @@ COMMON = "common"
 @functools.cache
 def schema_dir() -> Path:
     """The folder holding the shipped schemas (inside the package, or the checkout's `schemas/`)."""
-    # A wheel carries them as aircore_mock/schemas (hatch force-include); an editable install
-    # cannot see that copy, so fall back to the top-level schemas/ of the source checkout.
+    # A wheel carries them beside this module (hatch force-include into aircore_mock/schemas);
+    # an editable install cannot see that copy, so fall back to the checkout's schemas/.
     here = Path(__file__).resolve().parent
-    for candidate in (here / "schemas", here.parent / "schemas"):
+    for candidate in (here, here.parent.parent / "schemas"):
         if (candidate / f"{UNION}{SUFFIX}").is_file():
             return candidate
-    raise FileNotFoundError(f"aircore-mock's schemas are missing: looked in {here / 'schemas'}")
+    raise FileNotFoundError(f"aircore-mock's schemas are missing: looked in {here}")
 
 
 @functools.cache
@@ -124,27 +124,28 @@ class Field:
         return ".".join(self.path)
 
 
-Part = tuple[dict[str, Any], str]  # a schema node and the name of the file it lives in
+Part = tuple[dict[str, Any], Any]  # a schema node and the `referencing` resolver of its file
 
 
-def _resolve(ref: str, base: str) -> Part:
-    # Only the shipped files refer to each other: "<file>#<json pointer>" or "#<pointer>".
-    target, _, pointer = ref.partition("#")
-    name = target[: -len(SUFFIX)] if target else base
-    node: Any = _raw(name)
-    for part in filter(None, pointer.split("/")):
-        node = node[part]
-    return node, name
+@functools.cache
+def _registry() -> Any:
+    from referencing import Registry
+    from referencing.jsonschema import DRAFT202012
+
+    return Registry().with_resources(
+        (uri, DRAFT202012.create_resource(contents)) for uri, contents in resources(False)
+    )
 
 
 def _follow(parts: list[Part]) -> list[Part]:
     # A node with a $ref stands for the referenced node plus its own keywords, in that order,
     # so that a refinement (an event's `recording`) extends the shared definition.
     out: list[Part] = []
-    for node, base in parts:
+    for node, resolver in parts:
         if "$ref" in node:
-            out += _follow([_resolve(node["$ref"], base)])
-        out.append((node, base))
+            resolved = resolver.lookup(node["$ref"])
+            out += _follow([(resolved.contents, resolved.resolver)])
+        out.append((node, resolver))
     return out
 
 
@@ -155,13 +156,13 @@ def _field(path: tuple[str, ...], required: bool, parts: list[Part]) -> Field:
     enum: tuple[Any, ...] | None = None
     properties: dict[str, list[Part]] = {}
     required_names: set[str] = set()
-    for node, base in parts:
+    for node, resolver in parts:
         if "const" in node:
             const, has_const = node["const"], True
         if "enum" in node:
             enum = tuple(node["enum"])
         for name, sub in node.get("properties", {}).items():
-            properties.setdefault(name, []).append((sub, base))
+            properties.setdefault(name, []).append((sub, resolver))
         required_names.update(node.get("required", ()))
     children = tuple(
         _field((*path, name), name in required_names, sub_parts)
@@ -175,7 +176,9 @@ def fields(event: str) -> tuple[Field, ...]:
     """The properties a callback type carries, in document order, nested as in the payload."""
     if event not in _dispatch():
         raise UsageError(f"unknown callback type {event!r}")
-    return _field((), True, [(_raw(event), event)]).children
+    uri = schema_id(event)
+    resolver = _registry().resolver(uri)
+    return _field((), True, [(_raw(event), resolver)]).children
 
 
 def iter_fields(event: str) -> Iterator[Field]:

@@ -8,8 +8,8 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from . import _schemas
-from ._exceptions import Problem, UsageError, ValidationError
+from . import schemas as _schemas
+from .errors import Problem, UsageError, ValidationError
 
 if TYPE_CHECKING:
     import jsonschema

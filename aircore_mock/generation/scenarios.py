@@ -11,9 +11,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ._catalogue import UPLOAD_FAILURES
+from ..errors import UsageError
+from ..model import lifecycle
 from ._draw import between
-from ._exceptions import UsageError
+from .catalogue import UPLOAD_FAILURES
+from .pins import pin_label
 
 Upload = Literal["ok", "failed", "none", "mixed"]
 Ordered = list[tuple[dict[str, Any], "str | None"]]  # callbacks in send order, with their quirk
@@ -57,8 +59,6 @@ class Outcome:
         if self.failure and pins.get("failure") not in (None, self.failure):
             clash.add("failure")
         if clash:
-            from ._generator import pin_label
-
             names = ", ".join(sorted(pin_label(name) for name in clash))
             raise UsageError(
                 f"{names} cannot be pinned with outcome {self.name!r}: {self.description}"
@@ -157,8 +157,6 @@ FAULTS: dict[str, Fault] = {
 @functools.cache
 def outcomes() -> dict[str, Outcome]:
     """Every outcome by name: uploads, each catalogued failure, each stop reason, in-progress."""
-    from ._generator import roles
-
     found = [
         Outcome("uploaded", "the happy path: started, stopped, uploaded to S3", "ok"),
         Outcome("upload-failed", "the upload to S3 fails (any catalogued failure)", "failed"),
@@ -167,7 +165,7 @@ def outcomes() -> dict[str, Outcome]:
     for entry in UPLOAD_FAILURES:
         causes.setdefault(entry.family, f"upload fails: {entry.cause[0].lower()}{entry.cause[1:]}")
     found += [Outcome(family, causes[family], "failed", failure=family) for family in causes]
-    for reason in roles().stop_reasons:
+    for reason in lifecycle().stop_reasons:
         found.append(
             Outcome(_kebab(reason), f"stops with reason {reason}, then uploads", "ok", reason)
         )
@@ -235,16 +233,3 @@ def resolve(name: str) -> Scenario:
 def catalogue() -> list[Scenario]:
     """The registry as listed by `aircore-mock scenarios`: each outcome, then each fault."""
     return [resolve(n) for n in names()]
-
-
-def sample_events(scenario: Scenario) -> list[str]:
-    """The callback types a scenario sends for one recording (seed 0), in send order."""
-    from ._generator import Generator, roles
-
-    count = 2 if scenario.burst else 1
-    for seed in range(100):
-        events = [c["event"] for c in Generator(seed=seed).scenario(scenario.name, count=count)]
-        # a mix is shown by its common case: recordings that upload
-        if scenario.outcome.upload != "mixed" or events[-1] == roles().uploaded:
-            break
-    return events

@@ -6,7 +6,8 @@ import functools
 
 from faker.providers import BaseProvider
 
-from ._catalogue import (
+from ._draw import between, pick
+from .catalogue import (
     AWS_REGIONS,
     BAD_REGIONS,
     REGION_CODES,
@@ -14,7 +15,6 @@ from ._catalogue import (
     failure,
     failure_for_region,
 )
-from ._draw import between, pick
 
 # Aircore's recording servers run in the commercial partition (its docs show eu-central-1);
 # customers' buckets may live in any partition.

@@ -1,0 +1,157 @@
+"""The capture server (`aircore-mock receive`, the `aircore_receiver` fixture).
+
+Three layers: a resettable `CaptureStore` (the state), `capture_app` (the Starlette endpoint
+over it) and `AppServer` (uvicorn on a real port). `Receiver` puts the three together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from ..errors import UsageError
+from .endpoint import capture_app, normalize_path
+from .server import AppServer
+from .store import Capture, CaptureStore, WaitTimeout
+
+MIB = 1024 * 1024
+
+__all__ = [
+    "MIB",
+    "AppServer",
+    "Capture",
+    "CaptureStore",
+    "Receiver",
+    "WaitTimeout",
+    "capture_app",
+    "normalize_path",
+]
+
+
+class Receiver:
+    """A real HTTP server on loopback that captures and checks callbacks.
+
+    Use as a context manager (`with Receiver() as r: ... r.url, r.callbacks,
+    r.wait_for(3)`) or call `serve()` to run it in the foreground.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        path: str = "/",
+        *,
+        strict: bool = False,
+        status: int = 204,
+        max_body: int = MIB,
+        log: str | Path | None = None,
+        on_capture: Callable[[Capture], None] | None = None,
+        keep: bool = True,
+    ) -> None:
+        if not 100 <= status <= 599:
+            raise UsageError(f"status must be an HTTP status code (100-599), got {status}")
+        if max_body < 1:
+            raise UsageError(f"max_body must be positive, got {max_body}")
+        self.host = host
+        self.path = normalize_path(path)
+        self.status = status
+        self.max_body = max_body
+        self.on_capture = on_capture
+        self._log_path = Path(log) if log is not None else None
+        self._log: IO[bytes] | None = None
+        self.store = CaptureStore(strict=strict, keep=keep, on_capture=self._captured)
+        """The state: every capture, the counts, each recording's progress."""
+        self.app = capture_app(self.store, path=self.path, status=status, max_body=max_body)
+        """The ASGI app: usable in-process as a sender's target too."""
+        self._server = AppServer(self.app, host, port, self.path)
+        self.port: int = self._server.port
+
+    @property
+    def url(self) -> str:
+        """Where to send callbacks: `http://127.0.0.1:<port>/<path>`."""
+        return self._server.url
+
+    @property
+    def strict(self) -> bool:
+        return self.store.strict
+
+    @property
+    def keep(self) -> bool:
+        return self.store.keep
+
+    # --- what arrived (the store's) -------------------------------------------------------
+
+    @property
+    def captures(self) -> list[Capture]:
+        """Every request so far, in arrival order (a copy)."""
+        return self.store.captures
+
+    @property
+    def callbacks(self) -> list[Any]:
+        """The JSON payloads POSTed to the callback path so far, in arrival order."""
+        return self.store.callbacks
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[Any]:
+        """Block until `count` callbacks have arrived; return them, or raise `WaitTimeout`."""
+        return self.store.wait_for(count, timeout, where=self.url)
+
+    def reset(self) -> None:
+        """Forget everything captured (the server keeps running)."""
+        self.store.reset()
+
+    def summary(self) -> dict[str, Any]:
+        """Counts per event type and verdict, out-of-order, duplicates, undocumented fields."""
+        return self.store.summary()
+
+    def _captured(self, capture: Capture) -> None:
+        if self._log is not None:
+            self._log.write(orjson.dumps(capture.to_json()) + b"\n")
+            self._log.flush()
+        if self.on_capture is not None:
+            self.on_capture(capture)
+
+    # --- running --------------------------------------------------------------------------
+
+    def _open_log(self) -> None:
+        if self._log_path is not None and self._log is None:
+            try:
+                self._log = self._log_path.open("ab")
+            except OSError as exc:
+                raise UsageError(f"cannot write log {self._log_path}: {exc.strerror}") from None
+
+    def start(self, timeout: float = 10.0) -> Receiver:
+        """Serve in a background thread; returns once the server accepts requests."""
+        self._open_log()
+        self._server.start(timeout)
+        return self
+
+    def serve(self, on_ready: Callable[[Receiver], None] | None = None) -> None:
+        """Serve in this thread until Ctrl-C or SIGTERM (both shut it down gracefully)."""
+        self._open_log()
+        try:
+            self._server.serve(None if on_ready is None else lambda: on_ready(self))
+        finally:
+            self._close_log()
+
+    def shutdown(self) -> None:
+        """Ask the server to stop (safe from a callback); `serve()` then returns."""
+        self._server.shutdown()
+
+    def stop(self) -> None:
+        """Shut the server down and release the port."""
+        self._server.stop()
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def __enter__(self) -> Receiver:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,289 @@
+"""The capture store: every request a receiver got, its verdict, and each recording's order.
+
+One resettable object holds the state (as moto's backends do); the HTTP endpoint and the
+server are layers over it, and tests read it directly.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import AircoreMockError, Problem
+from ..model import Report, lifecycle, recording_id
+from ..validation import checker, explain
+
+
+class WaitTimeout(AircoreMockError, TimeoutError):
+    """`wait_for` gave up: fewer callbacks arrived than expected in time."""
+
+
+CALLBACK_VERDICTS = ("valid", "invalid")
+
+
+@dataclass(frozen=True)
+class Capture:
+    """One request the receiver got, what it answered and its verdict."""
+
+    seq: int
+    received_at: float
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    status: int
+    verdict: str
+    """`valid`, `invalid`, `not-json`, `too-large`, `wrong-method` or `wrong-path`."""
+    payload: Any = None
+    problems: tuple[Problem, ...] = ()
+    event: str | None = None
+    recording_url: str | None = None
+    out_of_order: bool = False
+    duplicate: bool = False
+    undocumented: tuple[str, ...] = ()
+
+    @property
+    def is_callback(self) -> bool:
+        """A POST of JSON to the callback path (valid or not)."""
+        return self.verdict in CALLBACK_VERDICTS
+
+    def line(self) -> str:
+        """One human line: event, recording id, verdict."""
+        event = self.event or "-"
+        recording = recording_id(self.recording_url)
+        text = f"{self.method} {self.path} {self.status}  {event}  {recording}  {self.verdict}"
+        reason = self._detail()
+        if reason:
+            text += f"  ({reason})"
+        if self.problems:
+            text += f": {self.problems[0]}"
+            if len(self.problems) > 1:
+                text += f" (and {len(self.problems) - 1} more)"
+        if self.out_of_order:
+            text += "  [out of order]"
+        if self.duplicate:
+            text += "  [duplicate]"
+        if self.undocumented:
+            text += f"  [undocumented: {', '.join(self.undocumented)}]"
+        return text
+
+    def _detail(self) -> str:
+        # What a human wants to see of a callback: why it stopped or failed, where it went.
+        recording = self.payload.get("recording") if isinstance(self.payload, dict) else None
+        if not isinstance(recording, dict):
+            return ""
+        location = recording.get("location")
+        if isinstance(location, dict) and isinstance(location.get("address"), str):
+            return str(location["address"])
+        reason = recording.get("reason")
+        if isinstance(reason, str):
+            return reason if len(reason) <= 100 else reason[:97] + "..."
+        return ""
+
+    def to_json(self) -> dict[str, Any]:
+        """The capture as a JSON-ready dict (the body as JSON when it is JSON)."""
+        body: Any
+        if self.payload is not None or self.is_callback:
+            body = self.payload
+        else:
+            body = self.body[:4096].decode("utf-8", "replace")
+        return {
+            "seq": self.seq,
+            "received_at": self.received_at,
+            "method": self.method,
+            "path": self.path,
+            "headers": self.headers,
+            "body": body,
+            "status": self.status,
+            "verdict": self.verdict,
+            "problems": [vars(p) for p in self.problems],
+            "event": self.event,
+            "recording_url": self.recording_url,
+            "out_of_order": self.out_of_order,
+            "duplicate": self.duplicate,
+            "undocumented": list(self.undocumented),
+        }
+
+
+@dataclass
+class _Seen:
+    """What one recording has sent so far: its callback types and the furthest stage."""
+
+    events: set[str] = field(default_factory=set)
+    highest: int = -1
+
+
+class CaptureStore:
+    """Thread-safe, resettable state of a capture server.
+
+    `record()` judges a request and files it; `captures`, `callbacks`, `wait_for()` and
+    `summary()` read it. With `keep=False` only the counts and each recording's progress are
+    kept, so a long-running server does not grow.
+    """
+
+    def __init__(
+        self,
+        *,
+        strict: bool = False,
+        keep: bool = True,
+        on_capture: Callable[[Capture], None] | None = None,
+    ) -> None:
+        self.strict = strict
+        self.keep = keep
+        self.on_capture = on_capture
+        self._lock = threading.Condition()
+        self._captures: list[Capture] = []
+        self._report = Report()
+        self._undocumented: set[str] = set()
+        self._seen: dict[str, _Seen] = {}
+        self._started = time.monotonic()
+        self._check = checker(strict=False)
+        self._strict_check = checker(strict=True)
+        self._lifecycle = lifecycle()
+
+    # --- reading --------------------------------------------------------------------------
+
+    @property
+    def captures(self) -> list[Capture]:
+        """Every request so far, in arrival order (a copy)."""
+        with self._lock:
+            return list(self._captures)
+
+    @property
+    def callbacks(self) -> list[Any]:
+        """The JSON payloads POSTed to the callback path so far, in arrival order."""
+        return [c.payload for c in self.captures if c.is_callback]
+
+    def _callback_count(self) -> int:
+        return sum(self._report.outcomes[v] for v in CALLBACK_VERDICTS)
+
+    def wait_for(
+        self, count: int, timeout: float = 5.0, *, where: str = "the receiver"
+    ) -> list[Any]:
+        """Block until `count` callbacks have arrived; return them, or raise `WaitTimeout`."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self._callback_count() < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise WaitTimeout(
+                        f"{self._callback_count()} of {count} callbacks arrived at {where} "
+                        f"within {timeout:g} s"
+                    )
+                self._lock.wait(left)
+            return [c.payload for c in self._captures if c.is_callback]
+
+    @property
+    def report(self) -> Report:
+        """The tally: requests by verdict, event and status; `flags` counts duplicates and
+        out-of-order callbacks (a snapshot)."""
+        with self._lock:
+            report = Report(
+                total=self._report.total,
+                outcomes=self._report.outcomes.copy(),
+                events=self._report.events.copy(),
+                statuses=self._report.statuses.copy(),
+                flags=self._report.flags.copy(),
+                elapsed_s=time.monotonic() - self._started,
+            )
+        return report
+
+    def summary(self) -> dict[str, Any]:
+        """Counts per event type and verdict, out-of-order, duplicates, undocumented fields."""
+        report = self.report
+        with self._lock:
+            undocumented = sorted(self._undocumented)
+        return {
+            "requests": report.total,
+            "callbacks": sum(report.outcomes[v] for v in CALLBACK_VERDICTS),
+            "events": dict(report.events),
+            "verdicts": dict(report.outcomes),
+            "invalid": report.outcomes["invalid"],
+            "out_of_order": report.flags["out-of-order"],
+            "duplicates": report.flags["duplicate"],
+            "undocumented_fields": undocumented,
+        }
+
+    def reset(self) -> None:
+        """Forget everything captured."""
+        with self._lock:
+            self._captures.clear()
+            self._seen.clear()
+            self._undocumented.clear()
+            self._report = Report()
+            self._started = time.monotonic()
+
+    # --- writing --------------------------------------------------------------------------
+
+    def judge(self, payload: Any) -> dict[str, Any]:
+        """A JSON payload's verdict (`valid` or `invalid`), problems and undocumented fields."""
+        valid = self._check(payload)
+        # One strict explanation serves twice: it names the undocumented fields, and it is
+        # the list of problems when the receiver runs strict.
+        strict_problems: tuple[Problem, ...] = ()
+        if isinstance(payload, dict) and not (valid and self._strict_check(payload)):
+            strict_problems = tuple(explain(payload, strict=True))
+        undocumented = tuple(p.path for p in strict_problems if p.kind == "undocumented")
+        if valid and not (self.strict and undocumented):
+            return {"verdict": "valid", "undocumented": undocumented}
+        if self.strict:
+            problems = strict_problems or tuple(explain(payload, strict=True))
+        else:
+            problems = tuple(explain(payload, strict=False))
+        return {"verdict": "invalid", "problems": problems, "undocumented": undocumented}
+
+    def record(self, **fields: Any) -> Capture:
+        """File one request (the fields of a `Capture` but its sequence and order flags)."""
+        payload = fields.get("payload")
+        event = url = None
+        if isinstance(payload, dict):
+            event = payload.get("event") if isinstance(payload.get("event"), str) else None
+            recording = payload.get("recording")
+            if isinstance(recording, dict) and isinstance(recording.get("url"), str):
+                url = recording["url"]
+        with self._lock:
+            out_of_order, duplicate = self._track(event, url)
+            capture = Capture(
+                seq=self._report.total,
+                received_at=time.time(),
+                event=event,
+                recording_url=url,
+                out_of_order=out_of_order,
+                duplicate=duplicate,
+                **fields,
+            )
+            if self.keep:
+                self._captures.append(capture)
+            flags = [
+                name
+                for name, on in (("out-of-order", out_of_order), ("duplicate", duplicate))
+                if on
+            ]
+            self._report.count(
+                capture.verdict,
+                event=(event or "(none)") if capture.is_callback else None,
+                status=capture.status,
+                flags=flags,
+            )
+            self._undocumented.update(capture.undocumented)
+            self._lock.notify_all()
+        if self.on_capture is not None:
+            self.on_capture(capture)
+        return capture
+
+    def _track(self, event: str | None, url: str | None) -> tuple[bool, bool]:
+        # Out of order: a later stage came first, or a stage arrived before the one it follows.
+        rank = self._lifecycle.rank(event) if event is not None else None
+        if rank is None or url is None:
+            return False, False
+        seen = self._seen.setdefault(url, _Seen())
+        duplicate = event in seen.events
+        ranks = {self._lifecycle.rank(e) for e in seen.events}
+        missing_before = rank > 0 and (rank - 1) not in ranks
+        out_of_order = rank < seen.highest or (missing_before and not duplicate)
+        seen.events.add(event)  # type: ignore[arg-type]
+        seen.highest = max(seen.highest, rank)
+        return out_of_order, duplicate

@@ -1,0 +1,134 @@
+"""What a contract run found: a verdict per clause; each failure with what reproduces it."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ..model import Report
+
+Verdict = Literal["passed", "failed", "warned", "skipped"]
+_CURL_BODY_LIMIT = 2000
+
+
+class AircoreContractWarning(UserWarning):
+    """A receiver did something allowed but doubtful (e.g. 2xx for a malformed body)."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One thing a receiver got wrong: what was sent, what came back, what was expected."""
+
+    sent: str
+    body: bytes
+    got: str
+    expected: str
+    app_error: str | None = None
+    """An in-process app's exception behind the answer (its traceback, trimmed)."""
+
+    def explain(self, url: str, headers: Mapping[str, str] | None = None) -> str:
+        """Several lines for a human, with a curl command that sends the same body."""
+        text = (
+            f"sent:     {self.sent}\n"
+            f"          {curl(url, self.body, headers)}\n"
+            f"got:      {self.got}\n"
+            f"expected: {self.expected}"
+        )
+        if self.app_error:
+            trace = self.app_error.replace("\n", "\n          ")
+            text += f"\nthe app raised:\n          {trace}"
+        return text
+
+
+@dataclass
+class ClauseResult:
+    """The verdict on one clause (or one case of it), with every failure."""
+
+    clause: str
+    case: str | None
+    verdict: Verdict
+    reason: str
+    failures: list[Failure] = field(default_factory=list)
+    warnings: list[Failure] = field(default_factory=list)
+    requests: int = 0
+
+    @property
+    def name(self) -> str:
+        return f"{self.clause}[{self.case}]" if self.case else self.clause
+
+    def to_json(self) -> dict[str, Any]:
+        """The result as JSON-ready data (bodies as text)."""
+
+        def failure(f: Failure) -> dict[str, str]:
+            return {
+                "sent": f.sent,
+                "got": f.got,
+                "expected": f.expected,
+                "body": f.body.decode("utf-8", "replace"),
+                "app_error": f.app_error,
+            }
+
+        return {
+            "clause": self.clause,
+            "case": self.case,
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "requests": self.requests,
+            "failures": [failure(f) for f in self.failures],
+            "warnings": [failure(f) for f in self.warnings],
+        }
+
+
+@dataclass
+class ContractReport:
+    """Every clause's verdict for one receiver."""
+
+    target: str
+    seed: int
+    results: list[ClauseResult]
+    deliveries: Report = field(default_factory=Report)
+    """Every request the run made, counted by outcome, event and status."""
+    interrupted: bool = False
+    """Stopped by Ctrl-C: the clauses after it were not run."""
+
+    @property
+    def ok(self) -> bool:
+        """No clause failed (warnings and skips are fine)."""
+        return not self.interrupted and all(r.verdict != "failed" for r in self.results)
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as JSON-ready data."""
+        return {
+            "target": self.target,
+            "seed": self.seed,
+            "ok": self.ok,
+            "interrupted": self.interrupted,
+            "clauses": self.by_clause(),
+            "results": [r.to_json() for r in self.results],
+            "deliveries": self.deliveries.summary(),
+        }
+
+    def by_clause(self) -> dict[str, Verdict]:
+        """The worst verdict per clause across its cases."""
+        rank = {"failed": 3, "warned": 2, "passed": 1, "skipped": 0}
+        out: dict[str, Verdict] = {}
+        for result in self.results:
+            current = out.get(result.clause)
+            if current is None or rank[result.verdict] > rank[current]:
+                out[result.clause] = result.verdict
+        return out
+
+
+def curl(url: str, body: bytes, headers: Mapping[str, str] | None = None) -> str:
+    """A curl command line that POSTs `body` as Aircore would."""
+    parts = ["curl", "-sS", "-X", "POST", url, "-H", "content-type: application/json"]
+    for name, value in (headers or {}).items():
+        if name.lower() != "content-type":
+            parts += ["-H", f"{name}: {value}"]
+    text = body.decode("utf-8", "replace")
+    if len(text) > _CURL_BODY_LIMIT:
+        text = text[:_CURL_BODY_LIMIT] + "...(truncated)"
+    parts += ["--data-raw", text]
+    return shlex.join(parts)

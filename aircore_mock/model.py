@@ -1,0 +1,433 @@
+"""The data model: Aircore's callbacks and lifecycle, a delivery, and what happened to it.
+
+Which callback plays which part of a recording's life is said here, once, in Aircore's words;
+everything else (stop reasons, the fields each callback carries) is read from the schemas,
+and `lifecycle()` fails loudly if the schemas and this module disagree.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from . import schemas
+
+Callback = dict[str, Any]
+"""A callback payload: a plain JSON-ready dict."""
+
+# --- the lifecycle ----------------------------------------------------------------------
+
+STARTED = "recording-started"
+STOPPED = "recording-stopped"
+UPLOADED = "recording-uploaded"
+UPLOAD_FAILED = "recording-upload-failed"
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """The callback types in the order Aircore sends them, and the documented stop reasons."""
+
+    started: str
+    stopped: str
+    uploaded: str
+    upload_failed: str
+    stop_reasons: tuple[str, ...]
+
+    def rank(self, event: str) -> int | None:
+        """0 for the start, 1 for the stop, 2 for either upload callback; None if unknown."""
+        return {self.started: 0, self.stopped: 1, self.uploaded: 2, self.upload_failed: 2}.get(
+            event
+        )
+
+
+@functools.cache
+def lifecycle() -> Lifecycle:
+    """The lifecycle, checked against the shipped schemas (their union lists the same types)."""
+    declared = (STARTED, STOPPED, UPLOADED, UPLOAD_FAILED)
+    shipped = schemas.callback_types()
+    if set(shipped) != set(declared):
+        raise RuntimeError(f"the schemas list callback types {shipped}, the model {declared}")
+    reason = next((f for f in schemas.iter_fields(STOPPED) if f.dotted == "recording.reason"), None)
+    if reason is None or not reason.enum:
+        raise RuntimeError(f"the {STOPPED} schema lists no stop reasons (recording.reason enum)")
+    return Lifecycle(STARTED, STOPPED, UPLOADED, UPLOAD_FAILED, tuple(reason.enum))
+
+
+# --- recording URLs ---------------------------------------------------------------------
+
+_RECORDING_URL = re.compile(
+    r"^https?://vandenberg-(?P<instance>i-[0-9a-f]+)-(?P<region>[a-z0-9-]+?)"
+    r"\.prod\.airtime\.com(?::\d+)?/recording/(?P<id>[^/?#]+)$"
+)
+
+
+def parse_recording_url(url: str) -> dict[str, str] | None:
+    """Instance id, server region and recording id of an Aircore recording URL, if it is one."""
+    match = _RECORDING_URL.match(url)
+    return match.groupdict() if match else None
+
+
+def recording_id(url: Any) -> str:
+    """The recording id: the last path segment of a recording URL (it names the file).
+
+    Anything that is not a string (a malformed callback) gives `-`.
+    """
+    if not isinstance(url, str) or not url:
+        return "-"
+    return url.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0] or "-"
+
+
+# --- the four callbacks -----------------------------------------------------------------
+
+
+def started(url: str, start_time: int, *, timestamp: int | None = None) -> Callback:
+    """A `recording-started` callback."""
+    return {
+        "event": STARTED,
+        "timestamp": start_time if timestamp is None else timestamp,
+        "recording": {"url": url, "state": "started", "startTime": start_time, "elapsedTime": 0},
+    }
+
+
+def stopped(url: str, start_time: int, elapsed: int, reason: str, *, timestamp: int) -> Callback:
+    """A `recording-stopped` callback: `reason` is one of the documented stop reasons."""
+    return {
+        "event": STOPPED,
+        "timestamp": timestamp,
+        "recording": {
+            "url": url,
+            "state": "stopped",
+            "startTime": start_time,
+            "elapsedTime": elapsed,
+            "reason": reason,
+        },
+    }
+
+
+def uploaded(
+    url: str, start_time: int, elapsed: int, address: str, region: str, *, timestamp: int
+) -> Callback:
+    """A `recording-uploaded` callback: where the file landed in S3."""
+    return {
+        "event": UPLOADED,
+        "timestamp": timestamp,
+        "recording": {
+            "url": url,
+            "state": "stopped",
+            "startTime": start_time,
+            "elapsedTime": elapsed,
+            "location": {"address": address, "region": region},
+        },
+    }
+
+
+def upload_failed(
+    url: str, start_time: int, elapsed: int, reason: str, *, timestamp: int
+) -> Callback:
+    """A `recording-upload-failed` callback: `reason` is the S3 client's error message."""
+    return {
+        "event": UPLOAD_FAILED,
+        "timestamp": timestamp,
+        "recording": {
+            "url": url,
+            "state": "stopped",
+            "startTime": start_time,
+            "elapsedTime": elapsed,
+            "reason": reason,
+        },
+    }
+
+
+@dataclass
+class Recording:
+    """One recording's lifecycle: started, stopped for a reason, then uploaded or not."""
+
+    url: str
+    start_time: int
+    duration: int | None
+    """Milliseconds recorded; None while it is still in progress."""
+    stop_reason: str | None
+    region: str
+    bucket: str
+    filename: str
+    upload_delay: int
+    address: str | None = None
+    """The upload address when the upload succeeds."""
+    failure: Any = None
+    """The catalogue's `UploadFailure` when the upload fails."""
+    failure_reason: str | None = None
+    """The S3 client's message when the upload fails."""
+
+    @property
+    def recording_id(self) -> str:
+        return recording_id(self.url)
+
+    @property
+    def outcome(self) -> str:
+        """`in-progress`, `uploaded`, `upload-failed` or `stopped` (no upload callback)."""
+        if self.duration is None:
+            return "in-progress"
+        if self.address is not None:
+            return "uploaded"
+        return "upload-failed" if self.failure_reason is not None else "stopped"
+
+    def callbacks(self) -> list[Callback]:
+        """The callbacks Aircore sends for this recording, in the order it sends them."""
+        out = [started(self.url, self.start_time)]
+        if self.duration is None:
+            return out
+        stopped_at = self.start_time + self.duration
+        assert self.stop_reason is not None
+        out.append(
+            stopped(
+                self.url, self.start_time, self.duration, self.stop_reason, timestamp=stopped_at
+            )
+        )
+        at = stopped_at + self.upload_delay
+        if self.address is not None:
+            out.append(
+                uploaded(
+                    self.url,
+                    self.start_time,
+                    self.duration,
+                    self.address,
+                    self.region,
+                    timestamp=at,
+                )
+            )
+        elif self.failure_reason is not None:
+            out.append(
+                upload_failed(
+                    self.url, self.start_time, self.duration, self.failure_reason, timestamp=at
+                )
+            )
+        return out
+
+
+class Delivery(NamedTuple):
+    """One POST to make: the callback, its recording, when (ms into the run) and any fault."""
+
+    callback: Callback
+    recording_url: str
+    offset_ms: int
+    quirk: str | None = None
+
+
+# --- what happened to a delivery --------------------------------------------------------
+
+
+class DeliveryOutcome(str, enum.Enum):
+    """What became of one delivery (a `str`, so it compares equal to its value)."""
+
+    DELIVERED = "delivered"
+    """A 2xx answer."""
+    REDIRECTED = "redirected"
+    """A 3xx answer (redirects are reported, never followed)."""
+    REJECTED = "rejected"
+    """A 4xx or 5xx answer."""
+    TIMEOUT = "timeout"
+    """No whole answer within the deadline."""
+    UNREACHABLE = "unreachable"
+    """No connection could be made."""
+    ERROR = "error"
+    """The connection broke, the answer was not HTTP, or the app or request was broken."""
+    NOT_SENT = "not-sent"
+    """Never attempted: the send was stopped first."""
+
+    def __str__(self) -> str:
+        return self.value
+
+    @classmethod
+    def of_status(cls, status: int) -> DeliveryOutcome:
+        """The outcome of an HTTP answer with this status."""
+        if 200 <= status < 300:
+            return cls.DELIVERED
+        return cls.REDIRECTED if 300 <= status < 400 else cls.REJECTED
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What happened to one delivery: the answer, or why there was none."""
+
+    index: int
+    """Position in send order, from 0."""
+    callback: Any
+    recording_url: str | None
+    quirk: str | None
+    attempts: int
+    status: int | None
+    latency_ms: float
+    """Time of the last attempt, from connecting to the last byte of the answer."""
+    outcome: DeliveryOutcome
+    body: str = ""
+    """The first 200 characters of the response body."""
+    error: str | None = None
+    """Why there is no usable answer (`None` when the target answered)."""
+    app_error: str | None = None
+    """An in-process app's exception (its traceback, trimmed) when it raised."""
+
+    @property
+    def event(self) -> str | None:
+        return self.callback.get("event") if isinstance(self.callback, dict) else None
+
+    @property
+    def delivered(self) -> bool:
+        """True only for a 2xx answer."""
+        return self.outcome is DeliveryOutcome.DELIVERED
+
+    def describe(self) -> str:
+        """One line: the answer, or the error."""
+        if self.error is not None:
+            return f"{self.outcome.value}: {self.error}"
+        text = f"HTTP {self.status}"
+        if not self.delivered and self.body:
+            text += f": {self.body[:80]}"
+        return text
+
+    def to_json(self) -> dict[str, Any]:
+        """The result as JSON-ready data."""
+        return {
+            "index": self.index,
+            "event": self.event,
+            "recording_url": self.recording_url,
+            "quirk": self.quirk,
+            "attempts": self.attempts,
+            "status": self.status,
+            "latency_ms": round(self.latency_ms, 3),
+            "outcome": self.outcome.value,
+            "body": self.body,
+            "error": self.error,
+            "app_error": self.app_error,
+            "callback": self.callback,
+        }
+
+
+@dataclass(repr=False)
+class Report:
+    """Counts of what happened, by outcome, event and status, with latency percentiles.
+
+    One type for every tally: a send's deliveries (outcomes are `DeliveryOutcome`s), a
+    contract run's deliveries, and the requests a capture server got (outcomes are verdicts).
+    """
+
+    total: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    events: Counter[str] = field(default_factory=Counter)
+    statuses: Counter[int] = field(default_factory=Counter)
+    flags: Counter[str] = field(default_factory=Counter)
+    """Quirks seen, e.g. `duplicate`, `out-of-order`."""
+    latencies_ms: list[float] = field(default_factory=list)
+    elapsed_s: float = 0.0
+    interrupted: bool = False
+    results: list[Result] | None = None
+    first_failure: Result | None = None
+
+    def count(
+        self,
+        outcome: str,
+        *,
+        event: str | None = None,
+        status: int | None = None,
+        latency_ms: float | None = None,
+        flags: Iterable[str] = (),
+    ) -> None:
+        """Count one item."""
+        self.total += 1
+        self.outcomes[outcome] += 1
+        if event is not None:
+            self.events[event] += 1
+        if status is not None:
+            self.statuses[status] += 1
+        if latency_ms is not None:
+            self.latencies_ms.append(latency_ms)
+        for flag in flags:
+            self.flags[flag] += 1
+
+    def add(self, result: Result, keep: bool = True) -> None:
+        """Count one delivery's result (and keep it, unless told not to)."""
+        event = result.event
+        self.count(
+            result.outcome.value,
+            event=event if isinstance(event, str) else None,
+            status=result.status,
+            latency_ms=result.latency_ms if result.status is not None else None,
+        )
+        failed = not result.delivered and result.outcome is not DeliveryOutcome.NOT_SENT
+        if failed and self.first_failure is None:
+            self.first_failure = result
+        if keep:
+            if self.results is None:
+                self.results = []
+            self.results.append(result)
+
+    @property
+    def delivered(self) -> int:
+        """Deliveries answered with a 2xx."""
+        return self.outcomes[DeliveryOutcome.DELIVERED.value]
+
+    @property
+    def not_sent(self) -> int:
+        """Deliveries never attempted (the send was stopped first)."""
+        return self.outcomes[DeliveryOutcome.NOT_SENT.value]
+
+    @property
+    def failed(self) -> int:
+        """Deliveries attempted without a 2xx."""
+        return self.total - self.delivered - self.not_sent
+
+    @property
+    def ok(self) -> bool:
+        """Every delivery got a 2xx, at least one was made, and nothing was interrupted."""
+        return self.total > 0 and self.delivered == self.total and not self.interrupted
+
+    def percentile(self, p: float) -> float | None:
+        """The p-th latency percentile in ms (p in 0..100), or None with no answers."""
+        return self.percentiles(p)[0]
+
+    def percentiles(self, *ps: float) -> list[float | None]:
+        """Several latency percentiles in ms, from one pass over the latencies."""
+        if not self.latencies_ms:
+            return [None for _ in ps]
+        if len(self.latencies_ms) == 1:
+            return [self.latencies_ms[0] for _ in ps]
+        import statistics  # not at import: it pulls in decimal and fractions
+
+        cuts = statistics.quantiles(self.latencies_ms, n=100, method="inclusive")
+        return [cuts[max(0, min(98, round(p) - 1))] for p in ps]
+
+    @property
+    def throughput(self) -> float:
+        """Items per second over the whole run."""
+        return self.total / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    def summary(self) -> dict[str, Any]:
+        """The counts as JSON-ready data (without the per-delivery results)."""
+        return {
+            "total": self.total,
+            "delivered": self.delivered,
+            "failed": self.failed,
+            "not_sent": self.not_sent,
+            "outcomes": dict(self.outcomes),
+            "events": dict(self.events),
+            "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
+            "latency_ms": {
+                f"p{p}": None if value is None else round(value, 2)
+                for p, value in zip((50, 95, 99), self.percentiles(50, 95, 99), strict=True)
+            },
+            "elapsed_s": round(self.elapsed_s, 3),
+            "throughput_per_s": round(self.throughput, 1),
+            "interrupted": self.interrupted,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """The summary plus every kept result."""
+        return {**self.summary(), "results": [r.to_json() for r in self.results or ()]}
+
+    def __repr__(self) -> str:
+        outcomes = ", ".join(f"{k}={v}" for k, v in sorted(self.outcomes.items()))
+        return f"<Report total={self.total} {outcomes}{' interrupted' if self.interrupted else ''}>"

@@ -1,0 +1,178 @@
+"""Text for people: one line per delivery or request, summaries, the contract's table.
+
+Functions return plain strings; `style` (click.style, or a no-op) adds colour where the
+caller wants it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..contract import ContractReport, ContractSession
+from ..model import Report, Result, recording_id
+
+Style = Callable[..., str]
+
+
+def plain(text: str, **_: Any) -> str:
+    """A `style` that adds nothing."""
+    return text
+
+
+def _status_style(style: Style, text: str, ok: bool, warn: bool = False) -> str:
+    return style(text, fg="green" if ok else "yellow" if warn else "red")
+
+
+# --- send --------------------------------------------------------------------------------
+
+
+def delivery_line(result: Result, style: Style = plain) -> str:
+    """`204    3.1 ms  recording-started   1677608374942-0-503309`, and why if it failed."""
+    status = str(result.status) if result.status is not None else "---"
+    quirk = f"  ({result.quirk})" if result.quirk else ""
+    if result.attempts > 1:
+        quirk += f"  ({result.attempts} attempts)"
+    warn = 300 <= (result.status or 0) < 500
+    line = (
+        f"{_status_style(style, status, result.delivered, warn)} "
+        f"{result.latency_ms:8.1f} ms  {result.event or '-':<24} "
+        f"{recording_id(result.recording_url)}{quirk}"
+    )
+    if not result.delivered:
+        line += f"\n      {_status_style(style, result.describe(), False)}"
+        if result.app_error:
+            line += "\n      the app raised:\n        " + result.app_error.replace(
+                "\n", "\n        "
+            )
+    return line
+
+
+def send_summary(report: Report) -> list[str]:
+    """Counts by outcome and status, latency percentiles, throughput."""
+    data = report.summary()
+    statuses = ", ".join(f"{k}: {v}" for k, v in data["statuses"].items()) or "none"
+    others = {k: v for k, v in data["outcomes"].items() if k != "delivered"}
+    outcomes = ", ".join(f"{k} {v}" for k, v in sorted(others.items()))
+    latency = data["latency_ms"]
+    lines = [
+        f"{data['delivered']} of {data['total']} delivered"
+        + (f" ({outcomes})" if outcomes else "")
+        + f"; statuses {statuses}",
+    ]
+    if latency["p50"] is not None:
+        lines.append(
+            f"latency p50 {latency['p50']} ms, p95 {latency['p95']} ms, p99 {latency['p99']} ms; "
+            f"{data['throughput_per_s']} deliveries/s over {data['elapsed_s']} s"
+        )
+    if report.interrupted:
+        attempted = data["total"] - data["not_sent"]
+        lines.append(
+            f"interrupted after {attempted} deliveries: {data['not_sent']} more were taken from "
+            "the input and not sent; the rest of the input was never read"
+        )
+    return lines
+
+
+def send_failure(report: Report) -> str:
+    """The one line that says why a send did not succeed."""
+    failure = report.first_failure
+    if failure is None:
+        return f"interrupted: {report.not_sent} of {report.total} deliveries were not sent"
+    reason = f"{failure.event or 'callback'}: {failure.describe()}"
+    not_sent = f" ({report.not_sent} not sent)" if report.not_sent else ""
+    return f"{report.failed} of {report.total} deliveries failed{not_sent}; first: {reason}"
+
+
+# --- capture -----------------------------------------------------------------------------
+
+
+def capture_line(capture: Any, style: Style = plain) -> str:
+    """One request the capture server got, coloured by its verdict."""
+    ok = capture.verdict == "valid"
+    return _status_style(style, capture.line(), ok, capture.verdict != "invalid")
+
+
+def capture_summary(summary: dict[str, Any]) -> list[str]:
+    """What a capture server got, in two lines."""
+    events = ", ".join(f"{k} {v}" for k, v in sorted(summary["events"].items())) or "none"
+    return [
+        f"{summary['callbacks']} callback(s) in {summary['requests']} request(s): {events}",
+        f"invalid {summary['invalid']}, out of order {summary['out_of_order']}, "
+        f"duplicates {summary['duplicates']}; undocumented fields: "
+        f"{', '.join(summary['undocumented_fields']) or 'none'}",
+    ]
+
+
+def capture_flags(summary: dict[str, Any]) -> str | None:
+    """`2 invalid, 1 out of order`, or None when there is nothing to flag."""
+    extras = [
+        f"{summary[k]} {k.replace('_', ' ')}"
+        for k in ("invalid", "out_of_order", "duplicates")
+        if summary[k]
+    ]
+    return ", ".join(extras) or None
+
+
+# --- contract ----------------------------------------------------------------------------
+
+_VERDICT_COLOURS = {"passed": "green", "warned": "yellow", "failed": "red", "skipped": "cyan"}
+MAX_DETAILS = 5
+
+
+def contract(report: ContractReport, session: ContractSession, style: Style = plain) -> list[str]:
+    """The table (clause, verdict, reason), the details of each failure, counts and a hint."""
+    lines = []
+    width = max(len(r.name) for r in report.results)
+    for result in report.results:
+        verdict = style(f"{result.verdict:<7}", fg=_VERDICT_COLOURS[result.verdict])
+        lines.append(f"{result.name:<{width}}  {verdict}  {result.reason}")
+    for result in report.results:
+        shown = result.failures or result.warnings
+        if not shown:
+            continue
+        lines.append(f"\n{result.name} ({result.verdict}):")
+        for failure in shown[:MAX_DETAILS]:
+            lines.append("  " + failure.explain(session.url, session.headers).replace("\n", "\n  "))
+        if len(shown) > MAX_DETAILS:
+            lines.append(f"  ... and {len(shown) - MAX_DETAILS} more")
+    verdicts = report.by_clause()
+    tally: dict[str, int] = {}
+    for verdict in verdicts.values():
+        tally[verdict] = tally.get(verdict, 0) + 1
+    counts = ", ".join(f"{n} {v}" for v, n in sorted(tally.items()))
+    lines.append(f"\n{len(verdicts)} clauses ({len(report.results)} checks): {counts}")
+    if report.interrupted:
+        lines.append("interrupted (Ctrl-C): the clauses after it were skipped")
+    hint = session.hint()
+    if hint:
+        lines.append(f"hint: {hint}")
+    return lines
+
+
+def clause_failure(result: Any, session: ContractSession) -> str:
+    """A failed clause for pytest: headline, how to reproduce, the first few failures."""
+    shown = result.failures[:MAX_DETAILS]
+    details = "\n\n".join(f.explain(session.url, session.headers) for f in shown)
+    more = len(result.failures) - len(shown)
+    tail = f"\n\n... and {more} more" if more else ""
+    if result.clause == "probe":
+        headline = f"the probe failed for {len(result.failures)} lifecycle(s)"
+    else:
+        headline = f"{len(result.failures)} of {result.requests} answer(s) were wrong"
+    where = ""
+    if session.kind != "url":
+        where = f"(the curl lines use {session.url}: point them at where your app runs)\n"
+    hint = session.hint()
+    return (
+        f"{result.name}: {headline}\n"
+        f"{where}(reproduce with --aircore-seed {session.seed})"
+        + (f"\nhint: {hint}" if hint else "")
+        + f"\n\n{details}{tail}"
+    )
+
+
+def clause_warning(result: Any, session: ContractSession) -> str:
+    """A warned clause for pytest: the reason, then each doubtful answer."""
+    details = "\n\n".join(w.explain(session.url, session.headers) for w in result.warnings)
+    return f"{result.name}: {result.reason}\n{details}"

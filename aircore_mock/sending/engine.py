@@ -1,0 +1,448 @@
+"""The delivery engine: one asyncio loop, a feeder, lanes, and exactly one result per delivery.
+
+    input ──▶ feeder (pacing) ──▶ lane queues ──▶ lane tasks ──▶ transport ──▶ results
+
+Each recording is hashed to one lane, so its callbacks go one after another, in the order
+the input gives them (wrong orders included, when a scenario asks for them); lanes run
+concurrently. A deadline bounds each attempt from connect to the last byte of the answer.
+Retries (tenacity) back off exponentially with full jitter and honour `Retry-After`.
+
+Stopping: `stop()` lets the requests in flight finish and reports everything else as
+not-sent; `stop(now=True)` (Ctrl-C) also abandons the requests in flight. Either way every
+delivery taken from the input gets exactly one result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import email.utils
+import sys
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import orjson
+
+from ..model import DeliveryOutcome, Result
+from .transports import EXCERPT, Answer, Transport, TransportFailure
+
+if sys.version_info >= (3, 11):
+    from asyncio import timeout as _deadline
+else:  # pragma: no cover - aiohttp brings async-timeout on Python 3.10
+    from async_timeout import timeout as _deadline
+
+MAX_BACKOFF = 30.0
+"""Seconds: the longest wait between two attempts (exponential backoff stops growing)."""
+MAX_RETRY_AFTER = 60.0
+"""Seconds: the longest `Retry-After` honoured; a longer one is cut to this."""
+_LANE_DEPTH = 64
+_INPUT_DEPTH = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One delivery on its way: its place in the input, what it carries and its body."""
+
+    index: int
+    callback: Any
+    recording_url: str | None
+    quirk: str | None
+    offset_ms: int | None
+    body: bytes
+
+
+def job_of(index: int, delivery: Any) -> Job:
+    """A `Delivery`, a callback dict (or any JSON value) or raw `bytes` as a job."""
+    callback = getattr(delivery, "callback", delivery)
+    url = getattr(delivery, "recording_url", None)
+    if url is None and isinstance(callback, dict):
+        recording = callback.get("recording")
+        url = recording.get("url") if isinstance(recording, dict) else None
+        url = url if isinstance(url, str) else None
+    body = delivery if isinstance(delivery, bytes) else orjson.dumps(callback)
+    return Job(
+        index,
+        callback,
+        url,
+        getattr(delivery, "quirk", None),
+        getattr(delivery, "offset_ms", None),
+        body,
+    )
+
+
+def not_sent(job: Job, why: str = "stopped before it was sent") -> Result:
+    """The result of a delivery that was never attempted."""
+    return Result(
+        job.index,
+        job.callback,
+        job.recording_url,
+        job.quirk,
+        0,
+        None,
+        0.0,
+        DeliveryOutcome.NOT_SENT,
+        "",
+        why,
+    )
+
+
+@dataclass(frozen=True)
+class Options:
+    """How the engine sends (checked by `Sender`)."""
+
+    concurrency: int = 1
+    rate: float | None = None
+    speed: float | None = None
+    timeout: float = 10.0
+    retries: int = 0
+    backoff: float = 0.5
+
+
+class _Attempt(NamedTuple):
+    result: Result
+    retry_after: float | None
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds a `Retry-After` header asks for (delta-seconds or an HTTP-date), capped."""
+    value = headers.get("retry-after") or headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, min(float(value), MAX_RETRY_AFTER))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, min(when.timestamp() - time.time(), MAX_RETRY_AFTER))
+
+
+def _retryable(attempt: _Attempt) -> bool:
+    result = attempt.result
+    if result.status is None:
+        return result.outcome in (DeliveryOutcome.TIMEOUT, DeliveryOutcome.UNREACHABLE) or (
+            result.outcome is DeliveryOutcome.ERROR and result.app_error is None
+        )
+    return result.status == 429 or result.status >= 500
+
+
+class _Input:
+    """Takes deliveries from an iterator that may block (a pipe) in a thread of its own, and
+    hands them to the loop, at most `depth` ahead; the loop never waits on the input."""
+
+    _END = object()
+
+    def __init__(
+        self, iterable: Iterable[Any], loop: asyncio.AbstractEventLoop, depth: int
+    ) -> None:
+        self._iterator = iter(iterable)
+        self._loop = loop
+        self._buffer: collections.deque[Any] = collections.deque()
+        self._room = threading.Semaphore(depth)
+        self._ready = asyncio.Event()
+        self._waiting = False
+        self._done = False
+        self._error: BaseException | None = None
+        self._stopped = threading.Event()
+        threading.Thread(target=self._read, daemon=True, name="aircore-mock input").start()
+
+    def _wake(self) -> None:
+        if self._waiting:
+            self._waiting = False
+            with contextlib.suppress(RuntimeError):  # a closed loop: the send is over
+                self._loop.call_soon_threadsafe(self._ready.set)
+
+    def _read(self) -> None:
+        try:
+            for item in self._iterator:
+                while not self._room.acquire(timeout=0.1):
+                    if self._stopped.is_set():
+                        return
+                if self._stopped.is_set():
+                    return  # taken after the stop: the send has ended without it
+                self._buffer.append(item)
+                self._wake()
+        except BaseException as exc:  # handed to the feeder, which raises it in the caller
+            self._error = exc
+        finally:
+            self._done = True
+            self._wake()
+
+    async def get(self) -> Any:
+        while True:
+            if self._buffer:
+                self._room.release()
+                return self._buffer.popleft()
+            if self._done:
+                if self._buffer:
+                    continue
+                if self._error is not None:
+                    raise self._error
+                return self._END
+            self._ready.clear()
+            self._waiting = True
+            if self._buffer or self._done:
+                self._waiting = False
+                continue
+            await self._ready.wait()
+
+    def stop(self) -> list[Any]:
+        """Take nothing more; return what was taken from the input but not handed over."""
+        self._stopped.set()
+        left = list(self._buffer)
+        self._buffer.clear()
+        return left
+
+
+class Engine:
+    """One send: feeds deliveries to lanes on the running loop and emits their results."""
+
+    def __init__(
+        self, transport: Transport, options: Options, emit: Callable[[Result], None]
+    ) -> None:
+        self.transport = transport
+        self.options = options
+        self.emit = emit
+        self.stopping = False
+        self.interrupted = False
+        self._stop_event: asyncio.Event | None = None
+        self._lanes: list[asyncio.Queue[Job | None]] = []
+        self._lane_tasks: list[asyncio.Task[None]] = []
+        self._in_hand: list[Job | None] = []
+        self._feeding: Job | None = None
+        self._feeder: asyncio.Task[None] | None = None
+        self._opening: asyncio.Future[None] | None = None
+        self._input: _Input | None = None
+        self._pending: list[Any] = []
+        self._taken = 0
+
+    def stop(self, now: bool = False) -> None:
+        """Send nothing more; with `now`, abandon the requests in flight too (Ctrl-C)."""
+        self.stopping = True
+        self.interrupted = self.interrupted or now
+        if self._stop_event is not None:
+            self._stop_event.set()
+        if self._feeder is not None:
+            self._feeder.cancel()
+        if self._opening is not None:
+            self._opening.cancel()
+        if now:
+            for task in self._lane_tasks:
+                task.cancel()
+
+    async def run(self, deliveries: Iterable[Any]) -> None:
+        """Deliver everything (or until stopped); every delivery taken gets one result."""
+        loop = asyncio.get_running_loop()
+        self._stop_event = asyncio.Event()
+        if self.stopping:
+            self._stop_event.set()
+        count = self.options.concurrency
+        self._lanes = [asyncio.Queue(_LANE_DEPTH) for _ in range(count)]
+        self._in_hand = [None] * count
+        error: BaseException | None = None
+        sequence = isinstance(deliveries, list | tuple)
+        try:
+            if not self.stopping:
+                # A task of its own, so that a stop can cancel an app's slow startup.
+                self._opening = asyncio.ensure_future(self.transport.open())
+                try:
+                    await self._opening
+                finally:
+                    self._opening = None
+            if not self.stopping:
+                self._lane_tasks = [
+                    asyncio.ensure_future(self._lane(i, lane)) for i, lane in enumerate(self._lanes)
+                ]
+                source: Any = deliveries if sequence else _Input(deliveries, loop, _INPUT_DEPTH)
+                self._input = None if sequence else source
+                self._feeder = asyncio.ensure_future(self._feed(source, sequence))
+                try:
+                    await self._feeder
+                except asyncio.CancelledError:
+                    if not self.stopping:
+                        raise
+                except Exception as exc:  # the input raised: stop, report, then raise it
+                    error = exc
+                    self.stop()
+        except asyncio.CancelledError:
+            if not self.stopping:
+                raise
+        finally:
+            await self._finish(deliveries if sequence else None)
+        if error is not None:
+            raise error
+
+    async def _finish(self, sequence: Any) -> None:
+        if self._feeding is not None:
+            self.emit(not_sent(self._feeding))
+            self._feeding = None
+        if self._input is not None:
+            for index, item in enumerate(self._input.stop(), self._taken):
+                self.emit(not_sent(job_of(index, item)))
+                self._taken = index + 1
+        if not self.interrupted:
+            for lane in self._lanes:
+                await lane.put(None)
+        if self._lane_tasks:
+            await asyncio.wait(self._lane_tasks)
+        for i, job in enumerate(self._in_hand):
+            if job is not None:
+                self.emit(not_sent(job, "interrupted while waiting for the answer"))
+                self._in_hand[i] = None
+        for lane in self._lanes:
+            while not lane.empty():
+                job = lane.get_nowait()
+                if job is not None:
+                    self.emit(not_sent(job))
+        if sequence is not None:
+            for index in range(self._taken, len(sequence)):
+                self.emit(not_sent(job_of(index, sequence[index])))
+
+    async def _feed(self, source: Any, sequence: bool) -> None:
+        rate, speed = self.options.rate, self.options.speed
+        paced = rate is not None or speed is not None
+        start = time.monotonic()
+        first_offset: int | None = None
+        lanes = self._lanes
+        count = len(lanes)
+        index = 0
+        iterator = iter(source) if sequence else None
+        while True:
+            if iterator is not None:
+                item = next(iterator, _Input._END)
+            else:
+                item = await source.get()
+            if item is _Input._END:
+                return
+            job = job_of(index, item)
+            index += 1
+            self._taken = index
+            self._feeding = job
+            if paced:
+                due = index - 1
+                wait = (due / rate) if rate is not None else 0.0
+                if speed is not None and job.offset_ms is not None:
+                    if first_offset is None:
+                        first_offset = job.offset_ms
+                    wait = max(wait, (job.offset_ms - first_offset) / 1000 / speed)
+                delay = start + wait - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            # One lane per recording keeps its callbacks in order.
+            key = job.recording_url or str(job.index)
+            lane = lanes[zlib.crc32(key.encode()) % count] if count > 1 else lanes[0]
+            if lane.full():
+                await lane.put(job)
+            else:
+                lane.put_nowait(job)
+            self._feeding = None
+
+    async def _lane(self, number: int, queue: asyncio.Queue[Job | None]) -> None:
+        emit = self.emit
+        in_hand = self._in_hand
+        while True:
+            job = await queue.get()
+            if job is None:
+                return
+            if self.stopping:
+                emit(not_sent(job))
+                continue
+            in_hand[number] = job
+            result = await self._deliver(job)
+            in_hand[number] = None
+            emit(result)
+
+    async def _deliver(self, job: Job) -> Result:
+        if self.options.retries == 0:
+            return (await self._attempt(job, 1)).result
+        return await self._with_retries(job)
+
+    async def _with_retries(self, job: Job) -> Result:
+        from tenacity import AsyncRetrying, retry_if_result, stop_after_attempt, stop_when_event_set
+        from tenacity.wait import wait_random_exponential
+
+        options = self.options
+        backoff = wait_random_exponential(multiplier=options.backoff, max=MAX_BACKOFF)
+        attempts: list[_Attempt] = []
+
+        def wait(state: Any) -> float:
+            after = state.outcome.result().retry_after if state.outcome is not None else None
+            return after if after is not None else backoff(state)
+
+        async def once() -> _Attempt:
+            if attempts and self.stopping:
+                return attempts[-1]  # stopped during the backoff: the last answer stands
+            attempts.append(await self._attempt(job, len(attempts) + 1))
+            return attempts[-1]
+
+        retrying = AsyncRetrying(
+            retry=retry_if_result(_retryable),
+            stop=stop_after_attempt(options.retries + 1) | stop_when_event_set(self._stop_event),
+            wait=wait,
+            sleep=self._sleep,
+            retry_error_callback=lambda state: state.outcome.result(),
+        )
+        final: _Attempt = await retrying(once)
+        return final.result
+
+    async def _sleep(self, seconds: float) -> None:
+        # A backoff ends early when the send is stopped.
+        assert self._stop_event is not None
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._stop_event.wait(), seconds)
+
+    async def _attempt(self, job: Job, number: int) -> _Attempt:
+        timeout = self.options.timeout
+        began = time.perf_counter()
+        answer: Answer | None = None
+        outcome: DeliveryOutcome
+        error: str | None = None
+        try:
+            async with _deadline(timeout):
+                answer = await self.transport.post(job.body)
+        except asyncio.TimeoutError:
+            outcome, error = DeliveryOutcome.TIMEOUT, f"no answer within {timeout:g} s"
+        except TransportFailure as failure:
+            outcome, error = failure.outcome, str(failure)
+        except Exception as exc:  # never a dead lane: a result, whatever went wrong
+            outcome, error = DeliveryOutcome.ERROR, f"{type(exc).__name__}: {exc}"
+        latency = (time.perf_counter() - began) * 1000
+        if answer is None:
+            result = Result(
+                job.index,
+                job.callback,
+                job.recording_url,
+                job.quirk,
+                number,
+                None,
+                latency,
+                outcome,
+                "",
+                error,
+            )
+            return _Attempt(result, None)
+        status = answer.status
+        result = Result(
+            job.index,
+            job.callback,
+            job.recording_url,
+            job.quirk,
+            number,
+            status,
+            latency,
+            DeliveryOutcome.of_status(status),
+            answer.body[: EXCERPT * 4].decode("utf-8", "replace")[:EXCERPT],
+            None,
+            answer.app_error,
+        )
+        wait = retry_after(answer.headers) if status == 429 or status >= 500 else None
+        return _Attempt(result, wait)

@@ -1,0 +1,63 @@
+"""What a send goes to (a URL, an ASGI app, a WSGI app) and what it sends with (headers)."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Iterable
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from ..errors import UsageError
+
+Kind = Literal["url", "asgi", "wsgi"]
+
+
+def target_kind(target: Any) -> Kind:
+    """`url` for a string, `asgi` for an async app, `wsgi` for a plain callable app."""
+    if isinstance(target, str):
+        return "url"
+    if not callable(target):
+        raise UsageError(f"target must be a URL, an ASGI app or a WSGI app, not {target!r}")
+    call = target if inspect.isroutine(target) else type(target).__call__
+    if inspect.iscoroutinefunction(call):
+        return "asgi"
+    return "wsgi"
+
+
+def check_url(url: str) -> str:
+    """The URL if it is an absolute http(s) URL, else a usage error naming the problem."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises ValueError for a port that is not a number in range
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise UsageError(f"bad target URL {url!r}: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"bad target URL {url!r}: expected http://host[:port]/path")
+    if any(c.isspace() or ord(c) < 32 for c in url):
+        raise UsageError(f"bad target URL {url!r}: it contains whitespace or control characters")
+    del port
+    return url
+
+
+# RFC 9110 token characters: what a header name may be made of.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+def parse_headers(lines: Iterable[str]) -> dict[str, str]:
+    """`Name: value` strings into a dict; a usage error for anything else."""
+    headers: dict[str, str] = {}
+    for line in lines:
+        name, sep, value = line.partition(":")
+        name, value = name.strip(), value.strip()
+        if not sep or not _TOKEN.fullmatch(name):
+            raise UsageError(f"bad header {line!r}: expected 'Name: value'")
+        check_header_value(name, value)
+        headers[name] = value
+    return headers
+
+
+def check_header_value(name: str, value: str) -> None:
+    """A usage error for a header value HTTP cannot carry (non-ASCII, line breaks, NUL)."""
+    if not isinstance(value, str) or not value.isascii() or any(c in value for c in "\r\n\0"):
+        raise UsageError(f"bad header {name!r}: the value must be ASCII on one line")

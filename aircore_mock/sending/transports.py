@@ -1,0 +1,426 @@
+"""How one POST reaches a target, on the engine's event loop.
+
+Three transports share one small protocol (`open`, `post`, `aclose`):
+
+- `AiohttpTransport` for URLs: aiohttp's C HTTP parser is what lets one process send
+  thousands of callbacks a second (httpx's AsyncClient is ~10x slower here).
+- `AsgiTransport` for ASGI apps: httpx's ASGITransport on the same loop, with the app's
+  lifespan (startup before the first callback, shutdown at close) run by asgi-lifespan.
+- `WsgiTransport` for WSGI apps: httpx's WSGITransport in worker threads.
+
+A transport answers with an `Answer` or raises `TransportFailure` (no answer, and why); the
+engine owns deadlines, retries and results.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import io
+import os
+import ssl
+import traceback
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ..model import DeliveryOutcome
+
+EXCERPT = 200
+"""Characters of an answer's body kept in a result."""
+_READ_CAP = 64 * 1024
+"""Bytes of an answer read at most: enough to see it end, never enough to fill memory."""
+_APP_BASE = "http://aircore-mock.test/"
+# An app's startup may connect to databases: more than one request's timeout, but bounded.
+LIFESPAN_TIMEOUT = 30.0
+_TRACE_LINES = 12
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What a target answered: status, the start of the body, headers, an app's exception."""
+
+    status: int
+    body: bytes
+    headers: Mapping[str, str]
+    app_error: str | None = None
+
+
+class TransportFailure(Exception):
+    """No answer: `outcome` says which kind of failure, the message says what happened."""
+
+    def __init__(self, outcome: DeliveryOutcome, message: str) -> None:
+        super().__init__(message)
+        self.outcome = outcome
+
+
+class Transport(Protocol):
+    """One target, reached on the engine's loop."""
+
+    async def open(self) -> None:
+        """Get ready (an app's lifespan startup); called before the first post of a send."""
+
+    async def post(self, body: bytes) -> Answer:
+        """POST one callback; the engine bounds the whole call with its deadline."""
+
+    async def aclose(self) -> None:
+        """Release connections (an app's lifespan shutdown, whose error is raised)."""
+
+
+def trimmed_traceback(exc: BaseException) -> str:
+    """The last lines of an exception's traceback: where a test author looks first."""
+    lines = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).splitlines()
+    if len(lines) > _TRACE_LINES:
+        lines = ["Traceback (most recent call last, trimmed):", *lines[-(_TRACE_LINES - 1) :]]
+    return "\n".join(lines)
+
+
+# --- URLs: aiohttp ----------------------------------------------------------------------
+
+
+class _Trace:
+    """Per request: did aiohttp hand it a pooled (reused) connection?"""
+
+    __slots__ = ("reused",)
+
+    def __init__(self) -> None:
+        self.reused = False
+
+
+async def _on_reuse(session: Any, context: Any, params: Any) -> None:
+    context.trace_request_ctx.reused = True
+
+
+class AiohttpTransport:
+    """POSTs to a URL with aiohttp; connections are pooled, up to `connections` at once."""
+
+    def __init__(
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        *,
+        connections: int,
+        verify: bool = True,
+        keepalive: bool = True,
+    ) -> None:
+        self.url = url
+        self.headers = dict(headers)
+        self.connections = connections
+        self.verify = verify
+        self.keepalive = keepalive
+        self._session: Any = None
+        self._fresh: Any = None
+        self._tls: Any = None
+
+    def _make_session(self, force_close: bool) -> Any:
+        import aiohttp
+
+        trace = aiohttp.TraceConfig()
+        trace.on_connection_reuseconn.append(_on_reuse)
+        connector = aiohttp.TCPConnector(
+            limit=self.connections, limit_per_host=0, force_close=force_close, ssl=self._ssl()
+        )
+        return aiohttp.ClientSession(
+            connector=connector,
+            headers=self.headers,
+            # Deadlines belong to the engine (the whole request, connect to last byte).
+            timeout=aiohttp.ClientTimeout(total=None),
+            auto_decompress=False,  # a compressed answer stays as small as it came
+            cookie_jar=aiohttp.DummyCookieJar(),
+            skip_auto_headers=("Accept", "Accept-Encoding"),
+            trace_configs=[trace],
+        )
+
+    def _ssl(self) -> Any:
+        if not self.url.startswith("https:"):
+            return False
+        if self._tls is None:
+            if self.verify:
+                self._tls = ssl.create_default_context()
+            else:
+                self._tls = False
+        return self._tls
+
+    async def open(self) -> None:
+        if self._session is None:
+            self._session = self._make_session(force_close=not self.keepalive)
+
+    async def post(self, body: bytes) -> Answer:
+        import aiohttp
+
+        trace = _Trace()
+        try:
+            return await self._post(self._session, body, trace)
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+            if not trace.reused or isinstance(exc, aiohttp.ClientConnectorError):
+                raise _failure(exc) from None
+        # The server had closed the pooled connection before our request reached it (it
+        # closes idle connections without saying so): the app never saw this request, so it
+        # goes once more on a new connection, and is not counted as a retry.
+        if self._fresh is None:
+            self._fresh = self._make_session(force_close=True)
+        try:
+            return await self._post(self._fresh, body, _Trace())
+        except aiohttp.ClientError as exc:
+            raise _failure(exc) from None
+
+    async def _post(self, session: Any, body: bytes, trace: _Trace) -> Answer:
+        import aiohttp
+
+        try:
+            async with session.post(
+                self.url, data=body, allow_redirects=False, trace_request_ctx=trace
+            ) as response:
+                data = bytearray()
+                while len(data) < _READ_CAP:
+                    chunk = await response.content.read(_READ_CAP - len(data))
+                    if not chunk:
+                        break
+                    data += chunk
+                return Answer(response.status, bytes(data), response.headers)
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+            raise
+        except aiohttp.ClientError as exc:
+            raise _failure(exc) from None
+        except ValueError as exc:  # e.g. a header value aiohttp refuses to send
+            raise TransportFailure(DeliveryOutcome.ERROR, f"bad request: {exc}") from None
+
+    async def aclose(self) -> None:
+        for session in (self._session, self._fresh):
+            if session is not None:
+                await session.close()
+        self._session = self._fresh = None
+
+
+def _failure(exc: BaseException) -> TransportFailure:
+    import aiohttp
+
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        error = exc.os_error
+        reason = os.strerror(error.errno) if error.errno else (error.strerror or str(error))
+        return TransportFailure(DeliveryOutcome.UNREACHABLE, f"cannot connect: {reason}")
+    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
+        return TransportFailure(
+            DeliveryOutcome.ERROR, f"connection closed mid-response ({exc or type(exc).__name__})"
+        )
+    if isinstance(exc, aiohttp.ClientOSError):
+        return TransportFailure(
+            DeliveryOutcome.ERROR,
+            f"connection closed mid-response ({exc.strerror or exc or type(exc).__name__})",
+        )
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return TransportFailure(DeliveryOutcome.ERROR, f"not an HTTP answer: {exc.message}")
+    return TransportFailure(DeliveryOutcome.ERROR, f"{type(exc).__name__}: {exc}")
+
+
+# --- ASGI apps: httpx's ASGITransport on the engine's loop ------------------------------
+
+_app_error: contextvars.ContextVar[list[BaseException] | None] = contextvars.ContextVar(
+    "aircore_mock_app_error", default=None
+)
+
+
+def _catching(app: Any) -> Any:
+    """The app, with any exception it raises noted for the request that caused it (a
+    framework's error middleware answers 500 and re-raises; the 500 alone says nothing)."""
+
+    async def caught(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        try:
+            await app(scope, receive, send)
+        except Exception as exc:
+            seen = _app_error.get()
+            if seen is not None:
+                seen.append(exc)
+            raise
+
+    return caught
+
+
+class AsgiTransport:
+    """Calls an ASGI app in-process, on the engine's loop, with its lifespan."""
+
+    def __init__(
+        self, app: Any, headers: Mapping[str, str], *, path: str = "/", lifespan: bool = True
+    ) -> None:
+        self.app = app
+        self.headers = dict(headers)
+        self.url = _APP_BASE + path.lstrip("/")
+        self.lifespan = lifespan
+        self._manager: Any = None
+        self._transport: Any = None
+
+    async def open(self) -> None:
+        if self._transport is not None:
+            return
+        import httpx
+
+        app = self.app
+        if self.lifespan:
+            self._manager = await _start_lifespan(app, LIFESPAN_TIMEOUT)
+            if self._manager is not None:
+                app = self._manager.app  # the app with its lifespan state
+        self._transport = httpx.ASGITransport(app=_catching(app), raise_app_exceptions=False)
+        self._headers = httpx.Headers(self.headers)
+        self._url = httpx.URL(self.url)
+
+    async def post(self, body: bytes) -> Answer:
+        import httpx
+
+        seen: list[BaseException] = []
+        token = _app_error.set(seen)
+        try:
+            request = httpx.Request("POST", self._url, content=body, headers=self._headers)
+            response = await self._transport.handle_async_request(request)
+            try:
+                data = bytearray()
+                async for chunk in response.aiter_raw():
+                    data += chunk
+                    if len(data) >= _READ_CAP:
+                        break
+            finally:
+                await response.aclose()
+        except Exception as exc:  # the app broke the ASGI protocol, or httpx refused the request
+            raise TransportFailure(DeliveryOutcome.ERROR, f"{type(exc).__name__}: {exc}") from None
+        finally:
+            _app_error.reset(token)
+        app_error = trimmed_traceback(seen[0]) if seen else None
+        return Answer(response.status_code, bytes(data), response.headers, app_error)
+
+    async def aclose(self) -> None:
+        manager, self._manager, self._transport = self._manager, None, None
+        if manager is not None:
+            await _stop_lifespan(manager)
+
+
+async def _start_lifespan(app: Any, timeout: float) -> Any:
+    from asgi_lifespan import LifespanManager, LifespanNotSupported
+
+    manager = LifespanManager(
+        _auto_lifespan(app), startup_timeout=timeout, shutdown_timeout=timeout
+    )
+    try:
+        await manager.__aenter__()
+    except LifespanNotSupported:
+        return None  # an app that only speaks HTTP: nothing to start
+    except TimeoutError:
+        message = f"the app did not finish its lifespan startup within {timeout:g} s"
+        raise TimeoutError(message) from None
+    return manager
+
+
+async def _stop_lifespan(manager: Any) -> None:
+    try:
+        await manager.__aexit__(None, None, None)
+    except TimeoutError:
+        message = (
+            f"the app did not finish its lifespan shutdown within {manager.shutdown_timeout:g} s"
+        )
+        raise TimeoutError(message) from None
+
+
+def _auto_lifespan(app: Any) -> Any:
+    """The app, with uvicorn's "auto" reading of its lifespan.
+
+    An app that returns or raises before it answers the startup message does not support
+    lifespan (it may skip non-HTTP scopes, or treat every scope as HTTP): it is used without
+    one. Only an app that says `lifespan.startup.failed` has a startup that failed.
+    """
+    from asgi_lifespan import LifespanNotSupported
+
+    async def auto(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            return await app(scope, receive, send)
+        answered = False
+
+        async def tracked(message: dict[str, Any]) -> None:
+            nonlocal answered
+            if message["type"] in ("lifespan.startup.complete", "lifespan.startup.failed"):
+                answered = True
+            await send(message)
+
+        try:
+            await app(scope, receive, tracked)
+        except Exception as exc:
+            if answered:
+                raise
+            raise LifespanNotSupported("the app failed its lifespan scope") from exc
+        if not answered:
+            raise LifespanNotSupported("the app returned from its lifespan scope")
+
+    return auto
+
+
+# --- WSGI apps: httpx's WSGITransport in worker threads ---------------------------------
+
+
+class WsgiTransport:
+    """Calls a WSGI app in worker threads (one per lane), so the loop never blocks on it."""
+
+    def __init__(
+        self, app: Any, headers: Mapping[str, str], *, path: str = "/", workers: int = 1
+    ) -> None:
+        self.app = app
+        self.headers = dict(headers)
+        self.url = _APP_BASE + path.lstrip("/")
+        self.workers = workers
+        self._pool: ThreadPoolExecutor | None = None
+
+    async def open(self) -> None:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="aircore-mock wsgi")
+
+    async def post(self, body: bytes) -> Answer:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, self._call, body)
+
+    def _call(self, body: bytes) -> Answer:
+        import httpx
+
+        errors = io.StringIO()  # where Flask and friends log the exception behind a 500
+        raised: list[BaseException] = []
+        transport = httpx.WSGITransport(
+            app=_answer_500_on_error(self.app, raised), wsgi_errors=errors
+        )
+        try:
+            request = httpx.Request("POST", self.url, content=body, headers=self.headers)
+            response = transport.handle_request(request)
+        except Exception as exc:
+            raise TransportFailure(DeliveryOutcome.ERROR, f"{type(exc).__name__}: {exc}") from None
+        try:
+            data = bytearray()
+            for chunk in response.iter_raw():
+                data += chunk
+                if len(data) >= _READ_CAP:
+                    break
+        finally:
+            response.close()
+        app_error = None
+        if raised:
+            app_error = trimmed_traceback(raised[0])
+        elif response.status_code >= 500 and errors.getvalue().strip():
+            app_error = _last_lines(errors.getvalue())
+        return Answer(response.status_code, bytes(data), response.headers, app_error)
+
+    async def aclose(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _last_lines(text: str) -> str:
+    lines = text.strip().splitlines()
+    return "\n".join(lines[-_TRACE_LINES:])
+
+
+def _answer_500_on_error(app: Any, raised: list[BaseException]) -> Any:
+    # A receiver that raises is a receiver that answers 500, as it would behind a real server.
+    def guarded(environ: dict[str, Any], start_response: Any) -> Any:
+        try:
+            return app(environ, start_response)
+        except Exception as exc:
+            raised.append(exc)
+            start_response("500 Internal Server Error", [("content-type", "text/plain")])
+            return [f"the app raised {type(exc).__name__}: {exc}".encode()]
+
+    return guarded
