@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     )
     from .schemas import callback_types, get_schema, schema_dir, schema_names
     from .seeds import new_seed
-    from .sending import Sender, send
+    from .sending import AsyncSender, Sender, send
     from .validation import checker, explain, is_valid, iter_errors, validate
 
 # name -> "module" or ("module", "attribute in it")
@@ -103,6 +103,7 @@ _PUBLIC: dict[str, str | tuple[str, str]] = {
     "resolve_scenario": ("generation", "resolve"),
     "scenarios": ("generation", "catalogue"),
     # sending
+    "AsyncSender": "sending",
     "Sender": "sending",
     "send": "sending",
     # capture

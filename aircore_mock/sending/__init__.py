@@ -15,7 +15,7 @@ import threading
 import time
 import warnings
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ..errors import UsageError
@@ -37,6 +37,7 @@ __all__ = [
     "MAX_BACKOFF",
     "MAX_RETRY_AFTER",
     "Answer",
+    "AsyncSender",
     "Kind",
     "Sender",
     "Transport",
@@ -88,15 +89,8 @@ class _Runtime:
             self.close()
 
 
-class Sender:
-    """Sends deliveries to one target: per-recording order, concurrency across recordings.
-
-    `target` is a URL, an ASGI app or a WSGI app. `timeout` bounds each attempt from connect
-    to the last byte of the answer; `retries` retries connection errors, timeouts, 5xx and
-    429 with exponential backoff and full jitter (`backoff` seconds at first, at most 30 s)
-    and honours `Retry-After` up to 60 s. Ctrl-C during a send stops it at once; the report
-    still has one result per delivery.
-    """
+class _Target:
+    """A target and how to send to it, checked once (shared by Sender and AsyncSender)."""
 
     def __init__(
         self,
@@ -113,7 +107,6 @@ class Sender:
         path: str = "/",
         keepalive: bool = True,
         lifespan: bool = True,
-        stop_signals: Sequence[int] = (signal.SIGINT,),
     ) -> None:
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise UsageError(f"concurrency must be at least 1, got {concurrency!r}")
@@ -140,14 +133,8 @@ class Sender:
         self.keepalive = keepalive
         """Reuse connections; off, every request gets its own."""
         self.lifespan = lifespan
-        """Run an ASGI app's lifespan: startup before its first callback, shutdown at close()."""
-        self.stop_signals = tuple(stop_signals)
-        """Signals that stop a send at once (in the main thread), as Ctrl-C does."""
-        self._runtime: _Runtime | None = None
-        self._engine: Engine | None = None
-        self._finalizer: Any = None
+        """Run an ASGI app's lifespan: startup before its first callback, shutdown at close."""
 
-    # options as attributes, as they always were
     @property
     def concurrency(self) -> int:
         return self.options.concurrency
@@ -160,7 +147,8 @@ class Sender:
     def retries(self) -> int:
         return self.options.retries
 
-    def _make_transport(self) -> Transport:
+    def transport(self) -> Transport:
+        """A new transport for this target."""
         if self.kind == "url":
             return AiohttpTransport(
                 self.target,
@@ -175,9 +163,57 @@ class Sender:
             self.target, self.headers, path=self.path, workers=self.options.concurrency
         )
 
+
+class Sender(_Target):
+    """Sends deliveries to one target: per-recording order, concurrency across recordings.
+
+    `target` is a URL, an ASGI app or a WSGI app. `timeout` bounds each attempt from connect
+    to the last byte of the answer; `retries` retries connection errors, timeouts, 5xx and
+    429 with exponential backoff and full jitter (`backoff` seconds at first, at most 30 s)
+    and honours `Retry-After` up to 60 s. Ctrl-C during a send stops it at once; the report
+    still has one result per delivery.
+    """
+
+    def __init__(
+        self,
+        target: Any,
+        *,
+        concurrency: int = 1,
+        rate: float | None = None,
+        speed: float | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 10.0,
+        retries: int = 0,
+        backoff: float = 0.5,
+        verify: bool = True,
+        path: str = "/",
+        keepalive: bool = True,
+        lifespan: bool = True,
+        stop_signals: Sequence[int] = (signal.SIGINT,),
+    ) -> None:
+        super().__init__(
+            target,
+            concurrency=concurrency,
+            rate=rate,
+            speed=speed,
+            headers=headers,
+            timeout=timeout,
+            retries=retries,
+            backoff=backoff,
+            verify=verify,
+            path=path,
+            keepalive=keepalive,
+            lifespan=lifespan,
+        )
+        self.stop_signals = tuple(stop_signals)
+        """Signals that stop a send at once (in the main thread), as Ctrl-C does."""
+        self._runtime: _Runtime | None = None
+        self._engine: Engine | None = None
+        self._finalizer: Any = None
+
     def _runtime_ready(self) -> _Runtime:
         if self._runtime is None or self._runtime.loop.is_closed():
-            self._runtime = _Runtime(self._make_transport())
+            self._runtime = _Runtime(self.transport())
             self._finalizer = weakref.finalize(self, self._runtime.close_quietly)
         return self._runtime
 
@@ -302,6 +338,65 @@ class Sender:
             raise main.exception()  # type: ignore[misc]
 
     _stopped = False
+
+
+class AsyncSender(_Target):
+    """The engine on the running event loop, for async code (a test, a server that sends
+    callbacks as it goes): `async with AsyncSender(url) as sender: await sender.send(...)`.
+
+    Takes `Sender`'s arguments. The input may be an iterable or an async iterable (fed by a
+    queue, say); connections and an app's lifespan last until `aclose()`.
+    """
+
+    def __init__(self, target: Any, **options: Any) -> None:
+        super().__init__(target, **options)
+        self._transport: Transport | None = None
+        self._engines: set[Engine] = set()
+
+    async def send(
+        self,
+        deliveries: Iterable[Any] | AsyncIterable[Any],
+        *,
+        keep_results: bool = True,
+        on_result: Callable[[Result], None] | None = None,
+    ) -> Report:
+        """Send everything and return the report; one result per delivery taken."""
+        if self._transport is None:
+            self._transport = self.transport()
+        report = Report()
+        started = time.perf_counter()
+
+        def emit(result: Result) -> None:
+            report.add(result, keep_results)
+            if on_result is not None:
+                on_result(result)
+
+        engine = Engine(self._transport, self.options, emit)
+        self._engines.add(engine)
+        try:
+            await engine.run(deliveries)
+        finally:
+            self._engines.discard(engine)
+            report.elapsed_s = time.perf_counter() - started
+            report.interrupted = engine.stopping
+        return report
+
+    def stop(self, now: bool = False) -> None:
+        """Stop every send in progress (call it on the loop's thread)."""
+        for engine in list(self._engines):
+            engine.stop(now)
+
+    async def aclose(self) -> None:
+        """Close connections (an app's lifespan shutdown, whose error is raised)."""
+        transport, self._transport = self._transport, None
+        if transport is not None:
+            await transport.aclose()
+
+    async def __aenter__(self) -> AsyncSender:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
 
 def _loop_running() -> bool:

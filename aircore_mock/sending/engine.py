@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -203,6 +203,19 @@ class _Input:
         return left
 
 
+class _AsyncInput:
+    """An async iterable (a queue a server feeds) as an input: awaited on the loop itself."""
+
+    def __init__(self, iterable: AsyncIterable[Any]) -> None:
+        self._iterator: AsyncIterator[Any] = iterable.__aiter__()
+
+    async def get(self) -> Any:
+        try:
+            return await self._iterator.__anext__()
+        except StopAsyncIteration:
+            return _Input._END
+
+
 class Engine:
     """One send: feeds deliveries to lanes on the running loop and emits their results."""
 
@@ -239,7 +252,7 @@ class Engine:
             for task in self._lane_tasks:
                 task.cancel()
 
-    async def run(self, deliveries: Iterable[Any]) -> None:
+    async def run(self, deliveries: Iterable[Any] | AsyncIterable[Any]) -> None:
         """Deliver everything (or until stopped); every delivery taken gets one result."""
         loop = asyncio.get_running_loop()
         self._stop_event = asyncio.Event()
@@ -262,8 +275,11 @@ class Engine:
                 self._lane_tasks = [
                     asyncio.ensure_future(self._lane(i, lane)) for i, lane in enumerate(self._lanes)
                 ]
-                source: Any = deliveries if sequence else _Input(deliveries, loop, _INPUT_DEPTH)
-                self._input = None if sequence else source
+                source: Any = deliveries
+                if hasattr(deliveries, "__aiter__"):
+                    source = _AsyncInput(deliveries)  # type: ignore[arg-type]
+                elif not sequence:
+                    source = self._input = _Input(deliveries, loop, _INPUT_DEPTH)
                 self._feeder = asyncio.ensure_future(self._feed(source, sequence))
                 try:
                     await self._feeder
