@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 
 import click
 
-from ._version import __version__
+from . import __version__
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
