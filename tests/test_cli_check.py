@@ -126,3 +126,16 @@ def test_library_and_cli_agree() -> None:
     assert not report.ok
     assert report.by_clause()["tolerates-out-of-order"] == "failed"
     assert {c for c, v in report.by_clause().items() if v == "failed"} == {"tolerates-out-of-order"}
+
+
+def test_a_failure_shows_the_in_process_apps_exception() -> None:
+    from .test_sender import _integrity_error_app
+
+    report = check_receiver(_integrity_error_app(), only=["accepts-lifecycles"])
+    assert not report.ok
+    failed = next(r for r in report.results if r.failures)
+    text = failed.failures[0].explain("http://localhost:8000/")
+    assert "the app raised:" in text and "sqlite3.IntegrityError" in text
+    assert failed.to_json()["failures"][0]["app_error"].endswith(
+        "UNIQUE constraint failed: recordings.url"
+    )

@@ -70,9 +70,7 @@ def _imports(path: Path, module: str, known: set[str] | None = None) -> set[str]
 
 
 def _graph() -> dict[str, set[str]]:
-    modules = {
-        _module_name(path, PACKAGE, "aircore_mock"): path for path in PACKAGE.rglob("*.py")
-    }
+    modules = {_module_name(path, PACKAGE, "aircore_mock"): path for path in PACKAGE.rglob("*.py")}
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
         imported = _imports(path, name, set(modules))

@@ -277,3 +277,41 @@ def test_receiver_fixture_server_is_shared(pytester: pytest.Pytester) -> None:
     )
     pytester.runpytest_inprocess("-p", "no:faker").assert_outcomes(passed=2)
     assert Receiver  # the same class users get from aircore_mock
+
+
+def test_a_failure_shows_the_apps_own_exception(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_contract="""
+        import sqlite3
+
+        import pytest
+        from starlette.applications import Starlette
+        from starlette.responses import Response
+        from starlette.routing import Route
+
+        from aircore_mock_pytest import AircoreReceiverContract
+
+
+        def create_app():
+            db = sqlite3.connect(":memory:", check_same_thread=False)
+            db.execute("create table recordings (url text primary key)")
+
+            async def callback(request):
+                payload = await request.json()
+                db.execute("insert into recordings values (?)", (payload["recording"]["url"],))
+                return Response(status_code=204)
+
+            return Starlette(routes=[Route("/", callback, methods=["POST"])])
+
+
+        class TestReceiver(AircoreReceiverContract):
+            @pytest.fixture
+            def receiver(self):
+                return create_app()
+        """
+    )
+    result = _run(pytester, "-k", "accepts_lifecycles and uploaded")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*the app raised:*", "*sqlite3.IntegrityError: UNIQUE constraint failed: recordings.url*"]
+    )

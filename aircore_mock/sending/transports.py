@@ -19,6 +19,7 @@ import contextvars
 import io
 import os
 import ssl
+import threading
 import traceback
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -365,10 +366,30 @@ class WsgiTransport:
         self.url = _APP_BASE + path.lstrip("/")
         self.workers = workers
         self._pool: ThreadPoolExecutor | None = None
+        self._raised = threading.local()
+        self._flask_signal: Any = None
 
     async def open(self) -> None:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="aircore-mock wsgi")
+            self._watch_flask()
+
+    def _watch_flask(self) -> None:
+        # Flask turns an exception into a 500 itself and only logs it (where, depends on the
+        # app's logging); its got_request_exception signal is where the exception is seen.
+        if not type(self.app).__module__.startswith("flask"):
+            return
+        try:
+            from flask import got_request_exception
+        except ImportError:
+            return
+        got_request_exception.connect(self._on_flask_exception, self.app, weak=False)
+        self._flask_signal = got_request_exception
+
+    def _on_flask_exception(self, sender: Any, exception: BaseException, **extra: Any) -> None:
+        seen = getattr(self._raised, "seen", None)
+        if seen is not None:
+            seen.append(exception)
 
     async def post(self, body: bytes) -> Answer:
         loop = asyncio.get_running_loop()
@@ -377,8 +398,9 @@ class WsgiTransport:
     def _call(self, body: bytes) -> Answer:
         import httpx
 
-        errors = io.StringIO()  # where Flask and friends log the exception behind a 500
+        errors = io.StringIO()  # where some apps log the exception behind a 500
         raised: list[BaseException] = []
+        self._raised.seen = raised
         transport = httpx.WSGITransport(
             app=_answer_500_on_error(self.app, raised), wsgi_errors=errors
         )
@@ -406,6 +428,9 @@ class WsgiTransport:
         pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
+        signal, self._flask_signal = self._flask_signal, None
+        if signal is not None:
+            signal.disconnect(self._on_flask_exception, self.app)
 
 
 def _last_lines(text: str) -> str:
