@@ -746,13 +746,21 @@ def check(
     chosen_seed = new_seed() if seed is None else seed
     _report_seed(seed, chosen_seed)
     session = ContractSession(
-        target, budget=budget, seed=chosen_seed, headers=parse_headers(headers), verify=not insecure
+        target,
+        budget=budget,
+        seed=chosen_seed,
+        headers=parse_headers(headers),
+        verify=not insecure,
+        # SIGTERM (a CI timeout, `kill`) stops like Ctrl-C: the table still prints.
+        stop_signals=(signal.SIGINT, signal.SIGTERM),
     )
     session.select(only, skip)  # usage errors before anything is sent
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         _preflight(session)
         report = session.run_all(only=only, skip=skip)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         session.close()
     if output_format == "json":
         click.echo(json.dumps(json_report.contract(report), indent=2))
@@ -760,6 +768,10 @@ def check(
         for line in text.contract(report, session, _style()):
             click.echo(line)
     sys.exit(EXIT_OK if report.ok else EXIT_FAILED)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def _preflight(session: Any) -> None:
@@ -772,6 +784,8 @@ def _preflight(session: Any) -> None:
         verify=session.verify,
     ) as probe:
         (result,) = probe.send([b"{}"]).results or []
+    if result.outcome == "not-sent":  # Ctrl-C already
+        session.interrupted = True
     if result.outcome in ("unreachable", "error"):
         raise InputProblem(f"cannot reach {session.target}: {result.describe()}")
 

@@ -139,3 +139,41 @@ def test_a_failure_shows_the_in_process_apps_exception() -> None:
     assert failed.to_json()["failures"][0]["app_error"].endswith(
         "UNIQUE constraint failed: recordings.url"
     )
+
+
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM"])
+def test_one_ctrl_c_stops_check_at_once_and_prints_what_happened(stop: str) -> None:
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    from .test_cli_send import _default_signals
+
+    arrived, requests = threading.Event(), []
+    slow = make_receiver("slow", delay=0.5)  # a whole check would take ~90 s
+
+    async def watched(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            requests.append(1)
+            if len(requests) == 3:  # past the preflight, inside the first clause
+                arrived.set()
+        await slow(scope, receive, send)
+
+    with AppServer(watched, path="/aircore") as server:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "aircore_mock", "check", "--target", server.url, "--seed", "1"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=_default_signals,
+        )
+        try:
+            assert arrived.wait(30), "check sent nothing"
+        finally:
+            process.send_signal(getattr(signal, stop))  # once
+            out, err = process.communicate(timeout=30)
+    assert process.returncode == 1, err
+    assert "Traceback" not in err
+    assert "skipped: interrupted" in out
+    assert "interrupted (Ctrl-C): the clauses after it were skipped" in out

@@ -116,10 +116,8 @@ def _retry_after_app(value: str, then: int = 204) -> Starlette:
 
 @pytest.mark.parametrize("kind", ["seconds", "http-date"])
 def test_429_honours_retry_after_in_seconds_and_as_a_date(kind: str) -> None:
-    if kind == "seconds":
-        value = "1"
-    else:
-        value = email.utils.formatdate(time.time() + 2, usegmt=True)
+    in_two_seconds = email.utils.formatdate(time.time() + 2, usegmt=True)
+    value = "1" if kind == "seconds" else in_two_seconds
     app = _retry_after_app(value)
     with AppServer(app) as server:
         report = send(CALLBACKS[:1], server.url, retries=2, backoff=0)

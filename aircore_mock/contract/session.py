@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import signal
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -42,6 +43,7 @@ class ContractSession:
         headers: Mapping[str, str] | None = None,
         probe: Probe | None = None,
         verify: bool = True,
+        stop_signals: Sequence[int] = (signal.SIGINT,),
     ) -> None:
         if not budget > 0:
             raise UsageError(f"budget must be positive, got {budget}")
@@ -73,6 +75,7 @@ class ContractSession:
             path=path,
             keepalive=False,
             verify=verify,
+            stop_signals=stop_signals,
         )
 
     def close(self) -> None:
@@ -148,12 +151,12 @@ class ContractSession:
                 failure = Failure(send.what, send.body, got(answer), expected, answer.app_error)
                 (result.failures if verdict == "failed" else result.warnings).append(failure)
         if self.interrupted and not result.failures:
-            return ClauseResult(clause, case, "skipped", "skipped: interrupted (Ctrl-C)")
+            return ClauseResult(clause, case, "skipped", "skipped: interrupted")
         return _conclude(result)
 
     def _skip_reason(self, clause: str) -> str | None:
         if self.interrupted:
-            return "skipped: interrupted (Ctrl-C)"
+            return "skipped: interrupted"
         if self.slow is not None and clause != "answers-in-time":
             return f"skipped: the receiver proved slow ({self.slow})"
         return None
@@ -209,8 +212,14 @@ class ContractSession:
         chosen = self.select(only, skip)
         results = []
         for clause in chosen:
-            cases = self.cases(clause) or [None]
-            results += [self.run(clause, case) for case in cases]
+            for case in self.cases(clause) or [None]:
+                try:
+                    results.append(self.run(clause, case))
+                except KeyboardInterrupt:
+                    # Ctrl-C between two sends (a send itself reports it as not-sent):
+                    # the clauses left are skipped and the report still comes back.
+                    self.interrupted = True
+                    results.append(ClauseResult(clause, case, "skipped", "skipped: interrupted"))
         return ContractReport(
             str(self.url), self.seed, results, self.deliveries, interrupted=self.interrupted
         )
