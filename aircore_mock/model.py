@@ -250,7 +250,7 @@ class DeliveryOutcome(str, enum.Enum):
         return cls.REDIRECTED if 300 <= status < 400 else cls.REJECTED
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass takes ~3x longer to build, per delivery
 class Result:
     """What happened to one delivery: the answer, or why there was none."""
 

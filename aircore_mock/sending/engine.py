@@ -18,7 +18,6 @@ import asyncio
 import collections
 import contextlib
 import email.utils
-import sys
 import threading
 import time
 import zlib
@@ -28,13 +27,8 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from ..model import DeliveryOutcome, Result
+from ..model import Delivery, DeliveryOutcome, Result
 from .transports import EXCERPT, Answer, Transport, TransportFailure
-
-if sys.version_info >= (3, 11):
-    from asyncio import timeout as _deadline
-else:  # pragma: no cover - aiohttp brings async-timeout on Python 3.10
-    from async_timeout import timeout as _deadline
 
 MAX_BACKOFF = 30.0
 """Seconds: the longest wait between two attempts (exponential backoff stops growing)."""
@@ -44,7 +38,7 @@ _LANE_DEPTH = 64
 _INPUT_DEPTH = 1024
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # built once per delivery: not frozen, which costs ~3x to build
 class Job:
     """One delivery on its way: its place in the input, what it carries and its body."""
 
@@ -58,6 +52,12 @@ class Job:
 
 def job_of(index: int, delivery: Any) -> Job:
     """A `Delivery`, a callback dict (or any JSON value) or raw `bytes` as a job."""
+    kind = type(delivery)
+    if kind is bytes:  # a body as it is: nothing to parse
+        return Job(index, delivery, None, None, None, delivery)
+    if kind is Delivery:
+        callback, url, offset, quirk = delivery
+        return Job(index, callback, url, quirk, offset, orjson.dumps(callback))
     callback = getattr(delivery, "callback", delivery)
     url = getattr(delivery, "recording_url", None)
     if url is None and isinstance(callback, dict):
@@ -203,6 +203,14 @@ class _Input:
         return left
 
 
+def _uncancel() -> None:
+    # The watchdog's cancel is handled: take it back, so that the lane task can be cancelled
+    # again later (Python 3.11+; on 3.10 a task does not count its cancellations).
+    task = asyncio.current_task()
+    if task is not None and hasattr(task, "uncancel"):
+        task.uncancel()
+
+
 class _AsyncInput:
     """An async iterable (a queue a server feeds) as an input: awaited on the loop itself."""
 
@@ -235,8 +243,10 @@ class Engine:
         self._feeder: asyncio.Task[None] | None = None
         self._opening: asyncio.Future[None] | None = None
         self._input: _Input | None = None
-        self._pending: list[Any] = []
         self._taken = 0
+        self._due: list[float] = []
+        self._expired: list[bool] = []
+        self._loop_time: Callable[[], float] = time.monotonic
 
     def stop(self, now: bool = False) -> None:
         """Send nothing more; with `now`, abandon the requests in flight too (Ctrl-C)."""
@@ -261,6 +271,10 @@ class Engine:
         count = self.options.concurrency
         self._lanes = [asyncio.Queue(_LANE_DEPTH) for _ in range(count)]
         self._in_hand = [None] * count
+        self._due = [0.0] * count
+        self._expired = [False] * count
+        self._loop_time = loop.time
+        watchdog: asyncio.Task[None] | None = None
         error: BaseException | None = None
         sequence = isinstance(deliveries, list | tuple)
         try:
@@ -275,6 +289,7 @@ class Engine:
                 self._lane_tasks = [
                     asyncio.ensure_future(self._lane(i, lane)) for i, lane in enumerate(self._lanes)
                 ]
+                watchdog = asyncio.ensure_future(self._watch())
                 source: Any = deliveries
                 if hasattr(deliveries, "__aiter__"):
                     source = _AsyncInput(deliveries)  # type: ignore[arg-type]
@@ -293,7 +308,11 @@ class Engine:
             if not self.stopping:
                 raise
         finally:
-            await self._finish(deliveries if sequence else None)
+            try:
+                await self._finish(deliveries if sequence else None)
+            finally:
+                if watchdog is not None:
+                    watchdog.cancel()
         if error is not None:
             raise error
 
@@ -373,16 +392,16 @@ class Engine:
                 emit(not_sent(job))
                 continue
             in_hand[number] = job
-            result = await self._deliver(job)
+            result = await self._deliver(job, number)
             in_hand[number] = None
             emit(result)
 
-    async def _deliver(self, job: Job) -> Result:
+    async def _deliver(self, job: Job, lane: int) -> Result:
         if self.options.retries == 0:
-            return (await self._attempt(job, 1)).result
-        return await self._with_retries(job)
+            return (await self._attempt(job, 1, lane)).result
+        return await self._with_retries(job, lane)
 
-    async def _with_retries(self, job: Job) -> Result:
+    async def _with_retries(self, job: Job, lane: int) -> Result:
         from tenacity import AsyncRetrying, retry_if_result, stop_after_attempt, stop_when_event_set
         from tenacity.wait import wait_random_exponential
 
@@ -397,7 +416,7 @@ class Engine:
         async def once() -> _Attempt:
             if attempts and self.stopping:
                 return attempts[-1]  # stopped during the backoff: the last answer stands
-            attempts.append(await self._attempt(job, len(attempts) + 1))
+            attempts.append(await self._attempt(job, len(attempts) + 1, lane))
             return attempts[-1]
 
         retrying = AsyncRetrying(
@@ -416,21 +435,47 @@ class Engine:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._stop_event.wait(), seconds)
 
-    async def _attempt(self, job: Job, number: int) -> _Attempt:
+    async def _watch(self) -> None:
+        """Cancel each attempt that outlives its deadline (one task for every lane: cheaper
+        than a timer per request, and a few tens of milliseconds late at most)."""
+        loop = asyncio.get_running_loop()
+        tick = min(0.05, self.options.timeout / 10)
+        due, expired, tasks = self._due, self._expired, self._lane_tasks
+        while True:
+            await asyncio.sleep(tick)
+            now = loop.time()
+            for lane, when in enumerate(due):
+                if when and now >= when and not expired[lane]:
+                    expired[lane] = True
+                    tasks[lane].cancel()
+
+    async def _attempt(self, job: Job, number: int, lane: int) -> _Attempt:
         timeout = self.options.timeout
         began = time.perf_counter()
         answer: Answer | None = None
         outcome: DeliveryOutcome
         error: str | None = None
+        self._due[lane] = self._loop_time() + timeout
         try:
-            async with _deadline(timeout):
-                answer = await self.transport.post(job.body)
-        except asyncio.TimeoutError:
-            outcome, error = DeliveryOutcome.TIMEOUT, f"no answer within {timeout:g} s"
+            answer = await self.transport.post(job.body)
+        except asyncio.CancelledError:
+            if not self._expired[lane]:
+                raise  # a stop, not the deadline
+            _uncancel()
+            answer = None
         except TransportFailure as failure:
             outcome, error = failure.outcome, str(failure)
         except Exception as exc:  # never a dead lane: a result, whatever went wrong
             outcome, error = DeliveryOutcome.ERROR, f"{type(exc).__name__}: {exc}"
+        finally:
+            self._due[lane] = 0.0
+        if self._expired[lane]:
+            # Past the deadline, even if an answer came (an app that swallowed the cancel).
+            self._expired[lane] = False
+            if answer is not None:
+                _uncancel()
+            answer, outcome = None, DeliveryOutcome.TIMEOUT
+            error = f"no answer within {timeout:g} s"
         latency = (time.perf_counter() - began) * 1000
         if answer is None:
             result = Result(
