@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._exceptions import AircoreMockError, InputError, Problem, UsageError, ValidationError
 from ._schemas import callback_types, get_schema, schema_dir, schema_names
-from ._validation import checker, explain, is_valid, iter_errors, validate
+from ._validation import checker, explain, is_valid, iter_errors, undocumented, validate
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -118,5 +118,6 @@ __all__ = [  # noqa: RUF022 - grouped: validation, then generation
     "iter_errors",
     "schema_dir",
     "schema_names",
+    "undocumented",
     "validate",
 ]

@@ -248,7 +248,7 @@ def test_receiver_send_and_validate_fixtures(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(
         [
             "*AssertionError: not a valid callback:*",
-            "*$.event: 'recording-paused' is not one of 'recording-started'*",
+            "*$.timestamp: required property is missing*",
         ]
     )
 
