@@ -224,7 +224,18 @@ def validate(
 @click.argument("name", required=False, metavar="[CALLBACK_TYPE]")
 @click.option("--list", "list_", is_flag=True, help="List the callback types, one line each.")
 @click.option("--path", "show_path", is_flag=True, help="Print the folder holding the schemas.")
-def schema(name: str | None, list_: bool, show_path: bool) -> None:
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="The strict variant: exactly what Aircore documents today (no undocumented fields, "
+    "stop reasons, states or event types).",
+)
+@click.option(
+    "--openapi",
+    is_flag=True,
+    help="Print an OpenAPI 3.1 document instead: each callback type a webhook.",
+)
+def schema(name: str | None, list_: bool, show_path: bool, strict: bool, openapi: bool) -> None:
     """Print a shipped JSON Schema: the union of all callbacks, or one CALLBACK_TYPE.
 
     The schemas are plain draft 2020-12 files; --path shows where they live so that other
@@ -232,8 +243,19 @@ def schema(name: str | None, list_: bool, show_path: bool) -> None:
     """
     from . import _schemas
 
+    chosen = [flag for flag, on in (("--list", list_), ("--path", show_path)) if on]
+    if openapi:
+        chosen.append("--openapi")
+    if len(chosen) > 1 or (chosen and name):
+        what = " and ".join(chosen + ([name] if name else []))
+        _fail_usage(f"{what} cannot be combined")
+    if openapi:
+        from ._openapi import openapi_document
+
+        click.echo(json.dumps(openapi_document(strict=strict), indent=2))
+        return
     if show_path:
-        click.echo(str(_schemas.schema_dir()))
+        click.echo(str(_schemas.schema_dir(strict)))
         return
     if list_:
         types = _schemas.callback_types()
@@ -241,7 +263,7 @@ def schema(name: str | None, list_: bool, show_path: bool) -> None:
         for event in types:
             click.echo(f"{event:<{width}}  {_schemas.describe(event)}")
         return
-    click.echo(json.dumps(_schemas.get_schema(name or _schemas.UNION), indent=2))
+    click.echo(json.dumps(_schemas.get_schema(name or _schemas.UNION, strict=strict), indent=2))
 
 
 def _scenario_help() -> str:
