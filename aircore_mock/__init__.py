@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from .schemas import callback_types, get_schema, schema_dir, schema_names
     from .seeds import new_seed
     from .sending import AsyncSender, Sender, send
-    from .validation import checker, explain, is_valid, iter_errors, validate
+    from .validation import checker, explain, is_valid, iter_errors, undocumented, validate
 
 # name -> "module" or ("module", "attribute in it")
 _PUBLIC: dict[str, str | tuple[str, str]] = {
@@ -72,6 +72,7 @@ _PUBLIC: dict[str, str | tuple[str, str]] = {
     "explain": "validation",
     "is_valid": "validation",
     "iter_errors": "validation",
+    "undocumented": "validation",
     "validate": "validation",
     # the model
     "Callback": "model",

@@ -25,8 +25,8 @@ def test_a_correct_receiver_passes_over_http() -> None:
     with AppServer(make_receiver(), path="/aircore") as server:
         result = run("check", "--target", server.url, "--seed", "1")
     assert result.exit_code == 0, result.output
-    assert "7 clauses (31 checks): 7 passed" in result.output
-    verdicts = {line.split()[1] for line in result.stdout.splitlines()[:31]}
+    assert "7 clauses (32 checks): 7 passed" in result.output
+    verdicts = {line.split()[1] for line in result.stdout.splitlines()[:32]}
     assert verdicts == {"passed"}
 
 
@@ -52,7 +52,7 @@ def test_text_output_names_the_clause_and_how_to_reproduce() -> None:
     row = next(line for line in lines if line.startswith("idempotent-duplicates "))
     assert " failed " in row and "delivered a second time" in row
     assert f"curl -sS -X POST {server.url}" in result.stdout
-    assert "7 clauses (31 checks): 1 failed, 6 passed" in result.stdout
+    assert "7 clauses (32 checks): 1 failed, 6 passed" in result.stdout
 
 
 def test_only_and_skip() -> None:

@@ -29,6 +29,7 @@ LAYERS = {
     "contract": 5,
     "fake": 6,
     "strategies": 6,
+    "openapi": 7,
     "reporting": 7,
     "locust": 8,
     "cli": 8,

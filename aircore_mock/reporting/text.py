@@ -99,7 +99,7 @@ def capture_summary(summary: dict[str, Any]) -> list[str]:
     return [
         f"{summary['callbacks']} callback(s) in {summary['requests']} request(s): {events}",
         f"invalid {summary['invalid']}, out of order {summary['out_of_order']}, "
-        f"duplicates {summary['duplicates']}; undocumented fields: "
+        f"duplicates {summary['duplicates']}; undocumented fields and values: "
         f"{', '.join(summary['undocumented_fields']) or 'none'}",
     ]
 
