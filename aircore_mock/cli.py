@@ -451,6 +451,14 @@ _LINES_BEFORE_PROGRESS = 20
     help="Retries on connection errors, 5xx and 429, with exponential backoff "
     "(Retry-After honoured).",
 )
+@click.option(
+    "--max-failures",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="Give up after this many deliveries in a row got no answer at all (refused, timed "
+    "out, cut off); the rest are reported as not sent. 0: never give up.",
+)
 @_insecure_option
 @click.option("--dry-run", is_flag=True, help="Print what would be sent; send nothing.")
 @_format_option(["text", "json"], "text: a line per delivery and a summary; json: a report.")
@@ -474,6 +482,7 @@ def send(
     headers: tuple[str, ...],
     timeout: float,
     retries: int,
+    max_failures: int,
     insecure: bool,
     dry_run: bool,
     output_format: str,
@@ -487,7 +496,9 @@ def send(
       aircore-mock send --from captured.jsonl --target $URL --header 'Authorization: Bearer x'
 
     Exit codes: 0 every delivery got a 2xx, 1 some did not (or the send was interrupted, or
-    the built-in receiver found an invalid callback), 2 usage or input error.
+    gave up, or the built-in receiver found an invalid callback), 2 usage or input error. An
+    unreachable target is 1, not 2: each delivery's result says what happened to it (`check`,
+    which cannot judge anything then, exits 2).
     """
     from .generation import Generator, parse_pins
     from .reporting import json as json_report
@@ -531,6 +542,7 @@ def send(
         headers=extra_headers,
         timeout=timeout,
         retries=retries,
+        max_failures=max_failures or None,
         verify=not insecure,
         # SIGTERM (a CI timeout, `kill`) stops like Ctrl-C: the summary still prints.
         stop_signals=(signal.SIGINT, signal.SIGTERM),
@@ -787,8 +799,9 @@ def check(
       aircore-mock check --target http://localhost:8000/aircore
       aircore-mock check --target $URL --only idempotent-duplicates --budget 2
 
-    Exit codes: 0 every clause passed (warnings allowed), 1 a clause failed, 2 usage error
-    or the receiver cannot be reached.
+    Exit codes: 0 every clause passed (warnings allowed), 1 a clause failed (or the run was
+    interrupted), 2 usage error or the receiver cannot be reached: no clause can be judged
+    then (`send` exits 1 instead, with each delivery's result).
     """
     from .contract import ContractSession
     from .reporting import json as json_report

@@ -211,3 +211,40 @@ def test_check_with_a_budget_against_a_dripping_receiver_fails_answers_in_time()
     assert elapsed < 30
     line = next(x for x in result.stdout.splitlines() if x.startswith("answers-in-time"))
     assert "failed" in line and "within 1 s" in line
+
+
+def test_a_dead_target_is_given_up_after_max_failures_in_a_row() -> None:
+    from .apps import free_port_refusing
+
+    callbacks = Generator(8).scenario("uploaded", count=10)
+    report = send(callbacks, free_port_refusing(), max_failures=5)
+    _assert_accounted(report, 30)
+    assert report.outcomes == {"unreachable": 5, "not-sent": 25}
+    assert report.interrupted and report.gave_up is not None
+    assert "gave up after 5 deliveries in a row without an answer" in report.gave_up
+    assert report.failed == 5 and report.not_sent == 25
+
+
+SILENT_SEND = ["send", "-s", "burst", "-n", "50", "-c", "4", "--timeout", "0.5", "--seed", "1"]
+
+
+def test_a_silent_target_is_given_up_in_bounded_time_by_the_cli() -> None:
+    with raw_server(never_answers) as server:
+        started = time.monotonic()
+        result = CliRunner().invoke(
+            cli,
+            [*SILENT_SEND, "--target", server.url],
+        )
+        elapsed = time.monotonic() - started
+    assert result.exit_code == 1, result.output
+    assert "gave up after 5 deliveries in a row without an answer" in result.stderr
+    assert "not sent" in result.stderr
+    # 150 callbacks x 0.5 s would be 19 s at -c 4; giving up takes a few timeouts
+    assert elapsed < 15
+
+
+def test_answers_of_any_status_keep_a_send_going() -> None:
+    app = scripted_app([500])
+    with AppServer(app) as server:
+        report = send(Generator(9).scenario("uploaded", count=4), server.url, max_failures=2)
+    assert report.statuses == {500: 12} and report.gave_up is None

@@ -107,6 +107,7 @@ class _Target:
         path: str = "/",
         keepalive: bool = True,
         lifespan: bool = True,
+        max_failures: int | None = None,
     ) -> None:
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise UsageError(f"concurrency must be at least 1, got {concurrency!r}")
@@ -120,13 +121,15 @@ class _Target:
             raise UsageError(f"retries must not be negative, got {retries}")
         if backoff < 0:
             raise UsageError(f"backoff must not be negative, got {backoff}")
+        if max_failures is not None and max_failures < 1:
+            raise UsageError(f"max_failures must be at least 1 (or None), got {max_failures}")
         self.kind: Kind = target_kind(target)
         self.target = check_url(target) if self.kind == "url" else target
         self.headers = {"content-type": "application/json", "user-agent": "aircore-mock"}
         for name, value in (headers or {}).items():
             check_header_value(name, value)
             self.headers[name.lower()] = value
-        self.options = Options(concurrency, rate, speed, timeout, retries, backoff)
+        self.options = Options(concurrency, rate, speed, timeout, retries, backoff, max_failures)
         self.verify = verify
         self.path = path
         """Where an app target takes callbacks (a URL target carries its own path)."""
@@ -170,8 +173,9 @@ class Sender(_Target):
     `target` is a URL, an ASGI app or a WSGI app. `timeout` bounds each attempt from connect
     to the last byte of the answer; `retries` retries connection errors, timeouts, 5xx and
     429 with exponential backoff and full jitter (`backoff` seconds at first, at most 30 s)
-    and honours `Retry-After` up to 60 s. Ctrl-C during a send stops it at once; the report
-    still has one result per delivery.
+    and honours `Retry-After` up to 60 s. `max_failures` gives up on a target after that many
+    deliveries in a row got no answer at all (the rest are reported as not-sent). Ctrl-C
+    during a send stops it at once; the report still has one result per delivery.
     """
 
     def __init__(
@@ -189,6 +193,7 @@ class Sender(_Target):
         path: str = "/",
         keepalive: bool = True,
         lifespan: bool = True,
+        max_failures: int | None = None,
         stop_signals: Sequence[int] = (signal.SIGINT,),
     ) -> None:
         super().__init__(
@@ -204,6 +209,7 @@ class Sender(_Target):
             path=path,
             keepalive=keepalive,
             lifespan=lifespan,
+            max_failures=max_failures,
         )
         self.stop_signals = tuple(stop_signals)
         """Signals that stop a send at once (in the main thread), as Ctrl-C does."""
@@ -278,6 +284,7 @@ class Sender(_Target):
         finally:
             report.elapsed_s = time.perf_counter() - started
         report.interrupted = self._stopped
+        report.gave_up = self._gave_up
         return report
 
     def iter_results(self, deliveries: Iterable[Any]) -> Iterator[Result]:
@@ -329,6 +336,7 @@ class Sender(_Target):
             finished = True
         finally:
             self._stopped = engine.stopping
+            self._gave_up = engine.gave_up
             if not main.done():  # the caller left early, or an error: end the send first
                 engine.stop(now=True)
                 with contextlib.suppress(BaseException):
@@ -338,6 +346,7 @@ class Sender(_Target):
             raise main.exception()  # type: ignore[misc]
 
     _stopped = False
+    _gave_up: str | None = None
 
 
 class AsyncSender(_Target):
@@ -379,6 +388,7 @@ class AsyncSender(_Target):
             self._engines.discard(engine)
             report.elapsed_s = time.perf_counter() - started
             report.interrupted = engine.stopping
+            report.gave_up = engine.gave_up
         return report
 
     def stop(self, now: bool = False) -> None:
@@ -456,6 +466,7 @@ def send(
     path: str = "/",
     keepalive: bool = True,
     lifespan: bool = True,
+    max_failures: int | None = None,
     keep_results: bool = True,
     on_result: Callable[[Result], None] | None = None,
 ) -> Report:
@@ -476,6 +487,7 @@ def send(
         path=path,
         keepalive=keepalive,
         lifespan=lifespan,
+        max_failures=max_failures,
     )
     try:
         return sender.send(deliveries, keep_results=keep_results, on_result=on_result)

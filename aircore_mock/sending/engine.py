@@ -101,6 +101,8 @@ class Options:
     timeout: float = 10.0
     retries: int = 0
     backoff: float = 0.5
+    max_failures: int | None = None
+    """Give up after this many consecutive deliveries without an answer (None: never)."""
 
 
 class _Attempt(NamedTuple):
@@ -234,6 +236,9 @@ class Engine:
         self.options = options
         self.emit = emit
         self.stopping = False
+        self.gave_up: str | None = None
+        """Why the engine gave up on the target (consecutive failures), if it did."""
+        self._failures_in_a_row = 0
         self.interrupted = False
         self._stop_event: asyncio.Event | None = None
         self._lanes: list[asyncio.Queue[Job | None]] = []
@@ -395,6 +400,24 @@ class Engine:
             result = await self._deliver(job, number)
             in_hand[number] = None
             emit(result)
+            self._count_failure(result)
+
+    def _count_failure(self, result: Result) -> None:
+        # A target that answers nothing, several times in a row, is dead or silent: the rest
+        # would only wait out their timeouts. Any answer, whatever its status, resets the run.
+        limit = self.options.max_failures
+        if limit is None:
+            return
+        if result.status is not None:
+            self._failures_in_a_row = 0
+            return
+        self._failures_in_a_row += 1
+        if self._failures_in_a_row >= limit and not self.stopping:
+            self.gave_up = (
+                f"gave up after {limit} deliveries in a row without an answer "
+                f"(the last: {result.outcome.value}: {result.error})"
+            )
+            self.stop()
 
     async def _deliver(self, job: Job, lane: int) -> Result:
         if self.options.retries == 0:
