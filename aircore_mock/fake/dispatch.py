@@ -45,10 +45,9 @@ class _Route:
 class Dispatcher:
     """Drains the backend's outbox into the engine and runs due steps, on one event loop."""
 
-    def __init__(self, backend: FakeBackend, *, deliver_to: Any = None) -> None:
+    def __init__(self, backend: FakeBackend, host: DispatchHost | None = None) -> None:
         self.backend = backend
-        self.deliver_to = deliver_to
-        """An ASGI or WSGI app that takes every callback in-process (at its URL's path)."""
+        self._host = host
         self._routes: dict[tuple[str, RetryPolicy], _Route] = {}
         self._draining: set[asyncio.Task[None]] = set()
         self._inflight: dict[int, SentCallback] = {}
@@ -159,10 +158,11 @@ class Dispatcher:
             "backoff": policy.backoff,
             "timeout": policy.timeout,
         }
-        if self.deliver_to is not None:
+        app = self._host.deliver_to if self._host is not None else None
+        if app is not None:
             parts = urlsplit(url)
             path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-            sender = AsyncSender(self.deliver_to, path=path, lifespan=False, **options)
+            sender = AsyncSender(app, path=path, lifespan=False, **options)
         else:
             sender = AsyncSender(url, **options)
         route = _Route(sender, asyncio.Queue())
@@ -203,6 +203,8 @@ class DispatchHost:
     def __init__(self, backend: FakeBackend, *, deliver_to: Any = None) -> None:
         self.backend = backend
         self.deliver_to = deliver_to
+        """An ASGI or WSGI app that takes every callback in-process (at its URL's path and
+        query), instead of the network; read when a callback URL's sender opens."""
         self._lock = threading.Lock()
         self._dispatcher: Dispatcher | None = None
         self._thread: threading.Thread | None = None
@@ -220,7 +222,7 @@ class DispatchHost:
         with self._lock:
             if self._dispatcher is not None:
                 return False
-            self._dispatcher = Dispatcher(self.backend, deliver_to=self.deliver_to)
+            self._dispatcher = Dispatcher(self.backend, self)
             self._dispatcher.start()
             return True
 
@@ -258,7 +260,7 @@ class DispatchHost:
             loop.run_forever()
 
         if with_dispatcher:
-            self._dispatcher = Dispatcher(self.backend, deliver_to=self.deliver_to)
+            self._dispatcher = Dispatcher(self.backend, self)
             self._threaded = True
         self._loop = loop
         self._thread = threading.Thread(target=run, daemon=True, name="aircore-mock fake")

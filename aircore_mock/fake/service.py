@@ -99,6 +99,16 @@ class FakeAircore:
         return self.backend.public_url
 
     @property
+    def deliver_to(self) -> Any:
+        """An ASGI or WSGI app that takes every callback in-process (at the callback URL's
+        path and query) instead of the network; None sends over HTTP."""
+        return self._host.deliver_to
+
+    @deliver_to.setter
+    def deliver_to(self, app: Any) -> None:
+        self._host.deliver_to = app
+
+    @property
     def clock(self) -> Clock:
         return self.backend.clock
 
