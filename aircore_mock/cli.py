@@ -628,6 +628,9 @@ def _dry_run(deliveries: Any, target: str, headers: dict[str, str], output_forma
     default=None,
     help="Append every API request and callback delivery to this JSONL file (secrets redacted).",
 )
+@click.option(
+    "-q", "--quiet", is_flag=True, help="Print only the ready line and the summary on exit."
+)
 def serve(
     host: str,
     port: int,
@@ -639,6 +642,7 @@ def serve(
     retries: int,
     seed: int | None,
     log_file: str | None,
+    quiet: bool,
 ) -> None:
     """Run a fake of Aircore's recording API that sends the callbacks back.
 
@@ -691,8 +695,8 @@ def serve(
         host=host,
         port=port,
         log=log_file,
-        on_request=on_request,
-        on_callback=on_callback,
+        on_request=None if quiet else on_request,
+        on_callback=None if quiet else on_callback,
     )
 
     def ready(fake: Any) -> None:
