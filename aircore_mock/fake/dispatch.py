@@ -29,6 +29,9 @@ LANES = 8
 """Recordings of one callback URL delivered at the same time."""
 _CLOSE_GRACE = 5.0
 """Seconds callbacks in flight get to finish when the fake shuts down."""
+ROUTE_IDLE = 2.0
+"""Seconds a callback URL's sender stays open with no recording left to call back: the next
+recording with the same URL (the common case) reuses its connections."""
 
 
 @dataclass
@@ -40,6 +43,7 @@ class _Route:
     open: set[str] = field(default_factory=set)
     """Recordings that will still send callbacks here."""
     task: asyncio.Task[None] | None = None
+    idle_since: float | None = None
 
 
 class Dispatcher:
@@ -112,10 +116,11 @@ class Dispatcher:
                     self._enqueue(sent)
             except Exception:  # never a dead dispatcher: log it and keep serving
                 _log.exception("aircore-mock: the callback dispatcher failed a step")
-            wait = None
+            wait = self._sweep()
             due = backend.next_due()
             if due is not None and clock.mode != "manual":
-                wait = clock.wall_seconds_until(due)
+                until = clock.wall_seconds_until(due)
+                wait = until if wait is None else min(wait, until)
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait)
 
@@ -143,11 +148,23 @@ class Dispatcher:
             route.open.discard(sent.recording_id)
         else:
             route.open.add(sent.recording_id)
-        if not route.open:
-            # Every recording of this URL has queued its last callback: the sender closes
-            # once they are delivered (a later recording with this URL gets a new one).
-            route.queue.put_nowait(_END)
-            del self._routes[key]
+        route.idle_since = None if route.open else asyncio.get_running_loop().time()
+
+    def _sweep(self) -> float | None:
+        # Close the senders of URLs no recording will call back any more (once idle for a
+        # while); returns the seconds until the next one is due to close, if any.
+        now = asyncio.get_running_loop().time()
+        soonest = None
+        for key, route in list(self._routes.items()):
+            if route.idle_since is None:
+                continue
+            left = route.idle_since + ROUTE_IDLE - now
+            if left <= 0:
+                route.queue.put_nowait(_END)  # it closes once what it holds is delivered
+                del self._routes[key]
+            else:
+                soonest = left if soonest is None else min(soonest, left)
+        return soonest
 
     def _open_route(self, url: str, policy: RetryPolicy) -> _Route:
         from ..sending import AsyncSender
