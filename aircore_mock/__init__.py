@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         check_receiver,
     )
     from .errors import AircoreMockError, InputError, Problem, UsageError, ValidationError
+    from .fake import FakeAircore
     from .generation import (
         AWS_REGIONS,
         BAD_REGIONS,
@@ -113,6 +114,8 @@ _PUBLIC: dict[str, str | tuple[str, str]] = {
     "CaptureStore": "capture",
     "Receiver": "capture",
     "WaitTimeout": "capture",
+    # the fake recording API
+    "FakeAircore": "fake",
     # the contract
     "AircoreContractWarning": "contract",
     "ClauseResult": "contract",

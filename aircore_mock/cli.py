@@ -638,6 +638,168 @@ def _dry_run(deliveries: Any, target: str, headers: dict[str, str], output_forma
     "-p",
     "--port",
     type=click.IntRange(0, 65535),
+    default=8080,
+    show_default=True,
+    help="Port; 0 picks a free one (see --ready-file).",
+)
+@click.option(
+    "--ready-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write host:port here once listening, so scripts can wait for it.",
+)
+@click.option(
+    "--api-key",
+    "api_keys",
+    multiple=True,
+    metavar="KEY",
+    help="A bearer key the API accepts, repeatable. Without one, any non-empty key is.",
+)
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Run time at this many times real time (60: an upload due 60 s after the stop "
+    "comes 1 s after it). Default: real time.",
+)
+@click.option(
+    "--instant", is_flag=True, help="Run each step (auto-stop, upload) as soon as it is due."
+)
+@click.option(
+    "--auto-stop",
+    type=click.FloatRange(min=0),
+    default=None,
+    metavar="SECONDS",
+    help="Stop each recording this long after its start, as when all publishers leave "
+    "(reason allPublishersLeft). Default: recordings run until DELETEd.",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(0, 20),
+    default=0,
+    show_default=True,
+    help="Retries of a callback that gets no 2xx. Aircore's docs say nothing about retries, "
+    "so none by default (an assumption).",
+)
+@_seed_option
+@click.option(
+    "--log",
+    "log_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Append every API request and callback delivery to this JSONL file (secrets redacted).",
+)
+@click.option(
+    "-q", "--quiet", is_flag=True, help="Print only the ready line and the summary on exit."
+)
+def serve(
+    host: str,
+    port: int,
+    ready_file: str | None,
+    api_keys: tuple[str, ...],
+    speed: float | None,
+    instant: bool,
+    auto_stop: float | None,
+    retries: int,
+    seed: int | None,
+    log_file: str | None,
+    quiet: bool,
+) -> None:
+    """Run a fake of Aircore's recording API that sends the callbacks back.
+
+    `POST /recording` starts a recording (bearer key, start-recording body checked against
+    its schema); `DELETE <the url it answered>` stops it. Callbacks go to the request's
+    callback_url: recording-started, recording-stopped, then recording-uploaded or
+    recording-upload-failed with the error the request's own bucket and region would cause.
+    `/_aircore-mock/` shows recordings, callbacks and the journal, and injects faults.
+
+    \b
+      aircore-mock serve --port 8080 --auto-stop 30 --speed 10
+      curl -s localhost:8080/_aircore-mock/recordings
+    """
+    from .fake import CONTROL, FakeAircore
+    from .io import write_atomically
+    from .seeds import new_seed
+
+    if speed is not None and instant:
+        _fail_usage("--speed and --instant are exclusive: choose one way for time to pass")
+    if any(not key.strip() for key in api_keys):
+        _fail_usage("--api-key must not be empty")
+    if ready_file is not None:
+        folder = os.path.dirname(os.path.abspath(ready_file))
+        if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+            raise InputProblem(f"cannot write --ready-file {ready_file}: no writable folder")
+    chosen_seed = new_seed() if seed is None else seed
+    _report_seed(seed, chosen_seed)
+    style = _style()
+
+    def on_request(entry: Any) -> None:
+        ok = entry.status < 400
+        status = style(str(entry.status), fg="green" if ok else "red")
+        what = entry.recording_id or entry.error or ""
+        click.echo(f"{entry.method} {entry.path[:60]} {status}  {what}")
+
+    def on_callback(sent: Any) -> None:
+        result = sent.result
+        answer = result.describe() if result.error or not result.delivered else result.status
+        color = "green" if result.delivered else "red"
+        line = f"  -> {sent.event} {sent.recording_id} {sent.callback_url}"
+        click.echo(f"{line}: {style(str(answer), fg=color)} ({result.latency_ms:.1f} ms)")
+
+    fake = FakeAircore(
+        clock="instant" if instant else "realtime",
+        speed=speed or 1.0,
+        api_keys=api_keys,
+        auto_stop=auto_stop,
+        seed=chosen_seed,
+        retries=retries,
+        host=host,
+        port=port,
+        log=log_file,
+        on_request=None if quiet else on_request,
+        on_callback=None if quiet else on_callback,
+    )
+
+    def ready(fake: Any) -> None:
+        if ready_file is not None:
+            write_atomically(ready_file, f"{fake.host}:{fake.port}\n".encode())
+        keys = (
+            f"{len(api_keys)} API key(s) from --api-key"
+            if api_keys
+            else "any non-empty bearer key is accepted (no --api-key given)"
+        )
+        retry = f"{retries} retries" if retries else "no retries (Aircore documents none)"
+        click.echo(
+            f"ready: Aircore recording API on {fake.url}/recording (Ctrl-C to stop); "
+            f"{keys}; clock: {fake.clock.describe()}; callbacks: {retry}; "
+            f"control: {fake.url}{CONTROL}/",
+            err=True,
+        )
+
+    try:
+        fake.serve(on_ready=ready)
+    except BrokenPipeError:
+        fake.stop()
+    summary = fake.summary()
+    deliveries = ", ".join(f"{n} {k}" for k, n in sorted(summary["deliveries"].items()))
+    click.echo(
+        f"{summary['recordings']} recording(s), {summary['requests']} API request(s), "
+        f"{summary['callbacks']} callback(s){': ' + deliveries if deliveries else ''}",
+        err=True,
+    )
+
+
+@cli.command()
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface to bind (loopback by default; 0.0.0.0 exposes it).",
+)
+@click.option(
+    "-p",
+    "--port",
+    type=click.IntRange(0, 65535),
     default=8000,
     show_default=True,
     help="Port; 0 picks a free one (see --ready-file).",

@@ -17,6 +17,7 @@ EXPECTED = {
     "recording-stopped.schema.json",
     "recording-uploaded.schema.json",
     "recording-upload-failed.schema.json",
+    "start-recording-request.schema.json",
 }
 
 
