@@ -28,9 +28,14 @@ TARGET = SOURCE / "strict"
 SUFFIX = ".schema.json"
 # Files that are no callback on their own: their objects are closed where a callback uses them.
 SHARED = {"common"}
+# Requests to Aircore's API (what the fake checks): closed like callbacks, with their own note.
+REQUESTS = {"start-recording-request"}
 STRICT_NOTE = (
     " Strict variant: exactly what Aircore's docs say today; undocumented fields, values and"
     " event types are rejected."
+)
+STRICT_REQUEST_NOTE = (
+    " Strict variant: exactly the fields Aircore's docs list; undocumented ones are rejected."
 )
 
 
@@ -101,9 +106,10 @@ def strict_variant(name: str, schema: dict[str, Any], events: set[str]) -> dict[
     out = copy.deepcopy(schema)
     base, _, file = out["$id"].rpartition("/")
     out["$id"] = f"{base}/strict/{file}"
-    out["description"] = out["description"] + STRICT_NOTE
+    note = STRICT_REQUEST_NOTE if name in REQUESTS else STRICT_NOTE
+    out["description"] = out["description"] + note
     _close_open_enums(out, name)
-    if name in events:
+    if name in events or name in REQUESTS:
         _close_objects(out)
     return out
 
@@ -116,7 +122,7 @@ def build() -> dict[str, str]:
     }
     # The union's if/then branches name the callback schemas (as _schemas._dispatch does).
     events = {branch["then"]["$ref"][: -len(SUFFIX)] for branch in schemas["callback"]["allOf"]}
-    unknown = set(schemas) - events - SHARED - {"callback"}
+    unknown = set(schemas) - events - SHARED - REQUESTS - {"callback"}
     if unknown:
         raise ValueError(f"schemas neither a callback, the union nor shared: {sorted(unknown)}")
     return {

@@ -138,7 +138,6 @@ def test_a_whole_lifecycle_calls_back_in_order_with_coherent_times(
             "`undefined'. This service may not be available in the `us-east-1111' region.",
         ),
         ({"region": "Europe (Ireland)"}, "invalid-region", "Invalid region in config"),
-        ({"region": ""}, "missing-region", "Missing region in config"),
         (
             {"bucket": "Acme_Recordings"},
             "invalid-bucket-name",
@@ -167,6 +166,21 @@ def test_upload_fails_as_the_request_s_own_storage_settings_would(
     assert last.payload["recording"]["reason"] == reason
     assert aircore_mock.is_valid(last.payload, strict=True)
     assert fake.recordings[0].failure_family == family
+
+
+def test_an_empty_region_uploads_to_us_east_1_as_the_sdk_would(
+    fake: FakeAircore, client: httpx.Client, receiver: Receiver
+) -> None:
+    started = client.post("/recording", json=start_body(receiver.url, region="")).json()
+    client.delete(started["url"])
+    fake.advance(60)
+    uploaded = fake.wait_for_callbacks(3)[-1].payload
+    location = uploaded["recording"]["location"]
+    assert uploaded["event"] == "recording-uploaded" and location["region"] == "us-east-1"
+    assert (
+        location["address"].startswith("https://") and ".s3.amazonaws.com/" in location["address"]
+    )
+    assert aircore_mock.is_valid(uploaded, strict=True)
 
 
 def test_dotted_buckets_and_odd_file_names_give_valid_addresses(

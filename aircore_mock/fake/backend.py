@@ -24,6 +24,7 @@ from .request import (
     REDACTED,
     check_request,
     describe,
+    effective_region,
     redact,
     server_region,
     stop_url,
@@ -466,7 +467,7 @@ class FakeBackend:
                 family, bad_region = problem
         start, elapsed = recording.start_time, recording.elapsed_time
         if family is None:
-            region = recording.region.lower()
+            region = effective_region(recording.region).lower()
             recording.upload = "uploaded"
             recording.address = upload_address(
                 recording.bucket, region, recording.filename, recording.id

@@ -155,6 +155,12 @@ def bucket_name_ok(bucket: str) -> bool:
     return False
 
 
+def effective_region(region: str) -> str:
+    """The region the S3 client really uses: the AWS SDK turns an empty one into us-east-1
+    (whose global endpoint serves every commercial bucket) before it checks anything."""
+    return region or "us-east-1"
+
+
 def upload_problem(bucket: str, region: str, sse: str | None) -> tuple[str, str | None] | None:
     """The catalogue failure family these settings cause, and the bad region if that is the
     cause; None when the upload would succeed.
@@ -164,6 +170,7 @@ def upload_problem(bucket: str, region: str, sse: str | None) -> tuple[str, str 
     """
     from ..generation.catalogue import REGION_CODES, failure_for_region
 
+    region = effective_region(region)
     if region.lower() not in REGION_CODES:
         return failure_for_region(region).family, region
     if not bucket_name_ok(bucket):
