@@ -32,9 +32,9 @@ def test_a_correct_receiver_passes_over_http() -> None:
 
 @pytest.mark.parametrize("defect", sorted(DEFECTS))
 def test_each_defect_exits_1_and_names_its_clause(defect: str) -> None:
-    with AppServer(make_receiver(defect, delay=1.0), path="/aircore") as server:
+    with AppServer(make_receiver(defect, delay=5), path="/aircore") as server:
         result = run(
-            "check", "--target", server.url, "--seed", "2", "--budget", "0.3", "--format", "json"
+            "check", "--target", server.url, "--seed", "2", "--budget", "2", "--format", "json"
         )
     assert result.exit_code == 1
     report = json.loads(result.stdout)

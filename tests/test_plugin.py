@@ -74,8 +74,8 @@ def test_a_correct_receiver_passes_every_clause(pytester: pytest.Pytester) -> No
 def test_each_planted_defect_fails_exactly_its_clause(
     pytester: pytest.Pytester, defect: str
 ) -> None:
-    _contract_file(pytester, f"make_receiver({defect!r}, delay=0.6)")
-    result = _run(pytester, "--aircore-budget", "0.3")
+    _contract_file(pytester, f"make_receiver({defect!r}, delay=5)")
+    result = _run(pytester, "--aircore-budget", "2")
     assert _failed(result) == {DEFECTS[defect]}, result.stdout.str()
     text = result.stdout.str()
     assert "sent:     " in text and "got:      " in text and "expected: " in text
@@ -84,13 +84,13 @@ def test_each_planted_defect_fails_exactly_its_clause(
 
 
 def test_a_slow_receiver_fails_fast_and_the_rest_skip(pytester: pytest.Pytester) -> None:
-    _contract_file(pytester, "make_receiver('slow', delay=2)")
-    result = _run(pytester, "--aircore-budget", "0.2")
+    _contract_file(pytester, "make_receiver('slow', delay=5)")
+    result = _run(pytester, "--aircore-budget", "1")
     outcomes = _outcomes(result)
     assert outcomes.pop("test_answers_in_time") == {"failed"}
     assert all(o == {"skipped"} for o in outcomes.values())
-    assert "no answer within 0.2 s" in result.stdout.str()
-    assert result.duration < 15  # type: ignore[attr-defined]
+    assert "no answer within 1 s" in result.stdout.str()
+    assert result.duration < 30  # type: ignore[attr-defined]  # 5 s answers not waited out
 
 
 @pytest.mark.parametrize("defect", sorted(MORE_DEFECTS))

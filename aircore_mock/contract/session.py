@@ -115,22 +115,24 @@ class ContractSession:
         """Send in order; stop at the first answer that proves the receiver slow."""
         sends = list(sends)
         answered: list[tuple[Send, Result]] = []
-        for result in self._sender.iter_results([s.body for s in sends]):
-            send = sends[result.index]
+
+        def judge_speed(result: Result) -> None:
             self.deliveries.add(result, keep=False)
             if result.status is not None:
                 self.statuses[result.status] += 1
             if result.outcome == "not-sent":
-                # Only a stop leaves a delivery unsent, and the session stops a send itself
-                # only on a slow answer (below, which ends the loop): this is Ctrl-C.
-                self.interrupted = True
-                continue
+                # Only a stop leaves a delivery unsent: a slow answer's (below), or Ctrl-C.
+                self.interrupted = self.interrupted or self.slow is None
+                return
+            send = sends[result.index]
             answered.append((send, result))
             too_slow = result.outcome == "timeout" or result.latency_ms > self.budget * 1000
             if too_slow and self.slow is None:
                 self.slow = f"no answer to {send.what} within {self.budget:g} s"
-                break  # stop waiting on a receiver that has proven slow
-        return answered
+                self._sender.stop(now=True)  # stop waiting on a receiver that proved slow
+
+        self._sender.send([s.body for s in sends], keep_results=False, on_result=judge_speed)
+        return sorted(answered, key=lambda pair: pair[1].index)
 
     def run(self, clause: str, case: str | None = None) -> ClauseResult:
         """Send one clause (or one case of it) and judge every answer."""
