@@ -49,6 +49,22 @@ class Job:
     offset_ms: int | None
     body: bytes
 
+    def result(
+        self,
+        attempts: int,
+        status: int | None,
+        latency_ms: float,
+        outcome: DeliveryOutcome,
+        body: str = "",
+        error: str | None = None,
+        app_error: str | None = None,
+    ) -> Result:
+        """What happened to this delivery."""
+        return Result(
+            self.index, self.callback, self.recording_url, self.quirk, attempts, status,
+            latency_ms, outcome, body, error, app_error,
+        )  # fmt: skip
+
 
 def job_of(index: int, delivery: Any) -> Job:
     """A `Delivery`, a callback dict (or any JSON value) or raw `bytes` as a job."""
@@ -58,37 +74,18 @@ def job_of(index: int, delivery: Any) -> Job:
     if kind is Delivery:
         callback, url, offset, quirk = delivery
         return Job(index, callback, url, quirk, offset, orjson.dumps(callback))
-    callback = getattr(delivery, "callback", delivery)
+    callback = getattr(delivery, "callback", delivery)  # a Delivery-like object, or a callback
     url = getattr(delivery, "recording_url", None)
-    if url is None and isinstance(callback, dict):
-        recording = callback.get("recording")
-        url = recording.get("url") if isinstance(recording, dict) else None
-        url = url if isinstance(url, str) else None
-    body = delivery if isinstance(delivery, bytes) else orjson.dumps(callback)
-    return Job(
-        index,
-        callback,
-        url,
-        getattr(delivery, "quirk", None),
-        getattr(delivery, "offset_ms", None),
-        body,
-    )
+    if url is None and isinstance(callback, dict) and isinstance(callback.get("recording"), dict):
+        url = callback["recording"].get("url")
+    quirk, offset = getattr(delivery, "quirk", None), getattr(delivery, "offset_ms", None)
+    url = url if isinstance(url, str) else None
+    return Job(index, callback, url, quirk, offset, orjson.dumps(callback))
 
 
 def not_sent(job: Job, why: str = "stopped before it was sent") -> Result:
     """The result of a delivery that was never attempted."""
-    return Result(
-        job.index,
-        job.callback,
-        job.recording_url,
-        job.quirk,
-        0,
-        None,
-        0.0,
-        DeliveryOutcome.NOT_SENT,
-        "",
-        why,
-    )
+    return job.result(0, None, 0.0, DeliveryOutcome.NOT_SENT, error=why)
 
 
 @dataclass(frozen=True)
@@ -501,32 +498,10 @@ class Engine:
             error = f"no answer within {timeout:g} s"
         latency = (time.perf_counter() - began) * 1000
         if answer is None:
-            result = Result(
-                job.index,
-                job.callback,
-                job.recording_url,
-                job.quirk,
-                number,
-                None,
-                latency,
-                outcome,
-                "",
-                error,
-            )
-            return _Attempt(result, None)
+            return _Attempt(job.result(number, None, latency, outcome, error=error), None)
         status = answer.status
-        result = Result(
-            job.index,
-            job.callback,
-            job.recording_url,
-            job.quirk,
-            number,
-            status,
-            latency,
-            DeliveryOutcome.of_status(status),
-            answer.body[: EXCERPT * 4].decode("utf-8", "replace")[:EXCERPT],
-            None,
-            answer.app_error,
-        )
+        excerpt = answer.body[: EXCERPT * 4].decode("utf-8", "replace")[:EXCERPT]
+        outcome = DeliveryOutcome.of_status(status)
+        result = job.result(number, status, latency, outcome, excerpt, None, answer.app_error)
         wait = retry_after(answer.headers) if status == 429 or status >= 500 else None
         return _Attempt(result, wait)
