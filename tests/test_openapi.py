@@ -54,7 +54,13 @@ def test_document_is_valid_openapi_3_1_with_a_webhook_per_callback(strict: bool)
     document = openapi_document(strict=strict)
     validate_openapi(document)
     assert document["openapi"] == "3.1.0"
-    assert "paths" not in document  # until the recording-API fake exists
+    start = document["paths"]["/recording"]["post"]
+    assert list(start["callbacks"]) == list(aircore_mock.callback_types())
+    assert start["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/start-recording-request"
+    }
+    stop = document["paths"]["/recording/{recording}"]["delete"]
+    assert set(stop["responses"]) == {"204", "400", "401", "404", "5XX"}
     assert list(document["webhooks"]) == list(aircore_mock.callback_types())
     schemas = document["components"]["schemas"]
     for name, schema in schemas.items():
