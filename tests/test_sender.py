@@ -467,3 +467,28 @@ def test_the_cli_shows_an_apps_exception_beside_its_delivery() -> None:
     report = send(Generator(1).scenario("uploaded"), _integrity_error_app())
     line = delivery_line(sorted(report.results, key=lambda r: r.index)[1])
     assert "HTTP 500" in line and "the app raised:" in line and "IntegrityError" in line
+
+
+def test_stop_now_ends_a_send_whose_lane_is_full_and_input_is_done() -> None:
+    # One lane: the first callback hangs in the receiver, the next 64 fill the lane's queue
+    # and the input ends; stop(now=True) must end it all, not wait for room in the queue.
+    release, arrived = threading.Event(), threading.Event()
+    bodies = [b'{"n": %d}' % i for i in range(65)]
+    with AppServer(hanging_app(release, arrived)) as server:
+        sender = Sender(server.url, concurrency=1, timeout=60)
+
+        def stop_once_busy() -> None:
+            arrived.wait(20)
+            sender.stop(now=True)
+
+        threading.Thread(target=stop_once_busy).start()
+        try:
+            started = time.monotonic()
+            report = sender.send(bodies)
+            elapsed = time.monotonic() - started
+        finally:
+            release.set()
+            sender.close()
+    assert report.total == 65 and report.interrupted
+    assert report.outcomes == {"not-sent": 65}
+    assert elapsed < 30  # the hanging answer (60 s deadline) was not waited for

@@ -238,6 +238,7 @@ class Engine:
         self._failures_in_a_row = 0
         self.interrupted = False
         self._stop_event: asyncio.Event | None = None
+        self._now = asyncio.Event()  # set by stop(now=True)
         self._lanes: list[asyncio.Queue[Job | None]] = []
         self._lane_tasks: list[asyncio.Task[None]] = []
         self._in_hand: list[Job | None] = []
@@ -261,6 +262,7 @@ class Engine:
         if self._opening is not None:
             self._opening.cancel()
         if now:
+            self._now.set()
             for task in self._lane_tasks:
                 task.cancel()
 
@@ -326,9 +328,14 @@ class Engine:
             for index, item in enumerate(self._input.stop(), self._taken):
                 self.emit(not_sent(job_of(index, item)))
                 self._taken = index + 1
-        if not self.interrupted:
-            for lane in self._lanes:
-                await lane.put(None)
+        if self._lane_tasks and not self.interrupted:
+            # Each lane's last word; a full lane takes it once it has room, unless Ctrl-C
+            # cancels the lanes first (then nothing would ever make room).
+            ends = asyncio.gather(*(lane.put(None) for lane in self._lanes))
+            now = asyncio.ensure_future(self._now.wait())
+            await asyncio.wait([ends, now], return_when=asyncio.FIRST_COMPLETED)
+            ends.cancel()
+            now.cancel()
         if self._lane_tasks:
             await asyncio.wait(self._lane_tasks)
         for i, job in enumerate(self._in_hand):
