@@ -263,15 +263,19 @@ def run_cli(url: str, recordings: int) -> dict[str, float]:
 def peak_rss_mib(url: str, callbacks: int) -> tuple[float, dict[str, int]]:
     """Peak RSS (MiB) of `aircore-mock send` lazily sending `callbacks` callbacks."""
     recordings = -(-callbacks // 3)
+    # VmHWM, not ru_maxrss: Linux carries the parent's high-water mark across fork and exec
+    # into ru_maxrss, while VmHWM belongs to this process's own memory.
     code = (
-        "import resource, runpy, sys\n"
-        "sys.argv = ['aircore-mock'] + sys.argv[1:]\n"
+        "import sys\n"
+        "def peak():\n"
+        "    for line in open('/proc/self/status'):\n"
+        "        if line.startswith('VmHWM:'):\n"
+        "            print('PEAK', line.split()[1], file=sys.stderr)\n"
         "try:\n"
         "    from aircore_mock.cli import main\n"
         "    main(sys.argv[1:])\n"
-        "except SystemExit as exit:\n"
-        "    print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
-        "    raise\n"
+        "finally:\n"
+        "    peak()\n"
     )
     argv = [sys.executable, "-c", code, "send", "-s", "burst", "-n", str(recordings)]
     argv += ["-c", "64", "--seed", str(SEED), "--target", url]
