@@ -193,11 +193,10 @@ class AircoreCallbacksUser(FastHttpUser):
         assignments = _option(env, "set")
         if assignments:
             self.pins = {**self.pins, **parse_pins(assignments)}
-        header_lines = _option(env, "header")
-        if header_lines:
-            from .sending import parse_headers
-
-            self.headers = {**self.headers, **parse_headers(header_lines)}
+        for line in _option(env, "header") or ():
+            # `aircore-mock load` has checked them; not aircore_mock.sending (asyncio, aiohttp)
+            name, _, value = line.partition(":")
+            self.headers = {**self.headers, name.strip(): value.strip()}
         run_seed = _option(env, "seed")
         if run_seed is None:
             run_seed = self.seed
@@ -370,7 +369,10 @@ def _on_test_start(environment: Environment, **_: Any) -> None:
 def _on_report_to_master(client_id: str, data: dict[str, Any], **_: Any) -> None:
     # Locust fires this without the environment: find this process's one worker.
     for environment, state in list(_STATES.items()):
-        if isinstance(environment.runner, WorkerRunner) and environment.runner.client_id == client_id:
+        if (
+            isinstance(environment.runner, WorkerRunner)
+            and environment.runner.client_id == client_id
+        ):
             data["aircore"] = state.take()
 
 
