@@ -103,7 +103,8 @@ class LoadPlan:
     headers: Sequence[str] = ()
     """`Name: value` lines."""
     stop_timeout: int = 30
-    """Whole seconds (Locust's time spans have no fractions) users get to finish the recording they play when the test stops."""
+    """Seconds users get to finish the recording they play when the test stops (whole
+    seconds: Locust's time spans have none smaller)."""
     processes: int | None = None
     master: bool = False
     worker: bool = False
