@@ -19,7 +19,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -234,8 +233,8 @@ def run_load(
     with tempfile.TemporaryDirectory(prefix="aircore-mock-load-") as folder:
         summary_path = None if plan.worker else os.path.join(folder, "summary.json")
         command = [python or sys.executable, *plan.argv(summary_path)]
-        # A session of its own, so that signals reach every Locust process (--processes
-        # forks) through us, once, and not twice from the terminal.
+        # A session of its own: a Ctrl-C in the terminal reaches Locust once, through us,
+        # and only its main process (see _wait).
         child = subprocess.Popen(command, stdin=subprocess.DEVNULL, env=env, start_new_session=True)
         if on_started is not None:
             on_started(child)
@@ -251,37 +250,40 @@ def _wait(child: subprocess.Popen[bytes], bound: float | None, stop_timeout: flo
     """Wait for Locust, passing signals on; past the bound, stop it. True if it timed out."""
 
     def pass_on(signum: int, _frame: Any) -> None:
+        # As SIGTERM, which Locust always handles (a SIGINT ignored by whoever started us
+        # stays ignored in the child), and to its main process only: with --processes, its
+        # workers must live on until they have finished their recordings and reported.
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(child.pid, signum)
+            os.kill(child.pid, signal.SIGTERM)
 
     saved: dict[int, Any] = {}
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
             saved[signum] = signal.signal(signum, pass_on)
     try:
-        deadline = None if bound is None else time.monotonic() + bound
-        while True:
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            try:
-                child.wait(timeout=left)
-                return False
-            except subprocess.TimeoutExpired:
-                break
+        try:
+            child.wait(timeout=bound)
+            return False
+        except subprocess.TimeoutExpired:
+            pass
         # Past the bound: SIGTERM lets Locust stop its users and write the summary.
         pass_on(signal.SIGTERM, None)
         try:
             child.wait(timeout=stop_timeout + 60)
         except subprocess.TimeoutExpired:
-            pass_on(signal.SIGKILL, None)
+            _kill_group(child)
             child.wait(timeout=30)
         return True
     finally:
         for signum, handler in saved.items():
             signal.signal(signum, handler)
+        # Whatever is left of the session we started (a master that did not end, workers
+        # it forked and left behind) goes with it.
+        _kill_group(child)
         if child.poll() is None:
-            pass_on(signal.SIGKILL, None)
             child.wait(timeout=30)
-        else:
-            # --processes workers left behind by a master that died go with it
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(child.pid, signal.SIGKILL)
+
+
+def _kill_group(child: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(child.pid, signal.SIGKILL)
