@@ -170,7 +170,7 @@ class AircoreCallbacksUser(FastHttpUser):
     speed: ClassVar[float | None] = None
     """Replay a recording's real gaps divided by this (60: an hour in a minute); None: none."""
     think_time: ClassVar[float | None] = None
-    """A fixed pause in seconds between deliveries and between recordings (beside speed)."""
+    """A fixed pause in seconds between deliveries and between recordings (added to speed's)."""
     headers: ClassVar[Mapping[str, str]] = {}
     """Extra request headers (e.g. Authorization)."""
 
@@ -179,9 +179,9 @@ class AircoreCallbacksUser(FastHttpUser):
         self._stopping = gevent.event.Event()
         self._played = 0
 
-    # Locust calls wait_time between tasks: here, between recordings.
     def wait_time(self) -> float:
-        return self.think_time or 0.0
+        # Locust asks between tasks; play() is one task that paces itself (see there).
+        return 0.0
 
     def on_start(self) -> None:
         env = self.environment
@@ -222,9 +222,23 @@ class AircoreCallbacksUser(FastHttpUser):
 
     @task
     def play(self) -> None:
+        """Play recordings one after another until the user is stopped (or has played count).
+
+        One task that never returns: between Locust's tasks a user is "waiting", and Locust
+        kills a waiting user asynchronously, so the kill could land in the next recording's
+        first POST. Here the user is always running; a stop wakes any pause, the recording
+        in play is finished, and then the user leaves.
+        """
+        while not self._stopping.is_set():
+            if self.count is not None and self._played >= self.count:
+                break
+            self.play_once()
+            if self.think_time:
+                self._stopping.wait(self.think_time)
+        raise StopUser()
+
+    def play_once(self) -> None:
         """Play the next recording (or, for a burst scenario, the next burst of them)."""
-        if self.count is not None and self._played >= self.count:
-            raise StopUser()
         batch = None
         if self.count is not None:
             per_play = 10 if self._scenario.burst else 1
