@@ -138,6 +138,11 @@ def _user_seed(run_seed: int, worker: int, ordinal: int) -> int:
     return random.Random(f"aircore-mock/{run_seed}/{worker}/{ordinal}").getrandbits(32)
 
 
+def _pins(environment: Environment, pins: Mapping[str, Any]) -> dict[str, Any]:
+    """A user class's pins with the --aircore-set ones on top."""
+    return {**pins, **parse_pins(_option(environment, "set") or ())}
+
+
 def _status_of(response: Any) -> str:
     status = getattr(response, "status_code", 0) or 0
     if status:
@@ -159,17 +164,17 @@ class AircoreCallbacksUser(FastHttpUser):
 
     abstract = True
 
-    scenario: ClassVar[str] = "mixed"
+    scenario: str = "mixed"
     """A scenario name, as `aircore-mock scenarios` lists them (faults included)."""
     pins: ClassVar[Mapping[str, Any]] = {}
     """Generator pins, e.g. `{"region": "eu-west-1"}` (see `Generator.recording`)."""
-    count: ClassVar[int | None] = None
+    count: int | None = None
     """Recordings each user plays before it stops; None: until the test ends."""
-    seed: ClassVar[int | None] = None
+    seed: int | None = None
     """The run seed every user's seed derives from; None: chosen per run and logged."""
-    speed: ClassVar[float | None] = None
+    speed: float | None = None
     """Replay a recording's real gaps divided by this (60: an hour in a minute); None: none."""
-    think_time: ClassVar[float | None] = None
+    think_time: float | None = None
     """A fixed pause in seconds between deliveries and between recordings (added to speed's)."""
     headers: ClassVar[Mapping[str, str]] = {}
     """Extra request headers (e.g. Authorization)."""
@@ -190,13 +195,13 @@ class AircoreCallbacksUser(FastHttpUser):
             value = _option(env, name)
             if value is not None:
                 setattr(self, name, value)
-        assignments = _option(env, "set")
-        if assignments:
-            self.pins = {**self.pins, **parse_pins(assignments)}
+        self._pins = _pins(env, self.pins)
+        headers = {"Content-Type": "application/json", **self.headers}
         for line in _option(env, "header") or ():
             # `aircore-mock load` has checked them; not aircore_mock.sending (asyncio, aiohttp)
             name, _, value = line.partition(":")
-            self.headers = {**self.headers, name.strip(): value.strip()}
+            headers[name.strip()] = value.strip()
+        self._headers = headers
         run_seed = _option(env, "seed")
         if run_seed is None:
             run_seed = self.seed
@@ -212,7 +217,6 @@ class AircoreCallbacksUser(FastHttpUser):
         self.user_seed = _user_seed(int(run_seed), max(worker, 0), ordinal)
         self._scenario = resolve(self.scenario)
         self._generator = Generator(self.user_seed)
-        self._headers = {"Content-Type": "application/json", **self.headers}
 
     def stop(self, force: bool = False) -> bool:
         # Locust marks a busy user as stopping and lets it finish its task; waking the
@@ -243,7 +247,7 @@ class AircoreCallbacksUser(FastHttpUser):
         if self.count is not None:
             per_play = 10 if self._scenario.burst else 1
             batch = min(per_play, self.count - self._played)
-        deliveries = list(self._generator.deliveries(self.scenario, batch, **self.pins))
+        deliveries = list(self._generator.deliveries(self.scenario, batch, **self._pins))
         left = Counter(d.recording_url for d in deliveries)
         self._played += len(left)
         state = load_state(self.environment)
@@ -361,8 +365,9 @@ def _on_init(environment: Environment, **_: Any) -> None:
     ours = [u for u in environment.user_classes if issubclass(u, AircoreCallbacksUser)]
     try:
         for user_class in ours:
-            resolve(_option(environment, "scenario") or user_class.scenario)
-        parse_pins(_option(environment, "set") or ())
+            # a bad scenario, pin, or pin the scenario contradicts, before any user starts
+            scenario = _option(environment, "scenario") or user_class.scenario
+            next(Generator(0).deliveries(scenario, **_pins(environment, user_class.pins)))
     except AircoreMockError as exc:
         logger.error("aircore-mock: %s", exc)
         sys.exit(2)
