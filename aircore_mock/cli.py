@@ -975,7 +975,16 @@ def load(
 
         for line in text.load_summary(outcome.summary):
             click.echo(line)
-    sys.exit(EXIT_OK if outcome.ok else EXIT_FAILED)
+    if not outcome.ok:
+        deliveries = outcome.summary["deliveries"]
+        if not deliveries["total"]:
+            why = "no delivery was made"
+        elif deliveries["failed"]:
+            why = f"{deliveries['failed']} of {deliveries['total']} deliveries got no 2xx"
+        else:
+            why = "the counts are not exact (see the summary)"
+        click.echo(f"error: {why}", err=True)
+        sys.exit(EXIT_FAILED)
 
 
 def _preflight(session: Any) -> None:

@@ -130,6 +130,26 @@ def test_ctrl_c_finishes_the_recordings_in_flight_and_reports_them_all() -> None
     assert f"lifecycles: {got['events']['recording-started']} completed" in text
 
 
+def test_answers_without_a_2xx_fail_the_run_with_counts_by_status() -> None:
+    with Receiver(keep=False, status=503) as receiver:
+        done = subprocess.run(
+            [
+                *CLI, "load", "--target", receiver.url, "-u", "2", "-r", "2",
+                "--run-time", "1s", "--seed", "4", "--format", "json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=BOUND_S,
+        )  # fmt: skip
+        got = receiver.summary()
+    assert done.returncode == 1, done.stderr[-3000:]
+    summary = json.loads(done.stdout)
+    total = got["requests"]
+    assert summary["deliveries"]["by_status"] == {"503": total}
+    assert summary["locust"]["failures"] == summary["locust"]["requests"] == total
+    assert f"error: {total} of {total} deliveries got no 2xx" in done.stderr
+
+
 # --- the user class through Locust's library API -----------------------------------------
 
 
