@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         check_receiver,
     )
     from .errors import AircoreMockError, InputError, Problem, UsageError, ValidationError
+    from .fake import FakeAircore
     from .generation import (
         AWS_REGIONS,
         BAD_REGIONS,
@@ -53,7 +54,7 @@ if TYPE_CHECKING:
     from .schemas import callback_types, get_schema, schema_dir, schema_names
     from .seeds import new_seed
     from .sending import AsyncSender, Sender, send
-    from .validation import checker, explain, is_valid, iter_errors, validate
+    from .validation import checker, explain, is_valid, iter_errors, undocumented, validate
 
 # name -> "module" or ("module", "attribute in it")
 _PUBLIC: dict[str, str | tuple[str, str]] = {
@@ -72,6 +73,7 @@ _PUBLIC: dict[str, str | tuple[str, str]] = {
     "explain": "validation",
     "is_valid": "validation",
     "iter_errors": "validation",
+    "undocumented": "validation",
     "validate": "validation",
     # the model
     "Callback": "model",
@@ -112,6 +114,8 @@ _PUBLIC: dict[str, str | tuple[str, str]] = {
     "CaptureStore": "capture",
     "Receiver": "capture",
     "WaitTimeout": "capture",
+    # the fake recording API
+    "FakeAircore": "fake",
     # the contract
     "AircoreContractWarning": "contract",
     "ClauseResult": "contract",

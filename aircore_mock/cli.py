@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 
 import click
 
-from ._version import __version__
+from . import __version__
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -110,7 +110,12 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1, metavar="[PATH]...")
-@click.option("--strict", is_flag=True, help="Reject properties Aircore does not document.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Reject what Aircore does not document today: undocumented fields, stop reasons, "
+    "states and event types (by default they pass, each named in a note).",
+)
 @_format_option(
     ["text", "json"], "text: a line per invalid payload; json: a machine-readable report."
 )
@@ -129,19 +134,24 @@ def validate(
 
     PATH is a .json file (one callback or an array of them), a .jsonl/.ndjson file (one
     callback a line) or - for stdin (the default when stdin is piped). Each invalid payload
-    gets one line: where it is, the JSON path and what is wrong.
+    gets one line: where it is, the JSON path and what is wrong. Without --strict, a valid
+    payload that carries undocumented fields or values gets a note line naming them.
 
     Exit codes: 0 all valid, 1 some invalid, 2 unreadable or empty input.
     """
     from .io import read_callbacks
-    from .validation import checker, explain
+    from .validation import checker, explain, undocumented
 
     if not paths:
         if sys.stdin.isatty():
             _fail_usage("give one or more PATHs to check, or - to read stdin")
         paths = ("-",)
     check = checker(strict=strict)
+    # What strict mode would reject in a payload the default accepts is worth a note: a typo
+    # in a hand-written fixture ("reason": "clientStoped") must not pass unseen.
+    documented = checker(strict=True)
     valid = 0
+    noted: list[dict[str, Any]] = []
     invalid: list[dict[str, Any]] = []
     unreadable: list[dict[str, Any]] = []
     for item in read_callbacks(paths, input_format):  # type: ignore[arg-type]
@@ -154,6 +164,19 @@ def validate(
             continue
         if check(item.payload):
             valid += 1
+            if not strict and not documented(item.payload):
+                notes = undocumented(item.payload)
+                noted.append(
+                    {
+                        "where": item.where,
+                        "source": item.source,
+                        "line": item.line,
+                        "index": item.index,
+                        "notes": [vars(n) for n in notes],
+                    }
+                )
+                if not quiet and output_format == "text":
+                    click.echo(f"{item.where}: note: {'; '.join(str(n) for n in notes)}")
             continue
         problems = explain(item.payload, strict=strict)
         entry = {
@@ -174,15 +197,19 @@ def validate(
                 "valid": valid,
                 "invalid": len(invalid),
                 "unreadable": len(unreadable),
+                "noted": len(noted),
                 "strict": strict,
                 "invalid_payloads": invalid,
                 "unreadable_inputs": unreadable,
+                "noted_payloads": noted,
             }
             click.echo(json.dumps(report, indent=2))
         else:
             summary = f"{valid} valid, {len(invalid)} invalid"
             if unreadable:
                 summary += f", {len(unreadable)} unreadable"
+            if noted:
+                summary += f"; {len(noted)} valid with undocumented fields or values (notes)"
             click.echo(summary)
     if not (valid or invalid or unreadable):
         # e.g. `aircore-mock generate -s typo | aircore-mock validate -`: nothing is not "valid"
@@ -197,7 +224,18 @@ def validate(
 @click.argument("name", required=False, metavar="[CALLBACK_TYPE]")
 @click.option("--list", "list_", is_flag=True, help="List the callback types, one line each.")
 @click.option("--path", "show_path", is_flag=True, help="Print the folder holding the schemas.")
-def schema(name: str | None, list_: bool, show_path: bool) -> None:
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="The strict variant: exactly what Aircore documents today (no undocumented fields, "
+    "stop reasons, states or event types).",
+)
+@click.option(
+    "--openapi",
+    is_flag=True,
+    help="Print an OpenAPI 3.1 document instead: each callback type a webhook.",
+)
+def schema(name: str | None, list_: bool, show_path: bool, strict: bool, openapi: bool) -> None:
     """Print a shipped JSON Schema: the union of all callbacks, or one CALLBACK_TYPE.
 
     The schemas are plain draft 2020-12 files; --path shows where they live so that other
@@ -205,8 +243,19 @@ def schema(name: str | None, list_: bool, show_path: bool) -> None:
     """
     from . import schemas as _schemas
 
+    chosen = [flag for flag, on in (("--list", list_), ("--path", show_path)) if on]
+    if openapi:
+        chosen.append("--openapi")
+    if len(chosen) > 1 or (chosen and name):
+        what = " and ".join(chosen + ([name] if name else []))
+        _fail_usage(f"{what} cannot be combined")
+    if openapi:
+        from .openapi import openapi_document
+
+        click.echo(json.dumps(openapi_document(strict=strict), indent=2))
+        return
     if show_path:
-        click.echo(str(_schemas.schema_dir()))
+        click.echo(str(_schemas.schema_dir(strict)))
         return
     if list_:
         types = _schemas.callback_types()
@@ -214,7 +263,7 @@ def schema(name: str | None, list_: bool, show_path: bool) -> None:
         for event in types:
             click.echo(f"{event:<{width}}  {_schemas.describe(event)}")
         return
-    click.echo(json.dumps(_schemas.get_schema(name or _schemas.UNION), indent=2))
+    click.echo(json.dumps(_schemas.get_schema(name or _schemas.UNION, strict=strict), indent=2))
 
 
 def _scenario_help() -> str:
@@ -402,6 +451,14 @@ _LINES_BEFORE_PROGRESS = 20
     help="Retries on connection errors, 5xx and 429, with exponential backoff "
     "(Retry-After honoured).",
 )
+@click.option(
+    "--max-failures",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="Give up after this many deliveries in a row got no answer at all (refused, timed "
+    "out, cut off); the rest are reported as not sent. 0: never give up.",
+)
 @_insecure_option
 @click.option("--dry-run", is_flag=True, help="Print what would be sent; send nothing.")
 @_format_option(["text", "json"], "text: a line per delivery and a summary; json: a report.")
@@ -425,6 +482,7 @@ def send(
     headers: tuple[str, ...],
     timeout: float,
     retries: int,
+    max_failures: int,
     insecure: bool,
     dry_run: bool,
     output_format: str,
@@ -438,7 +496,9 @@ def send(
       aircore-mock send --from captured.jsonl --target $URL --header 'Authorization: Bearer x'
 
     Exit codes: 0 every delivery got a 2xx, 1 some did not (or the send was interrupted, or
-    the built-in receiver found an invalid callback), 2 usage or input error.
+    gave up, or the built-in receiver found an invalid callback), 2 usage or input error. An
+    unreachable target is 1, not 2: each delivery's result says what happened to it (`check`,
+    which cannot judge anything then, exits 2).
     """
     from .generation import Generator, parse_pins
     from .reporting import json as json_report
@@ -482,6 +542,7 @@ def send(
         headers=extra_headers,
         timeout=timeout,
         retries=retries,
+        max_failures=max_failures or None,
         verify=not insecure,
         # SIGTERM (a CI timeout, `kill`) stops like Ctrl-C: the summary still prints.
         stop_signals=(signal.SIGINT, signal.SIGTERM),
@@ -577,12 +638,179 @@ def _dry_run(deliveries: Any, target: str, headers: dict[str, str], output_forma
     "-p",
     "--port",
     type=click.IntRange(0, 65535),
+    default=8080,
+    show_default=True,
+    help="Port; 0 picks a free one (see --ready-file).",
+)
+@click.option(
+    "--ready-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write host:port here once listening, so scripts can wait for it.",
+)
+@click.option(
+    "--api-key",
+    "api_keys",
+    multiple=True,
+    metavar="KEY",
+    help="A bearer key the API accepts, repeatable. Without one, any non-empty key is.",
+)
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Run time at this many times real time (60: an upload due 60 s after the stop "
+    "comes 1 s after it). Default: real time.",
+)
+@click.option(
+    "--instant", is_flag=True, help="Run each step (auto-stop, upload) as soon as it is due."
+)
+@click.option(
+    "--auto-stop",
+    type=click.FloatRange(min=0),
+    default=None,
+    metavar="SECONDS",
+    help="Stop each recording this long after its start, as when all publishers leave "
+    "(reason allPublishersLeft). Default: recordings run until DELETEd.",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(0, 20),
+    default=0,
+    show_default=True,
+    help="Retries of a callback that gets no 2xx. Aircore's docs say nothing about retries, "
+    "so none by default (an assumption).",
+)
+@_seed_option
+@click.option(
+    "--log",
+    "log_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Append every API request and callback delivery to this JSONL file (secrets redacted).",
+)
+@click.option(
+    "-q", "--quiet", is_flag=True, help="Print only the ready line and the summary on exit."
+)
+def serve(
+    host: str,
+    port: int,
+    ready_file: str | None,
+    api_keys: tuple[str, ...],
+    speed: float | None,
+    instant: bool,
+    auto_stop: float | None,
+    retries: int,
+    seed: int | None,
+    log_file: str | None,
+    quiet: bool,
+) -> None:
+    """Run a fake of Aircore's recording API that sends the callbacks back.
+
+    `POST /recording` starts a recording (bearer key, start-recording body checked against
+    its schema); `DELETE <the url it answered>` stops it. Callbacks go to the request's
+    callback_url: recording-started, recording-stopped, then recording-uploaded or
+    recording-upload-failed with the error the request's own bucket and region would cause.
+    `/_aircore-mock/` shows recordings, callbacks and the journal, and injects faults.
+
+    \b
+      aircore-mock serve --port 8080 --auto-stop 30 --speed 10
+      curl -s localhost:8080/_aircore-mock/recordings
+    """
+    from .fake import CONTROL, FakeAircore
+    from .io import write_atomically
+    from .seeds import new_seed
+
+    if speed is not None and instant:
+        _fail_usage("--speed and --instant are exclusive: choose one way for time to pass")
+    if any(not key.strip() for key in api_keys):
+        _fail_usage("--api-key must not be empty")
+    if ready_file is not None:
+        folder = os.path.dirname(os.path.abspath(ready_file))
+        if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+            raise InputProblem(f"cannot write --ready-file {ready_file}: no writable folder")
+    chosen_seed = new_seed() if seed is None else seed
+    _report_seed(seed, chosen_seed)
+    style = _style()
+
+    def on_request(entry: Any) -> None:
+        ok = entry.status < 400
+        status = style(str(entry.status), fg="green" if ok else "red")
+        what = entry.recording_id or entry.error or ""
+        click.echo(f"{entry.method} {entry.path[:60]} {status}  {what}")
+
+    def on_callback(sent: Any) -> None:
+        result = sent.result
+        answer = result.describe() if result.error or not result.delivered else result.status
+        color = "green" if result.delivered else "red"
+        line = f"  -> {sent.event} {sent.recording_id} {sent.callback_url}"
+        click.echo(f"{line}: {style(str(answer), fg=color)} ({result.latency_ms:.1f} ms)")
+
+    fake = FakeAircore(
+        clock="instant" if instant else "realtime",
+        speed=speed or 1.0,
+        api_keys=api_keys,
+        auto_stop=auto_stop,
+        seed=chosen_seed,
+        retries=retries,
+        host=host,
+        port=port,
+        log=log_file,
+        on_request=None if quiet else on_request,
+        on_callback=None if quiet else on_callback,
+    )
+
+    def ready(fake: Any) -> None:
+        if ready_file is not None:
+            write_atomically(ready_file, f"{fake.host}:{fake.port}\n".encode())
+        keys = (
+            f"{len(api_keys)} API key(s) from --api-key"
+            if api_keys
+            else "any non-empty bearer key is accepted (no --api-key given)"
+        )
+        retry = f"{retries} retries" if retries else "no retries (Aircore documents none)"
+        click.echo(
+            f"ready: Aircore recording API on {fake.url}/recording (Ctrl-C to stop); "
+            f"{keys}; clock: {fake.clock.describe()}; callbacks: {retry}; "
+            f"control: {fake.url}{CONTROL}/",
+            err=True,
+        )
+
+    try:
+        fake.serve(on_ready=ready)
+    except BrokenPipeError:
+        fake.stop()
+    summary = fake.summary()
+    deliveries = ", ".join(f"{n} {k}" for k, n in sorted(summary["deliveries"].items()))
+    click.echo(
+        f"{summary['recordings']} recording(s), {summary['requests']} API request(s), "
+        f"{summary['callbacks']} callback(s){': ' + deliveries if deliveries else ''}",
+        err=True,
+    )
+
+
+@cli.command()
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface to bind (loopback by default; 0.0.0.0 exposes it).",
+)
+@click.option(
+    "-p",
+    "--port",
+    type=click.IntRange(0, 65535),
     default=8000,
     show_default=True,
     help="Port; 0 picks a free one (see --ready-file).",
 )
 @click.option("--path", default="/", show_default=True, help="Path callbacks are POSTed to.")
-@click.option("--strict", is_flag=True, help="Count undocumented fields as invalid.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Count undocumented fields, values and event types as invalid (by default they are "
+    "valid and named on each line).",
+)
 @click.option(
     "--status",
     type=click.IntRange(100, 599),
@@ -733,8 +961,9 @@ def check(
       aircore-mock check --target http://localhost:8000/aircore
       aircore-mock check --target $URL --only idempotent-duplicates --budget 2
 
-    Exit codes: 0 every clause passed (warnings allowed), 1 a clause failed, 2 usage error
-    or the receiver cannot be reached.
+    Exit codes: 0 every clause passed (warnings allowed), 1 a clause failed (or the run was
+    interrupted), 2 usage error or the receiver cannot be reached: no clause can be judged
+    then (`send` exits 1 instead, with each delivery's result).
     """
     from .contract import ContractSession
     from .reporting import json as json_report
@@ -746,13 +975,21 @@ def check(
     chosen_seed = new_seed() if seed is None else seed
     _report_seed(seed, chosen_seed)
     session = ContractSession(
-        target, budget=budget, seed=chosen_seed, headers=parse_headers(headers), verify=not insecure
+        target,
+        budget=budget,
+        seed=chosen_seed,
+        headers=parse_headers(headers),
+        verify=not insecure,
+        # SIGTERM (a CI timeout, `kill`) stops like Ctrl-C: the table still prints.
+        stop_signals=(signal.SIGINT, signal.SIGTERM),
     )
     session.select(only, skip)  # usage errors before anything is sent
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         _preflight(session)
         report = session.run_all(only=only, skip=skip)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         session.close()
     if output_format == "json":
         click.echo(json.dumps(json_report.contract(report), indent=2))
@@ -987,6 +1224,10 @@ def load(
         sys.exit(EXIT_FAILED)
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def _preflight(session: Any) -> None:
     from .sending import Sender
 
@@ -997,6 +1238,8 @@ def _preflight(session: Any) -> None:
         verify=session.verify,
     ) as probe:
         (result,) = probe.send([b"{}"]).results or []
+    if result.outcome == "not-sent":  # Ctrl-C already
+        session.interrupted = True
     if result.outcome in ("unreachable", "error"):
         raise InputProblem(f"cannot reach {session.target}: {result.describe()}")
 

@@ -28,7 +28,7 @@ def _schema_name(event: str | None) -> str:
 
 
 def _contents(name: str, strict: bool) -> dict[str, Any]:
-    wanted = _schemas.schema_id(name)
+    wanted = _schemas.schema_id(name, strict)
     return next(c for uri, c in _schemas.resources(strict) if uri == wanted)
 
 
@@ -115,7 +115,9 @@ def explain(payload: Any, *, strict: bool = False, event: str | None = None) -> 
     problems: list[Problem] = []
     for error in [best, *rest]:
         problems.extend(_humanize(error))
-    return problems
+    # The union checks the envelope, and then the event's own schema checks it again: one
+    # defect, one problem.
+    return list(dict.fromkeys(problems))
 
 
 def _child(path: str, key: str) -> str:
@@ -163,3 +165,45 @@ def _humanize(error: jsonschema.ValidationError) -> list[Problem]:
     if len(message) > _MESSAGE_LIMIT:
         message = message[: _MESSAGE_LIMIT - 3] + "..."
     return [Problem(path, message, str(kind))]
+
+
+def undocumented(payload: Any, *, event: str | None = None) -> list[Problem]:
+    """What a callback the default mode accepts carries that Aircore's docs do not name.
+
+    One note (a `Problem` of kind `undocumented`) per undocumented property, value (a stop
+    reason, a state) or event type: exactly what strict mode would reject. These are notes, not
+    failures: Aircore may add all of them; a typo in a hand-written fixture shows up here too.
+    Empty for a fully documented callback and for one the default mode rejects.
+    """
+    return [note for note, _ in _notes(payload, _schema_name(event))]
+
+
+def undocumented_labels(payload: Any, *, event: str | None = None) -> tuple[str, ...]:
+    """The notes of `undocumented`, short: a property's JSON path, or `path='value'`."""
+    return tuple(label for _, label in _notes(payload, _schema_name(event)))
+
+
+def _notes(payload: Any, name: str) -> list[tuple[Problem, str]]:
+    if _checker(name, True)(payload) or not _checker(name, False)(payload):
+        return []
+    notes: list[tuple[Problem, str]] = []
+    # The strict variant differs from the default only by closed objects and closed value
+    # lists, so each of its errors on a payload the default accepts is one of those.
+    for error in _reporter(name, True).iter_errors(payload):
+        path, kind = error.json_path, "undocumented"
+        if error.validator == "unevaluatedProperties" and isinstance(error.instance, dict):
+            for key in error.instance:
+                if repr(key) in error.message:
+                    child = _child(path, key)
+                    notes.append((Problem(child, "undocumented property", kind), child))
+            continue
+        if error.validator in ("enum", "const"):
+            allowed = error.validator_value
+            listed = allowed if error.validator == "enum" else [allowed]
+            what = "event type" if path == "$.event" else "value"
+            documented = ", ".join(repr(v) for v in listed)
+            message = f"undocumented {what} {_short(error.instance)} (documented: {documented})"
+            notes.append((Problem(path, message, kind), f"{path}={_short(error.instance)}"))
+            continue
+        notes.append((Problem(path, error.message, kind), path))  # not expected; never hidden
+    return sorted(dict.fromkeys(notes), key=lambda pair: pair[0].path)

@@ -151,7 +151,7 @@ def floor_callbacks(seed: int, recordings: int, stop_reasons: tuple[str, ...]) -
 
 
 def stop_reasons() -> tuple[str, ...]:
-    stopped = aircore_mock.get_schema("recording-stopped")
+    stopped = aircore_mock.get_schema("recording-stopped", strict=True)
     return tuple(stopped["properties"]["recording"]["properties"]["reason"]["enum"])
 
 

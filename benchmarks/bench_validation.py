@@ -98,7 +98,7 @@ class PayloadFactory:
             event: aircore_mock.get_schema(event)["examples"]
             for event in aircore_mock.callback_types()
         }
-        stopped = aircore_mock.get_schema("recording-stopped")
+        stopped = aircore_mock.get_schema("recording-stopped", strict=True)
         self.stop_reasons: list[str] = stopped["properties"]["recording"]["properties"]["reason"][
             "enum"
         ]

@@ -25,16 +25,16 @@ def test_a_correct_receiver_passes_over_http() -> None:
     with AppServer(make_receiver(), path="/aircore") as server:
         result = run("check", "--target", server.url, "--seed", "1")
     assert result.exit_code == 0, result.output
-    assert "7 clauses (31 checks): 7 passed" in result.output
-    verdicts = {line.split()[1] for line in result.stdout.splitlines()[:31]}
+    assert "7 clauses (32 checks): 7 passed" in result.output
+    verdicts = {line.split()[1] for line in result.stdout.splitlines()[:32]}
     assert verdicts == {"passed"}
 
 
 @pytest.mark.parametrize("defect", sorted(DEFECTS))
 def test_each_defect_exits_1_and_names_its_clause(defect: str) -> None:
-    with AppServer(make_receiver(defect, delay=1.0), path="/aircore") as server:
+    with AppServer(make_receiver(defect, delay=5), path="/aircore") as server:
         result = run(
-            "check", "--target", server.url, "--seed", "2", "--budget", "0.3", "--format", "json"
+            "check", "--target", server.url, "--seed", "2", "--budget", "2", "--format", "json"
         )
     assert result.exit_code == 1
     report = json.loads(result.stdout)
@@ -52,7 +52,7 @@ def test_text_output_names_the_clause_and_how_to_reproduce() -> None:
     row = next(line for line in lines if line.startswith("idempotent-duplicates "))
     assert " failed " in row and "delivered a second time" in row
     assert f"curl -sS -X POST {server.url}" in result.stdout
-    assert "7 clauses (31 checks): 1 failed, 6 passed" in result.stdout
+    assert "7 clauses (32 checks): 1 failed, 6 passed" in result.stdout
 
 
 def test_only_and_skip() -> None:
@@ -126,3 +126,54 @@ def test_library_and_cli_agree() -> None:
     assert not report.ok
     assert report.by_clause()["tolerates-out-of-order"] == "failed"
     assert {c for c, v in report.by_clause().items() if v == "failed"} == {"tolerates-out-of-order"}
+
+
+def test_a_failure_shows_the_in_process_apps_exception() -> None:
+    from .test_sender import _integrity_error_app
+
+    report = check_receiver(_integrity_error_app(), only=["accepts-lifecycles"])
+    assert not report.ok
+    failed = next(r for r in report.results if r.failures)
+    text = failed.failures[0].explain("http://localhost:8000/")
+    assert "the app raised:" in text and "sqlite3.IntegrityError" in text
+    assert failed.to_json()["failures"][0]["app_error"].endswith(
+        "UNIQUE constraint failed: recordings.url"
+    )
+
+
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM"])
+def test_one_ctrl_c_stops_check_at_once_and_prints_what_happened(stop: str) -> None:
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    from .test_cli_send import _default_signals
+
+    arrived, requests = threading.Event(), []
+    slow = make_receiver("slow", delay=0.5)  # a whole check would take ~90 s
+
+    async def watched(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            requests.append(1)
+            if len(requests) == 3:  # past the preflight, inside the first clause
+                arrived.set()
+        await slow(scope, receive, send)
+
+    with AppServer(watched, path="/aircore") as server:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "aircore_mock", "check", "--target", server.url, "--seed", "1"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=_default_signals,
+        )
+        try:
+            assert arrived.wait(30), "check sent nothing"
+        finally:
+            process.send_signal(getattr(signal, stop))  # once
+            out, err = process.communicate(timeout=30)
+    assert process.returncode == 1, err
+    assert "Traceback" not in err
+    assert "skipped: interrupted" in out
+    assert "interrupted (Ctrl-C): the clauses after it were skipped" in out

@@ -259,7 +259,7 @@ def test_receive_exits_1_when_a_callback_was_invalid(tmp_path: Path) -> None:
         process.send_signal(signal.SIGINT)
         out, _ = process.communicate(timeout=20)
     assert process.returncode == 1
-    assert "invalid: $.event" in out
+    assert "invalid: $.timestamp: required property is missing" in out
 
 
 def test_receive_ready_file_in_a_missing_folder_is_a_usage_error(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ def valid() -> list[dict]:
 @pytest.fixture
 def invalid(valid: list[dict]) -> dict:
     bad = json.loads(json.dumps(valid[2]))  # recording-stopped
-    bad["recording"]["reason"] = "userLeft"
+    bad["recording"]["reason"] = 404
     return bad
 
 
@@ -45,10 +45,7 @@ def test_json_array_reports_the_index(tmp_path: Path, valid: list[dict], invalid
     result = run("validate", str(path))
     assert result.exit_code == 1
     lines = result.output.splitlines()
-    assert lines[0] == (
-        f"{path}[{len(valid)}]: $.recording.reason: 'userLeft' is not one of "
-        "'allPublishersLeft', 'clientStopped', 'serverError'"
-    )
+    assert lines[0] == f"{path}[{len(valid)}]: $.recording.reason: expected string, found 404"
     assert lines[-1] == f"{len(valid)} valid, 1 invalid"
 
 
@@ -56,13 +53,13 @@ def test_jsonl_reports_line_numbers_and_keeps_going(
     tmp_path: Path, valid: list[dict], invalid: dict
 ) -> None:
     path = tmp_path / "calls.jsonl"
-    rows = [valid[0], invalid, valid[1], {"event": "recording-paused"}, valid[3]]
+    rows = [valid[0], invalid, valid[1], {"event": 7}, valid[3]]
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n\n")
     result = run("validate", str(path))
     assert result.exit_code == 1
     lines = result.output.splitlines()
-    assert lines[0].startswith(f"{path}:2: $.recording.reason: 'userLeft'")
-    assert lines[1].startswith(f"{path}:4: $.event: 'recording-paused' is not one of")
+    assert lines[0].startswith(f"{path}:2: $.recording.reason: expected string")
+    assert lines[1].startswith(f"{path}:4: $.timestamp: required property is missing")
     assert lines[2] == "3 valid, 2 invalid"
 
 
@@ -93,6 +90,33 @@ def test_jsonl_in_a_json_file_gets_a_hint(tmp_path: Path, valid: list[dict]) -> 
     assert result.exit_code == 2
     assert "--input-format jsonl" in result.output
     assert run("validate", "--input-format", "jsonl", str(path)).exit_code == 0
+
+
+def test_undocumented_values_pass_with_a_note_and_fail_strict(
+    tmp_path: Path, valid: list[dict]
+) -> None:
+    stopped = json.loads(json.dumps(valid[2]))
+    stopped["recording"]["reason"] = "clientStoped"  # a typo in a hand-written fixture
+    new_event = dict(valid[0], event="recording-paused")
+    path = tmp_path / "calls.jsonl"
+    path.write_text("\n".join(json.dumps(p) for p in (valid[0], stopped, new_event)) + "\n")
+    result = run("validate", str(path))
+    assert result.exit_code == 0
+    assert result.output.splitlines() == [
+        f"{path}:2: note: $.recording.reason: undocumented value 'clientStoped' (documented:"
+        " 'allPublishersLeft', 'clientStopped', 'serverError')",
+        f"{path}:3: note: $.event: undocumented event type 'recording-paused' (documented:"
+        " 'recording-started', 'recording-stopped', 'recording-uploaded',"
+        " 'recording-upload-failed')",
+        "3 valid, 0 invalid; 2 valid with undocumented fields or values (notes)",
+    ]
+    report = json.loads(run("validate", "--format", "json", str(path)).output)
+    assert report["valid"] == 3 and report["noted"] == 2
+    assert [e["line"] for e in report["noted_payloads"]] == [2, 3]
+    assert report["noted_payloads"][0]["notes"][0]["path"] == "$.recording.reason"
+    strict = run("validate", "--strict", str(path))
+    assert strict.exit_code == 1
+    assert strict.output.splitlines()[-1] == "1 valid, 2 invalid"
 
 
 def test_strict_flag(tmp_path: Path, valid: list[dict]) -> None:

@@ -17,6 +17,7 @@ EXPECTED = {
     "recording-stopped.schema.json",
     "recording-uploaded.schema.json",
     "recording-upload-failed.schema.json",
+    "start-recording-request.schema.json",
 }
 
 
@@ -46,6 +47,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_wheel_carries_the_schemas_and_type_marker(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {f"aircore_mock/schemas/{n}" for n in EXPECTED} <= names
+    assert {f"aircore_mock/schemas/strict/{n}" for n in EXPECTED} <= names
     assert "aircore_mock/py.typed" in names
     assert not any(n.startswith(("schemas/", "tests/")) for n in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
@@ -78,7 +80,7 @@ def test_installed_copy_finds_its_own_schemas(wheel: Path, tmp_path: Path) -> No
         "import json, aircore_mock as a;"
         "ex = a.get_schema('recording-uploaded')['examples'][0];"
         "print(json.dumps([a.__file__, str(a.schema_dir()), a.is_valid(ex),"
-        " a.is_valid({'event': 'x'})]))"
+        " a.is_valid({'event': 'x'}), a.is_valid(dict(ex, extra=1), strict=True)]))"
     )
     env = {**os.environ, "PYTHONPATH": str(target)}
     done = subprocess.run(
@@ -90,11 +92,12 @@ def test_installed_copy_finds_its_own_schemas(wheel: Path, tmp_path: Path) -> No
         check=True,
         timeout=60,
     )
-    module, folder, good, bad = json.loads(done.stdout)
+    module, folder, good, bad, strict = json.loads(done.stdout)
     assert Path(module).is_relative_to(target)
     assert Path(folder) == target / "aircore_mock" / "schemas"
     assert {p.name for p in Path(folder).glob("*.schema.json")} == EXPECTED
-    assert good is True and bad is False
+    assert {p.name for p in (Path(folder) / "strict").glob("*.schema.json")} == EXPECTED
+    assert good is True and bad is False and strict is False
 
 
 def test_checkout_falls_back_to_the_top_level_schemas() -> None:

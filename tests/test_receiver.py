@@ -106,6 +106,25 @@ def test_undocumented_fields_are_reported_and_strict_rejects_them() -> None:
         assert strict.captures[0].verdict == "invalid"
 
 
+def test_undocumented_values_and_event_types_are_named_and_strict_rejects_them() -> None:
+    stopped = aircore_mock.get_schema("recording-stopped")["examples"][0]
+    stopped["recording"]["reason"] = "recordingLimitReached"
+    paused = dict(stopped, event="recording-paused")
+    with Receiver() as lenient:
+        for payload in (stopped, paused):
+            httpx.post(lenient.url, json=payload)
+        first, second = lenient.captures
+        assert (first.verdict, second.verdict) == ("valid", "valid")
+        assert first.undocumented == ("$.recording.reason='recordingLimitReached'",)
+        assert second.undocumented == ("$.event='recording-paused'",)
+        assert "[undocumented: $.recording.reason='recordingLimitReached']" in first.line()
+    with Receiver(strict=True) as strict:
+        httpx.post(strict.url, json=stopped)
+        (capture,) = strict.captures
+        assert capture.verdict == "invalid"
+        assert capture.problems[0].path == "$.recording.reason"
+
+
 def test_configured_status_is_answered() -> None:
     with Receiver(status=503) as r:
         report = send(Generator(1).scenario("in-progress"), r.url)

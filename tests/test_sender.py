@@ -414,3 +414,81 @@ def test_an_asgi_app_keeps_one_event_loop_across_sends() -> None:
     finally:
         sender.close()
     assert len(loops) == 1
+
+
+def _integrity_error_app() -> Any:
+    """A Starlette receiver whose database refuses a second row for the same recording."""
+    import sqlite3
+
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    db = sqlite3.connect(":memory:", check_same_thread=False)
+    db.execute("create table recordings (url text primary key)")
+
+    async def callback(request: Request) -> Response:
+        payload = await request.json()
+        db.execute("insert into recordings values (?)", (payload["recording"]["url"],))
+        return Response(status_code=204)
+
+    return Starlette(routes=[Route("/", callback, methods=["POST"])])
+
+
+def test_an_asgi_apps_exception_is_attached_to_its_result() -> None:
+    report = send(Generator(1).scenario("uploaded"), _integrity_error_app())
+    first, second, third = sorted(report.results, key=lambda r: r.index)
+    assert first.delivered and first.app_error is None
+    assert second.status == 500 and third.status == 500
+    assert "sqlite3.IntegrityError: UNIQUE constraint failed: recordings.url" in (
+        second.app_error or ""
+    )
+    assert 'db.execute("insert into recordings' in (second.app_error or "")  # its traceback
+
+
+def test_a_flask_apps_logged_exception_is_attached_to_its_result() -> None:
+    flask = pytest.importorskip("flask")
+    app = flask.Flask("receiver")  # not in testing mode: Flask answers 500 and logs the error
+
+    @app.post("/")
+    def callback() -> tuple[str, int]:
+        raise LookupError("no recording table")
+
+    report = send(Generator(1).scenario("in-progress"), app)
+    (result,) = report.results
+    assert result.status == 500
+    assert "LookupError: no recording table" in (result.app_error or "")
+
+
+def test_the_cli_shows_an_apps_exception_beside_its_delivery() -> None:
+    from aircore_mock.reporting.text import delivery_line
+
+    report = send(Generator(1).scenario("uploaded"), _integrity_error_app())
+    line = delivery_line(sorted(report.results, key=lambda r: r.index)[1])
+    assert "HTTP 500" in line and "the app raised:" in line and "IntegrityError" in line
+
+
+def test_stop_now_ends_a_send_whose_lane_is_full_and_input_is_done() -> None:
+    # One lane: the first callback hangs in the receiver, the next 64 fill the lane's queue
+    # and the input ends; stop(now=True) must end it all, not wait for room in the queue.
+    release, arrived = threading.Event(), threading.Event()
+    bodies = [b'{"n": %d}' % i for i in range(65)]
+    with AppServer(hanging_app(release, arrived)) as server:
+        sender = Sender(server.url, concurrency=1, timeout=60)
+
+        def stop_once_busy() -> None:
+            arrived.wait(20)
+            sender.stop(now=True)
+
+        threading.Thread(target=stop_once_busy).start()
+        try:
+            started = time.monotonic()
+            report = sender.send(bodies)
+            elapsed = time.monotonic() - started
+        finally:
+            release.set()
+            sender.close()
+    assert report.total == 65 and report.interrupted
+    assert report.outcomes == {"not-sent": 65}
+    assert elapsed < 30  # the hanging answer (60 s deadline) was not waited for

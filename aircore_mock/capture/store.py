@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import AircoreMockError, Problem
 from ..model import Report, lifecycle, recording_id
-from ..validation import checker, explain
+from ..validation import checker, explain, undocumented_labels
 
 
 class WaitTimeout(AircoreMockError, TimeoutError):
@@ -221,14 +221,22 @@ class CaptureStore:
     def judge(self, payload: Any) -> dict[str, Any]:
         """A JSON payload's verdict (`valid` or `invalid`), problems and undocumented fields."""
         valid = self._check(payload)
+        documented = valid and self._strict_check(payload)
+        if valid and not documented:
+            # Every undocumented field, value and event type the default mode let through.
+            undocumented = undocumented_labels(payload)
+            if not self.strict:
+                return {"verdict": "valid", "undocumented": undocumented}
+            problems = tuple(explain(payload, strict=True))
+            return {"verdict": "invalid", "problems": problems, "undocumented": undocumented}
+        if valid:
+            return {"verdict": "valid", "undocumented": ()}
         # One strict explanation serves twice: it names the undocumented fields, and it is
         # the list of problems when the receiver runs strict.
         strict_problems: tuple[Problem, ...] = ()
-        if isinstance(payload, dict) and not (valid and self._strict_check(payload)):
+        if isinstance(payload, dict):
             strict_problems = tuple(explain(payload, strict=True))
         undocumented = tuple(p.path for p in strict_problems if p.kind == "undocumented")
-        if valid and not (self.strict and undocumented):
-            return {"verdict": "valid", "undocumented": undocumented}
         if self.strict:
             problems = strict_problems or tuple(explain(payload, strict=True))
         else:

@@ -145,7 +145,33 @@ def _standalone(seed: int, clause: str, case: str | None) -> list[dict[str, Any]
     ]
 
 
+# Values Aircore's docs do not list yet; the default schemas accept them, and so must a receiver.
+_NEW_STOP_REASON = "recordingLimitReached"
+_NEW_STATE = "archived"
+_NEW_EVENT = "recording-paused"
+
+
+def _new_values(seed: int, case: str | None) -> list[Send]:
+    r = lifecycle()
+    callbacks = _standalone(seed, "forward-compatible", case)
+    if case == "new-event-type":
+        started = next(c for c in callbacks if c["event"] == r.started)
+        paused = dict(started, event=_NEW_EVENT)
+        paused["recording"] = dict(started["recording"], state="paused")
+        return [_callback(paused, what=f"a {_NEW_EVENT} callback (an event type Aircore may add)")]
+    stopped = next(c for c in callbacks if c["event"] == r.stopped)
+    stopped["recording"]["reason"] = _NEW_STOP_REASON
+    uploaded = next(c for c in callbacks if c["event"] == r.uploaded)
+    uploaded["recording"]["state"] = _NEW_STATE
+    return [
+        _callback(stopped, what=f"{_describe(stopped)}: a stop reason Aircore may add"),
+        _callback(uploaded, what=f"{_describe(uploaded)} with a state Aircore may add"),
+    ]
+
+
 def _forward_compatible(seed: int, case: str | None) -> list[Send]:
+    if case in ("new-values", "new-event-type"):
+        return _new_values(seed, case)
     sends = []
     for callback in _standalone(seed, "forward-compatible", case):
         target: dict[str, Any] | None = callback
@@ -187,7 +213,8 @@ def _out_of_order(seed: int, case: str | None) -> list[Send]:
 
 def _malformed(seed: int, case: str | None) -> list[Send]:
     example = _generator(seed, "handles-malformed-input", case).recording("uploaded").callbacks()
-    stopped = dict(example[1], recording=dict(example[1]["recording"], reason="userLeft"))
+    # A new stop reason is no defect (Aircore may add one); a reason that is no string is.
+    stopped = dict(example[1], recording=dict(example[1]["recording"], reason=404))
     no_url = dict(
         example[2], recording={k: v for k, v in example[2]["recording"].items() if k != "url"}
     )
@@ -201,7 +228,7 @@ def _malformed(seed: int, case: str | None) -> list[Send]:
         Send(orjson.dumps(event), "a JSON string"),
         Send(
             orjson.dumps(stopped),
-            f"a {stopped['event']} callback with an unknown stop reason 'userLeft'",
+            f"a {stopped['event']} callback whose reason is not a string",
         ),
         Send(orjson.dumps(no_url), f"a {no_url['event']} callback without recording.url"),
     ]
@@ -258,10 +285,11 @@ CLAUSES: dict[str, Clause] = {
         ),
         Clause(
             "forward-compatible",
-            "accepts callbacks with undocumented extra fields (2xx)",
+            "accepts what Aircore may add: undocumented fields, stop reasons, states and event"
+            " types (2xx)",
             "2xx",
             _forward_compatible,
-            lambda: ("top-level", "recording", "location"),
+            lambda: ("top-level", "recording", "location", "new-values", "new-event-type"),
         ),
         Clause(
             "idempotent-duplicates",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import signal
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -42,6 +43,7 @@ class ContractSession:
         headers: Mapping[str, str] | None = None,
         probe: Probe | None = None,
         verify: bool = True,
+        stop_signals: Sequence[int] = (signal.SIGINT,),
     ) -> None:
         if not budget > 0:
             raise UsageError(f"budget must be positive, got {budget}")
@@ -73,6 +75,7 @@ class ContractSession:
             path=path,
             keepalive=False,
             verify=verify,
+            stop_signals=stop_signals,
         )
 
     def close(self) -> None:
@@ -112,22 +115,24 @@ class ContractSession:
         """Send in order; stop at the first answer that proves the receiver slow."""
         sends = list(sends)
         answered: list[tuple[Send, Result]] = []
-        for result in self._sender.iter_results([s.body for s in sends]):
-            send = sends[result.index]
+
+        def judge_speed(result: Result) -> None:
             self.deliveries.add(result, keep=False)
             if result.status is not None:
                 self.statuses[result.status] += 1
             if result.outcome == "not-sent":
-                # Only a stop leaves a delivery unsent, and the session stops a send itself
-                # only on a slow answer (below, which ends the loop): this is Ctrl-C.
-                self.interrupted = True
-                continue
+                # Only a stop leaves a delivery unsent: a slow answer's (below), or Ctrl-C.
+                self.interrupted = self.interrupted or self.slow is None
+                return
+            send = sends[result.index]
             answered.append((send, result))
             too_slow = result.outcome == "timeout" or result.latency_ms > self.budget * 1000
             if too_slow and self.slow is None:
                 self.slow = f"no answer to {send.what} within {self.budget:g} s"
-                break  # stop waiting on a receiver that has proven slow
-        return answered
+                self._sender.stop(now=True)  # stop waiting on a receiver that proved slow
+
+        self._sender.send([s.body for s in sends], keep_results=False, on_result=judge_speed)
+        return sorted(answered, key=lambda pair: pair[1].index)
 
     def run(self, clause: str, case: str | None = None) -> ClauseResult:
         """Send one clause (or one case of it) and judge every answer."""
@@ -148,12 +153,12 @@ class ContractSession:
                 failure = Failure(send.what, send.body, got(answer), expected, answer.app_error)
                 (result.failures if verdict == "failed" else result.warnings).append(failure)
         if self.interrupted and not result.failures:
-            return ClauseResult(clause, case, "skipped", "skipped: interrupted (Ctrl-C)")
+            return ClauseResult(clause, case, "skipped", "skipped: interrupted")
         return _conclude(result)
 
     def _skip_reason(self, clause: str) -> str | None:
         if self.interrupted:
-            return "skipped: interrupted (Ctrl-C)"
+            return "skipped: interrupted"
         if self.slow is not None and clause != "answers-in-time":
             return f"skipped: the receiver proved slow ({self.slow})"
         return None
@@ -209,8 +214,14 @@ class ContractSession:
         chosen = self.select(only, skip)
         results = []
         for clause in chosen:
-            cases = self.cases(clause) or [None]
-            results += [self.run(clause, case) for case in cases]
+            for case in self.cases(clause) or [None]:
+                try:
+                    results.append(self.run(clause, case))
+                except KeyboardInterrupt:
+                    # Ctrl-C between two sends (a send itself reports it as not-sent):
+                    # the clauses left are skipped and the report still comes back.
+                    self.interrupted = True
+                    results.append(ClauseResult(clause, case, "skipped", "skipped: interrupted"))
         return ContractReport(
             str(self.url), self.seed, results, self.deliveries, interrupted=self.interrupted
         )

@@ -12,9 +12,13 @@ Template fields, filled by the generator with one recording's values:
 - `{bad_region}`: `storage.s3.region` when it is a mistake (see `BAD_REGIONS`).
 - `{expected_region}`: the region the bucket really lives in.
 - `{account_id}`: the 12-digit account that owns the access key.
-- `{user_arn}`: the IAM user that owns the access key (`arn:aws:iam::<account_id>:user/<name>`).
-- `{key_arn}`: the KMS key of the bucket's default encryption.
+- `{user_arn}`: the IAM user that owns the access key
+  (`arn:<partition>:iam::<account_id>:user/<name>`).
+- `{key_arn}`: the KMS key of the bucket's default encryption (`arn:<partition>:kms:<region>:...`).
 - `{access_key_id}`: `storage.s3.access_key_id` from the request.
+
+ARNs, S3 endpoints and the region S3 says it expects all stay in the partition of the request's
+region: a China or GovCloud bucket cannot be reached with, or named by, another partition.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from dataclasses import dataclass
 __all__ = [
     "AWS_REGIONS",
     "BAD_REGIONS",
+    "DNS_SUFFIXES",
     "REGION_CODES",
     "TEMPLATE_FIELDS",
     "UPLOAD_FAILURES",
@@ -35,6 +40,7 @@ __all__ = [
     "failure",
     "failure_families",
     "failure_for_region",
+    "partition_of",
 ]
 
 
@@ -94,6 +100,30 @@ AWS_REGIONS: tuple[Region, ...] = (
 REGION_CODES: tuple[str, ...] = tuple(region.code for region in AWS_REGIONS)
 _REGIONS_BY_CODE = {region.code: region for region in AWS_REGIONS}
 
+# Each partition's DNS suffix, as in the SDKs' partitions.json: S3 endpoints end in it.
+DNS_SUFFIXES: dict[str, str] = {
+    "aws": "amazonaws.com",
+    "aws-cn": "amazonaws.com.cn",
+    "aws-us-gov": "amazonaws.com",
+}
+
+
+def partition_of(region: str) -> str:
+    """The partition of a region code ("aws", "aws-cn", "aws-us-gov").
+
+    A code not in REGION_CODES gets the partition whose pattern it matches, as the SDKs pick it
+    (three dash-separated parts starting "cn-" or "us-gov-"), else the commercial one.
+    """
+    known = _REGIONS_BY_CODE.get(region)
+    if known is not None:
+        return known.partition
+    parts = region.split("-")
+    if parts[0] == "cn" and len(parts) == 3:
+        return "aws-cn"
+    if parts[:2] == ["us", "gov"] and len(parts) == 4:
+        return "aws-us-gov"
+    return "aws"
+
 
 @dataclass(frozen=True)
 class BadRegion:
@@ -125,10 +155,11 @@ class BadRegion:
 
 
 # What each mistake turns into differs, and `failure_for_region` knows which: the SDK refuses
-# an empty value or one that cannot be a host-name label before sending anything; anything
-# else becomes a host name that does not resolve. Wrong case ("US-EAST-1") is deliberately not
-# here: DNS ignores case, S3 answers AuthorizationHeaderMalformed naming the right region, and
-# the SDK's retry with that region succeeds, so no callback would report it.
+# a value that cannot be a host-name label before sending anything; anything else becomes a
+# host name that does not resolve. Wrong case ("US-EAST-1") is deliberately not here: DNS
+# ignores case, S3 answers AuthorizationHeaderMalformed naming the right region, and the SDK's
+# retry with that region succeeds, so no callback would report it. Nor is an empty value: the
+# SDK defaults it to us-east-1 before any check, which reaches the bucket the same way.
 BAD_REGIONS: tuple[BadRegion, ...] = (
     BadRegion("{region}111", "extra-digits"),  # the documented us-east-1111
     BadRegion("{area}-{direction}{number}", "missing-hyphen"),
@@ -137,7 +168,6 @@ BAD_REGIONS: tuple[BadRegion, ...] = (
     BadRegion("{area}-middle-1", "made-up-region"),
     BadRegion("{name}", "display-name"),
     BadRegion("{region} ", "trailing-whitespace"),
-    BadRegion("", "empty"),
 )
 
 TEMPLATE_FIELDS: frozenset[str] = frozenset(
@@ -211,12 +241,6 @@ _BAD_REGION_CHINA = UploadFailure(
 UPLOAD_FAILURES: tuple[UploadFailure, ...] = (
     _BAD_REGION,
     _BAD_REGION_CHINA,
-    UploadFailure(
-        "missing-region",
-        "ConfigError",
-        "The region in the start-recording request is empty.",
-        "Missing region in config",
-    ),
     UploadFailure(
         "invalid-region",
         "ConfigError",
@@ -331,9 +355,13 @@ def failure_for_region(bad_region: str) -> UploadFailure:
     if bad_region.lower() in REGION_CODES:
         raise ValueError(f"{bad_region!r} reaches S3 and succeeds; it is not an upload failure")
     if not bad_region:
-        return failure("missing-region")
+        # The SDK turns an empty region into us-east-1 before it checks the value, and the
+        # global endpoint reaches every commercial bucket: no "Missing region in config".
+        raise ValueError(
+            "an empty region becomes us-east-1 in the SDK; it is not an upload failure"
+        )
     if not _HOST_LABEL.fullmatch(bad_region):
         return failure("invalid-region")
-    if bad_region.split("-")[:-2] == ["cn"]:
+    if partition_of(bad_region) == "aws-cn":
         return _BAD_REGION_CHINA
     return _BAD_REGION

@@ -10,10 +10,12 @@ from ._draw import between, pick
 from .catalogue import (
     AWS_REGIONS,
     BAD_REGIONS,
+    DNS_SUFFIXES,
     REGION_CODES,
     UploadFailure,
     failure,
     failure_for_region,
+    partition_of,
 )
 
 # Aircore's recording servers run in the commercial partition (its docs show eu-central-1);
@@ -70,7 +72,7 @@ _HOUR, _MINUTE, _SECOND = 3_600_000, 60_000, 1_000
 # from the clock, so that a seed alone decides the output.
 _EPOCH_WINDOW = (1_672_531_200_000, 1_767_225_600_000)
 # Failures caused by the region value itself; the catalogue's failure_for_region picks which.
-REGION_FAMILIES = frozenset({"bad-region", "missing-region", "invalid-region"})
+REGION_FAMILIES = frozenset({"bad-region", "invalid-region"})
 
 
 @functools.cache
@@ -82,7 +84,7 @@ def _mistakes(region: str, family: str) -> tuple[str, ...]:
 
 def s3_host(region: str) -> str:
     """The S3 endpoint domain of a region's partition."""
-    return "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+    return DNS_SUFFIXES[partition_of(region)]
 
 
 class AircoreProvider(BaseProvider):
@@ -171,8 +173,7 @@ class AircoreProvider(BaseProvider):
         random = self.generator.random
         key = f"{random.getrandbits(128):032x}"
         key_id = f"{key[:8]}-{key[8:12]}-{key[12:16]}-{key[16:20]}-{key[20:]}"
-        partition = "aws-cn" if region.startswith("cn-") else "aws"
-        return f"arn:{partition}:kms:{region}:{account_id}:key/{key_id}"
+        return f"arn:{partition_of(region)}:kms:{region}:{account_id}:key/{key_id}"
 
     def bad_region(self, region: str) -> str:
         """A region code a customer could mistype for `region`; never a real one."""
@@ -183,7 +184,9 @@ class AircoreProvider(BaseProvider):
         random = self.generator.random
         while True:
             other = pick(random, REGION_CODES)
-            if other != region and s3_host(other) == s3_host(region):
+            # Same partition, not merely the same DNS suffix: GovCloud shares the commercial
+            # suffix, yet S3 in one never names a region of the other.
+            if other != region and partition_of(other) == partition_of(region):
                 return other
 
     def _failure_value(self, name: str, bucket: str, region: str, account: list[str]) -> str:
@@ -203,7 +206,8 @@ class AircoreProvider(BaseProvider):
             real = region if region in REGION_CODES else "us-east-1"
             return self.kms_key_arn(region=real, account_id=account[0])
         if name == "user_arn":
-            return f"arn:aws:iam::{account[0]}:user/aircore-recorder"
+            real = region if region in REGION_CODES else "us-east-1"
+            return f"arn:{partition_of(real)}:iam::{account[0]}:user/aircore-recorder"
         raise KeyError(name)
 
     def upload_failure(self, family: str, *, bucket: str, region: str) -> tuple[UploadFailure, str]:

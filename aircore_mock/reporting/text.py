@@ -65,7 +65,9 @@ def send_summary(report: Report) -> list[str]:
             f"latency p50 {latency['p50']} ms, p95 {latency['p95']} ms, p99 {latency['p99']} ms; "
             f"{data['throughput_per_s']} deliveries/s over {data['elapsed_s']} s"
         )
-    if report.interrupted:
+    if report.gave_up:
+        lines.append(f"{report.gave_up}; {data['not_sent']} not sent")
+    elif report.interrupted:
         attempted = data["total"] - data["not_sent"]
         lines.append(
             f"interrupted after {attempted} deliveries: {data['not_sent']} more were taken from "
@@ -77,6 +79,8 @@ def send_summary(report: Report) -> list[str]:
 def send_failure(report: Report) -> str:
     """The one line that says why a send did not succeed."""
     failure = report.first_failure
+    if report.gave_up:
+        return f"{report.gave_up}; {report.not_sent} of {report.total} not sent"
     if failure is None:
         return f"interrupted: {report.not_sent} of {report.total} deliveries were not sent"
     reason = f"{failure.event or 'callback'}: {failure.describe()}"
@@ -99,7 +103,7 @@ def capture_summary(summary: dict[str, Any]) -> list[str]:
     return [
         f"{summary['callbacks']} callback(s) in {summary['requests']} request(s): {events}",
         f"invalid {summary['invalid']}, out of order {summary['out_of_order']}, "
-        f"duplicates {summary['duplicates']}; undocumented fields: "
+        f"duplicates {summary['duplicates']}; undocumented fields and values: "
         f"{', '.join(summary['undocumented_fields']) or 'none'}",
     ]
 

@@ -1,4 +1,4 @@
-"""Find and load the shipped JSON Schemas; derive the strict variants and the registries."""
+"""Find and load the shipped JSON Schemas (default and strict variants) and the registries."""
 
 from __future__ import annotations
 
@@ -15,23 +15,29 @@ from ..errors import UsageError
 SUFFIX = ".schema.json"
 UNION = "callback"
 COMMON = "common"
+# The strict variants: the same file names in a subfolder, generated from the default files by
+# scripts/make_strict_schemas.py, so that receivers in any language can validate strictly.
+STRICT = "strict"
 
 
 @functools.cache
-def schema_dir() -> Path:
-    """The folder holding the shipped schemas (inside the package, or the checkout's `schemas/`)."""
+def schema_dir(strict: bool = False) -> Path:
+    """The folder holding the shipped schemas (inside the package, or the checkout's `schemas/`).
+
+    With `strict`, the folder of the strict variants (`<that folder>/strict`).
+    """
     # A wheel carries them beside this module (hatch force-include into aircore_mock/schemas);
     # an editable install cannot see that copy, so fall back to the checkout's schemas/.
     here = Path(__file__).resolve().parent
     for candidate in (here, here.parent.parent / "schemas"):
         if (candidate / f"{UNION}{SUFFIX}").is_file():
-            return candidate
+            return candidate / STRICT if strict else candidate
     raise FileNotFoundError(f"aircore-mock's schemas are missing: looked in {here}")
 
 
 @functools.cache
-def _load() -> dict[str, dict[str, Any]]:
-    folder = schema_dir()
+def _load(strict: bool = False) -> dict[str, dict[str, Any]]:
+    folder = schema_dir(strict)
     return {
         path.name[: -len(SUFFIX)]: json.loads(path.read_text(encoding="utf-8"))
         for path in sorted(folder.glob(f"*{SUFFIX}"))
@@ -59,17 +65,20 @@ def callback_types() -> tuple[str, ...]:
     return tuple(_dispatch())
 
 
-def _raw(name: str) -> dict[str, Any]:
-    schemas = _load()
+def _raw(name: str, strict: bool = False) -> dict[str, Any]:
+    schemas = _load(strict)
     if name not in schemas:
         known = ", ".join(schema_names())
         raise UsageError(f"unknown schema {name!r} (known: {known})")
     return schemas[name]
 
 
-def get_schema(name: str = UNION) -> dict[str, Any]:
-    """A copy of one shipped schema: a callback type, `callback` (the union) or `common`."""
-    return copy.deepcopy(_raw(name))
+def get_schema(name: str = UNION, *, strict: bool = False) -> dict[str, Any]:
+    """A copy of one shipped schema: a callback type, `callback` (the union) or `common`.
+
+    With `strict`, its strict variant (undocumented fields, values and event types rejected).
+    """
+    return copy.deepcopy(_raw(name, strict))
 
 
 def describe(name: str) -> str:
@@ -77,35 +86,19 @@ def describe(name: str) -> str:
     return str(_raw(name).get("description", ""))
 
 
-def _forbid_undocumented(node: dict[str, Any]) -> None:
-    # unevaluatedProperties (unlike additionalProperties) sees the properties that an
-    # adjacent $ref declares, so one keyword per object closes it without retyping its fields.
-    node["unevaluatedProperties"] = False
-    for child in node.get("properties", {}).values():
-        if isinstance(child, dict) and "properties" in child:
-            _forbid_undocumented(child)
-
-
 @functools.cache
 def _resources(strict: bool) -> tuple[tuple[str, dict[str, Any]], ...]:
-    out = []
-    events = set(_dispatch().values())
-    for name, contents in _load().items():
-        if strict and name in events:
-            contents = copy.deepcopy(contents)
-            _forbid_undocumented(contents)
-        out.append((contents["$id"], contents))
-    return tuple(out)
+    return tuple((contents["$id"], contents) for contents in _load(strict).values())
 
 
 def resources(strict: bool = False) -> tuple[tuple[str, dict[str, Any]], ...]:
-    """(`$id`, schema) pairs for a registry; in strict mode the callback schemas are closed."""
+    """(`$id`, schema) pairs for a registry: the default files, or the strict variants."""
     return _resources(strict)
 
 
-def schema_id(name: str) -> str:
-    """The `$id` of a shipped schema."""
-    return str(_raw(name)["$id"])
+def schema_id(name: str, strict: bool = False) -> str:
+    """The `$id` of a shipped schema (or of its strict variant)."""
+    return str(_raw(name, strict)["$id"])
 
 
 @dataclass(frozen=True)
@@ -128,12 +121,12 @@ Part = tuple[dict[str, Any], Any]  # a schema node and the `referencing` resolve
 
 
 @functools.cache
-def _registry() -> Any:
+def _registry(strict: bool) -> Any:
     from referencing import Registry
     from referencing.jsonschema import DRAFT202012
 
     return Registry().with_resources(
-        (uri, DRAFT202012.create_resource(contents)) for uri, contents in resources(False)
+        (uri, DRAFT202012.create_resource(contents)) for uri, contents in resources(strict)
     )
 
 
@@ -173,12 +166,15 @@ def _field(path: tuple[str, ...], required: bool, parts: list[Part]) -> Field:
 
 @functools.cache
 def fields(event: str) -> tuple[Field, ...]:
-    """The properties a callback type carries, in document order, nested as in the payload."""
+    """The properties a callback type carries, in document order, nested as in the payload.
+
+    Read from the strict variant: its `const`s and `enum`s are the values Aircore documents
+    (the default schemas also accept values Aircore may add later).
+    """
     if event not in _dispatch():
         raise UsageError(f"unknown callback type {event!r}")
-    uri = schema_id(event)
-    resolver = _registry().resolver(uri)
-    return _field((), True, [(_raw(event), resolver)]).children
+    resolver = _registry(strict=True).resolver(schema_id(event, strict=True))
+    return _field((), True, [(_raw(event, strict=True), resolver)]).children
 
 
 def iter_fields(event: str) -> Iterator[Field]:

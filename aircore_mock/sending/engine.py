@@ -18,7 +18,6 @@ import asyncio
 import collections
 import contextlib
 import email.utils
-import sys
 import threading
 import time
 import zlib
@@ -28,13 +27,8 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from ..model import DeliveryOutcome, Result
+from ..model import Delivery, DeliveryOutcome, Result
 from .transports import EXCERPT, Answer, Transport, TransportFailure
-
-if sys.version_info >= (3, 11):
-    from asyncio import timeout as _deadline
-else:  # pragma: no cover - aiohttp brings async-timeout on Python 3.10
-    from async_timeout import timeout as _deadline
 
 MAX_BACKOFF = 30.0
 """Seconds: the longest wait between two attempts (exponential backoff stops growing)."""
@@ -44,7 +38,7 @@ _LANE_DEPTH = 64
 _INPUT_DEPTH = 1024
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # built once per delivery: not frozen, which costs ~3x to build
 class Job:
     """One delivery on its way: its place in the input, what it carries and its body."""
 
@@ -55,40 +49,43 @@ class Job:
     offset_ms: int | None
     body: bytes
 
+    def result(
+        self,
+        attempts: int,
+        status: int | None,
+        latency_ms: float,
+        outcome: DeliveryOutcome,
+        body: str = "",
+        error: str | None = None,
+        app_error: str | None = None,
+    ) -> Result:
+        """What happened to this delivery."""
+        return Result(
+            self.index, self.callback, self.recording_url, self.quirk, attempts, status,
+            latency_ms, outcome, body, error, app_error,
+        )  # fmt: skip
+
 
 def job_of(index: int, delivery: Any) -> Job:
     """A `Delivery`, a callback dict (or any JSON value) or raw `bytes` as a job."""
-    callback = getattr(delivery, "callback", delivery)
+    kind = type(delivery)
+    if kind is bytes:  # a body as it is: nothing to parse
+        return Job(index, delivery, None, None, None, delivery)
+    if kind is Delivery:
+        callback, url, offset, quirk = delivery
+        return Job(index, callback, url, quirk, offset, orjson.dumps(callback))
+    callback = getattr(delivery, "callback", delivery)  # a Delivery-like object, or a callback
     url = getattr(delivery, "recording_url", None)
-    if url is None and isinstance(callback, dict):
-        recording = callback.get("recording")
-        url = recording.get("url") if isinstance(recording, dict) else None
-        url = url if isinstance(url, str) else None
-    body = delivery if isinstance(delivery, bytes) else orjson.dumps(callback)
-    return Job(
-        index,
-        callback,
-        url,
-        getattr(delivery, "quirk", None),
-        getattr(delivery, "offset_ms", None),
-        body,
-    )
+    if url is None and isinstance(callback, dict) and isinstance(callback.get("recording"), dict):
+        url = callback["recording"].get("url")
+    quirk, offset = getattr(delivery, "quirk", None), getattr(delivery, "offset_ms", None)
+    url = url if isinstance(url, str) else None
+    return Job(index, callback, url, quirk, offset, orjson.dumps(callback))
 
 
 def not_sent(job: Job, why: str = "stopped before it was sent") -> Result:
     """The result of a delivery that was never attempted."""
-    return Result(
-        job.index,
-        job.callback,
-        job.recording_url,
-        job.quirk,
-        0,
-        None,
-        0.0,
-        DeliveryOutcome.NOT_SENT,
-        "",
-        why,
-    )
+    return job.result(0, None, 0.0, DeliveryOutcome.NOT_SENT, error=why)
 
 
 @dataclass(frozen=True)
@@ -101,6 +98,8 @@ class Options:
     timeout: float = 10.0
     retries: int = 0
     backoff: float = 0.5
+    max_failures: int | None = None
+    """Give up after this many consecutive deliveries without an answer (None: never)."""
 
 
 class _Attempt(NamedTuple):
@@ -203,6 +202,14 @@ class _Input:
         return left
 
 
+def _uncancel() -> None:
+    # The watchdog's cancel is handled: take it back, so that the lane task can be cancelled
+    # again later (Python 3.11+; on 3.10 a task does not count its cancellations).
+    task = asyncio.current_task()
+    if task is not None and hasattr(task, "uncancel"):
+        task.uncancel()
+
+
 class _AsyncInput:
     """An async iterable (a queue a server feeds) as an input: awaited on the loop itself."""
 
@@ -226,8 +233,12 @@ class Engine:
         self.options = options
         self.emit = emit
         self.stopping = False
+        self.gave_up: str | None = None
+        """Why the engine gave up on the target (consecutive failures), if it did."""
+        self._failures_in_a_row = 0
         self.interrupted = False
         self._stop_event: asyncio.Event | None = None
+        self._now = asyncio.Event()  # set by stop(now=True)
         self._lanes: list[asyncio.Queue[Job | None]] = []
         self._lane_tasks: list[asyncio.Task[None]] = []
         self._in_hand: list[Job | None] = []
@@ -235,8 +246,10 @@ class Engine:
         self._feeder: asyncio.Task[None] | None = None
         self._opening: asyncio.Future[None] | None = None
         self._input: _Input | None = None
-        self._pending: list[Any] = []
         self._taken = 0
+        self._due: list[float] = []
+        self._expired: list[bool] = []
+        self._loop_time: Callable[[], float] = time.monotonic
 
     def stop(self, now: bool = False) -> None:
         """Send nothing more; with `now`, abandon the requests in flight too (Ctrl-C)."""
@@ -249,6 +262,7 @@ class Engine:
         if self._opening is not None:
             self._opening.cancel()
         if now:
+            self._now.set()
             for task in self._lane_tasks:
                 task.cancel()
 
@@ -261,6 +275,10 @@ class Engine:
         count = self.options.concurrency
         self._lanes = [asyncio.Queue(_LANE_DEPTH) for _ in range(count)]
         self._in_hand = [None] * count
+        self._due = [0.0] * count
+        self._expired = [False] * count
+        self._loop_time = loop.time
+        watchdog: asyncio.Task[None] | None = None
         error: BaseException | None = None
         sequence = isinstance(deliveries, list | tuple)
         try:
@@ -275,6 +293,7 @@ class Engine:
                 self._lane_tasks = [
                     asyncio.ensure_future(self._lane(i, lane)) for i, lane in enumerate(self._lanes)
                 ]
+                watchdog = asyncio.ensure_future(self._watch())
                 source: Any = deliveries
                 if hasattr(deliveries, "__aiter__"):
                     source = _AsyncInput(deliveries)  # type: ignore[arg-type]
@@ -293,7 +312,11 @@ class Engine:
             if not self.stopping:
                 raise
         finally:
-            await self._finish(deliveries if sequence else None)
+            try:
+                await self._finish(deliveries if sequence else None)
+            finally:
+                if watchdog is not None:
+                    watchdog.cancel()
         if error is not None:
             raise error
 
@@ -305,9 +328,14 @@ class Engine:
             for index, item in enumerate(self._input.stop(), self._taken):
                 self.emit(not_sent(job_of(index, item)))
                 self._taken = index + 1
-        if not self.interrupted:
-            for lane in self._lanes:
-                await lane.put(None)
+        if self._lane_tasks and not self.interrupted:
+            # Each lane's last word; a full lane takes it once it has room, unless Ctrl-C
+            # cancels the lanes first (then nothing would ever make room).
+            ends = asyncio.gather(*(lane.put(None) for lane in self._lanes))
+            now = asyncio.ensure_future(self._now.wait())
+            await asyncio.wait([ends, now], return_when=asyncio.FIRST_COMPLETED)
+            ends.cancel()
+            now.cancel()
         if self._lane_tasks:
             await asyncio.wait(self._lane_tasks)
         for i, job in enumerate(self._in_hand):
@@ -373,16 +401,34 @@ class Engine:
                 emit(not_sent(job))
                 continue
             in_hand[number] = job
-            result = await self._deliver(job)
+            result = await self._deliver(job, number)
             in_hand[number] = None
             emit(result)
+            self._count_failure(result)
 
-    async def _deliver(self, job: Job) -> Result:
+    def _count_failure(self, result: Result) -> None:
+        # A target that answers nothing, several times in a row, is dead or silent: the rest
+        # would only wait out their timeouts. Any answer, whatever its status, resets the run.
+        limit = self.options.max_failures
+        if limit is None:
+            return
+        if result.status is not None:
+            self._failures_in_a_row = 0
+            return
+        self._failures_in_a_row += 1
+        if self._failures_in_a_row >= limit and not self.stopping:
+            self.gave_up = (
+                f"gave up after {limit} deliveries in a row without an answer "
+                f"(the last: {result.outcome.value}: {result.error})"
+            )
+            self.stop()
+
+    async def _deliver(self, job: Job, lane: int) -> Result:
         if self.options.retries == 0:
-            return (await self._attempt(job, 1)).result
-        return await self._with_retries(job)
+            return (await self._attempt(job, 1, lane)).result
+        return await self._with_retries(job, lane)
 
-    async def _with_retries(self, job: Job) -> Result:
+    async def _with_retries(self, job: Job, lane: int) -> Result:
         from tenacity import AsyncRetrying, retry_if_result, stop_after_attempt, stop_when_event_set
         from tenacity.wait import wait_random_exponential
 
@@ -397,7 +443,7 @@ class Engine:
         async def once() -> _Attempt:
             if attempts and self.stopping:
                 return attempts[-1]  # stopped during the backoff: the last answer stands
-            attempts.append(await self._attempt(job, len(attempts) + 1))
+            attempts.append(await self._attempt(job, len(attempts) + 1, lane))
             return attempts[-1]
 
         retrying = AsyncRetrying(
@@ -416,49 +462,53 @@ class Engine:
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._stop_event.wait(), seconds)
 
-    async def _attempt(self, job: Job, number: int) -> _Attempt:
+    async def _watch(self) -> None:
+        """Cancel each attempt that outlives its deadline (one task for every lane: cheaper
+        than a timer per request, and a few tens of milliseconds late at most)."""
+        loop = asyncio.get_running_loop()
+        tick = min(0.05, self.options.timeout / 10)
+        due, expired, tasks = self._due, self._expired, self._lane_tasks
+        while True:
+            await asyncio.sleep(tick)
+            now = loop.time()
+            for lane, when in enumerate(due):
+                if when and now >= when and not expired[lane]:
+                    expired[lane] = True
+                    tasks[lane].cancel()
+
+    async def _attempt(self, job: Job, number: int, lane: int) -> _Attempt:
         timeout = self.options.timeout
         began = time.perf_counter()
         answer: Answer | None = None
         outcome: DeliveryOutcome
         error: str | None = None
+        self._due[lane] = self._loop_time() + timeout
         try:
-            async with _deadline(timeout):
-                answer = await self.transport.post(job.body)
-        except asyncio.TimeoutError:
-            outcome, error = DeliveryOutcome.TIMEOUT, f"no answer within {timeout:g} s"
+            answer = await self.transport.post(job.body)
+        except asyncio.CancelledError:
+            if not self._expired[lane]:
+                raise  # a stop, not the deadline
+            _uncancel()
+            answer = None
         except TransportFailure as failure:
             outcome, error = failure.outcome, str(failure)
         except Exception as exc:  # never a dead lane: a result, whatever went wrong
             outcome, error = DeliveryOutcome.ERROR, f"{type(exc).__name__}: {exc}"
+        finally:
+            self._due[lane] = 0.0
+        if self._expired[lane]:
+            # Past the deadline, even if an answer came (an app that swallowed the cancel).
+            self._expired[lane] = False
+            if answer is not None:
+                _uncancel()
+            answer, outcome = None, DeliveryOutcome.TIMEOUT
+            error = f"no answer within {timeout:g} s"
         latency = (time.perf_counter() - began) * 1000
         if answer is None:
-            result = Result(
-                job.index,
-                job.callback,
-                job.recording_url,
-                job.quirk,
-                number,
-                None,
-                latency,
-                outcome,
-                "",
-                error,
-            )
-            return _Attempt(result, None)
+            return _Attempt(job.result(number, None, latency, outcome, error=error), None)
         status = answer.status
-        result = Result(
-            job.index,
-            job.callback,
-            job.recording_url,
-            job.quirk,
-            number,
-            status,
-            latency,
-            DeliveryOutcome.of_status(status),
-            answer.body[: EXCERPT * 4].decode("utf-8", "replace")[:EXCERPT],
-            None,
-            answer.app_error,
-        )
+        excerpt = answer.body[: EXCERPT * 4].decode("utf-8", "replace")[:EXCERPT]
+        outcome = DeliveryOutcome.of_status(status)
+        result = job.result(number, status, latency, outcome, excerpt, None, answer.app_error)
         wait = retry_after(answer.headers) if status == 429 or status >= 500 else None
         return _Attempt(result, wait)

@@ -134,6 +134,27 @@ def aircore_receiver(_aircore_receiver_server: Any) -> Any:
     return _aircore_receiver_server
 
 
+@pytest.fixture(scope="session")
+def _aircore_service_server(aircore_seed: int) -> Iterator[Any]:
+    from aircore_mock import FakeAircore
+
+    with FakeAircore(seed=aircore_seed) as fake:
+        yield fake
+
+
+@pytest.fixture
+def aircore_service(_aircore_service_server: Any) -> Any:
+    """A fake of Aircore's recording API on 127.0.0.1 that sends the callbacks back (shared
+    by the session, reset for each test), on a manual clock.
+
+    Point your app's Aircore client at `.url` (`POST {url}/recording`); `.advance(seconds)`
+    runs the auto-stops and uploads due by then; `.wait_for_callbacks(n, timeout=...)`,
+    `.recordings`, `.journal`, `.inject(...)`.
+    """
+    _aircore_service_server.reset()
+    return _aircore_service_server
+
+
 @pytest.fixture
 def aircore_validate() -> Callable[..., None]:
     """`aircore_validate(payload, strict=False, event=None)`: fail with readable problems."""

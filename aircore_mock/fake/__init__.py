@@ -1,0 +1,47 @@
+"""A stateful fake of Aircore's recording API that sends the callbacks back (`serve`).
+
+Layers, as in moto: `FakeBackend` (the resettable state, plain thread-safe Python), the
+Starlette app over it (`fake_app`), the dispatcher that sends callbacks through the engine
+on the server's loop, and `FakeAircore`, which puts them together in-process or as a server.
+"""
+
+from __future__ import annotations
+
+from .app import CONTROL, MAX_BODY, fake_app
+from .backend import (
+    INJECTABLE,
+    ApiError,
+    ApiRecording,
+    CallbackTimeout,
+    FakeBackend,
+    Injection,
+    JournalEntry,
+    RetryPolicy,
+    SentCallback,
+)
+from .clock import CLOCK_MODES, Clock, ClockMode
+from .request import REDACTED, REQUEST_SCHEMA, check_request
+from .service import IN_PROCESS_URL, FakeAircore
+
+__all__ = [
+    "CLOCK_MODES",
+    "CONTROL",
+    "INJECTABLE",
+    "IN_PROCESS_URL",
+    "MAX_BODY",
+    "REDACTED",
+    "REQUEST_SCHEMA",
+    "ApiError",
+    "ApiRecording",
+    "CallbackTimeout",
+    "Clock",
+    "ClockMode",
+    "FakeAircore",
+    "FakeBackend",
+    "Injection",
+    "JournalEntry",
+    "RetryPolicy",
+    "SentCallback",
+    "check_request",
+    "fake_app",
+]

@@ -1,0 +1,307 @@
+"""The fake's HTTP layer: Aircore's recording API and the `/_aircore-mock/` control API.
+
+Every answer is decided by the backend; this module only parses, answers and files each API
+request in the journal, with secrets redacted. Bad input gets a documented 4xx; the fake
+answers a 5XX only when one was injected.
+
+- `POST /recording`: 200 and the recording resource; 400 a bad body; 401; 413 a body over
+  the cap; 415 not JSON;
+- `DELETE /recording/<percent-encoded recording URL>`: 204; 400 no identifier; 401; 404
+  unknown or already stopped;
+- any other path: 404; a known path with another method: 405 with `Allow`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+from urllib.parse import unquote
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..errors import UsageError
+from .backend import ApiError, FakeBackend, JournalEntry, RetryPolicy
+from .dispatch import DispatchHost
+from .request import REDACTED, redact, scrub, secrets_of
+
+CONTROL = "/_aircore-mock"
+MAX_BODY = 64 * 1024
+"""Largest start-recording body accepted (a real one is well under 1 KiB)."""
+_SENSITIVE_HEADERS = ("authorization", "proxy-authorization", "cookie")
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(data), status, headers, media_type="application/json")
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    # Aircore's docs say only that error bodies carry the error message; this shape is ours.
+    return _json({"status": status, "message": message}, status, headers)
+
+
+def fake_app(
+    backend: FakeBackend, host: DispatchHost | None = None, *, max_body: int = MAX_BODY
+) -> Starlette:
+    """The ASGI app of a fake over `backend`. Served, its lifespan runs the callback
+    dispatcher on the server's loop; used in-process without one, `host` starts one on a
+    background loop at the first request."""
+    host = host or DispatchHost(backend)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        attached = await host.attach()
+        try:
+            yield
+        finally:
+            if attached:
+                await host.detach()
+
+    async def api(request: Request) -> Response:
+        if not host.running:
+            host.ensure()
+        at = backend.clock.now()
+        body: Any = None
+        secrets: list[str] = []
+        recording_id: str | None = None
+        response: Response
+        try:
+            response, body, secrets, recording_id = await _answer(request, backend, max_body)
+        except ApiError as exc:
+            response = _error(exc.status, exc.message)
+            if isinstance(exc, _Filed):
+                body, secrets = exc.body, exc.secrets
+        _file(backend, request, response, at, body, secrets, recording_id)
+        return response
+
+    async def control(request: Request) -> Response:
+        try:
+            return await _control(request, backend)
+        except UsageError as exc:
+            return _error(400, str(exc))
+        except ApiError as exc:
+            return _error(exc.status, exc.message)
+
+    return Starlette(
+        routes=[
+            Route(CONTROL + "{rest:path}", control, methods=_METHODS),
+            Route("/{rest:path}", api, methods=_METHODS),
+        ],
+        lifespan=lifespan,
+    )
+
+
+_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+_NOT_JSON = object()
+
+
+async def _answer(
+    request: Request, backend: FakeBackend, max_body: int
+) -> tuple[Response, Any, list[str], str | None]:
+    path, method = request.url.path, request.method
+    if path.rstrip("/") != "/recording" and not path.startswith("/recording/"):
+        raise ApiError(404, f"no such endpoint: {method} {path}")
+    collection = path.rstrip("/") == "/recording"
+    allowed = "POST, DELETE" if collection else "DELETE"
+    if method not in allowed.split(", "):
+        response = _error(405, f"{method} is not allowed here; use {allowed}", {"allow": allowed})
+        return response, None, [], None
+    backend.authorize(request.headers.get("authorization"))
+    if method == "DELETE":
+        identifier = _identifier(request) if not collection else ""
+        recording = backend.stop(identifier or None)
+        return Response(status_code=204), None, [], recording.id
+    body = await _read_json(request, max_body)
+    secrets = secrets_of(body)
+    try:
+        recording = backend.start(body)
+    except ApiError as exc:
+        exc.message = scrub(exc.message, secrets)
+        raise _Filed(exc, body, secrets) from None
+    now = backend.clock.now()
+    return _json(recording.resource(now)), body, secrets, recording.id
+
+
+class _Filed(ApiError):
+    """An API error that still files the request body (redacted) in the journal."""
+
+    def __init__(self, error: ApiError, body: Any, secrets: list[str]) -> None:
+        super().__init__(error.status, error.message)
+        self.body, self.secrets = body, secrets
+
+
+def _identifier(request: Request) -> str:
+    # The stop URL carries the internal recording URL percent-encoded; the raw path keeps it
+    # as sent (the decoded path would do too, as no recording URL holds an encoded `/`).
+    raw = request.scope.get("raw_path")
+    path = raw.decode("latin-1") if isinstance(raw, bytes) else request.url.path
+    path = path.split("?", 1)[0]
+    return unquote(path[len("/recording/") :]) if path.startswith("/recording/") else ""
+
+
+async def _read_json(request: Request, max_body: int) -> Any:
+    kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if kind != "application/json" and not kind.endswith("+json"):
+        raise ApiError(415, "the body must be JSON: send 'Content-Type: application/json'")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_body:
+        raise ApiError(413, f"the body is over {max_body} bytes")
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > max_body:
+            raise ApiError(413, f"the body is over {max_body} bytes")
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        # The parser's message quotes the body; say only where it broke.
+        raise _Filed(
+            ApiError(400, f"the body is not valid JSON (line {exc.lineno}, column {exc.colno})"),
+            _NOT_JSON,
+            [],
+        ) from None
+
+
+def _file(
+    backend: FakeBackend,
+    request: Request,
+    response: Response,
+    at: int,
+    body: Any,
+    secrets: list[str],
+    recording_id: str | None,
+) -> None:
+    error = None
+    if response.status_code >= 400:
+        with contextlib.suppress(ValueError):
+            error = orjson.loads(response.body).get("message")
+    headers = {}
+    for name, value in request.headers.items():
+        if name in _SENSITIVE_HEADERS:
+            scheme = value.split(" ", 1)[0] if " " in value else ""
+            value = f"{scheme} {REDACTED}".strip()
+        headers[name] = scrub(value, secrets)
+    entry = JournalEntry(
+        seq=backend.next_journal_seq(),
+        at=at,
+        method=request.method,
+        path=request.url.path,
+        status=response.status_code,
+        headers=headers,
+        body=redact(body) if body is not _NOT_JSON else {"not_json": True},
+        recording_id=recording_id,
+        error=error,
+    )
+    backend.log(entry)
+
+
+# --- the control API --------------------------------------------------------------------
+
+
+async def _control(request: Request, backend: FakeBackend) -> Response:
+    path = request.url.path[len(CONTROL) :].strip("/")
+    method = request.method
+
+    async def index() -> Response:
+        return _json(
+            {
+                "clock": backend.clock.mode,
+                "speed": backend.clock.speed,
+                "now": backend.clock.now(),
+                "auto_stop": backend.auto_stop,
+                "api_keys": "any non-empty key" if backend.open else "configured",
+                "retry_policy": backend.retry.to_json(),
+                "injections": [i.to_json() for i in backend.injections],
+                "summary": backend.summary(),
+            }
+        )
+
+    async def recordings() -> Response:
+        return _json([r.to_json() for r in backend.recordings])
+
+    async def callbacks() -> Response:
+        return _json([s.to_json() for s in backend.callbacks])
+
+    async def journal() -> Response:
+        return _json([e.to_json() for e in backend.journal])
+
+    async def reset() -> Response:
+        backend.reset()
+        return Response(status_code=204)
+
+    async def inject() -> Response:
+        options = await _options(request)
+        what = options.pop("what", None)
+        if not isinstance(what, str):
+            raise UsageError('say what to inject: {"what": "stop" | "upload-failure" | "error"}')
+        try:
+            injection = backend.inject(what, **options)
+        except TypeError as exc:
+            raise UsageError(f"bad injection: {exc}") from None
+        return _json(injection.to_json(), 201)
+
+    async def advance() -> Response:
+        options = await _options(request)
+        seconds = options.get("seconds")
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+            raise UsageError('say how far: {"seconds": 60}')
+        steps = backend.advance(seconds)
+        return _json({"now": backend.clock.now(), "steps": steps})
+
+    async def get_policy() -> Response:
+        return _json(backend.retry.to_json())
+
+    async def put_policy() -> Response:
+        options = await _options(request)
+        try:
+            policy = RetryPolicy(**{**backend.retry.to_json(), **options})
+        except TypeError as exc:
+            raise UsageError(f"bad retry policy: {exc}") from None
+        backend.set_retry(policy)
+        return _json(policy.to_json())
+
+    routes: dict[str, dict[str, Callable[[], Awaitable[Response]]]] = {
+        "": {"GET": index},
+        "recordings": {"GET": recordings},
+        "callbacks": {"GET": callbacks},
+        "journal": {"GET": journal},
+        "reset": {"POST": reset},
+        "inject": {"POST": inject},
+        "advance": {"POST": advance},
+        "retry-policy": {"GET": get_policy, "PUT": put_policy},
+    }
+    if path.startswith("recordings/"):
+        found = backend.find(unquote(path[len("recordings/") :]))
+        if method != "GET":
+            return _error(405, f"{method} is not allowed here; use GET", {"allow": "GET"})
+        if found is None:
+            return _error(404, "no such recording")
+        return _json(found.to_json())
+    handlers = routes.get(path)
+    if handlers is None:
+        known = ", ".join(f"{CONTROL}/{name}" for name in routes)
+        return _error(404, f"no such control endpoint; known: {known}")
+    handler = handlers.get(method)
+    if handler is None:
+        allowed = ", ".join(handlers)
+        return _error(405, f"{method} is not allowed here; use {allowed}", {"allow": allowed})
+    return await handler()
+
+
+async def _options(request: Request) -> dict[str, Any]:
+    data = await request.body()
+    if len(data) > MAX_BODY:
+        raise ApiError(413, f"the body is over {MAX_BODY} bytes")
+    if not data.strip():
+        return {}
+    try:
+        options = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        raise UsageError("the body is not valid JSON") from None
+    if not isinstance(options, dict):
+        raise UsageError("the body must be a JSON object")
+    return options

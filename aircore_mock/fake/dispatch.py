@@ -1,0 +1,303 @@
+"""Sending the fake's callbacks: the dispatcher, on the server's event loop, feeds the engine.
+
+Each `callback_url` gets its own `AsyncSender` (the engine, with its lanes: one recording's
+callbacks stay in order), fed through an asyncio queue; it is closed once every recording
+that uses it has queued its last callback. The dispatcher also runs the clock's due steps
+(auto-stops, uploads) in real-time and instant mode.
+
+A server runs its dispatcher on its own loop (the app's lifespan attaches it). An app used
+in-process, with no lifespan, gets one on a background loop thread at its first request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..model import Delivery, Result
+from .backend import FakeBackend, RetryPolicy, SentCallback
+
+_log = logging.getLogger("aircore_mock.fake")
+_END = object()
+LANES = 8
+"""Recordings of one callback URL delivered at the same time."""
+_CLOSE_GRACE = 5.0
+"""Seconds callbacks in flight get to finish when the fake shuts down."""
+ROUTE_IDLE = 2.0
+"""Seconds a callback URL's sender stays open with no recording left to call back: the next
+recording with the same URL (the common case) reuses its connections."""
+
+
+@dataclass
+class _Route:
+    """One callback URL's sender and its queue."""
+
+    sender: Any
+    queue: asyncio.Queue[Any]
+    open: set[str] = field(default_factory=set)
+    """Recordings that will still send callbacks here."""
+    task: asyncio.Task[None] | None = None
+    idle_since: float | None = None
+
+
+class Dispatcher:
+    """Drains the backend's outbox into the engine and runs due steps, on one event loop."""
+
+    def __init__(self, backend: FakeBackend, host: DispatchHost | None = None) -> None:
+        self.backend = backend
+        self._host = host
+        self._routes: dict[tuple[str, RetryPolicy], _Route] = {}
+        self._draining: set[asyncio.Task[None]] = set()
+        self._inflight: dict[int, SentCallback] = {}
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self._generation = backend.generation
+
+    # --- life ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start on the running loop."""
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self.backend.subscribe(self._poke)
+        self._task = asyncio.ensure_future(self._run())
+
+    def _poke(self) -> None:
+        loop, wake = self._loop, self._wake
+        if loop is None or wake is None or loop.is_closed():
+            return
+        with contextlib.suppress(RuntimeError):  # the loop is closing: nothing more to send
+            loop.call_soon_threadsafe(wake.set)
+
+    async def aclose(self) -> None:
+        """Stop: callbacks in flight get a few seconds to finish, then are abandoned."""
+        self.backend.unsubscribe(self._poke)
+        self._closing = True
+        if self._wake is not None:
+            self._wake.set()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for route in self._routes.values():
+            route.queue.put_nowait(_END)
+            if route.task is not None:
+                self._draining.add(route.task)
+        self._routes.clear()
+        if self._draining:
+            _, late = await asyncio.wait(self._draining, timeout=_CLOSE_GRACE)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late, timeout=_CLOSE_GRACE)
+
+    # --- the loop ------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        assert self._wake is not None
+        backend, clock = self.backend, self.backend.clock
+        while not self._closing:
+            self._wake.clear()
+            try:
+                if backend.generation != self._generation:
+                    self._forget()
+                if clock.mode == "instant":
+                    backend.run_due(jump=True)
+                elif clock.mode == "realtime":
+                    backend.run_due()
+                for sent in backend.take_outbox():
+                    self._enqueue(sent)
+            except Exception:  # never a dead dispatcher: log it and keep serving
+                _log.exception("aircore-mock: the callback dispatcher failed a step")
+            wait = self._sweep()
+            due = backend.next_due()
+            if due is not None and clock.mode != "manual":
+                until = clock.wall_seconds_until(due)
+                wait = until if wait is None else min(wait, until)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), wait)
+
+    def _forget(self) -> None:
+        # A reset: what was queued before it is not sent, what is in flight is abandoned.
+        self._generation = self.backend.generation
+        for route in self._routes.values():
+            route.sender.stop(now=True)
+            route.queue.put_nowait(_END)
+        self._routes.clear()
+        self._inflight.clear()
+
+    def _enqueue(self, sent: SentCallback) -> None:
+        if sent.generation != self._generation:
+            return
+        policy = self.backend.retry
+        key = (sent.callback_url, policy)
+        route = self._routes.get(key)
+        if route is None:
+            route = self._routes[key] = self._open_route(sent.callback_url, policy)
+        self._inflight[id(sent.payload)] = sent
+        url = sent.payload["recording"]["url"]
+        route.queue.put_nowait(Delivery(sent.payload, url, 0))
+        if self.backend.finished(sent):
+            route.open.discard(sent.recording_id)
+        else:
+            route.open.add(sent.recording_id)
+        route.idle_since = None if route.open else asyncio.get_running_loop().time()
+
+    def _sweep(self) -> float | None:
+        # Close the senders of URLs no recording will call back any more (once idle for a
+        # while); returns the seconds until the next one is due to close, if any.
+        now = asyncio.get_running_loop().time()
+        soonest = None
+        for key, route in list(self._routes.items()):
+            if route.idle_since is None:
+                continue
+            left = route.idle_since + ROUTE_IDLE - now
+            if left <= 0:
+                route.queue.put_nowait(_END)  # it closes once what it holds is delivered
+                del self._routes[key]
+            else:
+                soonest = left if soonest is None else min(soonest, left)
+        return soonest
+
+    def _open_route(self, url: str, policy: RetryPolicy) -> _Route:
+        from ..sending import AsyncSender
+
+        options: dict[str, Any] = {
+            "concurrency": LANES,
+            "retries": policy.retries,
+            "backoff": policy.backoff,
+            "timeout": policy.timeout,
+        }
+        app = self._host.deliver_to if self._host is not None else None
+        if app is not None:
+            parts = urlsplit(url)
+            path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            sender = AsyncSender(app, path=path, lifespan=False, **options)
+        else:
+            sender = AsyncSender(url, **options)
+        route = _Route(sender, asyncio.Queue())
+        route.task = asyncio.ensure_future(self._drive(route))
+        route.task.add_done_callback(self._draining.discard)
+        self._draining.add(route.task)
+        return route
+
+    async def _drive(self, route: _Route) -> None:
+        try:
+            await route.sender.send(
+                _items(route.queue), keep_results=False, on_result=self._on_result
+            )
+        except Exception:
+            _log.exception("aircore-mock: a callback sender failed")
+        finally:
+            with contextlib.suppress(Exception):
+                await route.sender.aclose()
+
+    def _on_result(self, result: Result) -> None:
+        sent = self._inflight.pop(id(result.callback), None)
+        if sent is not None:
+            self.backend.record_result(sent, result)
+
+
+async def _items(queue: asyncio.Queue[Any]) -> AsyncIterator[Any]:
+    while True:
+        item = await queue.get()
+        if item is _END:
+            return
+        yield item
+
+
+class DispatchHost:
+    """Keeps exactly one dispatcher running for a backend: on the server's loop when the app
+    is served (its lifespan), else on a background loop thread of its own."""
+
+    def __init__(self, backend: FakeBackend, *, deliver_to: Any = None) -> None:
+        self.backend = backend
+        self.deliver_to = deliver_to
+        """An ASGI or WSGI app that takes every callback in-process (at its URL's path and
+        query), instead of the network; read when a callback URL's sender opens."""
+        self._lock = threading.Lock()
+        self._dispatcher: Dispatcher | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._threaded = False
+        """The dispatcher runs on the background loop (not a server's)."""
+
+    @property
+    def running(self) -> bool:
+        return self._dispatcher is not None
+
+    async def attach(self) -> bool:
+        """Run the dispatcher on the running loop (a server's lifespan startup); False when
+        one already runs elsewhere."""
+        with self._lock:
+            if self._dispatcher is not None:
+                return False
+            self._dispatcher = Dispatcher(self.backend, self)
+            self._dispatcher.start()
+            return True
+
+    async def detach(self) -> None:
+        """Stop the dispatcher attached to the running loop (a server's lifespan shutdown)."""
+        with self._lock:
+            dispatcher, self._dispatcher = self._dispatcher, None
+        if dispatcher is not None:
+            await dispatcher.aclose()
+
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The background loop (started on first use), for in-process calls from sync code."""
+        self.ensure()
+        with self._lock:
+            if self._loop is None:  # a server's loop runs the dispatcher: start a loop anyway
+                self._start_thread(with_dispatcher=False)
+            assert self._loop is not None
+            return self._loop
+
+    def ensure(self) -> None:
+        """Start a dispatcher on a background loop thread unless one is running."""
+        with self._lock:
+            if self._dispatcher is None:
+                self._start_thread(with_dispatcher=True)
+
+    def _start_thread(self, *, with_dispatcher: bool) -> None:
+        ready = threading.Event()
+        loop = asyncio.new_event_loop()
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            if with_dispatcher:
+                loop.call_soon(self._dispatcher.start)  # type: ignore[union-attr]
+            loop.call_soon(ready.set)
+            loop.run_forever()
+
+        if with_dispatcher:
+            self._dispatcher = Dispatcher(self.backend, self)
+            self._threaded = True
+        self._loop = loop
+        self._thread = threading.Thread(target=run, daemon=True, name="aircore-mock fake")
+        self._thread.start()
+        ready.wait(10)
+
+    def close(self) -> None:
+        """Stop the background loop and its dispatcher (idempotent)."""
+        with self._lock:
+            loop, thread, self._loop, self._thread = self._loop, self._thread, None, None
+            dispatcher = self._dispatcher if self._threaded else None
+            if dispatcher is not None:
+                self._dispatcher, self._threaded = None, False
+        if loop is None or thread is None:
+            return
+        if dispatcher is not None:
+            future = asyncio.run_coroutine_threadsafe(dispatcher.aclose(), loop)
+            with contextlib.suppress(Exception):
+                future.result(timeout=2 * _CLOSE_GRACE + 1)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        if not thread.is_alive():
+            loop.close()

@@ -1,0 +1,214 @@
+"""The start-recording request: its schema check, its secrets, and what its storage settings
+would really do to the upload.
+
+Nothing here keeps a secret: `redact` replaces them before anything is stored or written,
+and error messages name fields, never values.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import math
+import re
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+from .. import schemas as _schemas
+from ..errors import Problem
+
+REQUEST_SCHEMA = "start-recording-request"
+REDACTED = "[redacted]"
+SECRET_FIELDS = ("secret_access_key", "access_key_id")
+"""Fields of `storage.s3` that never leave the fake."""
+SSE_VALUES = ("AES256", "aws:kms", "aws:kms:dsse")
+"""The `x-amz-server-side-encryption` values S3 accepts."""
+
+# Where the recording server runs is picked "near the users" (Aircore's docs say so, not
+# how): an assumption that the nearest of these commercial regions is used, by great-circle
+# distance to the region's main city.
+SERVER_SITES: tuple[tuple[str, float, float], ...] = (
+    ("us-east-1", 38.9, -77.4),
+    ("us-west-2", 45.8, -119.7),
+    ("sa-east-1", -23.5, -46.6),
+    ("eu-west-1", 53.3, -6.3),
+    ("eu-central-1", 50.1, 8.7),
+    ("ap-south-1", 19.1, 72.9),
+    ("ap-southeast-1", 1.35, 103.8),
+    ("ap-northeast-1", 35.7, 139.7),
+    ("ap-southeast-2", -33.9, 151.2),
+)
+
+
+@functools.cache
+def _validators() -> tuple[Callable[[Any], bool], Any]:
+    import jsonschema_rs
+    from jsonschema import Draft202012Validator
+
+    schema = _schemas.get_schema(REQUEST_SCHEMA)
+    fast = jsonschema_rs.Draft202012Validator(schema, validate_formats=True)
+    slow = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return fast.is_valid, slow
+
+
+def check_request(body: Any) -> list[Problem]:
+    """The problems with a start-recording body, most useful first (empty when valid).
+
+    Messages name the field and the rule, never the value: a mistyped secret must not come
+    back in an error body or a log line.
+    """
+    is_valid, explainer = _validators()
+    if is_valid(body):
+        return []
+    from jsonschema.exceptions import relevance
+
+    errors = sorted(explainer.iter_errors(body), key=relevance)
+    problems = [_problem(error) for error in errors]
+    return problems or [Problem("$", "not a valid start-recording request", "schema")]
+
+
+def _problem(error: Any) -> Problem:
+    path = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+    kind, rule = error.validator, error.validator_value
+    if kind == "required":
+        missing = next((name for name in rule if name not in (error.instance or {})), "?")
+        return Problem(f"{path}.{missing}", "required field is missing", kind)
+    if kind == "type":
+        return Problem(path, f"must be of type {_types(rule)}", kind)
+    if kind in ("minimum", "maximum"):
+        low, high = _range(error.schema)
+        return Problem(path, f"must be between {low:g} and {high:g}", kind)
+    if kind == "minLength":
+        return Problem(path, "must not be empty", kind)
+    if kind == "format":
+        return Problem(path, f"must be a valid {rule}", kind)
+    return Problem(path, f"breaks the schema's {kind!r} rule", kind)
+
+
+def _types(rule: Any) -> str:
+    names = [rule] if isinstance(rule, str) else list(rule)
+    return " or ".join(names)
+
+
+def _range(schema: dict[str, Any]) -> tuple[float, float]:
+    return float(schema.get("minimum", -math.inf)), float(schema.get("maximum", math.inf))
+
+
+def describe(problems: list[Problem]) -> str:
+    """One line for an error body: the first problem, and how many others."""
+    first = f"{problems[0].path}: {problems[0].message}"
+    if len(problems) > 1:
+        first += f" (and {len(problems) - 1} other problem{'s' if len(problems) > 2 else ''})"
+    return first
+
+
+# --- secrets ----------------------------------------------------------------------------
+
+
+def redact(body: Any) -> Any:
+    """A copy of a request body with `storage.s3`'s keys replaced, whatever their type."""
+    if not isinstance(body, dict):
+        return body
+    out = dict(body)
+    storage = out.get("storage")
+    if isinstance(storage, dict):
+        storage = dict(storage)
+        s3 = storage.get("s3")
+        if isinstance(s3, dict):
+            storage["s3"] = {k: REDACTED if k in SECRET_FIELDS else v for k, v in s3.items()}
+        out["storage"] = storage
+    return out
+
+
+def secrets_of(body: Any) -> list[str]:
+    """The secret strings in a request body (to scrub from anything written about it)."""
+    storage = body.get("storage") if isinstance(body, dict) else None
+    s3 = storage.get("s3") if isinstance(storage, dict) else None
+    if not isinstance(s3, dict):
+        return []
+    return [s3[k] for k in SECRET_FIELDS if isinstance(s3.get(k), str) and s3[k]]
+
+
+def scrub(text: str, secrets: list[str]) -> str:
+    """`text` with every occurrence of each secret replaced."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+# --- what the storage settings do to the upload -----------------------------------------
+
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
+def bucket_name_ok(bucket: str) -> bool:
+    """S3's naming rules: 3-63 lowercase letters, digits, dots and hyphens, a letter or digit
+    at each end, no two adjacent dots, not shaped like an IP address."""
+    if not _BUCKET.fullmatch(bucket) or ".." in bucket:
+        return False
+    try:
+        ipaddress.IPv4Address(bucket)
+    except ValueError:
+        return True
+    return False
+
+
+def effective_region(region: str) -> str:
+    """The region the S3 client really uses: the AWS SDK turns an empty one into us-east-1
+    (whose global endpoint serves every commercial bucket) before it checks anything."""
+    return region or "us-east-1"
+
+
+def upload_problem(bucket: str, region: str, sse: str | None) -> tuple[str, str | None] | None:
+    """The catalogue failure family these settings cause, and the bad region if that is the
+    cause; None when the upload would succeed.
+
+    In the order the S3 client meets them: the region (before any request is made), the
+    bucket name (S3's answer), then the encryption header.
+    """
+    from ..generation.catalogue import REGION_CODES, failure_for_region
+
+    region = effective_region(region)
+    if region.lower() not in REGION_CODES:
+        return failure_for_region(region).family, region
+    if not bucket_name_ok(bucket):
+        return "invalid-bucket-name", None
+    if sse is not None and sse not in SSE_VALUES:
+        return "invalid-encryption", None
+    return None
+
+
+def upload_address(bucket: str, region: str, filename: str, recording_id: str) -> str:
+    """Where the `.m4a` lands: `<filename>_<recording id>.m4a` in the bucket, percent-encoded.
+
+    Virtual-hosted style, except for dotted bucket names, which S3's wildcard certificate does
+    not cover over HTTPS: clients use path style for those.
+    """
+    key = quote(f"{filename}_{recording_id}.m4a", safe="/~")
+    suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+    if "." in bucket:
+        host = "s3.amazonaws.com" if region == "us-east-1" else f"s3.{region}.{suffix}"
+        return f"https://{host}/{bucket}/{key}"
+    if region == "us-east-1":
+        return f"https://{bucket}.s3.amazonaws.com/{key}"  # the docs' example: global endpoint
+    return f"https://{bucket}.s3.{region}.{suffix}/{key}"
+
+
+def server_region(latitude: float, longitude: float) -> str:
+    """The recording server's region: the nearest site to the users (an assumption)."""
+
+    def distance(site: tuple[str, float, float]) -> float:
+        _, lat, lon = site
+        p1, p2 = math.radians(latitude), math.radians(lat)
+        dl = math.radians(longitude - lon)
+        cos = math.sin(p1) * math.sin(p2) + math.cos(p1) * math.cos(p2) * math.cos(dl)
+        return math.acos(max(-1.0, min(1.0, cos)))
+
+    return min(SERVER_SITES, key=distance)[0]
+
+
+def stop_url(public_url: str, recording_url: str) -> str:
+    """The public host plus the percent-encoded internal recording URL (every `/` and `:`)."""
+    return f"{public_url.rstrip('/')}/recording/{quote(recording_url, safe='')}"

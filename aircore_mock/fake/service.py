@@ -1,0 +1,292 @@
+"""`FakeAircore`: the backend, its app and, when asked, a server, behind one object."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+import orjson
+
+from ..errors import UsageError
+from .app import MAX_BODY, fake_app
+from .backend import (
+    ApiRecording,
+    FakeBackend,
+    Injection,
+    JournalEntry,
+    RetryPolicy,
+    SentCallback,
+)
+from .clock import Clock, ClockMode
+from .dispatch import DispatchHost
+
+IN_PROCESS_URL = "http://aircore-mock.test"
+"""The public host in stop URLs of a fake that is not served (`.test` never resolves)."""
+
+
+class FakeAircore:
+    """A stateful fake of Aircore's recording API that sends the callbacks back.
+
+    In-process: `fake.app` is an ASGI app (`httpx.ASGITransport(app=fake.app)`), and
+    `fake.transport()` a transport for a synchronous `httpx.Client`. As a server: `with
+    FakeAircore() as fake:` serves on 127.0.0.1 (a free port unless `port` says) and
+    `fake.url` is where to send requests. Both share one state: `recordings`, `callbacks`,
+    `journal`, `advance()`, `inject()`, `reset()`.
+
+    Time: `clock="manual"` (the default) stands still until `advance(seconds)`, so tests never
+    sleep; `"realtime"` runs at `speed` times real time; `"instant"` runs every step (an
+    auto-stop, an upload) as soon as it is reached.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: ClockMode = "manual",
+        speed: float = 1.0,
+        api_keys: Iterable[str] = (),
+        auto_stop: float | None = None,
+        upload_delay: float | None = None,
+        seed: int | None = None,
+        retries: int = 0,
+        backoff: float = 0.5,
+        callback_timeout: float = 10.0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        public_url: str | None = None,
+        deliver_to: Any = None,
+        max_body: int = MAX_BODY,
+        log: str | Path | None = None,
+        on_request: Callable[[JournalEntry], None] | None = None,
+        on_callback: Callable[[SentCallback], None] | None = None,
+    ) -> None:
+        if max_body < 1:
+            raise UsageError(f"max_body must be positive, got {max_body}")
+        self.backend = FakeBackend(
+            clock=Clock(clock, speed=speed),
+            api_keys=api_keys,
+            public_url=public_url or IN_PROCESS_URL,
+            auto_stop=auto_stop,
+            upload_delay=upload_delay,
+            seed=seed,
+            retry=RetryPolicy(retries, backoff, callback_timeout),
+        )
+        """The state every layer shares."""
+        self._fixed_public_url = public_url
+        self.host = host
+        self.port = port
+        self._host = DispatchHost(self.backend, deliver_to=deliver_to)
+        self.app = fake_app(self.backend, self._host, max_body=max_body)
+        """The ASGI app: Aircore's recording API plus the `/_aircore-mock/` control API."""
+        self._server: Any = None
+        self._log_path = Path(log) if log is not None else None
+        self._log: IO[bytes] | None = None
+        self.on_request = on_request
+        self.on_callback = on_callback
+        self.backend.on_journal = self._journaled
+        self.backend.on_result = self._delivered
+
+    # --- where it is ---------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The API's base URL: `http://127.0.0.1:<port>` when served, else the in-process host
+        (`POST {url}/recording`)."""
+        if self._server is not None:
+            return self._server.url.rstrip("/")
+        return self.backend.public_url
+
+    @property
+    def deliver_to(self) -> Any:
+        """An ASGI or WSGI app that takes every callback in-process (at the callback URL's
+        path and query) instead of the network; None sends over HTTP."""
+        return self._host.deliver_to
+
+    @deliver_to.setter
+    def deliver_to(self, app: Any) -> None:
+        self._host.deliver_to = app
+
+    @property
+    def clock(self) -> Clock:
+        return self.backend.clock
+
+    # --- state ---------------------------------------------------------------------------
+
+    @property
+    def recordings(self) -> list[ApiRecording]:
+        """Every recording started since the last reset, in start order (snapshots)."""
+        return self.backend.recordings
+
+    def recording(self, identifier: str) -> ApiRecording:
+        """One recording by id, internal URL or stop URL."""
+        found = self.backend.find(identifier)
+        if found is None:
+            raise UsageError(f"no recording {identifier!r}")
+        return found
+
+    @property
+    def callbacks(self) -> list[SentCallback]:
+        """Every callback sent since the last reset, with its delivery result once known."""
+        return self.backend.callbacks
+
+    @property
+    def journal(self) -> list[JournalEntry]:
+        """Every request to the recording API since the last reset, secrets redacted."""
+        return self.backend.journal
+
+    def wait_for_callbacks(self, count: int, timeout: float = 5.0) -> list[SentCallback]:
+        """Block until `count` callbacks have a delivery result; raises `CallbackTimeout`."""
+        return self.backend.wait_for_callbacks(count, timeout)
+
+    def advance(self, seconds: float) -> int:
+        """Move the clock forward, running every auto-stop and upload due by then (each at
+        its own time); returns how many steps ran. Their callbacks go out right away."""
+        return self.backend.advance(seconds)
+
+    def inject(
+        self,
+        what: str,
+        *,
+        recording: str | None = None,
+        reason: str = "allPublishersLeft",
+        after: float = 0.0,
+        family: str | None = None,
+        status: int = 500,
+    ) -> Injection:
+        """A fault for one recording (id or URL) or the next one: `stop` (with `reason`,
+        `after` seconds), `upload-failure` (a catalogue `family`) or `error` (a 5XX `status`
+        for the next API request, or the recording's next DELETE)."""
+        return self.backend.inject(
+            what, recording=recording, reason=reason, after=after, family=family, status=status
+        )
+
+    def set_retry_policy(
+        self, retries: int = 0, backoff: float = 0.5, timeout: float = 10.0
+    ) -> RetryPolicy:
+        """How callbacks are retried from now on (until `reset`); none by default."""
+        policy = RetryPolicy(retries, backoff, timeout)
+        self.backend.set_retry(policy)
+        return policy
+
+    def reset(self) -> None:
+        """Forget every recording, callback, request and injection (the server keeps
+        running, the clock keeps its time)."""
+        self.backend.reset()
+
+    def summary(self) -> dict[str, Any]:
+        """Counts of recordings by state and callbacks by delivery outcome."""
+        return self.backend.summary()
+
+    # --- in-process clients --------------------------------------------------------------
+
+    def transport(self) -> httpx.BaseTransport:
+        """An `httpx.BaseTransport` that calls the app in-process, for a sync `httpx.Client`
+        (`httpx.Client(transport=fake.transport(), base_url=fake.url)`)."""
+        return _InProcessTransport(self)
+
+    def async_transport(self) -> httpx.AsyncBaseTransport:
+        """An `httpx.ASGITransport` over the app, for an `httpx.AsyncClient`."""
+        return httpx.ASGITransport(app=self.app)
+
+    # --- serving -------------------------------------------------------------------------
+
+    def _make_server(self) -> Any:
+        from ..capture import AppServer
+
+        server = AppServer(self.app, self.host, self.port)
+        self.port = server.port
+        self._server = server
+        if self._fixed_public_url is None:
+            self.backend.public_url = server.url.rstrip("/")
+        return server
+
+    def start(self, timeout: float = 10.0) -> FakeAircore:
+        """Serve in a background thread; returns once the server accepts requests."""
+        if self._server is None:
+            self._open_log()
+            self._make_server().start(timeout)
+        return self
+
+    def serve(self, on_ready: Callable[[FakeAircore], None] | None = None) -> None:
+        """Serve in this thread until Ctrl-C or SIGTERM (both shut it down gracefully)."""
+        self._open_log()
+        server = self._make_server()
+        try:
+            server.serve(None if on_ready is None else lambda: on_ready(self))
+        finally:
+            self._close()
+
+    def shutdown(self) -> None:
+        """Ask a foreground `serve()` to return (safe from any thread)."""
+        if self._server is not None:
+            self._server.shutdown()
+
+    def stop(self) -> None:
+        """Stop serving (callbacks in flight get a few seconds) and release the port."""
+        if self._server is not None:
+            self._server.stop()
+        self._close()
+
+    def _close(self) -> None:
+        self._host.close()
+        self._server = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def close(self) -> None:
+        """Stop everything this fake runs (idempotent)."""
+        self.stop()
+
+    def __enter__(self) -> FakeAircore:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- output --------------------------------------------------------------------------
+
+    def _open_log(self) -> None:
+        if self._log_path is not None and self._log is None:
+            try:
+                self._log = self._log_path.open("ab")
+            except OSError as exc:
+                raise UsageError(f"cannot write log {self._log_path}: {exc.strerror}") from None
+
+    def _write(self, record: dict[str, Any]) -> None:
+        if self._log is not None:
+            self._log.write(orjson.dumps(record) + b"\n")
+            self._log.flush()
+
+    def _journaled(self, entry: JournalEntry) -> None:
+        self._write({"type": "request", **entry.to_json()})
+        if self.on_request is not None:
+            self.on_request(entry)
+
+    def _delivered(self, sent: SentCallback) -> None:
+        self._write({"type": "callback", **sent.to_json()})
+        if self.on_callback is not None:
+            self.on_callback(sent)
+
+
+class _InProcessTransport(httpx.BaseTransport):
+    """Runs each request through the app on the fake's background loop, for sync clients."""
+
+    def __init__(self, fake: FakeAircore) -> None:
+        self._fake = fake
+        self._asgi = httpx.ASGITransport(app=fake.app)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.read()  # a body the app can read on another thread's loop
+
+        async def call() -> tuple[int, Any, bytes]:
+            response = await self._asgi.handle_async_request(request)
+            content = await response.aread()
+            return response.status_code, response.headers, content
+
+        loop = self._fake._host.loop()
+        future = asyncio.run_coroutine_threadsafe(call(), loop)
+        status, headers, content = future.result(timeout=60)
+        return httpx.Response(status, headers=headers, content=content, request=request)

@@ -1,0 +1,239 @@
+"""Benchmark `aircore-mock serve`: whole lifecycles per second, and POST /recording latency.
+
+Run:  python benchmarks/bench_fake.py [--quick] [--runs N] [--recordings N] [-c N]
+
+`aircore-mock serve --instant --quiet` runs in its own process; a client (aiohttp, `-c`
+concurrent tasks) starts each recording with a callback URL on a fast local receiver (nginx
+answering 204 if found, else a bare uvicorn app), then stops it. A lifecycle counts once the
+fake has delivered its three callbacks (recording-started, recording-stopped,
+recording-uploaded), read from the control API. The three processes share the machine's
+cores. Every figure is the median of several runs, with the spread (min-max) beside it.
+Nothing here asserts on time: the aims are printed as "met" or "MISSED".
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from _common import aircore_cli, machine_line, rate, verdict  # benchmarks/ is on sys.path
+
+HOST = "127.0.0.1"
+AIM_LIFECYCLES = 500.0
+AIM_P99_MS = 20.0
+NGINX_CONF = """\
+daemon off;
+master_process off;
+worker_processes 1;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    keepalive_requests 1000000;
+    client_body_temp_path {tmp}/client_body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    server {{ listen {host}:{port}; location / {{ return 204; }} }}
+}}
+"""
+UVICORN_CHILD = r"""
+import sys, uvicorn
+
+async def app(scope, receive, send):
+    more = True
+    while more:
+        more = (await receive()).get("more_body", False)
+    await send({"type": "http.response.start", "status": 204, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+
+uvicorn.run(app, host=sys.argv[1], port=int(sys.argv[2]), log_level="warning",
+            access_log=False, lifespan="off")
+"""
+BODY = {
+    "storage": {
+        "filename": "record",
+        "s3": {
+            "access_key_id": "AKIAIOSFODNN7EXAMPLE",
+            "secret_access_key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "bucket": "acme-recordings",
+            "region": "eu-west-1",
+        },
+    },
+    "location": {"latitude": 50.1, "longitude": 8.7},
+    "user_id": "bench",
+    "channel_id": "bench",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_listening(proc: subprocess.Popen[bytes], port: int, limit: float = 20) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"exited {proc.returncode} before listening on {port}")
+        with contextlib.suppress(OSError), socket.create_connection((HOST, port), timeout=0.5):
+            return
+        time.sleep(0.01)  # poll interval, not a start-up delay
+    raise RuntimeError(f"not listening on {port} after {limit:g} s")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
+@contextlib.contextmanager
+def receiver(tmp: Path) -> Iterator[tuple[str, str]]:
+    """(name, URL) of a local server answering 204: nginx if found, else uvicorn."""
+    port = free_port()
+    exe = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
+    if exe is not None:
+        conf = tmp / "nginx.conf"
+        conf.write_text(NGINX_CONF.format(tmp=tmp, host=HOST, port=port))
+        command, name = [exe, "-c", str(conf), "-p", str(tmp)], f"nginx ({exe})"
+    else:
+        command, name = [sys.executable, "-c", UVICORN_CHILD, HOST, str(port)], "uvicorn"
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until_listening(proc, port)
+        yield name, f"http://{HOST}:{port}/aircore/callbacks"
+    finally:
+        stop(proc)
+
+
+@contextlib.contextmanager
+def fake_server(tmp: Path) -> Iterator[str]:
+    ready = tmp / "ready"
+    command = [*aircore_cli(), "serve", "--port", "0", "--ready-file", str(ready)]
+    command += ["--instant", "--quiet", "--seed", "1"]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while not (ready.is_file() and ready.read_text().endswith("\n")):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("aircore-mock serve did not start")
+            time.sleep(0.02)
+        yield "http://" + ready.read_text().strip()
+    finally:
+        stop(proc)
+
+
+async def one_run(base: str, callback_url: str, recordings: int, tasks: int) -> dict[str, float]:
+    import aiohttp
+
+    body = dict(BODY, callback_url=callback_url)
+    latencies: list[float] = []
+    headers = {"authorization": "Bearer bench"}
+    counter = iter(range(recordings))
+    connector = aiohttp.TCPConnector(limit=tasks)
+    async with aiohttp.ClientSession(base, connector=connector, headers=headers) as session:
+        async with session.post("/_aircore-mock/reset") as answer:
+            assert answer.status == 204
+
+        async def worker() -> None:
+            for _ in counter:
+                began = time.perf_counter()
+                async with session.post("/recording", json=body) as answer:
+                    resource = await answer.json()
+                latencies.append((time.perf_counter() - began) * 1000)
+                assert answer.status == 200, resource
+                async with session.delete(resource["url"]) as stopped:
+                    assert stopped.status == 204
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(tasks)))
+        requests_done = time.perf_counter()
+        expected = 3 * recordings
+        deadline = time.monotonic() + 120
+        while True:
+            async with session.get("/_aircore-mock/") as answer:
+                summary = (await answer.json())["summary"]
+            done = sum(summary["deliveries"].get(k, 0) for k in summary["deliveries"])
+            done -= summary["deliveries"].get("in-flight", 0)
+            if done >= expected:
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"only {done} of {expected} callbacks after 120 s")
+            await asyncio.sleep(0.005)  # poll interval of the control API
+        finished = time.perf_counter()
+    delivered = summary["deliveries"].get("delivered", 0)
+    if delivered != expected:
+        raise RuntimeError(f"{expected - delivered} callbacks were not delivered: {summary}")
+    cuts = statistics.quantiles(latencies, n=100, method="inclusive")
+    return {
+        "lifecycles_per_s": recordings / (finished - began),
+        "requests_s": requests_done - began,
+        "p50_ms": cuts[49],
+        "p99_ms": cuts[98],
+    }
+
+
+def spread(values: list[float], digits: int = 1) -> str:
+    middle, low, high = statistics.median(values), min(values), max(values)
+    return f"{middle:,.{digits}f} ({low:,.{digits}f}-{high:,.{digits}f})"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a small smoke run")
+    parser.add_argument("--runs", type=int, default=None, help="timed runs [default: 5, quick 2]")
+    parser.add_argument("--recordings", type=int, default=None, help="per run [default: 2000]")
+    parser.add_argument("-c", "--concurrency", type=int, default=16, help="client tasks [16]")
+    args = parser.parse_args(argv)
+    runs = args.runs or (2 if args.quick else 5)
+    recordings = args.recordings or (200 if args.quick else 2_000)
+    print(machine_line("serve", args.quick))
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        with receiver(tmp) as (name, callback_url), fake_server(tmp) as base:
+            print(f"receiver: {name}; fake: aircore-mock serve --instant at {base}")
+            print(f"{runs} runs of {recordings:,} recordings, {args.concurrency} client tasks")
+            asyncio.run(one_run(base, callback_url, min(200, recordings), args.concurrency))
+            results = []
+            for number in range(runs):
+                result = asyncio.run(one_run(base, callback_url, recordings, args.concurrency))
+                results.append(result)
+                print(
+                    f"  run {number + 1}: {rate(result['lifecycles_per_s'])} lifecycles/s, "
+                    f"POST /recording p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms"
+                )
+    per_s = [r["lifecycles_per_s"] for r in results]
+    p50 = [r["p50_ms"] for r in results]
+    p99 = [r["p99_ms"] for r in results]
+    print("median (min-max) over runs:")
+    print(f"  lifecycles/s (start, stop, 3 callbacks delivered): {spread(per_s, 0)}")
+    print(f"  POST /recording p50 ms: {spread(p50, 2)}")
+    print(f"  POST /recording p99 ms: {spread(p99, 2)}")
+    print(
+        f"aims: >= {AIM_LIFECYCLES:g} lifecycles/s "
+        f"{verdict(statistics.median(per_s) >= AIM_LIFECYCLES)}; "
+        f"p99 < {AIM_P99_MS:g} ms {verdict(statistics.median(p99) < AIM_P99_MS)}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

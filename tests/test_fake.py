@@ -1,0 +1,487 @@
+"""`FakeAircore` / `aircore-mock serve`: the recording API, its callbacks, time, faults."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+import aircore_mock
+from aircore_mock import FakeAircore, Receiver
+from aircore_mock.fake import CallbackTimeout
+from aircore_mock.generation.catalogue import failure
+from aircore_mock.model import parse_recording_url
+
+KEY = "test-api-key-0001"
+AUTH = {"authorization": f"Bearer {KEY}"}
+
+
+def start_body(callback_url: str | None = None, **s3: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "storage": {
+            "filename": "record",
+            "s3": {
+                "access_key_id": "AKIAIOSFODNN7EXAMPLE",
+                "secret_access_key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                "bucket": "acme-recordings",
+                "region": "eu-west-1",
+                **s3,
+            },
+        },
+        "location": {"latitude": 50.1, "longitude": 8.7},
+        "user_id": "user-7",
+        "channel_id": "standup",
+    }
+    if callback_url is not None:
+        body["callback_url"] = callback_url
+    return body
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[Receiver]:
+    with Receiver(path="/aircore/callbacks") as r:
+        yield r
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[FakeAircore]:
+    with FakeAircore(seed=11, api_keys=[KEY]) as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake(served: FakeAircore, receiver: Receiver) -> FakeAircore:
+    served.reset()
+    receiver.reset()
+    return served
+
+
+@pytest.fixture
+def client(fake: FakeAircore) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=fake.url, headers=AUTH, timeout=10) as c:
+        yield c
+
+
+def events(sent: list[Any]) -> list[str]:
+    return [s.event for s in sent]
+
+
+# --- the API over loopback ------------------------------------------------------------
+
+
+def test_start_answers_the_resource_with_the_percent_encoded_stop_url(
+    fake: FakeAircore, client: httpx.Client
+) -> None:
+    answer = client.post("/recording", json=start_body())
+    assert answer.status_code == 200
+    resource = answer.json()
+    (recording,) = fake.recordings
+    assert resource == {
+        "url": f"{fake.url}/recording/{quote(recording.url, safe='')}",
+        "state": "started",
+        "startTime": fake.clock.now(),
+        "elapsedTime": 0,
+    }
+    # Aircore's internal URL shape; the server is the one nearest the users (Frankfurt)
+    parts = parse_recording_url(recording.url)
+    assert parts is not None and parts["region"] == "eu-central-1"
+    assert parts["id"] == recording.id
+    assert fake.callbacks == []  # no callback_url, no callbacks
+
+
+def test_a_whole_lifecycle_calls_back_in_order_with_coherent_times(
+    fake: FakeAircore, client: httpx.Client, receiver: Receiver
+) -> None:
+    started = client.post("/recording", json=start_body(receiver.url + "?id=42")).json()
+    fake.advance(12.5)
+    assert client.delete(started["url"]).status_code == 204
+    assert events(fake.wait_for_callbacks(2)) == ["recording-started", "recording-stopped"]
+    fake.advance(60)  # the upload is due seconds after the stop
+    sent = fake.wait_for_callbacks(3)
+    assert events(sent) == ["recording-started", "recording-stopped", "recording-uploaded"]
+    assert all(s.delivered and s.result.attempts == 1 for s in sent)
+    assert receiver.wait_for(3) == [s.payload for s in sent]
+    begun, stopped, uploaded = (s.payload for s in sent)
+    recording = fake.recordings[0]
+    start = started["startTime"]
+    assert begun["timestamp"] == begun["recording"]["startTime"] == start
+    assert stopped["recording"]["reason"] == "clientStopped"
+    assert stopped["recording"]["elapsedTime"] == 12_500
+    assert stopped["timestamp"] == start + 12_500
+    assert start + 12_500 < uploaded["timestamp"] <= start + 12_500 + 60_000
+    assert uploaded["recording"]["location"] == {
+        "address": f"https://acme-recordings.s3.eu-west-1.amazonaws.com/record_{recording.id}.m4a",
+        "region": "eu-west-1",
+    }
+    for payload in (begun, stopped, uploaded):
+        assert aircore_mock.is_valid(payload, strict=True)
+    assert recording.upload == "uploaded" and recording.state == "stopped"
+    assert receiver.summary()["out_of_order"] == 0
+
+
+@pytest.mark.parametrize(
+    ("settings", "family", "reason"),
+    [
+        (
+            {"region": "us-east-1111", "bucket": "youraccount"},
+            "bad-region",
+            "Inaccessible host: `youraccount.s3.us-east-1111.amazonaws.com' at port "
+            "`undefined'. This service may not be available in the `us-east-1111' region.",
+        ),
+        ({"region": "Europe (Ireland)"}, "invalid-region", "Invalid region in config"),
+        (
+            {"bucket": "Acme_Recordings"},
+            "invalid-bucket-name",
+            "The specified bucket is not valid.",
+        ),
+        (
+            {"server_side_encryption": "AES-256"},
+            "invalid-encryption",
+            "The encryption method specified is not supported",
+        ),
+    ],
+)
+def test_upload_fails_as_the_request_s_own_storage_settings_would(
+    fake: FakeAircore,
+    client: httpx.Client,
+    receiver: Receiver,
+    settings: dict[str, str],
+    family: str,
+    reason: str,
+) -> None:
+    started = client.post("/recording", json=start_body(receiver.url, **settings)).json()
+    client.delete(started["url"])
+    fake.advance(60)
+    last = fake.wait_for_callbacks(3)[-1]
+    assert last.event == "recording-upload-failed"
+    assert last.payload["recording"]["reason"] == reason
+    assert aircore_mock.is_valid(last.payload, strict=True)
+    assert fake.recordings[0].failure_family == family
+
+
+def test_an_empty_region_uploads_to_us_east_1_as_the_sdk_would(
+    fake: FakeAircore, client: httpx.Client, receiver: Receiver
+) -> None:
+    started = client.post("/recording", json=start_body(receiver.url, region="")).json()
+    client.delete(started["url"])
+    fake.advance(60)
+    uploaded = fake.wait_for_callbacks(3)[-1].payload
+    location = uploaded["recording"]["location"]
+    assert uploaded["event"] == "recording-uploaded" and location["region"] == "us-east-1"
+    assert (
+        location["address"].startswith("https://") and ".s3.amazonaws.com/" in location["address"]
+    )
+    assert aircore_mock.is_valid(uploaded, strict=True)
+
+
+def test_dotted_buckets_and_odd_file_names_give_valid_addresses(
+    fake: FakeAircore, client: httpx.Client, receiver: Receiver
+) -> None:
+    body = start_body(receiver.url, bucket="media.acme.com", region="us-east-1")
+    body["storage"]["filename"] = "calls/2024 Q1+notes"
+    started = client.post("/recording", json=body).json()
+    client.delete(started["url"])
+    fake.advance(60)
+    uploaded = fake.wait_for_callbacks(3)[-1].payload
+    recording_id = fake.recordings[0].id
+    address = f"https://s3.amazonaws.com/media.acme.com/calls/2024%20Q1%2Bnotes_{recording_id}.m4a"
+    assert uploaded["recording"]["location"]["address"] == address
+    assert aircore_mock.is_valid(uploaded, strict=True)
+
+
+def test_injected_failures_stops_and_auto_stop(
+    fake: FakeAircore, client: httpx.Client, receiver: Receiver
+) -> None:
+    # the next recording's upload is denied; a running one is stopped by a server error
+    fake.inject("upload-failure", family="kms-access-denied")
+    first = client.post("/recording", json=start_body(receiver.url)).json()
+    second = client.post("/recording", json=start_body(receiver.url)).json()
+    fake.inject("stop", recording=second["url"], reason="serverError", after=5)
+    fake.inject("stop", reason="allPublishersLeft", after=30)  # for the next one
+    third = client.post("/recording", json=start_body(receiver.url)).json()
+    fake.advance(5)
+    assert client.delete(first["url"]).status_code == 204
+    assert client.delete(second["url"]).status_code == 404  # already stopped by the fault
+    fake.advance(25)
+    assert client.delete(third["url"]).status_code == 404  # all publishers left
+    fake.advance(120)
+    sent = fake.wait_for_callbacks(9)
+    by_recording: dict[str, list[dict[str, Any]]] = {}
+    for s in sent:
+        by_recording.setdefault(s.recording_id, []).append(s.payload)
+    ids = [r.id for r in fake.recordings]
+    one, two, three = (by_recording[i] for i in ids)
+    kms = failure("kms-access-denied").template.split("{")[0]
+    assert one[-1]["recording"]["reason"].startswith(kms)
+    assert two[1]["recording"]["reason"] == "serverError"
+    assert two[1]["recording"]["elapsedTime"] == 5_000
+    assert three[1]["recording"]["reason"] == "allPublishersLeft"
+    assert three[1]["recording"]["elapsedTime"] == 30_000
+    assert [c["event"] for c in two][-1] == "recording-uploaded"  # uploads after a server error
+    assert all(aircore_mock.is_valid(s.payload, strict=True) for s in sent)
+
+
+def test_delete_answers_every_documented_status(fake: FakeAircore, client: httpx.Client) -> None:
+    url = client.post("/recording", json=start_body()).json()["url"]
+    unknown = url[:-3] + "999"
+    fake.inject("error", recording=url, status=503)
+    answers = {
+        "no identifier": client.delete("/recording").status_code,
+        "no key": httpx.delete(url).status_code,
+        "wrong key": httpx.delete(url, headers={"authorization": "Bearer nope"}).status_code,
+        "unknown": client.delete(unknown).status_code,
+        "injected": client.delete(url).status_code,
+        "stopped": client.delete(url).status_code,
+        "again": client.delete(url).status_code,
+    }
+    assert answers == {
+        "no identifier": 400,
+        "no key": 401,
+        "wrong key": 401,
+        "unknown": 404,
+        "injected": 503,  # the recording goes on after a failed stop
+        "stopped": 204,
+        "again": 404,
+    }
+    assert client.delete(url).json() == {
+        "status": 404,
+        "message": "recording not found: it has already stopped",
+    }
+
+
+def test_bad_requests_get_documented_4xx_answers_naming_the_field(
+    fake: FakeAircore, client: httpx.Client
+) -> None:
+    def post(body: Any = None, **kwargs: Any) -> httpx.Response:
+        return (
+            client.post("/recording", json=body, **kwargs)
+            if body is not None
+            else (client.post("/recording", **kwargs))
+        )
+
+    no_region = start_body()
+    del no_region["storage"]["s3"]["region"]
+    north = start_body()
+    north["location"]["latitude"] = 90.5
+    numeric = start_body(region=1)
+    ftp = start_body("ftp://example.com/cb")
+    cases = {
+        "no key": (post(start_body(), headers={"authorization": ""}), 401, "missing bearer"),
+        "not bearer": (post(start_body(), headers={"authorization": f"Basic {KEY}"}), 401, ""),
+        "wrong key": (post(start_body(), headers={"authorization": "Bearer x"}), 401, "invalid"),
+        "form": (post(content=b"a=1", headers={"content-type": "text/plain"}), 415, "JSON"),
+        "big": (post(content=b'{"a": "' + b"x" * 70_000 + b'"}', headers=_JSON), 413, "over"),
+        "broken": (post(content=b'{"storage": ', headers=_JSON), 400, "not valid JSON"),
+        "array": (post([1, 2]), 400, "$: must be of type object"),
+        "missing": (post(no_region), 400, "$.storage.s3.region: required field is missing"),
+        "latitude": (post(north), 400, "$.location.latitude: must be between -90 and 90"),
+        "type": (post(numeric), 400, "$.storage.s3.region: must be of type string"),
+        "scheme": (post(ftp), 400, "$.callback_url: must be an http or https URL"),
+    }
+    for name, (answer, status, message) in cases.items():
+        assert answer.status_code == status, name
+        assert answer.json()["status"] == status and message in answer.json()["message"], name
+    assert fake.recordings == []
+    other = client.get("/recordings")
+    assert other.status_code == 404
+    wrong = client.put("/recording", json={})
+    assert (wrong.status_code, wrong.headers["allow"]) == (405, "POST, DELETE")
+    fake.inject("error", status=502)
+    assert post(start_body()).status_code == 502
+    assert post(start_body()).status_code == 200  # an injected error happens once
+    assert [e.status for e in fake.journal][-2:] == [502, 200]
+
+
+_JSON = {"content-type": "application/json"}
+
+
+def test_odd_bodies_never_get_a_5xx(fake: FakeAircore, client: httpx.Client) -> None:
+    valid = start_body()
+    odd: list[Any] = [None, 0, "", [], {}, {"storage": None}, {"storage": {"s3": []}}]
+    for path in (("storage",), ("storage", "s3"), ("location",), ("user_id",)):
+        for value in (None, 1, "x", [], {}, True, 1e308):
+            body = copy.deepcopy(valid)
+            node = body
+            for key in path[:-1]:
+                node = node[key]
+            node[path[-1]] = value
+            odd.append(body)
+    for body in odd:
+        answer = client.post("/recording", content=_dumps(body), headers=_JSON)
+        assert answer.status_code < 500, body
+    for raw in (b"\xff\xfe", b"\x00", b"[" * 5000, b"NaN", b'"\\ud800"'):
+        assert client.post("/recording", content=raw, headers=_JSON).status_code == 400
+
+
+def _dumps(body: Any) -> bytes:
+    import json
+
+    return json.dumps(body).encode()
+
+
+def test_unreachable_and_failing_callback_urls_are_recorded_results(
+    fake: FakeAircore, client: httpx.Client
+) -> None:
+    with Receiver(status=500) as failing:
+        dead = Receiver()
+        dead_url = dead.url
+        dead.stop()  # a port nobody listens on
+        client.post("/recording", json=start_body(dead_url))
+        (unreachable,) = fake.wait_for_callbacks(1)
+        assert unreachable.result.outcome == "unreachable" and not unreachable.delivered
+        fake.set_retry_policy(retries=2, backoff=0)
+        client.post("/recording", json=start_body(failing.url))
+        rejected = fake.wait_for_callbacks(2)[-1]
+        assert (rejected.result.status, rejected.result.attempts) == (500, 3)
+        assert len(failing.wait_for(3)) == 3
+    assert client.post("/recording", json=start_body()).status_code == 200  # still serving
+
+
+def test_control_api_inspects_injects_and_resets(
+    fake: FakeAircore, client: httpx.Client, receiver: Receiver
+) -> None:
+    control = f"{fake.url}/_aircore-mock"
+    url = client.post("/recording", json=start_body(receiver.url)).json()["url"]
+    recording_id = fake.recordings[0].id
+    assert (
+        httpx.post(
+            f"{control}/inject",
+            json={"what": "upload-failure", "recording": url, "family": "no-such-bucket"},
+        ).status_code
+        == 201
+    )
+    client.delete(url)
+    assert httpx.post(f"{control}/advance", json={"seconds": 60}).json()["steps"] == 1
+    fake.wait_for_callbacks(3)
+    (listed,) = httpx.get(f"{control}/recordings").json()
+    assert listed["id"] == recording_id and listed["upload"] == "upload-failed"
+    assert listed["failure_reason"] == "The specified bucket does not exist"
+    delivery = listed["callbacks"][0]["delivery"]
+    assert delivery["status"] == 204 and delivery["attempts"] == 1 and delivery["latency_ms"] > 0
+    one = httpx.get(f"{control}/recordings/{quote(url, safe='')}").json()
+    assert one["id"] == recording_id
+    assert [e["method"] for e in httpx.get(f"{control}/journal").json()] == ["POST", "DELETE"]
+    assert len(httpx.get(f"{control}/callbacks").json()) == 3
+    policy = httpx.put(f"{control}/retry-policy", json={"retries": 3}).json()
+    assert policy == {"retries": 3, "backoff": 0.5, "timeout": 10.0}
+    assert httpx.get(control + "/").json()["retry_policy"]["retries"] == 3
+    bad = [
+        httpx.post(f"{control}/inject", json={"what": "meteor"}),
+        httpx.post(f"{control}/inject", json={"what": "error", "status": 404}),
+        httpx.post(f"{control}/inject", json={"what": "stop", "reason": "bored"}),
+        httpx.post(f"{control}/inject", json={"what": "stop", "colour": "red"}),
+        httpx.post(f"{control}/advance", json={"seconds": -1}),
+        httpx.post(f"{control}/advance", content=b"{"),
+        httpx.put(f"{control}/retry-policy", json={"retries": -1}),
+    ]
+    assert [b.status_code for b in bad] == [400] * len(bad)
+    assert httpx.get(f"{control}/nothing").status_code == 404
+    assert httpx.get(f"{control}/reset").status_code == 405
+    assert httpx.post(f"{control}/reset").status_code == 204
+    assert fake.recordings == [] and fake.journal == [] and fake.callbacks == []
+    assert fake.backend.retry.retries == 0  # the policy is back to none
+
+
+def test_wait_for_callbacks_says_what_is_missing(
+    fake: FakeAircore, client: httpx.Client, receiver: Receiver
+) -> None:
+    url = client.post("/recording", json=start_body(receiver.url)).json()["url"]
+    client.delete(url)
+    fake.wait_for_callbacks(2)
+    with pytest.raises(CallbackTimeout, match=r"2 of 3 callbacks.*advance\(seconds\)"):
+        fake.wait_for_callbacks(3, timeout=0.05)
+
+
+# --- clocks -----------------------------------------------------------------------------
+
+
+def test_instant_and_realtime_clocks_need_no_advance(receiver: Receiver) -> None:
+    for options in ({"clock": "instant"}, {"clock": "realtime", "speed": 5_000}):
+        receiver.reset()
+        with FakeAircore(auto_stop=30, api_keys=[KEY], **options) as fake:  # type: ignore[arg-type]
+            httpx.post(f"{fake.url}/recording", json=start_body(receiver.url), headers=AUTH)
+            sent = fake.wait_for_callbacks(3, timeout=10)
+        assert events(sent)[-1] == "recording-uploaded", options
+        stopped = sent[1].payload
+        assert stopped["recording"]["reason"] == "allPublishersLeft"
+        assert stopped["recording"]["elapsedTime"] == 30_000 or options["clock"] == "realtime"
+        assert stopped["timestamp"] == (
+            stopped["recording"]["startTime"] + stopped["recording"]["elapsedTime"]
+        )
+        assert sent[2].payload["timestamp"] > stopped["timestamp"]
+
+
+def test_clock_arguments_are_checked() -> None:
+    with pytest.raises(aircore_mock.UsageError, match="speed applies to the realtime"):
+        FakeAircore(clock="manual", speed=2)
+    with pytest.raises(aircore_mock.UsageError, match="clock must be one of"):
+        FakeAircore(clock="sundial")  # type: ignore[arg-type]
+    with pytest.raises(aircore_mock.UsageError, match="forward"):
+        FakeAircore().advance(-1)
+
+
+# --- in-process ---------------------------------------------------------------------------
+
+
+def _capturing_app(seen: list[tuple[str, Any]]) -> Starlette:
+    async def take(request: Request) -> Response:
+        seen.append((str(request.url), await request.json()))
+        return Response(status_code=204)
+
+    return Starlette(routes=[Route("/hooks/aircore", take, methods=["POST"])])
+
+
+def test_in_process_sync_client_and_app_receiver_need_no_port() -> None:
+    seen: list[tuple[str, Any]] = []
+    fake = FakeAircore(deliver_to=_capturing_app(seen), upload_delay=2)
+    try:
+        with httpx.Client(transport=fake.transport(), base_url=fake.url, headers=AUTH) as c:
+            started = c.post(
+                "/recording", json=start_body("https://app.example/hooks/aircore?id=9")
+            )
+            assert started.status_code == 200
+            assert started.json()["url"].startswith("http://aircore-mock.test/recording/http%3A")
+            fake.advance(3)
+            assert c.delete(started.json()["url"]).status_code == 204
+            fake.advance(2)
+            sent = fake.wait_for_callbacks(3)
+    finally:
+        fake.close()
+    assert [s.result.status for s in sent] == [204, 204, 204]
+    assert [url for url, _ in seen] == ["http://aircore-mock.test/hooks/aircore?id=9"] * 3
+    assert [body for _, body in seen] == [s.payload for s in sent]
+
+
+def test_in_process_async_client() -> None:
+    fake = FakeAircore()
+
+    async def run() -> list[int]:
+        async with httpx.AsyncClient(
+            transport=fake.async_transport(), base_url=fake.url, headers=AUTH
+        ) as c:
+            url = (await c.post("/recording", json=start_body())).json()["url"]
+            return [(await c.delete(url)).status_code, (await c.delete(url)).status_code]
+
+    try:
+        assert asyncio.run(run()) == [204, 404]
+    finally:
+        fake.close()
+    assert [r.stop_reason for r in fake.recordings] == ["clientStopped"]
+
+
+def test_the_request_schema_ships_with_a_valid_documented_example() -> None:
+    from aircore_mock.fake import check_request
+
+    schema = aircore_mock.get_schema("start-recording-request")
+    assert schema["examples"] and all(check_request(e) == [] for e in schema["examples"])
+    assert "start-recording-request" in aircore_mock.schema_names()
+    assert "start-recording-request" not in aircore_mock.callback_types()

@@ -1,0 +1,250 @@
+"""The sender against receivers that misbehave: every send ends in bounded time, with one
+result per callback, and no delivery counted that the receiver did not answer with a 2xx.
+
+The time bounds are deliberately loose (a loaded machine must not break them); what they
+catch is a deadline that does not bound the whole request (a drip held one for 40 s).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from aircore_mock import AppServer, Generator, send
+from aircore_mock.cli import cli
+from aircore_mock.sending import MAX_BACKOFF
+
+from .apps import scripted_app
+from .faulty import (
+    answers_a_gigabyte,
+    closes_after_every_answer,
+    drips_body,
+    drips_status_line,
+    drops_the_second_request,
+    never_answers,
+    raw_server,
+    resets_mid_request,
+)
+
+CALLBACKS = Generator(5).scenario("uploaded")  # three callbacks of one recording
+
+
+def _assert_accounted(report: Any, count: int = 3) -> None:
+    assert report.total == count
+    assert sorted(r.index for r in report.results) == list(range(count))
+    for result in report.results:
+        assert result.delivered == (result.status is not None and 200 <= result.status < 300)
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "outcome"),
+    [
+        (drips_status_line, "timeout"),
+        (drips_body, "timeout"),
+        (never_answers, "timeout"),
+    ],
+)
+def test_the_timeout_bounds_the_whole_request(behaviour: Any, outcome: str) -> None:
+    timeout, retries = 0.5, 1
+    with raw_server(behaviour) as server:
+        started = time.monotonic()
+        report = send(CALLBACKS, server.url, timeout=timeout, retries=retries, backoff=0.01)
+        elapsed = time.monotonic() - started
+    _assert_accounted(report)
+    assert {r.outcome for r in report.results} == {outcome}
+    assert all(r.attempts == retries + 1 for r in report.results)
+    assert report.delivered == 0
+    # three callbacks, one after another: timeout x attempts each, plus the backoffs
+    assert elapsed < 3 * (timeout * (retries + 1) + 0.5) + 10
+
+
+def test_a_reset_mid_request_is_an_error_for_each_callback() -> None:
+    with raw_server(resets_mid_request) as server:
+        report = send(CALLBACKS, server.url, timeout=2)
+    _assert_accounted(report)
+    assert {r.outcome for r in report.results} == {"error"}
+    assert all("connection closed" in (r.error or "") for r in report.results)
+
+
+@pytest.mark.parametrize("behaviour", [closes_after_every_answer, drops_the_second_request])
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_a_server_that_closes_kept_alive_connections_loses_nothing(
+    behaviour: Any, concurrency: int
+) -> None:
+    callbacks = Generator(6).scenario("burst", count=40)
+    with raw_server(behaviour) as server:
+        report = send(callbacks, server.url, concurrency=concurrency, timeout=5)
+    _assert_accounted(report, len(callbacks))
+    assert report.ok, report.first_failure and report.first_failure.describe()
+    # the fresh-connection resend is not a retry: the first request never reached the app
+    assert all(r.attempts == 1 for r in report.results)
+
+
+def test_a_gigabyte_answer_is_cut_short_not_read() -> None:
+    with raw_server(answers_a_gigabyte) as server:
+        started = time.monotonic()
+        report = send(CALLBACKS, server.url, timeout=10)
+        elapsed = time.monotonic() - started
+    _assert_accounted(report)
+    assert report.statuses == {200: 3}
+    assert all(len(r.body) <= 200 for r in report.results)
+    assert elapsed < 20  # reading 3 GiB would take far longer, and fill memory
+
+
+def _retry_after_app(value: str, then: int = 204) -> Starlette:
+    calls: list[float] = []
+
+    async def callback(request: Request) -> Response:
+        await request.body()
+        calls.append(time.monotonic())
+        if len(calls) == 1:
+            return Response("slow down", 429, headers={"retry-after": value})
+        return Response(status_code=then)
+
+    app = Starlette(routes=[Route("/", callback, methods=["POST"])])
+    app.state.calls = calls
+    return app
+
+
+@pytest.mark.parametrize("kind", ["seconds", "http-date"])
+def test_429_honours_retry_after_in_seconds_and_as_a_date(kind: str) -> None:
+    in_two_seconds = email.utils.formatdate(time.time() + 2, usegmt=True)
+    value = "1" if kind == "seconds" else in_two_seconds
+    app = _retry_after_app(value)
+    with AppServer(app) as server:
+        report = send(CALLBACKS[:1], server.url, retries=2, backoff=0)
+    (result,) = report.results
+    assert result.delivered and result.attempts == 2
+    first, second = app.state.calls
+    # an HTTP-date has whole seconds: "now + 2 s" may mean anything from 1 to 2 s
+    assert second - first >= 0.9
+
+
+def test_retry_after_is_capped() -> None:
+    app = scripted_app([503, 204], headers={"retry-after": "100000"})
+    from aircore_mock.sending.engine import MAX_RETRY_AFTER, retry_after
+
+    assert retry_after({"retry-after": "100000"}) == MAX_RETRY_AFTER
+    assert retry_after({"retry-after": "-5"}) == 0.0
+    assert retry_after({"retry-after": "soon"}) is None
+    assert retry_after({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0.0
+    assert app.state.calls == []
+
+
+def test_503_is_retried_with_backoff_then_delivered() -> None:
+    app = scripted_app([503, 503, 204])
+    with AppServer(app) as server:
+        report = send(CALLBACKS[:1], server.url, retries=3, backoff=0.05)
+    (result,) = report.results
+    assert result.delivered and result.attempts == 3 and app.state.calls == [503, 503, 204]
+
+
+def test_retries_of_many_lanes_are_spread_by_jitter() -> None:
+    # 16 recordings fail at once; full jitter spreads their second attempts over the backoff
+    arrivals: list[float] = []
+    seen: set[str] = set()
+
+    async def callback(request: Request) -> Response:
+        body = await request.body()
+        key = body.decode()
+        arrivals.append(time.monotonic())
+        if key not in seen:
+            seen.add(key)
+            return Response(status_code=503)
+        return Response(status_code=204)
+
+    app = Starlette(routes=[Route("/", callback, methods=["POST"])])
+    callbacks = Generator(7).scenario("in-progress", count=16)
+    with AppServer(app) as server:
+        report = send(callbacks, server.url, concurrency=16, retries=1, backoff=1.0)
+    assert report.ok and report.total == 16
+    retries = sorted(arrivals[16:])
+    assert retries[-1] - retries[0] > 0.05  # not in lockstep
+
+
+def test_a_redirect_loop_is_reported_not_followed() -> None:
+    async def callback(request: Request) -> Response:
+        return Response(status_code=302, headers={"location": str(request.url)})
+
+    app = Starlette(routes=[Route("/", callback, methods=["POST"])])
+    with AppServer(app) as server:
+        report = send(CALLBACKS, server.url, retries=3)
+    _assert_accounted(report)
+    assert {r.outcome for r in report.results} == {"redirected"}
+    assert all(r.attempts == 1 for r in report.results)
+
+
+def test_backoff_cap_is_documented_and_bounded() -> None:
+    assert 0 < MAX_BACKOFF <= 60
+
+
+@pytest.mark.parametrize("behaviour", [drips_status_line, drips_body, never_answers])
+def test_send_cli_against_a_dripping_target_exits_1_in_bounded_time(behaviour: Any) -> None:
+    with raw_server(behaviour) as server:
+        started = time.monotonic()
+        result = CliRunner().invoke(
+            cli, ["send", "-s", "uploaded", "--seed", "1", "--timeout", "1", "--target", server.url]
+        )
+        elapsed = time.monotonic() - started
+    assert result.exit_code == 1, result.output
+    assert "0 of 3 delivered (timeout 3)" in result.stdout
+    assert "Traceback" not in result.output
+    assert elapsed < 3 * 1 + 15
+
+
+def test_check_with_a_budget_against_a_dripping_receiver_fails_answers_in_time() -> None:
+    with raw_server(drips_body) as server:
+        started = time.monotonic()
+        result = CliRunner().invoke(
+            cli, ["check", "--target", server.url, "--budget", "1", "--seed", "1"]
+        )
+        elapsed = time.monotonic() - started
+    assert result.exit_code == 1, result.output
+    assert elapsed < 30
+    line = next(x for x in result.stdout.splitlines() if x.startswith("answers-in-time"))
+    assert "failed" in line and "within 1 s" in line
+
+
+def test_a_dead_target_is_given_up_after_max_failures_in_a_row() -> None:
+    from .apps import free_port_refusing
+
+    callbacks = Generator(8).scenario("uploaded", count=10)
+    report = send(callbacks, free_port_refusing(), max_failures=5)
+    _assert_accounted(report, 30)
+    assert report.outcomes == {"unreachable": 5, "not-sent": 25}
+    assert report.interrupted and report.gave_up is not None
+    assert "gave up after 5 deliveries in a row without an answer" in report.gave_up
+    assert report.failed == 5 and report.not_sent == 25
+
+
+SILENT_SEND = ["send", "-s", "burst", "-n", "50", "-c", "4", "--timeout", "0.5", "--seed", "1"]
+
+
+def test_a_silent_target_is_given_up_in_bounded_time_by_the_cli() -> None:
+    with raw_server(never_answers) as server:
+        started = time.monotonic()
+        result = CliRunner().invoke(
+            cli,
+            [*SILENT_SEND, "--target", server.url],
+        )
+        elapsed = time.monotonic() - started
+    assert result.exit_code == 1, result.output
+    assert "gave up after 5 deliveries in a row without an answer" in result.stderr
+    assert "not sent" in result.stderr
+    # 150 callbacks x 0.5 s would be 19 s at -c 4; giving up takes a few timeouts
+    assert elapsed < 15
+
+
+def test_answers_of_any_status_keep_a_send_going() -> None:
+    app = scripted_app([500])
+    with AppServer(app) as server:
+        report = send(Generator(9).scenario("uploaded", count=4), server.url, max_failures=2)
+    assert report.statuses == {500: 12} and report.gave_up is None

@@ -1,0 +1,159 @@
+"""The package's import graph: no cycles, layers that import only from the layers above them,
+and a CLI and a plugin that use only public modules. Function-local imports count."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "aircore_mock"
+PLUGIN = ROOT / "pytest_plugin" / "aircore_mock_pytest"
+
+# Each top-level part of the package and its layer: a part may import from lower layers only
+# (and from itself). This is the picture of the design: schemas, model, generation, sending,
+# then what is built on them, then the shells.
+LAYERS = {
+    "_version": 0,
+    "errors": 0,
+    "seeds": 0,
+    "schemas": 1,
+    "io": 1,
+    "validation": 2,
+    "model": 2,
+    "generation": 3,
+    "sending": 4,
+    "capture": 5,
+    "contract": 5,
+    "fake": 6,
+    "strategies": 6,
+    "openapi": 7,
+    "reporting": 7,
+    "load": 7,  # runs Locust in a child process; imports nothing of Locust
+    "locust": 8,
+    "cli": 8,
+    "__main__": 9,
+    "_locustfile": 9,  # the ready locustfile: a shell over `locust`, loaded by Locust alone
+}
+
+
+def _module_name(path: Path, root: Path, package: str) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join([package, *parts])
+
+
+def _imports(path: Path, module: str, known: set[str] | None = None) -> set[str]:
+    """Every module `path` imports, anywhere in it (function bodies included).
+
+    `from pkg import name` imports the module `pkg.name` when there is one (in `known`),
+    else the package `pkg` itself.
+    """
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    is_package = path.name == "__init__.py"
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = module.split(".")
+                # a package's own __init__ is level 1 of itself; a module's, of its package
+                base = base[: len(base) - node.level + (1 if is_package else 0)]
+                target = ".".join([*base, node.module] if node.module else base)
+            else:
+                target = node.module or ""
+            for alias in node.names:
+                submodule = f"{target}.{alias.name}"
+                found.add(submodule if known is None or submodule in known else target)
+    return found
+
+
+def _graph() -> dict[str, set[str]]:
+    modules = {_module_name(path, PACKAGE, "aircore_mock"): path for path in PACKAGE.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        imported = _imports(path, name, set(modules))
+        graph[name] = {m for m in imported if m in modules and m != name}
+    return graph
+
+
+def _part(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def test_every_part_of_the_package_has_a_layer() -> None:
+    parts = {_part(m) for m in _graph()} - {"__init__"}
+    assert parts <= set(LAYERS), f"give these a layer in LAYERS: {parts - set(LAYERS)}"
+
+
+def test_no_import_cycles() -> None:
+    graph = _graph()
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+    stack: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                cycle = [*stack[stack.index(nxt) :], nxt]
+                pytest.fail("import cycle: " + " -> ".join(cycle))
+            if state.get(nxt) is None:
+                visit(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for node in sorted(graph):
+        if state.get(node) is None:
+            visit(node)
+
+
+def test_each_layer_imports_only_from_the_layers_above_it() -> None:
+    wrong = []
+    for module, targets in _graph().items():
+        source = _part(module)
+        if source == "__init__":
+            continue  # the curated public face names everything (lazily)
+        for target in targets:
+            part = _part(target)
+            if part == "__init__":
+                if LAYERS[source] < LAYERS["cli"]:  # the shells may use the public face
+                    wrong.append(f"{module} imports the package root (import the module)")
+            elif part != source and LAYERS[part] >= LAYERS[source]:
+                wrong.append(f"{module} ({source}, layer {LAYERS[source]}) imports {target}")
+    assert not wrong, "\n".join(sorted(wrong))
+
+
+def _private(module: str) -> bool:
+    return any(part.startswith("_") for part in module.split(".")[1:])
+
+
+@pytest.mark.parametrize(
+    ("paths", "package"),
+    [
+        ([PACKAGE / "cli.py"], "aircore_mock.cli"),
+        (sorted(PLUGIN.glob("*.py")), "aircore_mock_pytest"),
+    ],
+    ids=["cli", "plugin"],
+)
+def test_the_cli_and_the_plugin_use_only_public_modules(paths: list[Path], package: str) -> None:
+    used = set()
+    for path in paths:
+        module = package if package.endswith("cli") else _module_name(path, PLUGIN, package)
+        imported = _imports(path, module, set(_graph()))
+        used |= {m for m in imported if m == "aircore_mock" or m.startswith("aircore_mock.")}
+    private = sorted(m for m in used if _private(m))
+    assert not private, f"{package} imports private modules: {private}"
+    assert used, "the graph found no imports at all: the parser is broken"
+
+
+def test_the_graph_sees_function_local_imports() -> None:
+    # The CLI imports its heavy parts inside its commands; the graph must see them.
+    graph = _graph()
+    assert "aircore_mock.sending" in graph["aircore_mock.cli"]
+    assert "aircore_mock.generation" in graph["aircore_mock.cli"]
