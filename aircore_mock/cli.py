@@ -999,6 +999,231 @@ def check(
     sys.exit(EXIT_OK if report.ok else EXIT_FAILED)
 
 
+@cli.command(context_settings={"show_default": True})
+@click.option(
+    "--locustfile",
+    "print_locustfile",
+    is_flag=True,
+    help="Print the path of the ready locustfile and exit: "
+    'locust -f "$(aircore-mock load --locustfile)" takes every Locust option.',
+)
+@click.option(
+    "-t",
+    "--target",
+    envvar="AIRCORE_MOCK_TARGET",
+    show_envvar=True,
+    default=None,
+    help="URL of the receiver under load (not on a --worker: the master sends it).",
+)
+@click.option("-u", "--users", type=click.IntRange(min=1), default=10, help="Concurrent users.")
+@click.option(
+    "-r",
+    "--spawn-rate",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    help="Users started per second.",
+)
+@click.option(
+    "--run-time",
+    default="1m",
+    metavar="SPAN",
+    help="How long the test runs (90s, 5m, 1h30m); with --web, only if given.",
+)
+@click.option("-s", "--scenario", default="mixed", help=_scenario_help())
+@_seed_option
+@_set_option
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Wait a recording's real gaps divided by this (60: an hour's recording in a "
+    "minute). Default: no waiting.",
+)
+@click.option(
+    "--think-time",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="A fixed pause in seconds between deliveries and between recordings.",
+)
+@_header_option
+@click.option(
+    "--stop-timeout",
+    type=click.IntRange(min=0),
+    default=30,
+    help="Seconds users get to finish the recording they play when the test stops.",
+)
+@click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes on this machine (one core each); with --worker, on this one.",
+)
+@click.option("--master", is_flag=True, help="Lead workers on other machines (see --worker).")
+@click.option("--worker", is_flag=True, help="Follow a master: it sends the test to run.")
+@click.option("--master-host", default=None, help="The master's address (with --worker).")
+@click.option(
+    "--master-port",
+    type=click.IntRange(1, 65535),
+    default=5557,
+    help="The master's port: it listens there (--master), workers dial it (--worker).",
+)
+@click.option(
+    "--expect-workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="With --master: start once this many workers have joined [default: 1].",
+)
+@click.option("--csv", "csv_prefix", default=None, metavar="PREFIX", help="Locust's CSV stats.")
+@click.option("--html", "html_file", default=None, metavar="FILE", help="Locust's HTML report.")
+@_format_option(["text", "json"], "text: Locust's tables, then a summary; json: the summary.")
+@click.option(
+    "--web", is_flag=True, help="Run Locust's web UI on http://127.0.0.1:8089 instead of headless."
+)
+@click.argument("locust_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- LOCUST_OPTION...]")
+@click.pass_context
+def load(
+    ctx: click.Context,
+    print_locustfile: bool,
+    target: str | None,
+    users: int,
+    spawn_rate: float,
+    run_time: str,
+    scenario: str,
+    seed: int | None,
+    assignments: tuple[str, ...],
+    speed: float | None,
+    think_time: float | None,
+    headers: tuple[str, ...],
+    stop_timeout: int,
+    processes: int | None,
+    master: bool,
+    worker: bool,
+    master_host: str | None,
+    master_port: int,
+    expect_workers: int | None,
+    csv_prefix: str | None,
+    html_file: str | None,
+    output_format: str,
+    web: bool,
+    locust_args: tuple[str, ...],
+) -> None:
+    """Load-test a receiver with Locust: users that play whole generated lifecycles.
+
+    \b
+      aircore-mock load --target http://127.0.0.1:8000/aircore -u 50 --run-time 5m
+      aircore-mock load --target $URL --processes 2            # every core of this machine
+      aircore-mock load --target $URL --master --expect-workers 2   # on one machine
+      aircore-mock load --worker --master-host 10.0.0.5        # on each of the others
+
+    Ends with Locust's tables (on stderr) and a summary: deliveries by event and status,
+    latency percentiles, lifecycles completed. Needs the extra: pip install
+    'aircore-mock[load]'. Anything after -- goes to Locust as it is.
+
+    Exit codes: 0 every delivery got a 2xx, 1 some did not (or the counts are not exact),
+    2 usage error, unreachable target or Locust missing.
+    """
+    from .load import LoadPlan, check_reachable, locust_available, locustfile_path, run_load
+
+    if print_locustfile:
+        click.echo(locustfile_path())
+        return
+    if worker:
+        # A worker runs what its master sends: options about the test would be ignored.
+        given = [
+            "--" + name.replace("_", "-")
+            for name in (
+                "target",
+                "users",
+                "spawn_rate",
+                "run_time",
+                "scenario",
+                "seed",
+                "speed",
+                "think_time",
+                "stop_timeout",
+                "expect_workers",
+            )
+            if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
+        ]
+        given += [
+            flag
+            for flag, value in (
+                ("--set", assignments),
+                ("--header", headers),
+                ("--csv", csv_prefix),
+                ("--html", html_file),
+            )
+            if value
+        ]
+        if given:
+            _fail_usage(f"--worker takes its test from the master: drop {', '.join(given)}")
+    plan = LoadPlan(
+        target=target,
+        users=users,
+        spawn_rate=spawn_rate,
+        run_time=None
+        if web and ctx.get_parameter_source("run_time") is click.core.ParameterSource.DEFAULT
+        else run_time,
+        scenario=scenario,
+        seed=seed,
+        pins=assignments,
+        speed=speed,
+        think_time=think_time,
+        headers=headers,
+        stop_timeout=stop_timeout,
+        processes=processes,
+        master=master,
+        worker=worker,
+        master_host=master_host,
+        master_port=master_port,
+        expect_workers=expect_workers,
+        csv=csv_prefix,
+        html=html_file,
+        web=web,
+        extra=locust_args,
+    )
+    plan.check()
+    if not locust_available():
+        raise InputProblem("locust is not installed: pip install 'aircore-mock[load]'")
+    if not worker:
+        from .generation import Generator, parse_pins
+        from .seeds import new_seed
+        from .sending import check_url, parse_headers
+
+        check_url(str(target))
+        parse_headers(headers)
+        plan.seed = new_seed() if seed is None else seed
+        # a bad scenario or pin fails here, in one line, before Locust starts
+        next(Generator(plan.seed).deliveries(scenario, **parse_pins(assignments)))
+        check_reachable(str(target))
+        _report_seed(seed, plan.seed)
+    outcome = run_load(plan)
+    if worker:
+        sys.exit(outcome.returncode)
+    if outcome.summary is None:
+        reason = "it ran past its time and was stopped" if outcome.timed_out else "see above"
+        raise click.ClickException(
+            f"Locust ended (exit code {outcome.returncode}) without a summary: {reason}"
+        )
+    if output_format == "json":
+        click.echo(json.dumps(outcome.summary, indent=2))
+    else:
+        from .reporting import text
+
+        for line in text.load_summary(outcome.summary):
+            click.echo(line)
+    if not outcome.ok:
+        deliveries = outcome.summary["deliveries"]
+        if not deliveries["total"]:
+            why = "no delivery was made"
+        elif deliveries["failed"]:
+            why = f"{deliveries['failed']} of {deliveries['total']} deliveries got no 2xx"
+        else:
+            why = "the counts are not exact (see the summary)"
+        click.echo(f"error: {why}", err=True)
+        sys.exit(EXIT_FAILED)
+
+
 def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 

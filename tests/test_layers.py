@@ -31,9 +31,11 @@ LAYERS = {
     "strategies": 6,
     "openapi": 7,
     "reporting": 7,
+    "load": 7,  # runs Locust in a child process; imports nothing of Locust
     "locust": 8,
     "cli": 8,
     "__main__": 9,
+    "_locustfile": 9,  # the ready locustfile: a shell over `locust`, loaded by Locust alone
 }
 
 

@@ -180,3 +180,48 @@ def clause_warning(result: Any, session: ContractSession) -> str:
     """A warned clause for pytest: the reason, then each doubtful answer."""
     details = "\n\n".join(w.explain(session.url, session.headers) for w in result.warnings)
     return f"{result.name}: {result.reason}\n{details}"
+
+
+# --- load -------------------------------------------------------------------------------
+
+
+def load_summary(data: dict[str, Any]) -> list[str]:
+    """aircore-mock's summary of a Locust run (`aircore_mock.locust.summary`), in lines."""
+    deliveries = data["deliveries"]
+    total = deliveries["total"]
+    lines = [
+        f"aircore-mock load: {total} deliveries to {data['target']}: "
+        f"{deliveries['delivered']} got a 2xx, {deliveries['failed']} did not"
+        + (f" ({data['workers']} workers)" if data.get("workers") else "")
+    ]
+    for event, statuses in deliveries["by_event_and_status"].items():
+        counts = ", ".join(f"{status} x{n}" for status, n in statuses.items())
+        lines.append(f"  {event:<24} {sum(statuses.values()):>8}  ({counts})")
+    latency = data["latency_ms"]
+    if latency["p50"] is not None:
+        lines.append(
+            f"latency p50 {latency['p50']} ms, p95 {latency['p95']} ms, p99 {latency['p99']} ms, "
+            f"max {latency['max']} ms; {data['throughput_per_s']} deliveries/s over "
+            f"{data['elapsed_s']} s"
+        )
+    cycles = data["lifecycles"]
+    line = f"lifecycles: {cycles['completed']} completed"
+    if cycles["cut_short"]:
+        line += f", {cycles['cut_short']} cut short (their user was stopped mid-recording)"
+    lines.append(line)
+    locust = data["locust"]
+    if data["exact"] and locust["requests"] == total:
+        lines.append(f"Locust counted the same {locust['requests']} requests: every delivery")
+    else:
+        lines.append(
+            f"Locust counted {locust['requests']} requests, aircore-mock {total}: "
+            + (
+                f"{len(data['workers_without_last_report'])} worker(s) sent no last report"
+                if data["workers_without_last_report"]
+                else f"{deliveries['by_status'].get('interrupted', 0)} were interrupted; "
+                "the receiver may or may not have them"
+            )
+        )
+    if data.get("seed") is not None:
+        lines.append(f"seed {data['seed']}")
+    return lines

@@ -1,0 +1,289 @@
+"""Run Locust with aircore-mock's users (`aircore-mock load`), as a child process.
+
+Importing locust patches the standard library through gevent, so this module never does: it
+starts the `locust` command on the packaged locustfile (`aircore_mock/_locustfile/`), passes
+the test as Locust options, and reads the JSON summary that Locust's master (or single
+process) writes when it quits. The users themselves live in `aircore_mock.locust`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from .errors import InputError, UsageError
+
+INSTALL_HINT = "pip install 'aircore-mock[load]'"
+DEFAULT_MASTER_PORT = 5557
+"""Locust's own default: workers on other machines find the master there."""
+_STARTUP_S = 120.0
+"""Beyond run time and stop timeout: starting the processes and writing the reports."""
+_EXPECT_WORKERS_S = 600.0
+"""How long a headless master waits for its workers to connect before it gives up."""
+
+
+def locustfile_path() -> str:
+    """The ready locustfile, for `locust -f "$(aircore-mock load --locustfile)"`."""
+    return str(Path(__file__).resolve().parent / "_locustfile" / "locustfile.py")
+
+
+def locust_available() -> bool:
+    """Whether locust is installed (found without importing it: importing patches the stdlib)."""
+    return importlib.util.find_spec("locust") is not None
+
+
+_SPAN = re.compile(r"^(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+)s?)?$")
+
+
+def parse_timespan(text: str) -> int:
+    """Seconds in a Locust time span: `90`, `90s`, `5m`, `1h30m`."""
+    match = _SPAN.match(text.strip().lower()) if text else None
+    if not match or not any(match.groupdict().values()):
+        raise UsageError(f"bad time span {text!r}: expected e.g. 90s, 5m or 1h30m")
+    parts = {k: int(v or 0) for k, v in match.groupdict().items()}
+    seconds = parts["h"] * 3600 + parts["m"] * 60 + parts["s"]
+    if seconds < 1:
+        raise UsageError(f"bad time span {text!r}: at least one second")
+    return seconds
+
+
+def check_reachable(url: str, timeout: float = 5.0) -> None:
+    """An InputError unless a TCP connection to the URL's host and port opens.
+
+    Only a connection, never a request: a probe POST would reach the receiver and make its
+    count differ from Locust's.
+    """
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname or "", port), timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise InputError(f"cannot reach {url}: {reason}") from None
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port free on `host` just now (for a master that only local workers join)."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class LoadPlan:
+    """One `load` run: what Locust runs, in which role, and what it reports."""
+
+    target: str | None = None
+    users: int = 10
+    spawn_rate: float = 10.0
+    run_time: str | None = "1m"
+    """A Locust time span; None runs until stopped (with `web`, until Ctrl-C)."""
+    scenario: str = "mixed"
+    seed: int | None = None
+    pins: Sequence[str] = ()
+    """`PATH=VALUE` assignments, as `--set` takes them."""
+    speed: float | None = None
+    think_time: float | None = None
+    headers: Sequence[str] = ()
+    """`Name: value` lines."""
+    stop_timeout: int = 30
+    """Seconds users get to finish the recording they play when the test stops (whole
+    seconds: Locust's time spans have none smaller)."""
+    processes: int | None = None
+    master: bool = False
+    worker: bool = False
+    master_host: str | None = None
+    master_port: int = DEFAULT_MASTER_PORT
+    expect_workers: int | None = None
+    csv: str | None = None
+    html: str | None = None
+    web: bool = False
+    web_host: str = "127.0.0.1"
+    extra: Sequence[str] = field(default_factory=tuple)
+    """Further Locust options, passed as they are (after ours, so they win)."""
+
+    def check(self) -> None:
+        """Usage errors for options that contradict each other."""
+        if self.master and self.worker:
+            raise UsageError("--master and --worker exclude each other: a process leads or follows")
+        if self.worker and not self.master_host:
+            raise UsageError("--worker needs --master-host: the machine that runs --master")
+        if self.master_host and not self.worker:
+            raise UsageError("--master-host is for --worker (a master listens; it does not dial)")
+        if self.processes is not None and self.master:
+            raise UsageError(
+                "--processes runs its own master on this machine: drop --master, or run "
+                "--worker --processes N on the other machines"
+            )
+        if self.expect_workers is not None and not self.master:
+            raise UsageError("--expect-workers is for --master (--processes expects its own)")
+        if self.worker and self.web:
+            raise UsageError("--web is for the master: a worker has no web UI")
+        if not self.worker and not self.target:
+            raise UsageError("--target is required: the URL of the receiver under load")
+        if self.run_time is not None:
+            parse_timespan(self.run_time)
+
+    def argv(self, summary_path: str | None) -> list[str]:
+        """The `locust` command line (after the interpreter) for this plan."""
+        args = ["-m", "locust", "-f", locustfile_path()]
+        if self.processes is not None:
+            args += ["--processes", str(self.processes)]
+        if self.worker:
+            args += ["--worker", "--master-host", str(self.master_host)]
+            args += ["--master-port", str(self.master_port)]
+            return [*args, *self.extra]
+        if self.master:
+            args += ["--master", "--master-bind-port", str(self.master_port)]
+            args += ["--expect-workers", str(self.expect_workers or 1)]
+            if not self.web:
+                args += ["--expect-workers-max-wait", str(int(_EXPECT_WORKERS_S))]
+        elif self.processes is not None:
+            # The forked workers find their master on loopback; nothing else should.
+            port = str(free_port())
+            args += ["--master-bind-host", "127.0.0.1", "--master-bind-port", port]
+            args += ["--master-port", port]
+        args += ["--host", str(self.target), "-u", str(self.users), "-r", str(self.spawn_rate)]
+        args += ["--stop-timeout", str(self.stop_timeout)]
+        if self.web:
+            args += ["--web-host", self.web_host]
+            if self.run_time is not None:
+                args += ["--autostart", "--run-time", self.run_time]
+        else:
+            args += ["--headless"]
+            if self.run_time is not None:
+                args += ["--run-time", self.run_time]
+        args += ["--aircore-scenario", self.scenario]
+        if self.seed is not None:
+            args += ["--aircore-seed", str(self.seed)]
+        for pin in self.pins:
+            args += ["--aircore-set", pin]
+        for header in self.headers:
+            args += ["--aircore-header", header]
+        if self.speed is not None:
+            args += ["--aircore-speed", str(self.speed)]
+        if self.think_time is not None:
+            args += ["--aircore-think-time", str(self.think_time)]
+        if summary_path is not None:
+            args += ["--aircore-summary", summary_path]
+        if self.csv:
+            args += ["--csv", self.csv]
+        if self.html:
+            args += ["--html", self.html]
+        return [*args, *self.extra]
+
+    def time_bound(self) -> float | None:
+        """How long the Locust process may take in all before it is stopped, or None."""
+        if self.worker or self.run_time is None:
+            return None  # a worker ends when its master says; an open run when stopped
+        bound = parse_timespan(self.run_time) + self.stop_timeout + _STARTUP_S
+        if self.master:
+            bound += _EXPECT_WORKERS_S
+        return bound
+
+
+@dataclass
+class LoadOutcome:
+    """What a `load` run ended with: Locust's exit code and aircore-mock's summary."""
+
+    returncode: int
+    summary: dict[str, Any] | None
+    """None for a worker (its master reports) or when Locust ended without writing one."""
+    timed_out: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """Every delivery got a 2xx, there was at least one, and the counts are exact."""
+        if self.summary is None:
+            return self.returncode == 0 and not self.timed_out
+        deliveries = self.summary["deliveries"]
+        return bool(deliveries["total"] and not deliveries["failed"] and self.summary["exact"])
+
+
+def run_load(
+    plan: LoadPlan,
+    *,
+    python: str | None = None,
+    env: dict[str, str] | None = None,
+    on_started: Callable[[subprocess.Popen[bytes]], None] | None = None,
+) -> LoadOutcome:
+    """Run Locust for a plan in a child process and wait for it (bounded), then report.
+
+    Ctrl-C and SIGTERM are passed on to Locust's processes, which then stop their users,
+    finish the recordings in flight and write the summary.
+    """
+    plan.check()
+    if not locust_available():
+        raise InputError(f"locust is not installed: {INSTALL_HINT}")
+    with tempfile.TemporaryDirectory(prefix="aircore-mock-load-") as folder:
+        summary_path = None if plan.worker else os.path.join(folder, "summary.json")
+        command = [python or sys.executable, *plan.argv(summary_path)]
+        # A session of its own: a Ctrl-C in the terminal reaches Locust once, through us,
+        # and only its main process (see _wait).
+        child = subprocess.Popen(command, stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+        if on_started is not None:
+            on_started(child)
+        timed_out = _wait(child, plan.time_bound(), plan.stop_timeout)
+        summary = None
+        if summary_path is not None and os.path.exists(summary_path):
+            with open(summary_path, encoding="utf-8") as handle:
+                summary = json.load(handle)
+    return LoadOutcome(child.returncode, summary, timed_out)
+
+
+def _wait(child: subprocess.Popen[bytes], bound: float | None, stop_timeout: float) -> bool:
+    """Wait for Locust, passing signals on; past the bound, stop it. True if it timed out."""
+
+    def pass_on(signum: int, _frame: Any) -> None:
+        # As SIGTERM, which Locust always handles (a SIGINT ignored by whoever started us
+        # stays ignored in the child), and to its main process only: with --processes, its
+        # workers must live on until they have finished their recordings and reported.
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child.pid, signal.SIGTERM)
+
+    saved: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            saved[signum] = signal.signal(signum, pass_on)
+    try:
+        try:
+            child.wait(timeout=bound)
+            return False
+        except subprocess.TimeoutExpired:
+            pass
+        # Past the bound: SIGTERM lets Locust stop its users and write the summary.
+        pass_on(signal.SIGTERM, None)
+        try:
+            child.wait(timeout=stop_timeout + 60)
+        except subprocess.TimeoutExpired:
+            _kill_group(child)
+            child.wait(timeout=30)
+        return True
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+        # Whatever is left of the session we started (a master that did not end, workers
+        # it forked and left behind) goes with it.
+        _kill_group(child)
+        if child.poll() is None:
+            child.wait(timeout=30)
+
+
+def _kill_group(child: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(child.pid, signal.SIGKILL)
