@@ -272,6 +272,9 @@ class Result:
     """Why there is no usable answer (`None` when the target answered)."""
     app_error: str | None = None
     """An in-process app's exception (its traceback, trimmed) when it raised."""
+    resent: bool = False
+    """The receiver closed a kept-alive connection before answering, and the callback went
+    once more on a new connection (not counted as an attempt; see the README)."""
 
     @property
     def event(self) -> str | None:
@@ -305,6 +308,7 @@ class Result:
             "body": self.body,
             "error": self.error,
             "app_error": self.app_error,
+            "resent": self.resent,
             "callback": self.callback,
         }
 
@@ -412,17 +416,23 @@ class Report:
         return self.percentiles(p)[0]
 
     def percentiles(self, *ps: float) -> list[float | None]:
-        """Several latency percentiles in ms, from one pass over the latencies."""
+        """Latency percentiles in ms (each p in 0..100), one pass over the latencies: linear
+        between the two answers around rank p/100 x (n - 1); None with no answers."""
+        for p in ps:
+            if not 0 <= p <= 100:
+                raise ValueError(f"a percentile is between 0 and 100, not {p}")
         if self._histogram is not None:
             return _histogram_percentiles(self._histogram, ps)
         if not self.latencies_ms:
             return [None for _ in ps]
-        if len(self.latencies_ms) == 1:
-            return [self.latencies_ms[0] for _ in ps]
-        import statistics  # not at import: it pulls in decimal and fractions
-
-        cuts = statistics.quantiles(self.latencies_ms, n=100, method="inclusive")
-        return [cuts[max(0, min(98, round(p) - 1))] for p in ps]
+        ordered = sorted(self.latencies_ms)
+        out: list[float | None] = []
+        for p in ps:
+            rank = p / 100 * (len(ordered) - 1)
+            low = int(rank)
+            high = min(low + 1, len(ordered) - 1)
+            out.append(ordered[low] + (ordered[high] - ordered[low]) * (rank - low))
+        return out
 
     @property
     def throughput(self) -> float:

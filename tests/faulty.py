@@ -7,6 +7,7 @@ Each behaviour gets the accepted connection and the server's stop event; the ser
 from __future__ import annotations
 
 import contextlib
+import select
 import socket
 import struct
 import threading
@@ -75,12 +76,29 @@ def closes_after_every_answer(conn: socket.socket, stop: threading.Event) -> Non
         conn.sendall(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")
 
 
-def drops_the_second_request(conn: socket.socket, stop: threading.Event) -> None:
-    """Keeps the connection open after its first answer, then closes it when the next
-    request arrives, unanswered: an idle-timeout race, made certain."""
-    if read_request(conn):
+def closes_idle_connections(conn: socket.socket, stop: threading.Event) -> None:
+    """Answers 204 on a kept-alive connection, and closes it once idle for 50 ms, without a
+    word (as servers' keep-alive timeouts do)."""
+    while read_request(conn):
         conn.sendall(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")
-        read_request(conn)
+        if not select.select([conn], [], [], 0.05)[0]:
+            return
+
+
+def reads_then_drops_the_second_request(seen: list[bytes]) -> Behaviour:
+    """Answers its first request, then reads the next one whole and closes the connection
+    without answering (a worker that dies mid-request); every request read goes to `seen`."""
+
+    def behaviour(conn: socket.socket, stop: threading.Event) -> None:
+        for answer in (True, False):
+            request = read_request(conn)
+            if not request:
+                return
+            seen.append(request.partition(b"\r\n\r\n")[2])
+            if answer:
+                conn.sendall(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")
+
+    return behaviour
 
 
 def answers_a_gigabyte(conn: socket.socket, stop: threading.Event) -> None:

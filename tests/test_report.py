@@ -55,3 +55,12 @@ def test_a_short_send_keeps_its_exact_latencies() -> None:
         report.add(_result(index, DeliveryOutcome.DELIVERED, 204, ms))
     assert list(report.latencies_ms) == [1.0, 2.0, 3.0]
     assert report.percentile(50) == 2.0
+
+
+def test_percentiles_reach_the_edges_and_refuse_what_is_not_one() -> None:
+    report = Report()
+    for index, ms in enumerate([1.0] * 999 + [5000.0]):
+        report.add(_result(index, DeliveryOutcome.DELIVERED, 204, ms), keep=False)
+    assert report.percentiles(0, 50, 100) == [1.0, 1.0, 5000.0]
+    with pytest.raises(ValueError, match="between 0 and 100"):
+        report.percentile(150)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import signal
 import threading
@@ -492,3 +494,199 @@ def test_stop_now_ends_a_send_whose_lane_is_full_and_input_is_done() -> None:
     assert report.total == 65 and report.interrupted
     assert report.outcomes == {"not-sent": 65}
     assert elapsed < 30  # the hanging answer (60 s deadline) was not waited for
+
+
+def test_an_asgi_answer_counts_when_sent_and_background_work_finishes_by_close() -> None:
+    # Answer at once, then process: the delivery takes the answer's time, not the work's,
+    # and the work is done by the time send() returns (as a server lets it finish).
+    from starlette.applications import Starlette
+    from starlette.background import BackgroundTask
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    processed: list[str] = []
+
+    async def work(event: str) -> None:
+        await asyncio.sleep(1.5)
+        processed.append(event)
+
+    async def callback(request: Request) -> Response:
+        event = (await request.json())["event"]
+        return Response(status_code=202, background=BackgroundTask(work, event))
+
+    app = Starlette(routes=[Route("/", callback, methods=["POST"])])
+    report = send(Generator(1).scenario("uploaded"), app, timeout=1)
+    assert report.ok and all(r.latency_ms < 1000 for r in report.results)
+    assert sorted(processed) == sorted(r.event for r in report.results)
+
+
+def test_a_wsgi_app_that_hangs_once_delays_nothing_after_it() -> None:
+    calls: list[int] = []
+    release = threading.Event()
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        calls.append(1)
+        if len(calls) == 1:
+            release.wait(30)  # hangs far past the deadline
+        start_response("204 No Content", [])
+        return [b""]
+
+    try:
+        report = send(Generator(1).scenario("uploaded"), app, timeout=1)
+    finally:
+        release.set()
+    outcomes = [r.outcome for r in sorted(report.results, key=lambda r: r.index)]
+    assert outcomes == ["timeout", "delivered", "delivered"]
+
+
+def test_a_hung_wsgi_app_does_not_keep_the_process_from_exiting() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import threading\n"
+        "from aircore_mock import Generator, send\n"
+        "def app(environ, start_response):\n"
+        "    threading.Event().wait()\n"  # forever
+        "report = send(Generator(1).scenario('in-progress'), app, timeout=0.5)\n"
+        "print(report.outcomes)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "'timeout': 1" in done.stdout
+
+
+@pytest.mark.parametrize("count", [50, 300])  # 300: more than a lane's queue holds
+def test_a_result_callback_that_raises_ends_the_send_and_raises(count: int) -> None:
+    calls: list[int] = []
+
+    def on_result(result: Any) -> None:
+        calls.append(1)
+        if len(calls) == 3:
+            raise BrokenPipeError("the reader left")
+
+    with Receiver() as receiver:
+        started = time.monotonic()
+        with pytest.raises(BrokenPipeError, match="the reader left"):
+            send(Generator(1).scenario("uploaded", count=count), receiver.url, on_result=on_result)
+        assert time.monotonic() - started < 20
+
+
+def test_a_cancelled_async_send_leaves_nothing_running() -> None:
+    from aircore_mock import AsyncSender
+
+    from .faulty import never_answers, raw_server
+
+    async def main(url: str) -> set[str]:
+        async with AsyncSender(url, concurrency=2, timeout=30) as sender:
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(sender.send(Generator(1).scenario("uploaded")), 0.5)
+        current = asyncio.current_task()
+        return {t.get_coro().__qualname__ for t in asyncio.all_tasks() if t is not current}
+
+    with raw_server(never_answers) as server:
+        assert asyncio.run(main(server.url)) == set()
+
+
+def test_a_callback_that_is_not_json_is_an_error_result_and_the_rest_go() -> None:
+    seen: list[Any] = []
+    callbacks: list[Any] = Generator(1).scenario("uploaded")
+    callbacks.insert(1, {"event": "recording-started", "bad": {1, 2}})
+    for deliveries in (callbacks, iter(callbacks)):
+        report = send(deliveries, wsgi_app(seen))
+        results = sorted(report.results, key=lambda r: r.index)
+        assert [r.index for r in results] == [0, 1, 2, 3]
+        assert [r.outcome for r in results] == ["delivered", "error", "delivered", "delivered"]
+        assert "not JSON" in (results[1].error or "")
+
+
+def test_a_stop_reports_every_delivery_taken_from_a_lazy_input() -> None:
+    taken: list[int] = []
+
+    def lazy() -> Iterator[bytes]:
+        for n in range(100_000):
+            taken.append(n)
+            yield b'{"n": %d}' % n
+
+    release, arrived = threading.Event(), threading.Event()
+    with AppServer(hanging_app(release, arrived)) as server:
+        sender = Sender(server.url, concurrency=2, timeout=60)
+
+        def stop_once_busy() -> None:
+            arrived.wait(20)
+            sender.stop()
+            sender.stop(now=True)
+
+        threading.Thread(target=stop_once_busy).start()
+        try:
+            report = sender.send(lazy())
+        finally:
+            release.set()
+            sender.close()
+    assert report.total == len(taken)  # every one taken got its result, none twice
+    assert sorted(r.index for r in report.results) == list(range(len(taken)))
+
+
+def test_rate_counts_attempts_so_a_stalled_receiver_is_not_followed_by_a_burst() -> None:
+    arrivals: list[float] = []
+    stalled = threading.Event()
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        arrivals.append(time.monotonic())
+        if len(arrivals) == 1:
+            stalled.wait(1.5)  # the receiver stalls on its first callback
+        start_response("204 No Content", [])
+        return [b""]
+
+    report = send(Generator(2).scenario("uploaded", count=4), app, rate=10, concurrency=4)
+    assert report.ok
+    after = sorted(arrivals)[1:]
+    # at most 10 a second: any 0.5 s window after the stall holds at most ~6 attempts
+    for i, start in enumerate(after):
+        assert sum(1 for t in after[i:] if t - start < 0.5) <= 6
+
+
+def test_raw_bodies_keep_each_recordings_order() -> None:
+    import orjson
+
+    order: list[str] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        size = int(environ.get("CONTENT_LENGTH") or 0)
+        event = json.loads(environ["wsgi.input"].read(size))["event"]
+        if event == "recording-started":
+            time.sleep(0.2)  # a slow first answer: what comes next must wait for it
+        order.append(event)
+        start_response("204 No Content", [])
+        return [b""]
+
+    bodies = [orjson.dumps(c) for c in Generator(3).scenario("uploaded")]
+    assert send(bodies, app, concurrency=4).ok
+    assert order == ["recording-started", "recording-stopped", "recording-uploaded"]
+
+
+def test_a_sender_used_from_async_code_sends_and_closes() -> None:
+    events: list[str] = []
+
+    async def main() -> Any:
+        with Sender(lifespan_app(events)) as sender:
+            return sender.send(Generator(1).scenario("uploaded"))
+
+    report = asyncio.run(main())
+    assert report.ok and events[0] == "startup" and events[-1] == "shutdown"
+
+
+def test_a_send_gives_back_the_callers_signal_wakeup_fd() -> None:
+    import socket
+
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    previous = signal.set_wakeup_fd(a.fileno())
+    try:
+        with Receiver() as receiver:
+            assert send(Generator(1).scenario("in-progress"), receiver.url).ok
+        assert signal.set_wakeup_fd(previous) == a.fileno()
+    finally:
+        a.close()
+        b.close()

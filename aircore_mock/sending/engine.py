@@ -36,6 +36,7 @@ MAX_RETRY_AFTER = 60.0
 """Seconds: the longest `Retry-After` honoured; a longer one is cut to this."""
 _LANE_DEPTH = 64
 _INPUT_DEPTH = 1024
+_STOP_GRACE = 5.0  # seconds lanes get to end after Ctrl-C (an app may swallow the cancel)
 
 
 @dataclass(slots=True)  # built once per delivery: not frozen, which costs ~3x to build
@@ -58,19 +59,20 @@ class Job:
         body: str = "",
         error: str | None = None,
         app_error: str | None = None,
+        resent: bool = False,
     ) -> Result:
         """What happened to this delivery."""
         return Result(
             self.index, self.callback, self.recording_url, self.quirk, attempts, status,
-            latency_ms, outcome, body, error, app_error,
+            latency_ms, outcome, body, error, app_error, resent,
         )  # fmt: skip
 
 
 def job_of(index: int, delivery: Any) -> Job:
     """A `Delivery`, a callback dict (or any JSON value) or raw `bytes` as a job."""
     kind = type(delivery)
-    if kind is bytes:  # a body as it is: nothing to parse
-        return Job(index, delivery, None, None, None, delivery)
+    if kind is bytes:  # a body as it is, sent as it is; its recording keeps it in order
+        return Job(index, delivery, _recording_url_in(delivery), None, None, delivery)
     if kind is Delivery:
         callback, url, offset, quirk = delivery
         return Job(index, callback, url, quirk, offset, orjson.dumps(callback))
@@ -81,6 +83,23 @@ def job_of(index: int, delivery: Any) -> Job:
     quirk, offset = getattr(delivery, "quirk", None), getattr(delivery, "offset_ms", None)
     url = url if isinstance(url, str) else None
     return Job(index, callback, url, quirk, offset, orjson.dumps(callback))
+
+
+def _recording_url_in(body: bytes) -> str | None:
+    try:
+        recording = orjson.loads(body).get("recording")
+        url = recording.get("url")
+    except (orjson.JSONDecodeError, AttributeError):
+        return None
+    return url if isinstance(url, str) else None
+
+
+def _job_or_stub(index: int, delivery: Any) -> Job:
+    """`job_of`, or for what is not JSON a job with no body (it only needs a result)."""
+    try:
+        return job_of(index, delivery)
+    except TypeError:
+        return Job(index, delivery, None, getattr(delivery, "quirk", None), None, b"")
 
 
 def not_sent(job: Job, why: str = "stopped before it was sent") -> Result:
@@ -134,6 +153,9 @@ def _retryable(attempt: _Attempt) -> bool:
     return result.status == 429 or result.status >= 500
 
 
+_NOTHING = object()
+
+
 class _Input:
     """Takes deliveries from an iterator that may block (a pipe) in a thread of its own, and
     hands them to the loop, at most `depth` ahead; the loop never waits on the input."""
@@ -152,6 +174,8 @@ class _Input:
         self._done = False
         self._error: BaseException | None = None
         self._stopped = threading.Event()
+        self._lock = threading.Lock()
+        self._held: Any = _NOTHING
         threading.Thread(target=self._read, daemon=True, name="aircore-mock input").start()
 
     def _wake(self) -> None:
@@ -163,12 +187,18 @@ class _Input:
     def _read(self) -> None:
         try:
             for item in self._iterator:
+                with self._lock:
+                    if self._stopped.is_set():
+                        return  # taken after the stop: the send has ended without it
+                    self._held = item  # taken from the input: stop() must see it
                 while not self._room.acquire(timeout=0.1):
                     if self._stopped.is_set():
                         return
-                if self._stopped.is_set():
-                    return  # taken after the stop: the send has ended without it
-                self._buffer.append(item)
+                with self._lock:
+                    if self._stopped.is_set():
+                        return
+                    self._buffer.append(item)
+                    self._held = _NOTHING
                 self._wake()
         except BaseException as exc:  # handed to the feeder, which raises it in the caller
             self._error = exc
@@ -179,8 +209,10 @@ class _Input:
     async def get(self) -> Any:
         while True:
             if self._buffer:
+                with self._lock:
+                    item = self._buffer.popleft()
                 self._room.release()
-                return self._buffer.popleft()
+                return item
             if self._done:
                 if self._buffer:
                     continue
@@ -196,9 +228,13 @@ class _Input:
 
     def stop(self) -> list[Any]:
         """Take nothing more; return what was taken from the input but not handed over."""
-        self._stopped.set()
-        left = list(self._buffer)
-        self._buffer.clear()
+        with self._lock:
+            self._stopped.set()
+            left = list(self._buffer)
+            if self._held is not _NOTHING:
+                left.append(self._held)
+            self._buffer.clear()
+            self._held = _NOTHING
         return left
 
 
@@ -237,6 +273,9 @@ class Engine:
         """Why the engine gave up on the target (consecutive failures), if it did."""
         self._failures_in_a_row = 0
         self.interrupted = False
+        self.error: BaseException | None = None
+        """An exception the input or the result callback raised; run() raises it at the end."""
+        self._next_slot = 0.0
         self._stop_event: asyncio.Event | None = None
         self._now = asyncio.Event()  # set by stop(now=True)
         self._lanes: list[asyncio.Queue[Job | None]] = []
@@ -267,7 +306,11 @@ class Engine:
                 task.cancel()
 
     async def run(self, deliveries: Iterable[Any] | AsyncIterable[Any]) -> None:
-        """Deliver everything (or until stopped); every delivery taken gets one result."""
+        """Deliver everything (or until stopped); every delivery taken gets one result.
+
+        Raises what the input or the result callback raised, once every delivery taken has
+        its result; a cancellation from outside stops the send at once (as Ctrl-C does).
+        """
         loop = asyncio.get_running_loop()
         self._stop_event = asyncio.Event()
         if self.stopping:
@@ -279,7 +322,7 @@ class Engine:
         self._expired = [False] * count
         self._loop_time = loop.time
         watchdog: asyncio.Task[None] | None = None
-        error: BaseException | None = None
+        cancelled = False
         sequence = isinstance(deliveries, list | tuple)
         try:
             if not self.stopping:
@@ -304,29 +347,32 @@ class Engine:
                     await self._feeder
                 except asyncio.CancelledError:
                     if not self.stopping:
-                        raise
+                        raise  # not a stop's: a cancellation from outside, handled below
                 except Exception as exc:  # the input raised: stop, report, then raise it
-                    error = exc
+                    self.error = self.error or exc
                     self.stop()
         except asyncio.CancelledError:
             if not self.stopping:
-                raise
+                cancelled = True  # from outside (a timeout, a task group): as Ctrl-C
+                self.stop(now=True)
         finally:
             try:
                 await self._finish(deliveries if sequence else None)
             finally:
                 if watchdog is not None:
                     watchdog.cancel()
-        if error is not None:
-            raise error
+        if cancelled:
+            raise asyncio.CancelledError
+        if self.error is not None:
+            raise self.error
 
     async def _finish(self, sequence: Any) -> None:
         if self._feeding is not None:
-            self.emit(not_sent(self._feeding))
+            self._emit(not_sent(self._feeding))
             self._feeding = None
         if self._input is not None:
             for index, item in enumerate(self._input.stop(), self._taken):
-                self.emit(not_sent(job_of(index, item)))
+                self._emit(not_sent(_job_or_stub(index, item)))
                 self._taken = index + 1
         if self._lane_tasks and not self.interrupted:
             # Each lane's last word; a full lane takes it once it has room, unless Ctrl-C
@@ -334,26 +380,30 @@ class Engine:
             ends = asyncio.gather(*(lane.put(None) for lane in self._lanes))
             now = asyncio.ensure_future(self._now.wait())
             await asyncio.wait([ends, now], return_when=asyncio.FIRST_COMPLETED)
-            ends.cancel()
-            now.cancel()
+            for waiting in (ends, now):
+                waiting.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await waiting
         if self._lane_tasks:
-            await asyncio.wait(self._lane_tasks)
+            # After Ctrl-C, lanes end at once, unless an app swallows the cancellation: then
+            # they are left behind after a grace, and their deliveries reported as not-sent.
+            grace = None if not self.interrupted else _STOP_GRACE
+            await asyncio.wait(self._lane_tasks, timeout=grace)
         for i, job in enumerate(self._in_hand):
             if job is not None:
-                self.emit(not_sent(job, "interrupted while waiting for the answer"))
+                self._emit(not_sent(job, "interrupted while waiting for the answer"))
                 self._in_hand[i] = None
         for lane in self._lanes:
             while not lane.empty():
                 job = lane.get_nowait()
                 if job is not None:
-                    self.emit(not_sent(job))
+                    self._emit(not_sent(job))
         if sequence is not None:
             for index in range(self._taken, len(sequence)):
-                self.emit(not_sent(job_of(index, sequence[index])))
+                self._emit(not_sent(_job_or_stub(index, sequence[index])))
 
     async def _feed(self, source: Any, sequence: bool) -> None:
-        rate, speed = self.options.rate, self.options.speed
-        paced = rate is not None or speed is not None
+        speed = self.options.speed
         start = time.monotonic()
         first_offset: int | None = None
         lanes = self._lanes
@@ -367,36 +417,60 @@ class Engine:
                 item = await source.get()
             if item is _Input._END:
                 return
-            job = job_of(index, item)
             index += 1
             self._taken = index
+            try:
+                job = job_of(index - 1, item)
+            except TypeError as exc:  # not JSON (a set, an object): its result, then go on
+                bad = _job_or_stub(index - 1, item)
+                self._emit(
+                    bad.result(0, None, 0.0, DeliveryOutcome.ERROR, error=f"not JSON: {exc}")
+                )
+                continue
             self._feeding = job
-            if paced:
-                due = index - 1
-                wait = (due / rate) if rate is not None else 0.0
-                if speed is not None and job.offset_ms is not None:
-                    if first_offset is None:
-                        first_offset = job.offset_ms
-                    wait = max(wait, (job.offset_ms - first_offset) / 1000 / speed)
-                delay = start + wait - time.monotonic()
+            if speed is not None and job.offset_ms is not None:
+                if first_offset is None:
+                    first_offset = job.offset_ms
+                delay = start + (job.offset_ms - first_offset) / 1000 / speed - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
             # One lane per recording keeps its callbacks in order.
             key = job.recording_url or str(job.index)
             lane = lanes[zlib.crc32(key.encode()) % count] if count > 1 else lanes[0]
-            if lane.full():
-                await lane.put(job)
-            else:
-                lane.put_nowait(job)
+            await lane.put(job)
             self._feeding = None
 
+    def _emit(self, result: Result) -> None:
+        # The caller's callback runs here; if it raises (a closed pipe), the send ends at once
+        # and run() raises the error once every delivery has its result.
+        try:
+            self.emit(result)
+        except BaseException as exc:
+            if self.error is None:
+                self.error = exc
+                self.stop(now=True)
+
+    async def _pace(self) -> None:
+        # `rate`: at most that many attempts a second across every lane, counted when each
+        # attempt starts (so a stalled receiver is not followed by a burst).
+        rate = self.options.rate
+        if rate is None:
+            return
+        now = time.monotonic()
+        slot = max(now, self._next_slot)
+        self._next_slot = slot + 1 / rate
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
     async def _lane(self, number: int, queue: asyncio.Queue[Job | None]) -> None:
-        emit = self.emit
+        emit = self._emit
         in_hand = self._in_hand
         while True:
             job = await queue.get()
             if job is None:
                 return
+            if not self.stopping:
+                await self._pace()
             if self.stopping:
                 emit(not_sent(job))
                 continue
@@ -464,16 +538,21 @@ class Engine:
 
     async def _watch(self) -> None:
         """Cancel each attempt that outlives its deadline (one task for every lane: cheaper
-        than a timer per request, and a few tens of milliseconds late at most)."""
+        than a timer per request, and a few tens of milliseconds late at most). A cancel the
+        transport or an app swallowed is sent again on the next tick."""
         loop = asyncio.get_running_loop()
         tick = min(0.05, self.options.timeout / 10)
         due, expired, tasks = self._due, self._expired, self._lane_tasks
+        last_cancel = [0.0] * len(due)
         while True:
             await asyncio.sleep(tick)
             now = loop.time()
             for lane, when in enumerate(due):
-                if when and now >= when and not expired[lane]:
+                # Again only after a few ticks: a lane that has not run yet must not get a
+                # second cancel, which would land after the first was handled.
+                if when and now >= when and now - last_cancel[lane] >= 4 * tick:
                     expired[lane] = True
+                    last_cancel[lane] = now
                     tasks[lane].cancel()
 
     async def _attempt(self, job: Job, number: int, lane: int) -> _Attempt:
@@ -496,11 +575,13 @@ class Engine:
             outcome, error = DeliveryOutcome.ERROR, f"{type(exc).__name__}: {exc}"
         finally:
             self._due[lane] = 0.0
-        if self._expired[lane]:
-            # Past the deadline, even if an answer came (an app that swallowed the cancel).
-            self._expired[lane] = False
-            if answer is not None:
+        late = time.perf_counter() - began > timeout
+        if self._expired[lane] or late:
+            # Past the deadline, even if an answer came: an app that swallowed the cancel, or
+            # one that blocked the loop (then the watchdog could not run at all).
+            if self._expired[lane] and answer is not None:
                 _uncancel()
+            self._expired[lane] = False
             answer, outcome = None, DeliveryOutcome.TIMEOUT
             error = f"no answer within {timeout:g} s"
         latency = (time.perf_counter() - began) * 1000
@@ -509,6 +590,8 @@ class Engine:
         status = answer.status
         excerpt = answer.body[: EXCERPT * 4].decode("utf-8", "replace")[:EXCERPT]
         outcome = DeliveryOutcome.of_status(status)
-        result = job.result(number, status, latency, outcome, excerpt, None, answer.app_error)
+        result = job.result(
+            number, status, latency, outcome, excerpt, None, answer.app_error, answer.resent
+        )
         wait = retry_after(answer.headers) if status == 429 or status >= 500 else None
         return _Attempt(result, wait)

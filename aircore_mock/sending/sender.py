@@ -107,9 +107,7 @@ class AsyncSender:
             )
         if self.kind == "asgi":
             return AsgiTransport(self.target, self.headers, path=self.path, lifespan=self.lifespan)
-        return WsgiTransport(
-            self.target, self.headers, path=self.path, workers=self.options.concurrency
-        )
+        return WsgiTransport(self.target, self.headers, path=self.path)
 
     async def send(
         self,
@@ -181,6 +179,7 @@ class Sender:
         self.stop_signals = tuple(stop_signals)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._finalizer: Any = None
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
@@ -201,13 +200,13 @@ class Sender:
         on_result: Callable[[Result], None] | None = None,
     ) -> Report:
         """`AsyncSender.send`, run to the end. From a thread that runs an event loop (async
-        code), the send runs in a worker thread: one thread cannot run two loops."""
+        code), the send runs in a worker thread of this Sender (one thread cannot run two
+        loops), where Ctrl-C cannot reach it: prefer `AsyncSender` there."""
         if _loop_running():
-            with concurrent.futures.ThreadPoolExecutor(1) as pool:
-                work = pool.submit(
-                    self.send, deliveries, keep_results=keep_results, on_result=on_result
-                )
-                return work.result()
+            work = self._worker().submit(
+                self.send, deliveries, keep_results=keep_results, on_result=on_result
+            )
+            return work.result()
         loop = self._ready()
         sending = self._sender.send(deliveries, keep_results=keep_results, on_result=on_result)
         task = loop.create_task(sending)
@@ -232,11 +231,22 @@ class Sender:
 
         Also done when the Sender is garbage-collected, but then errors are swallowed.
         """
+        if _loop_running() and self._pool is not None:
+            self._pool.submit(self.close).result()  # where the sends ran
+            return
         loop, self._loop = self._loop, None
         if self._finalizer is not None:
             self._finalizer.detach()
         if loop is not None:
             _close(loop, self._sender, False)
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False)
+
+    def _worker(self) -> concurrent.futures.ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = concurrent.futures.ThreadPoolExecutor(1, "aircore-mock sender")
+        return self._pool
 
     def __enter__(self) -> Sender:
         return self
@@ -287,7 +297,10 @@ def _stop_on_signals(
     """In the main thread, these signals stop the send at once, through the loop, so that no
     delivery is lost to an exception raised at a random point."""
     installed: list[tuple[int, Any]] = []
+    wakeup = -1
     if threading.current_thread() is threading.main_thread():
+        wakeup = signal.set_wakeup_fd(-1)  # the caller's, if any: given back at the end
+        signal.set_wakeup_fd(wakeup)
         for number in signals:
             previous = signal.getsignal(number)
             with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
@@ -300,6 +313,9 @@ def _stop_on_signals(
             loop.remove_signal_handler(number)
             with contextlib.suppress(ValueError, TypeError):
                 signal.signal(number, previous if previous is not None else signal.SIG_DFL)
+        if installed:
+            with contextlib.suppress(ValueError):
+                signal.set_wakeup_fd(wakeup)
 
 
 def close_or_warn(closeable: Any) -> None:

@@ -15,15 +15,17 @@ engine owns deadlines, retries and results.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import io
 import os
+import socket
 import ssl
+import sys
 import threading
 import traceback
 import weakref
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -47,6 +49,8 @@ class Answer:
     body: bytes
     headers: Mapping[str, str]
     app_error: str | None = None
+    resent: bool = False
+    """Sent a second time on a new connection (see `AiohttpTransport.post`)."""
 
 
 class TransportFailure(Exception):
@@ -86,8 +90,28 @@ def trimmed_traceback(exc: BaseException) -> str:
 _reused: contextvars.ContextVar[bool] = contextvars.ContextVar("aircore_mock_reused", default=False)
 
 
+def _closed_by_peer(connection: Any) -> bool:
+    """Whether the receiver has closed (or written to) an idle pooled connection: its FIN
+    may sit in the kernel before the event loop has read it. A peek, not a read."""
+    transport = connection.transport
+    raw = transport.get_extra_info("socket") if transport is not None else None
+    if raw is None:
+        return False
+    sock = socket.socket(fileno=raw.fileno())  # a view of the same descriptor, detached below
+    try:
+        sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        return True  # its end of stream, or bytes nobody asked for: not one to send on
+    except BlockingIOError:
+        return False  # nothing to read: alive and quiet, as an idle connection should be
+    except OSError:
+        return True
+    finally:
+        sock.detach()
+
+
 def _connector(**options: Any) -> Any:
-    """An aiohttp connector that notes, per request, whether its connection was reused.
+    """An aiohttp connector that drops pooled connections the receiver has closed, and notes
+    per request whether its connection was reused.
 
     (aiohttp's trace signals can say so too, but cost a fifth of a request's CPU.)
     """
@@ -99,10 +123,15 @@ def _connector(**options: Any) -> Any:
             self._carried: weakref.WeakSet[Any] = weakref.WeakSet()
 
         async def connect(self, req: Any, traces: Any, timeout: Any) -> Any:
-            connection = await super().connect(req, traces, timeout)
-            protocol = connection.protocol
+            while True:
+                connection = await super().connect(req, traces, timeout)
+                protocol = connection.protocol
+                reused = protocol is not None and protocol in self._carried
+                if not (reused and _closed_by_peer(connection)):
+                    break
+                connection.close()  # closed while idle: never send on it
             if protocol is not None:
-                _reused.set(protocol in self._carried)
+                _reused.set(reused)
                 self._carried.add(protocol)
             return connection
 
@@ -169,15 +198,19 @@ class AiohttpTransport:
         except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
             if not _reused.get() or isinstance(exc, aiohttp.ClientConnectorError):
                 raise _failure(exc) from None
-        # The server had closed the pooled connection before our request reached it (it
-        # closes idle connections without saying so): the app never saw this request, so it
-        # goes once more on a new connection, and is not counted as a retry.
+        # The receiver closed a reused connection before answering: almost always an idle
+        # connection it closed just as our request went out (its close crossed our request),
+        # so the request goes once more on a new connection and is not counted as a retry.
+        # A receiver that read it and then dropped the connection sees it twice: the
+        # answer's `resent` says so.
         if self._fresh is None:
             self._fresh = self._make_session(force_close=True)
         try:
-            return await self._post(self._fresh, body)
+            answer = await self._post(self._fresh, body)
         except aiohttp.ClientError as exc:
             raise _failure(exc) from None
+        answer.resent = True
+        return answer
 
     async def _post(self, session: Any, body: bytes) -> Answer:
         import aiohttp
@@ -226,83 +259,117 @@ def _failure(exc: BaseException) -> TransportFailure:
     return TransportFailure(DeliveryOutcome.ERROR, f"{type(exc).__name__}: {exc}")
 
 
-# --- ASGI apps: httpx's ASGITransport on the engine's loop ------------------------------
-
-_app_error: contextvars.ContextVar[list[BaseException] | None] = contextvars.ContextVar(
-    "aircore_mock_app_error", default=None
-)
-
-
-def _catching(app: Any) -> Any:
-    """The app, with any exception it raises noted for the request that caused it (a
-    framework's error middleware answers 500 and re-raises; the 500 alone says nothing)."""
-
-    async def caught(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        try:
-            await app(scope, receive, send)
-        except Exception as exc:
-            seen = _app_error.get()
-            if seen is not None:
-                seen.append(exc)
-            raise
-
-    return caught
+# --- ASGI apps: called on the engine's loop ---------------------------------------------
 
 
 class AsgiTransport:
-    """Calls an ASGI app in-process, on the engine's loop, with its lifespan."""
+    """Calls an ASGI app in-process, on the engine's loop, with its lifespan.
+
+    The answer counts once its last body chunk is sent, as a server would see it: work an app
+    does after answering (Starlette's background tasks) goes on without holding the delivery
+    (httpx's ASGITransport waits for the whole app call, so it is not used here). An
+    exception the app raises, before or just after answering (error middleware answers 500
+    and re-raises), travels with the answer.
+    """
 
     def __init__(
         self, app: Any, headers: Mapping[str, str], *, path: str = "/", lifespan: bool = True
     ) -> None:
         self.app = app
-        self.headers = dict(headers)
-        self.url = _APP_BASE + path.lstrip("/")
         self.lifespan = lifespan
+        self.path = "/" + path.lstrip("/")
+        self._headers = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+        self._headers.append((b"host", _APP_BASE.split("/")[2].encode()))
         self._manager: Any = None
-        self._transport: Any = None
+        self._ready: Any = None
+        self._after: set[asyncio.Task[None]] = set()  # apps still working after answering
 
     async def open(self) -> None:
-        if self._transport is not None:
+        if self._ready is not None:
             return
-        import httpx
-
         app = self.app
         if self.lifespan:
             self._manager = await _start_lifespan(app, LIFESPAN_TIMEOUT)
             if self._manager is not None:
                 app = self._manager.app  # the app with its lifespan state
-        self._transport = httpx.ASGITransport(app=_catching(app), raise_app_exceptions=False)
-        self._headers = httpx.Headers(self.headers)
-        self._url = httpx.URL(self.url)
+        self._ready = app
 
     async def post(self, body: bytes) -> Answer:
-        import httpx
+        path, _, query = self.path.partition("?")
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": query.encode(),
+            "root_path": "",
+            "headers": [*self._headers, (b"content-length", str(len(body)).encode())],
+            "client": ("127.0.0.1", 49152),
+            "server": ("aircore-mock.test", 80),
+        }
+        answered = asyncio.Event()
+        start: dict[str, Any] = {}
+        data = bytearray()
+        request = [{"type": "http.request", "body": body, "more_body": False}]
 
-        seen: list[BaseException] = []
-        token = _app_error.set(seen)
+        async def receive() -> dict[str, Any]:
+            if request:
+                return request.pop()
+            await answered.wait()  # the client stays until the answer is complete
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body" and not answered.is_set():
+                if len(data) < _READ_CAP:
+                    data.extend(message.get("body", b"")[: _READ_CAP - len(data)])
+                if not message.get("more_body", False):
+                    answered.set()
+
+        call = asyncio.ensure_future(self._ready(scope, receive, send))
+        waiting = asyncio.ensure_future(answered.wait())
         try:
-            request = httpx.Request("POST", self._url, content=body, headers=self._headers)
-            response = await self._transport.handle_async_request(request)
-            try:
-                data = bytearray()
-                async for chunk in response.aiter_raw():
-                    data += chunk
-                    if len(data) >= _READ_CAP:
-                        break
-            finally:
-                await response.aclose()
-        except Exception as exc:  # the app broke the ASGI protocol, or httpx refused the request
-            raise TransportFailure(DeliveryOutcome.ERROR, f"{type(exc).__name__}: {exc}") from None
+            await asyncio.wait([call, waiting], return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.sleep(0)  # an error middleware re-raises right after its 500
+        except asyncio.CancelledError:  # the deadline, or a stop: the client goes away
+            call.cancel()
+            raise
         finally:
-            _app_error.reset(token)
-        app_error = trimmed_traceback(seen[0]) if seen else None
-        return Answer(response.status_code, bytes(data), response.headers, app_error)
+            waiting.cancel()
+        if not call.done():
+            self._after.add(call)  # working after answering: not our business any more
+            call.add_done_callback(self._after_done)
+            return Answer(start.get("status", 200), bytes(data), _headers_of(start))
+        error = None if call.cancelled() else call.exception()
+        app_error = trimmed_traceback(error) if error is not None else None
+        if not answered.is_set() and not start:
+            if error is None:
+                raise TransportFailure(DeliveryOutcome.ERROR, "the app returned without an answer")
+            return Answer(500, b"", {}, app_error)  # as a server answers for a crashed app
+        return Answer(start.get("status", 200), bytes(data), _headers_of(start), app_error)
+
+    def _after_done(self, task: asyncio.Task[None]) -> None:
+        self._after.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved: an app's background failure is its own to log
 
     async def aclose(self) -> None:
-        manager, self._manager, self._transport = self._manager, None, None
+        # As a server shuts down: work the app does after answering may finish (bounded).
+        if self._after:
+            await asyncio.wait(set(self._after), timeout=LIFESPAN_TIMEOUT)
+        for task in list(self._after):
+            task.cancel()
+        manager, self._manager, self._ready = self._manager, None, None
         if manager is not None:
             await _stop_lifespan(manager)
+
+
+def _headers_of(start: dict[str, Any]) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in start.get("headers", ())}
 
 
 async def _start_lifespan(app: Any, timeout: float) -> Any:
@@ -367,35 +434,31 @@ def _auto_lifespan(app: Any) -> Any:
 
 
 class WsgiTransport:
-    """Calls a WSGI app in worker threads (one per lane), so the loop never blocks on it."""
+    """Calls a WSGI app in a thread per call, so the loop never blocks on it.
 
-    def __init__(
-        self, app: Any, headers: Mapping[str, str], *, path: str = "/", workers: int = 1
-    ) -> None:
+    Daemon threads, not a pool: an app that hangs past its deadline is left behind without
+    delaying the deliveries after it, or the interpreter's exit.
+    """
+
+    def __init__(self, app: Any, headers: Mapping[str, str], *, path: str = "/") -> None:
         self.app = app
         self.headers = dict(headers)
         self.url = _APP_BASE + path.lstrip("/")
-        self.workers = workers
-        self._pool: ThreadPoolExecutor | None = None
         self._raised = threading.local()
         self._flask_signal: Any = None
 
     async def open(self) -> None:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="aircore-mock wsgi")
+        if self._flask_signal is None:
             self._watch_flask()
 
     def _watch_flask(self) -> None:
         # Flask turns an exception into a 500 itself and only logs it (where, depends on the
         # app's logging); its got_request_exception signal is where the exception is seen.
-        if not type(self.app).__module__.startswith("flask"):
+        flask = sys.modules.get("flask")
+        if flask is None or not isinstance(self.app, flask.Flask):
             return
-        try:
-            from flask import got_request_exception
-        except ImportError:
-            return
-        got_request_exception.connect(self._on_flask_exception, self.app, weak=False)
-        self._flask_signal = got_request_exception
+        flask.got_request_exception.connect(self._on_flask_exception, self.app, weak=False)
+        self._flask_signal = flask.got_request_exception
 
     def _on_flask_exception(self, sender: Any, exception: BaseException, **extra: Any) -> None:
         seen = getattr(self._raised, "seen", None)
@@ -404,7 +467,22 @@ class WsgiTransport:
 
     async def post(self, body: bytes) -> Answer:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, self._call, body)
+        answer: asyncio.Future[Answer] = loop.create_future()
+
+        def settle(outcome: Any, failed: bool) -> None:
+            if not answer.done():  # not given up on (a deadline, a stop)
+                (answer.set_exception if failed else answer.set_result)(outcome)
+
+        def call() -> None:
+            try:
+                outcome, failed = self._call(body), False
+            except BaseException as exc:  # Ctrl-C raised in the app included: the loop decides
+                outcome, failed = exc, True
+            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+                loop.call_soon_threadsafe(settle, outcome, failed)
+
+        threading.Thread(target=call, daemon=True, name="aircore-mock wsgi").start()
+        return await answer
 
     def _call(self, body: bytes) -> Answer:
         import httpx
@@ -436,9 +514,6 @@ class WsgiTransport:
         return Answer(response.status_code, bytes(data), response.headers, app_error)
 
     async def aclose(self) -> None:
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
         signal, self._flask_signal = self._flask_signal, None
         if signal is not None:
             signal.disconnect(self._on_flask_exception, self.app)
