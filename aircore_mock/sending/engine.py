@@ -48,6 +48,10 @@ class Job:
     quirk: str | None
     offset_ms: int | None
     body: bytes
+    headers: Mapping[str, str] | None = None
+    """Headers of this request only, over the sender's (a contract's header variants)."""
+    lane: int | None = None
+    """The lane this delivery must take (a scheduler's choice), instead of its recording's."""
 
 
 def job_of(index: int, delivery: Any) -> Job:
@@ -60,11 +64,13 @@ def job_of(index: int, delivery: Any) -> Job:
         return Job(index, callback, url, quirk, offset, orjson.dumps(callback))
     callback = getattr(delivery, "callback", delivery)
     url = getattr(delivery, "recording_url", None)
+    body = getattr(delivery, "body", None)  # a request whose body is not its callback's JSON
     if url is None and isinstance(callback, dict):
         recording = callback.get("recording")
         url = recording.get("url") if isinstance(recording, dict) else None
         url = url if isinstance(url, str) else None
-    body = delivery if isinstance(delivery, bytes) else orjson.dumps(callback)
+    if not isinstance(body, bytes):
+        body = orjson.dumps(callback)
     return Job(
         index,
         callback,
@@ -72,6 +78,8 @@ def job_of(index: int, delivery: Any) -> Job:
         getattr(delivery, "quirk", None),
         getattr(delivery, "offset_ms", None),
         body,
+        getattr(delivery, "headers", None),
+        getattr(delivery, "lane", None),
     )
 
 
@@ -378,8 +386,11 @@ class Engine:
                 if delay > 0:
                     await asyncio.sleep(delay)
             # One lane per recording keeps its callbacks in order.
-            key = job.recording_url or str(job.index)
-            lane = lanes[zlib.crc32(key.encode()) % count] if count > 1 else lanes[0]
+            if job.lane is not None:
+                lane = lanes[job.lane % count]
+            else:
+                key = job.recording_url or str(job.index)
+                lane = lanes[zlib.crc32(key.encode()) % count] if count > 1 else lanes[0]
             if lane.full():
                 await lane.put(job)
             else:
@@ -480,7 +491,10 @@ class Engine:
         error: str | None = None
         self._due[lane] = self._loop_time() + timeout
         try:
-            answer = await self.transport.post(job.body)
+            if job.headers:
+                answer = await self.transport.post(job.body, job.headers)
+            else:
+                answer = await self.transport.post(job.body)
         except asyncio.CancelledError:
             if not self._expired[lane]:
                 raise  # a stop, not the deadline

@@ -63,8 +63,9 @@ class Transport(Protocol):
     async def open(self) -> None:
         """Get ready (an app's lifespan startup); called before the first post of a send."""
 
-    async def post(self, body: bytes) -> Answer:
-        """POST one callback; the engine bounds the whole call with its deadline."""
+    async def post(self, body: bytes, headers: Mapping[str, str] | None = None) -> Answer:
+        """POST one callback (with `headers` over the transport's own, for this request
+        only); the engine bounds the whole call with its deadline."""
 
     async def aclose(self) -> None:
         """Release connections (an app's lifespan shutdown, whose error is raised)."""
@@ -160,12 +161,12 @@ class AiohttpTransport:
         if self._session is None:
             self._session = self._make_session(force_close=not self.keepalive)
 
-    async def post(self, body: bytes) -> Answer:
+    async def post(self, body: bytes, headers: Mapping[str, str] | None = None) -> Answer:
         import aiohttp
 
         _reused.set(False)
         try:
-            return await self._post(self._session, body)
+            return await self._post(self._session, body, headers)
         except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
             if not _reused.get() or isinstance(exc, aiohttp.ClientConnectorError):
                 raise _failure(exc) from None
@@ -175,15 +176,19 @@ class AiohttpTransport:
         if self._fresh is None:
             self._fresh = self._make_session(force_close=True)
         try:
-            return await self._post(self._fresh, body)
+            return await self._post(self._fresh, body, headers)
         except aiohttp.ClientError as exc:
             raise _failure(exc) from None
 
-    async def _post(self, session: Any, body: bytes) -> Answer:
+    async def _post(
+        self, session: Any, body: bytes, headers: Mapping[str, str] | None = None
+    ) -> Answer:
         import aiohttp
 
         try:
-            async with session.post(self.url, data=body, allow_redirects=False) as response:
+            async with session.post(
+                self.url, data=body, headers=_override(self.headers, headers), allow_redirects=False
+            ) as response:
                 data = bytearray()
                 while len(data) < _READ_CAP:
                     chunk = await response.content.read(_READ_CAP - len(data))
@@ -203,6 +208,19 @@ class AiohttpTransport:
             if session is not None:
                 await session.close()
         self._session = self._fresh = None
+
+
+def _override(
+    defaults: Mapping[str, str], headers: Mapping[str, str] | None
+) -> dict[str, str] | None:
+    """A request's own headers over the defaults, names compared without case; each name as
+    the request spells it (a contract sends `content-type` and `Content-Type` both)."""
+    if not headers:
+        return None
+    given = {name.lower() for name in headers}
+    merged = {name: value for name, value in defaults.items() if name.lower() not in given}
+    merged.update(headers)
+    return merged
 
 
 def _failure(exc: BaseException) -> TransportFailure:
@@ -276,13 +294,14 @@ class AsgiTransport:
         self._headers = httpx.Headers(self.headers)
         self._url = httpx.URL(self.url)
 
-    async def post(self, body: bytes) -> Answer:
+    async def post(self, body: bytes, headers: Mapping[str, str] | None = None) -> Answer:
         import httpx
 
         seen: list[BaseException] = []
         token = _app_error.set(seen)
         try:
-            request = httpx.Request("POST", self._url, content=body, headers=self._headers)
+            sent = _override(self.headers, headers) if headers else self._headers
+            request = httpx.Request("POST", self._url, content=body, headers=sent)
             response = await self._transport.handle_async_request(request)
             try:
                 data = bytearray()
@@ -402,11 +421,11 @@ class WsgiTransport:
         if seen is not None:
             seen.append(exception)
 
-    async def post(self, body: bytes) -> Answer:
+    async def post(self, body: bytes, headers: Mapping[str, str] | None = None) -> Answer:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, self._call, body)
+        return await loop.run_in_executor(self._pool, self._call, body, headers)
 
-    def _call(self, body: bytes) -> Answer:
+    def _call(self, body: bytes, headers: Mapping[str, str] | None = None) -> Answer:
         import httpx
 
         errors = io.StringIO()  # where some apps log the exception behind a 500
@@ -416,7 +435,8 @@ class WsgiTransport:
             app=_answer_500_on_error(self.app, raised), wsgi_errors=errors
         )
         try:
-            request = httpx.Request("POST", self.url, content=body, headers=self.headers)
+            sent = _override(self.headers, headers) or self.headers
+            request = httpx.Request("POST", self.url, content=body, headers=sent)
             response = transport.handle_request(request)
         except Exception as exc:
             raise TransportFailure(DeliveryOutcome.ERROR, f"{type(exc).__name__}: {exc}") from None
