@@ -492,10 +492,15 @@ def check_receiver(
     path: str = "/",
     probe: Probe | None = None,
     verify: bool = True,
+    concurrency: int = 1,
+    burst: int = BURST,
+    max_time: float | None = None,
 ) -> ContractReport:
     """Run the receiver contract against a URL, an ASGI app or a WSGI app.
 
-    `seed=None` picks one (the report carries it, so the run can be repeated).
+    `seed=None` picks one (the report carries it, so the run can be repeated). With
+    `concurrency` above 1 independent requests and clauses go at once; `max_time` bounds
+    the whole run (what is left is reported as not checked).
     """
     session = ContractSession(
         target,
@@ -505,6 +510,9 @@ def check_receiver(
         headers=headers,
         probe=probe,
         verify=verify,
+        concurrency=concurrency,
+        burst=burst,
+        max_time=max_time,
     )
     try:
         return session.run_all(only=only, skip=skip)
