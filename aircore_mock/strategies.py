@@ -550,11 +550,11 @@ def _new_name(draw: st.DrawFn, taken: Any) -> str:
     return name
 
 
-def _add_the_unknown(draw: st.DrawFn, callback: Callback) -> Callback:
+def _add_the_unknown(draw: st.DrawFn, callback: Callback, kind: str | None = None) -> Callback:
     r = lifecycle()
     callback = {**callback, "recording": dict(callback["recording"])}
     recording = callback["recording"]
-    what = draw(_ADDITION)
+    what = kind or draw(_ADDITION)
     if what == "reason" and callback["event"] == r.stopped:
         recording["reason"] = _new_name(draw, r.stop_reasons)
     elif what == "state":
@@ -571,11 +571,22 @@ def _add_the_unknown(draw: st.DrawFn, callback: Callback) -> Callback:
     return callback
 
 
+UNKNOWN_KINDS = ("fields", "reason", "state", "event")
+"""What Aircore may add: extra fields, a stop reason, a state, an event type."""
+
+
 @st.composite
-def forward_compatible_callbacks(draw: st.DrawFn, event: str | None = None) -> Callback:
-    """A callback carrying something Aircore's docs do not list yet (an extra field anywhere, a
-    new stop reason or state, a new event type): valid under the default schemas only."""
-    return _add_the_unknown(draw, _callback(draw, event, strict=True))
+def forward_compatible_callbacks(
+    draw: st.DrawFn, event: str | None = None, kind: str | None = None
+) -> Callback:
+    """A callback carrying something Aircore's docs do not list yet (`kind`: an extra field
+    anywhere, a new stop reason or state, a new event type; any when None): valid under the
+    default schemas only."""
+    if kind is not None and kind not in UNKNOWN_KINDS:
+        raise ValueError(f"unknown kind {kind!r}; kinds: {', '.join(UNKNOWN_KINDS)}")
+    if kind == "reason":
+        event = lifecycle().stopped  # only a stop carries a stop reason
+    return _add_the_unknown(draw, _callback(draw, event, strict=True), kind)
 
 
 # --- deliveries ---------------------------------------------------------------------------

@@ -87,6 +87,8 @@ def _types_wrong(payload: dict[str, Any], recording: dict[str, Any]) -> str | No
     for name in _INTEGER_FIELDS:
         if not integer(recording.get(name)):
             return f"recording.{name} is not a non-negative integer"
+    if not str(recording.get("url")).startswith(("http://", "https://")):
+        return "recording.url is not an http(s) URL"
     if not isinstance(recording.get("state"), str):
         return "recording.state is not a string"
     if "reason" in recording and not isinstance(recording["reason"], str):
@@ -94,7 +96,7 @@ def _types_wrong(payload: dict[str, Any], recording: dict[str, Any]) -> str | No
     location = recording.get("location")
     if payload["event"] == "recording-uploaded" and (
         not isinstance(location, dict)
-        or not isinstance(location.get("address"), str)
+        or not str(location.get("address")).startswith("https://")
         or not isinstance(location.get("region"), str)
     ):
         return "recording.location is not an object of strings"

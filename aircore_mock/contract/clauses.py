@@ -16,7 +16,7 @@ import orjson
 from .. import schemas
 from ..errors import UsageError
 from ..generation import AWS_REGIONS, UPLOAD_FAILURES, Generator, outcomes
-from ..model import Result, lifecycle, recording_id
+from ..model import Result, lifecycle, parse_recording_url, recording_id
 from ..validation import is_valid
 
 Expect = Literal["answer", "2xx", "no-5xx", "4xx-preferred", "2xx-preferred"]
@@ -237,7 +237,37 @@ def _drawn_unknown(seed: int, case: str | None, kind: str, count: int) -> list[d
         return []
     salt = zlib.crc32(f"forward-compatible/{case}".encode())
     drawn = search.draw_unknown(seed + salt, kind, count)
-    return [unique_recording(c, f"{case}/{kind}/{i}") for i, c in enumerate(drawn)]
+    bases = {c["event"]: c for c in _standalone(seed, "forward-compatible/drawn", case)}
+    return [unique_recording(_graft(c, bases), f"{case}/{kind}/{i}") for i, c in enumerate(drawn)]
+
+
+_DOCUMENTED_KEYS = {
+    (): {"event", "timestamp", "recording"},
+    ("recording",): {"url", "state", "startTime", "elapsedTime", "reason", "location"},
+    ("recording", "location"): {"address", "region"},
+}
+
+
+def _graft(drawn: dict[str, Any], bases: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """What the drawn callback adds (its new event type, stop reason, state or fields) on a
+    typical callback: forward-compatible is about what Aircore may add, so the documented
+    values stay ordinary (accepts-every-value explores those)."""
+    r = lifecycle()
+    event = drawn["event"]
+    base = orjson.loads(orjson.dumps(bases.get(event) or bases[r.started]))
+    base["event"] = event
+    recording, new = base["recording"], drawn["recording"]
+    if new.get("state") not in ("started", "stopped"):
+        recording["state"] = new["state"]
+    if event == r.stopped and new.get("reason") not in r.stop_reasons:
+        recording["reason"] = new["reason"]
+    for path, documented in _DOCUMENTED_KEYS.items():
+        source, target = drawn, base
+        for key in path:
+            source, target = source.get(key) or {}, target.get(key)
+        if isinstance(target, dict):
+            target.update({k: v for k, v in source.items() if k not in documented})
+    return base
 
 
 def unique_recording(callback: dict[str, Any], salt: str) -> dict[str, Any]:
@@ -245,9 +275,11 @@ def unique_recording(callback: dict[str, Any], salt: str) -> dict[str, Any]:
     address, salted): drawn examples shrink toward the documented recording, and several
     contradictory callbacks of one recording are not something Aircore sends."""
     recording = callback.get("recording")
-    old = recording_id(recording.get("url") if isinstance(recording, dict) else None)
-    if old == "-":
-        return callback
+    url = recording.get("url") if isinstance(recording, dict) else None
+    parts = parse_recording_url(url) if isinstance(url, str) else None
+    if parts is None:
+        return callback  # not an Aircore recording URL (a malformed body): left as it is
+    old = parts["id"]
     head = old.rsplit("-", 1)[0] if old.count("-") >= 2 else old
     new = f"{head}-{zlib.crc32(salt.encode()) % 10**9}"
     return orjson.loads(orjson.dumps(callback).replace(old.encode(), new.encode()))
@@ -297,7 +329,9 @@ def _duplicates(seed: int, case: str | None) -> list[Send]:
 
 def _redeliveries(seed: int, case: str | None) -> list[Send]:
     gen = _generator(seed, "redeliveries", case)
-    recording = gen.recording("uploaded" if case != "restamped-failure" else "upload-failed")
+    # A client's stop: the clause is about delivering again, not about stop reasons.
+    outcome = "uploaded" if case != "restamped-failure" else "upload-failed"
+    recording = gen.recording(outcome, stop_reason="clientStopped")
     callbacks = recording.callbacks()
     url = recording.url
     sends = [_callback(c, url) for c in callbacks]

@@ -96,7 +96,7 @@ def fuzz_receiver(
         body = probe.body
         if isinstance(callback, dict):
             # Each request about its own recording (drawn ones shrink toward one URL).
-            callback = unique_recording(callback, f"fuzz/{count[0]}")
+            callback = unique_recording(callback, f"fuzz/{zlib.crc32(probe.body)}")
             import orjson
 
             body = orjson.dumps(callback)

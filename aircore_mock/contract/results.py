@@ -101,8 +101,13 @@ class ContractReport:
 
     @property
     def ok(self) -> bool:
-        """No clause failed (warnings and skips are fine)."""
-        return not self.interrupted and all(r.verdict != "failed" for r in self.results)
+        """No clause failed (warnings and skips are fine), and the run was not cut short (by
+        Ctrl-C or its time limit: then the contract is not proven)."""
+        return (
+            not self.interrupted
+            and not self.timed_out
+            and all(r.verdict != "failed" for r in self.results)
+        )
 
     def to_json(self) -> dict[str, Any]:
         """The report as JSON-ready data."""

@@ -10,6 +10,7 @@ and the clauses that need it are skipped, saying so.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -62,35 +63,27 @@ def draw(strategy: st.SearchStrategy[Any], seed: int, count: int) -> list[Any]:
     return out[:count]
 
 
+@functools.lru_cache(maxsize=256)
+def _drawn(name: str, argument: str | None, seed: int, count: int) -> bytes:
+    # A contract run draws the same examples for every receiver it meets with one seed (a
+    # test suite meets several): drawn once per process, kept as JSON so no caller can
+    # change what another gets.
+    if name == "callbacks":
+        strategy = strategies.callbacks(event=argument, strict=True)
+    else:
+        strategy = strategies.forward_compatible_callbacks(kind=argument)
+    return orjson.dumps(draw(strategy, seed, count))
+
+
 def examples(event: str | None, seed: int, count: int = EXAMPLES_PER_CASE) -> list[Any]:
     """The first pass of accepts-every-value for one callback type."""
-    return draw(strategies.callbacks(event=event, strict=True), seed, count)
+    return list(orjson.loads(_drawn("callbacks", event, seed, count)))
 
 
 def draw_unknown(seed: int, kind: str, count: int) -> list[Any]:
     """Callbacks carrying one kind of what Aircore may add: `event`, `reason`, `state`,
     `fields` (forward-compatible's cases)."""
-    found = []
-    for callback in draw(strategies.forward_compatible_callbacks(), seed, count * 40):
-        if _kind(callback) == kind:
-            found.append(callback)
-            if len(found) == count:
-                break
-    return found
-
-
-def _kind(callback: dict[str, Any]) -> str:
-    from ..model import lifecycle
-
-    r = lifecycle()
-    recording = callback["recording"]
-    if callback["event"] not in (r.started, r.stopped, r.uploaded, r.upload_failed):
-        return "event"
-    if callback["event"] == r.stopped and recording.get("reason") not in r.stop_reasons:
-        return "reason"
-    if recording.get("state") not in ("started", "stopped"):
-        return "state"
-    return "fields"
+    return list(orjson.loads(_drawn("unknown", kind, seed, count)))
 
 
 class _Wrong(Exception):
