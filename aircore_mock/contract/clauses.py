@@ -16,8 +16,9 @@ import orjson
 from .. import schemas
 from ..errors import UsageError
 from ..generation import AWS_REGIONS, UPLOAD_FAILURES, Generator, outcomes
-from ..model import Result, lifecycle, parse_recording_url, recording_id
+from ..model import Result, lifecycle, parse_recording_url
 from ..validation import is_valid
+from .results import describe as _describe
 
 Expect = Literal["answer", "2xx", "no-5xx", "4xx-preferred", "2xx-preferred"]
 """What a right answer is: any answer in time; a 2xx; anything but a 5xx; no 5xx and better a
@@ -74,23 +75,6 @@ def with_header_variants(sends: Sequence[Send], salt: str) -> list[Send]:
 
 def _variant(i: int) -> dict[str, str]:
     return HEADER_VARIANTS[i % len(HEADER_VARIANTS)]
-
-
-def _describe(callback: Any) -> str:
-    if not isinstance(callback, dict):
-        return "a non-callback JSON value"
-    recording = callback.get("recording") if isinstance(callback.get("recording"), dict) else {}
-    recording_name = recording_id(recording.get("url"))
-    detail = ""
-    if isinstance(recording.get("reason"), str):
-        reason = recording["reason"]
-        detail = f", reason {reason if len(reason) <= 60 else reason[:57] + '...'!r}"
-    elif isinstance(recording.get("location"), dict):
-        detail = f", region {recording['location'].get('region')!r}"
-    minutes = recording.get("elapsedTime")
-    if isinstance(minutes, int) and minutes:
-        detail += f", {minutes / 60000:.1f} min"
-    return f"{callback.get('event')} for recording {recording_name}{detail}"
 
 
 def _callback(callback: dict[str, Any], lifecycle: str | None = None, what: str = "") -> Send:

@@ -7,10 +7,28 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..model import Report
+from ..model import Report, recording_id
 
 Verdict = Literal["passed", "failed", "warned", "skipped"]
 _CURL_BODY_LIMIT = 2000
+
+
+def describe(callback: Any) -> str:
+    """A callback in a few words: event, recording id, and its reason, region or length."""
+    if not isinstance(callback, dict):
+        return "a non-callback JSON value"
+    recording = callback.get("recording") if isinstance(callback.get("recording"), dict) else {}
+    recording_name = recording_id(recording.get("url"))
+    detail = ""
+    if isinstance(recording.get("reason"), str):
+        reason = recording["reason"]
+        detail = f", reason {reason if len(reason) <= 60 else reason[:57] + '...'!r}"
+    elif isinstance(recording.get("location"), dict):
+        detail = f", region {recording['location'].get('region')!r}"
+    minutes = recording.get("elapsedTime")
+    if isinstance(minutes, int) and minutes:
+        detail += f", {minutes / 60000:.1f} min"
+    return f"{callback.get('event')} for recording {recording_name}{detail}"
 
 
 class AircoreContractWarning(UserWarning):

@@ -193,9 +193,9 @@ def _short(callback: Any, path: list[str]) -> str:
 
 
 def _what(callback: dict[str, Any]) -> str:
-    from .clauses import _describe
+    from .results import describe
 
-    return _describe(callback)
+    return describe(callback)
 
 
 PROBES: st.SearchStrategy[Probe] = st.one_of(
