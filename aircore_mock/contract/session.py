@@ -119,6 +119,7 @@ class ContractSession:
         self.headers = dict(headers or {})
         self.probe = probe
         self.slow: str | None = None
+        self._slow_answer: tuple[Send, Result] | None = None
         """Why the receiver proved slow (then further clauses are skipped)."""
         self.statuses: Counter[int] = Counter()
         """Every status the receiver answered with, across clauses."""
@@ -218,6 +219,7 @@ class ContractSession:
                 too_slow = result.outcome == "timeout" or result.latency_ms > self.budget * 1000
                 if too_slow and self.slow is None:
                     self.slow = f"no answer to {send.what} within {self.budget:g} s"
+                    self._slow_answer = (send, result)
                     break  # stop waiting on a receiver that has proven slow
         finally:
             if timer is not None:
@@ -395,8 +397,10 @@ class ContractSession:
         chosen = self.select(only, skip)
         pairs = [(clause, case) for clause in chosen for case in self.cases(clause) or [None]]
         results: dict[tuple[str, str | None], ClauseResult] = {}
-        batch = [p for p in pairs if p[0] not in ("answers-in-time", PROBE)]
-        first = [p for p in pairs if p[0] == "answers-in-time"]
+        # answers-in-time leads the batch: its requests are first on their lanes, so a slow
+        # receiver is found in the first wave, and the rest of the batch is skipped.
+        batch = [p for p in pairs if p[0] != PROBE]
+        first: list[tuple[str, str | None]] = []
         last = [p for p in pairs if p[0] == PROBE]
         if self.concurrency == 1:
             first, batch, last = pairs, [], []
@@ -446,9 +450,16 @@ class ContractSession:
         by_id = {id(s): key for s, key in zip(everything, owner, strict=True)}
         for send, answer in self._post(everything):
             answered.setdefault(by_id[id(send)], []).append((send, answer))
+        slow = self._slow_answer if self.slow is not None else None
         for key, sends in planned:
             answers = answered.get(key, [])
-            if self.slow is not None and len(answers) < len(sends) and not self.interrupted:
+            if slow is not None and key[0] == "answers-in-time":
+                # Whichever request proved the receiver slow, that is this clause's verdict.
+                answers = [a for a in answers if a[0] is not slow[0]] + [slow]
+            elif slow is not None:
+                answers = [a for a in answers if a[0] is not slow[0]]
+            incomplete = len(answers) < len(sends) and key[0] != "answers-in-time"
+            if slow is not None and incomplete and not self.interrupted:
                 reason = f"skipped: the receiver proved slow ({self.slow})"
                 results[key] = ClauseResult(key[0], key[1], "skipped", reason)
                 continue
