@@ -941,6 +941,30 @@ class _CheckCommand(click.Command):
     show_default=True,
     help="Seconds the receiver may take to answer one callback.",
 )
+@click.option(
+    "-c",
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=16,
+    show_default=True,
+    help="Requests in flight at once (each recording's callbacks still in order). A receiver "
+    "that serves fewer at once queues them, and a queued answer still counts against --budget: "
+    "lower it to what the receiver serves in parallel; 1 runs the clauses one at a time.",
+)
+@click.option(
+    "--burst",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="Requests concurrent-deliveries has in flight at once.",
+)
+@click.option(
+    "--max-time",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="Cap the whole run: what is not checked by then is reported as not checked.",
+)
 @_seed_option
 @_header_option
 @_insecure_option
@@ -950,6 +974,9 @@ def check(
     only: tuple[str, ...],
     skip: tuple[str, ...],
     budget: float,
+    concurrency: int,
+    burst: int,
+    max_time: float | None,
     seed: int | None,
     headers: tuple[str, ...],
     insecure: bool,
@@ -963,7 +990,8 @@ def check(
 
     Exit codes: 0 every clause passed (warnings allowed), 1 a clause failed (or the run was
     interrupted), 2 usage error or the receiver cannot be reached: no clause can be judged
-    then (`send` exits 1 instead, with each delivery's result).
+    then (`send` exits 1 instead, with each delivery's result). Interrupted (Ctrl-C, SIGTERM)
+    or out of --max-time, it still prints what it checked.
     """
     from .contract import ContractSession
     from .reporting import json as json_report
@@ -974,6 +1002,7 @@ def check(
     check_url(target)
     chosen_seed = new_seed() if seed is None else seed
     _report_seed(seed, chosen_seed)
+    progress = _Progress() if sys.stderr.isatty() else None
     session = ContractSession(
         target,
         budget=budget,
@@ -982,6 +1011,10 @@ def check(
         verify=not insecure,
         # SIGTERM (a CI timeout, `kill`) stops like Ctrl-C: the table still prints.
         stop_signals=(signal.SIGINT, signal.SIGTERM),
+        concurrency=concurrency,
+        burst=burst,
+        max_time=max_time,
+        progress=progress,
     )
     session.select(only, skip)  # usage errors before anything is sent
     previous = signal.signal(signal.SIGTERM, _interrupt)
@@ -991,6 +1024,8 @@ def check(
     finally:
         signal.signal(signal.SIGTERM, previous)
         session.close()
+        if progress is not None:
+            progress.clear()
     if output_format == "json":
         click.echo(json.dumps(json_report.contract(report), indent=2))
     else:
@@ -1226,6 +1261,125 @@ def load(
 
 def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
+
+
+class _Progress:
+    """One line on a terminal's stderr, rewritten as answers come (at most ten times a
+    second: a terminal is slower than a fast receiver)."""
+
+    def __init__(self) -> None:
+        import time
+
+        self._clock = time.monotonic
+        self._last = 0.0
+        self._began = self._clock()
+        self._shown = False
+
+    def __call__(self, done: int, planned: int) -> None:
+        now = self._clock()
+        if now - self._last < 0.1 and done < planned:
+            return
+        self._last = now
+        line = f"checking: {done}/{planned} requests answered, {now - self._began:.0f} s"
+        click.echo(f"\r{line}\x1b[K", nl=False, err=True)
+        self._shown = True
+
+    def clear(self) -> None:
+        if self._shown:
+            click.echo("\r\x1b[K", nl=False, err=True)
+
+
+@cli.command()
+@click.option(
+    "-t",
+    "--target",
+    envvar="AIRCORE_MOCK_TARGET",
+    show_envvar=True,
+    required=True,
+    help="URL of the receiver under test.",
+)
+@click.option(
+    "-n",
+    "--examples",
+    type=click.IntRange(min=1),
+    default=500,
+    show_default=True,
+    help="Requests to draw and send before shrinking.",
+)
+@click.option(
+    "--max-time",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="Cap the whole run, shrinking included.",
+)
+@click.option(
+    "--budget",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="Seconds the receiver may take to answer one request.",
+)
+@_seed_option
+@_header_option
+@_insecure_option
+@_format_option(["text", "json"], "text: each failure and a summary; json: a report.")
+def fuzz(
+    target: str,
+    examples: int,
+    max_time: float | None,
+    budget: float,
+    seed: int | None,
+    headers: tuple[str, ...],
+    insecure: bool,
+    output_format: str,
+) -> None:
+    """Search for requests the receiver gets wrong, and shrink each to the smallest.
+
+    \b
+      aircore-mock fuzz --target http://localhost:8000/aircore --examples 2000 --seed 7
+
+    Draws documented callbacks (a 2xx expected), what Aircore may add (no 5xx) and callbacks
+    with a wrong JSON type somewhere (no 5xx) from the Hypothesis strategies, one request at a
+    time; each distinct failure (clause and status) is shrunk to the smallest request that
+    still shows it. The same seed sends the same requests. Needs Hypothesis
+    (pip install 'aircore-mock[hypothesis]').
+
+    Exit codes: 0 no failure, 1 a failure (or interrupted), 2 usage error or unreachable.
+    """
+    import importlib.util
+
+    from .contract import ContractSession, fuzz_receiver
+    from .reporting import text
+    from .seeds import new_seed
+    from .sending import check_url, parse_headers
+
+    if importlib.util.find_spec("hypothesis") is None:
+        raise InputProblem("fuzz needs Hypothesis: pip install 'aircore-mock[hypothesis]'")
+    check_url(target)
+    chosen_seed = new_seed() if seed is None else seed
+    _report_seed(seed, chosen_seed)
+    session = ContractSession(
+        target,
+        budget=budget,
+        seed=chosen_seed,
+        headers=parse_headers(headers),
+        verify=not insecure,
+        stop_signals=(signal.SIGINT, signal.SIGTERM),
+    )
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        _preflight(session)
+        report = fuzz_receiver(session, examples=examples, max_time=max_time)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        session.close()
+    if output_format == "json":
+        click.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        for line in text.fuzz(report, session, _style()):
+            click.echo(line)
+    sys.exit(EXIT_OK if report.ok else EXIT_FAILED)
 
 
 def _preflight(session: Any) -> None:

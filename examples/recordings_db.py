@@ -60,6 +60,8 @@ def parse(body: bytes) -> dict[str, Any]:
         payload = json.loads(body)
     except ValueError:
         raise BadCallback(400, "body is not JSON") from None
+    except RecursionError:  # json.loads recurses once per level of nesting
+        raise BadCallback(400, "body is nested too deep") from None
     recording = payload.get("recording") if isinstance(payload, dict) else None
     if not isinstance(recording, dict) or not isinstance(recording.get("url"), str):
         raise BadCallback(400, "not an Aircore callback: no recording.url")
@@ -67,7 +69,39 @@ def parse(body: bytes) -> dict[str, Any]:
         raise BadCallback(400, "not an Aircore callback: no event")
     if payload["event"] == "recording-stopped" and not isinstance(recording.get("reason"), str):
         raise BadCallback(422, f"stop reason is not a string: {recording.get('reason')!r}")
+    problem = _wrong_type(payload, recording)
+    if problem is not None:
+        raise BadCallback(422, problem)
     return payload
+
+
+def _epoch_ms(value: Any) -> bool:
+    # What SQLite's INTEGER holds (a bigger number would raise OverflowError, a 500).
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
+
+
+def _wrong_type(payload: dict[str, Any], recording: dict[str, Any]) -> str | None:
+    """Why a documented field does not have the JSON type Aircore documents, or None."""
+    if not recording["url"].startswith(("http://", "https://")):
+        return "recording.url is not an http(s) URL"
+    if not _epoch_ms(payload.get("timestamp")):
+        return "timestamp is not an epoch-millisecond integer"
+    for name in ("startTime", "elapsedTime"):
+        if not _epoch_ms(recording.get(name)):
+            return f"recording.{name} is not a non-negative integer"
+    if not isinstance(recording.get("state"), str):
+        return "recording.state is not a string"
+    if "reason" in recording and not isinstance(recording["reason"], str):
+        return "recording.reason is not a string"
+    if payload["event"] == "recording-uploaded":
+        location = recording.get("location")
+        if not isinstance(location, dict) or not all(
+            isinstance(location.get(k), str) for k in ("address", "region")
+        ):
+            return "recording.location needs address and region strings"
+        if not location["address"].startswith(("http://", "https://")):
+            return "recording.location.address is not an http(s) URL"
+    return None
 
 
 class RecordingsDB:

@@ -28,17 +28,28 @@ RANK = {
 # One defect per clause: each must fail exactly that clause's test.
 DEFECTS: dict[str, str] = {
     "slow": "test_answers_in_time",
-    "rejects-clock-skew": "test_accepts_every_callback",
     "uploads-lost-after-server-error": "test_accepts_lifecycles",
     "forbid-unknown-fields": "test_forward_compatible",
-    "unique-per-event": "test_idempotent_duplicates",
     "upload-needs-stop": "test_tolerates_out_of_order",
     "crash-on-non-json": "test_handles_malformed_input",
+    # Widened and new clauses (issue 10).
+    "divides-by-elapsed": "test_accepts_every_value",
+    "conflict-on-restamped-retry": "test_redeliveries",
+    "rejects-late-redelivery": "test_redeliveries",
+    "not-concurrency-safe": "test_concurrent_deliveries",
+    "crash-on-new-event": "test_forward_compatible",
+    "recursion-on-deep-json": "test_handles_malformed_input",
+    "trusts-field-types": "test_handles_malformed_input",
 }
 
 # Mistakes of our own invention that break more than one clause: each must fail at least
 # these tests, and never the timing or malformed-input ones.
 MORE_DEFECTS: dict[str, set[str]] = {
+    # Servers' clocks differ: Aircore's own example is stamped before its start; the search
+    # stamps callbacks minutes either side too.
+    "rejects-clock-skew": {"test_accepts_every_callback", "test_accepts_every_value"},
+    # A redelivery is a duplicate too.
+    "unique-per-event": {"test_idempotent_duplicates", "test_redeliveries"},
     # Written from the docs' list of three callbacks in an older version of the page.
     "only-three-events": {"test_accepts_every_callback", "test_accepts_lifecycles"},
     # Aircore's documented examples form one lifecycle, so they catch it too.
@@ -47,15 +58,74 @@ MORE_DEFECTS: dict[str, set[str]] = {
     "reason-column-too-short": {"test_accepts_every_callback", "test_accepts_lifecycles"},
     # Tested with one bucket in us-east-1 only.
     "us-east-1-only": {"test_accepts_every_callback", "test_accepts_lifecycles"},
-    # Written from today's docs: rejects a stop reason or event type Aircore adds later.
-    "rejects-new-values": {"test_forward_compatible"},
+    # Accepts only the exact header its author's client sent: every `; charset=utf-8` fails.
+    "exact-content-type": {
+        "test_accepts_every_callback",
+        "test_accepts_lifecycles",
+        "test_accepts_every_value",
+    },
 }
+
+# Allowed but doubtful: each must warn (not fail) in exactly this test.
+WARNING_DEFECTS: dict[str, str] = {
+    # Written from today's docs: a 4xx for a stop reason or event type Aircore adds later
+    # tells Aircore to drop the callback.
+    "rejects-new-values": "test_forward_compatible",
+}
+
+_INTEGER_FIELDS = ("startTime", "elapsedTime")
+
+
+def _types_wrong(payload: dict[str, Any], recording: dict[str, Any]) -> str | None:
+    """Why the documented fields do not have their documented JSON types, or None."""
+
+    def integer(value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
+
+    if not integer(payload.get("timestamp")):
+        return "timestamp is not an epoch-ms integer"
+    for name in _INTEGER_FIELDS:
+        if not integer(recording.get(name)):
+            return f"recording.{name} is not a non-negative integer"
+    if not str(recording.get("url")).startswith(("http://", "https://")):
+        return "recording.url is not an http(s) URL"
+    if not isinstance(recording.get("state"), str):
+        return "recording.state is not a string"
+    if "reason" in recording and not isinstance(recording["reason"], str):
+        return "recording.reason is not a string"
+    location = recording.get("location")
+    if payload["event"] == "recording-uploaded" and (
+        not isinstance(location, dict)
+        or not str(location.get("address")).startswith("https://")
+        or not isinstance(location.get("region"), str)
+    ):
+        return "recording.location is not an object of strings"
+    return None
 
 
 def make_receiver(defect: str | None = None, delay: float = 1.0) -> Starlette:
     store: dict[str, dict[str, Any]] = {}
+    retries: dict[tuple[str, str], int] = {}
+    busy = [False]
 
     async def callback(request: Request) -> Response:
+        if defect == "exact-content-type" and request.headers.get("content-type") != (
+            "application/json"
+        ):
+            return JSONResponse({"error": "expected application/json"}, 415)
+        if defect == "not-concurrency-safe":
+            # One shared connection, used without a lock: a second request meets it in use.
+            if busy[0]:
+                raise RuntimeError("database is locked")
+            busy[0] = True
+            try:
+                await asyncio.sleep(0.005)
+                return await handle(request)
+            finally:
+                busy[0] = False
+        return await handle(request)
+
+    async def handle(request: Request) -> Response:
         if defect == "slow":
             await asyncio.sleep(delay)
         body = await request.body()
@@ -66,6 +136,10 @@ def make_receiver(defect: str | None = None, delay: float = 1.0) -> Starlette:
                 payload = json.loads(body)
             except ValueError:
                 return JSONResponse({"error": "not JSON"}, 400)
+            except RecursionError:
+                if defect == "recursion-on-deep-json":
+                    raise  # json.loads recurses once per level: a deep body is a 500
+                return JSONResponse({"error": "nested too deep"}, 400)
         recording = payload.get("recording") if isinstance(payload, dict) else None
         if (
             not isinstance(recording, dict)
@@ -74,6 +148,11 @@ def make_receiver(defect: str | None = None, delay: float = 1.0) -> Starlette:
         ):
             return JSONResponse({"error": "not an Aircore callback"}, 400)
         event, url = payload["event"], recording["url"]
+        if defect == "trusts-field-types" and event in EVENTS:
+            # Stores the times as they come: int() of a null, a list or an object raises.
+            _ = int(recording["startTime"]) + int(recording["elapsedTime"])
+        if defect == "crash-on-new-event":
+            _ = RANK[event]  # a KeyError (a 500) for an event type Aircore adds later
         if defect == "rejects-new-values" and (
             event not in EVENTS
             or (event == "recording-stopped" and recording.get("reason") not in REASONS)
@@ -83,6 +162,12 @@ def make_receiver(defect: str | None = None, delay: float = 1.0) -> Starlette:
             return Response(status_code=204)  # an event type Aircore added: acknowledged
         if event == "recording-stopped" and not isinstance(recording.get("reason"), str):
             return JSONResponse({"error": "stop reason is not a string"}, 422)
+        wrong = _types_wrong(payload, recording)
+        if wrong is not None and defect != "trusts-field-types":
+            return JSONResponse({"error": wrong}, 422)
+        if defect == "divides-by-elapsed" and RANK[event] >= 1:
+            # kilobytes a second, for the dashboard: a zero-length recording divides by zero
+            _ = 1_000_000 // recording["elapsedTime"]
         if defect == "forbid-unknown-fields" and (
             set(payload) - DOCUMENTED
             or set(recording) - DOCUMENTED_RECORDING
@@ -109,6 +194,12 @@ def make_receiver(defect: str | None = None, delay: float = 1.0) -> Starlette:
         ):
             raise ValueError("value too long for type character varying(120)")
         row = store.get(url)
+        stamp = retries.setdefault((url, event), payload["timestamp"])
+        if defect == "conflict-on-restamped-retry" and stamp != payload["timestamp"]:
+            # "on conflict (url, event, timestamp) do nothing", but unique on (url, event)
+            raise RuntimeError("UNIQUE constraint failed: callbacks.url, callbacks.event")
+        if defect == "rejects-late-redelivery" and row is not None and RANK[event] < row["rank"]:
+            return JSONResponse({"error": "recording has moved on"}, 409)
         if defect == "unique-per-event" and row is not None and event in row["events"]:
             raise RuntimeError("UNIQUE constraint failed: callbacks.url, callbacks.event")
         if (

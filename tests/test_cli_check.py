@@ -25,16 +25,28 @@ def test_a_correct_receiver_passes_over_http() -> None:
     with AppServer(make_receiver(), path="/aircore") as server:
         result = run("check", "--target", server.url, "--seed", "1")
     assert result.exit_code == 0, result.output
-    assert "7 clauses (32 checks): 7 passed" in result.output
-    verdicts = {line.split()[1] for line in result.stdout.splitlines()[:32]}
+    assert "10 clauses (44 checks): 10 passed" in result.output
+    verdicts = {line.split()[1] for line in result.stdout.splitlines()[:44]}
     assert verdicts == {"passed"}
 
 
 @pytest.mark.parametrize("defect", sorted(DEFECTS))
 def test_each_defect_exits_1_and_names_its_clause(defect: str) -> None:
+    # A receiver that breaks under concurrency breaks every clause of a concurrent check:
+    # one clause at a time, only concurrent-deliveries sends at once.
+    one_at_a_time = ["--concurrency", "1"] if defect == "not-concurrency-safe" else []
     with AppServer(make_receiver(defect, delay=5), path="/aircore") as server:
         result = run(
-            "check", "--target", server.url, "--seed", "2", "--budget", "2", "--format", "json"
+            "check",
+            "--target",
+            server.url,
+            "--seed",
+            "2",
+            "--budget",
+            "2",
+            "--format",
+            "json",
+            *one_at_a_time,
         )
     assert result.exit_code == 1
     report = json.loads(result.stdout)
@@ -52,7 +64,8 @@ def test_text_output_names_the_clause_and_how_to_reproduce() -> None:
     row = next(line for line in lines if line.startswith("idempotent-duplicates "))
     assert " failed " in row and "delivered a second time" in row
     assert f"curl -sS -X POST {server.url}" in result.stdout
-    assert "7 clauses (32 checks): 1 failed, 6 passed" in result.stdout
+    # a redelivery is a duplicate too
+    assert "10 clauses (44 checks): 2 failed, 8 passed" in result.stdout
 
 
 def test_only_and_skip() -> None:
@@ -95,6 +108,12 @@ def test_only_and_skip() -> None:
                 "tolerates-out-of-order",
                 "--skip",
                 "handles-malformed-input",
+                "--skip",
+                "accepts-every-value",
+                "--skip",
+                "redeliveries",
+                "--skip",
+                "concurrent-deliveries",
             ],
             2,
             "no clause left to run",
@@ -177,3 +196,77 @@ def test_one_ctrl_c_stops_check_at_once_and_prints_what_happened(stop: str) -> N
     assert "Traceback" not in err
     assert "skipped: interrupted" in out
     assert "interrupted (Ctrl-C): the clauses after it were skipped" in out
+
+
+@pytest.mark.parametrize("defect", [None, "divides-by-elapsed", "rejects-new-values"])
+def test_the_pytest_class_and_check_agree(pytester: pytest.Pytester, defect: str | None) -> None:
+    from .test_plugin import _contract_file, _outcomes
+
+    _contract_file(pytester, f"make_receiver({defect!r})")
+    classed = _outcomes(pytester.runpytest_inprocess("-p", "no:faker", "--aircore-seed", "5"))
+    with AppServer(make_receiver(defect), path="/aircore") as server:
+        result = run("check", "--target", server.url, "--seed", "5", "--format", "json")
+    report = json.loads(result.stdout)
+    checked = {
+        clause: ("failed" if verdict == "failed" else "passed")
+        for clause, verdict in report["clauses"].items()
+    }
+    by_class = {
+        _clause(name): ("failed" if "failed" in outcomes else "passed")
+        for name, outcomes in classed.items()
+        if name not in ("test_probe", "test_fuzz")
+    }
+    assert by_class == checked
+    warned = {c for c, v in report["clauses"].items() if v == "warned"}
+    assert warned == ({"forward-compatible"} if defect == "rejects-new-values" else set())
+
+
+def test_max_time_reports_what_was_not_checked() -> None:
+    import asyncio
+    import threading
+
+    release = threading.Event()
+    correct = make_receiver()
+
+    async def stalls_after_the_start(scope: Any, receive: Any, send: Any) -> None:
+        # Answers the first callback, then holds every other one until the test ends.
+        if scope["type"] == "http" and stalls_after_the_start.answered:  # type: ignore[attr-defined]
+            while not release.is_set():
+                await asyncio.sleep(0.05)
+        if scope["type"] == "http":
+            stalls_after_the_start.answered = True  # type: ignore[attr-defined]
+        await correct(scope, receive, send)
+
+    stalls_after_the_start.answered = False  # type: ignore[attr-defined]
+    try:
+        with AppServer(stalls_after_the_start, path="/aircore") as server:
+            result = run("check", "--target", server.url, "--budget", "60", "--max-time", "1")
+    finally:
+        release.set()
+    assert result.exit_code == 1, result.output
+    assert "time limit reached (1 s)" in result.stdout
+    assert "not checked: the run's time limit (1 s) came first" in result.stdout
+    assert "Traceback" not in result.output
+
+
+def test_fuzz_finds_and_shrinks_and_reproduces() -> None:
+    with AppServer(make_receiver("divides-by-elapsed"), path="/aircore") as server:
+        first = run("fuzz", "--target", server.url, "-n", "80", "--seed", "5", "--format", "json")
+        again = run("fuzz", "--target", server.url, "-n", "80", "--seed", "5", "--format", "json")
+        text = run("fuzz", "--target", server.url, "-n", "80", "--seed", "5")
+    assert first.exit_code == 1 and text.exit_code == 1, first.output + text.output
+    failures = json.loads(first.stdout)["failures"]
+    assert [f["body"] for f in failures] == [
+        f["body"] for f in json.loads(again.stdout)["failures"]
+    ]
+    assert {f["clause"] for f in failures} == {"accepts-every-value"}
+    assert all(json.loads(f["body"])["recording"]["elapsedTime"] == 0 for f in failures)
+    assert "accepts-every-value: HTTP 500" in text.stdout and "curl -sS -X POST" in text.stdout
+    assert "reproduce with --seed 5" in text.stdout
+
+
+def test_fuzz_passes_a_correct_receiver() -> None:
+    with AppServer(make_receiver(), path="/aircore") as server:
+        result = run("fuzz", "--target", server.url, "-n", "60", "--seed", "4")
+    assert result.exit_code == 0, result.output
+    assert " request(s) in " in result.stdout and "no failure" in result.stdout

@@ -28,7 +28,8 @@ LAYERS = {
     "capture": 5,
     "contract": 5,
     "fake": 6,
-    "strategies": 6,
+    "strategies": 4,
+    "_hypothesis": 5,
     "openapi": 7,
     "reporting": 7,
     "load": 7,  # runs Locust in a child process; imports nothing of Locust

@@ -8,17 +8,21 @@ import pytest
 
 from aircore_mock import AppServer, Receiver
 
-from .receivers import DEFECTS, MORE_DEFECTS, make_receiver
+from .receivers import DEFECTS, MORE_DEFECTS, WARNING_DEFECTS, make_receiver
 
 CONTRACT_TESTS = [
     "test_answers_in_time",
     "test_accepts_every_callback",
     "test_accepts_lifecycles",
     "test_forward_compatible",
+    "test_accepts_every_value",
     "test_idempotent_duplicates",
+    "test_redeliveries",
+    "test_concurrent_deliveries",
     "test_tolerates_out_of_order",
     "test_handles_malformed_input",
     "test_probe",
+    "test_fuzz",
 ]
 
 
@@ -64,10 +68,12 @@ def test_a_correct_receiver_passes_every_clause(pytester: pytest.Pytester) -> No
     result = _run(pytester)
     outcomes = _outcomes(result)
     assert set(outcomes) == set(CONTRACT_TESTS)
-    assert all(o == {"passed"} for name, o in outcomes.items() if name != "test_probe")
-    assert outcomes["test_probe"] == {"skipped"}
-    # one test per clause, parametrized per callback type, outcome and place of the extras
-    result.assert_outcomes(passed=32, skipped=1)
+    skipped = {"test_probe", "test_fuzz"}  # no probe given; no fuzz examples asked for
+    assert all(o == {"passed"} for name, o in outcomes.items() if name not in skipped)
+    assert all(outcomes[name] == {"skipped"} for name in skipped)
+    # one test per clause, parametrized per callback type, outcome, place of the extras,
+    # redelivery and kind of malformed body
+    result.assert_outcomes(passed=44, skipped=2)
 
 
 @pytest.mark.parametrize("defect", sorted(DEFECTS))
@@ -99,6 +105,26 @@ def test_more_defects_fail_the_clauses_they_break(pytester: pytest.Pytester, def
     failed = _failed(_run(pytester))
     assert MORE_DEFECTS[defect] <= failed
     assert not failed & {"test_answers_in_time", "test_handles_malformed_input"}
+
+
+@pytest.mark.parametrize("defect", sorted(WARNING_DEFECTS))
+def test_doubtful_answers_warn_in_their_clause(pytester: pytest.Pytester, defect: str) -> None:
+    _contract_file(pytester, f"make_receiver({defect!r})")
+    result = _run(pytester, "-W", "default")
+    assert _failed(result) == set()
+    text = result.stdout.str()
+    clause = WARNING_DEFECTS[defect].removeprefix("test_").replace("_", "-")
+    assert f"AircoreContractWarning: {clause}" in text
+    assert "would be lost" in text
+
+
+def test_fuzz_reports_the_smallest_failing_callback(pytester: pytest.Pytester) -> None:
+    _contract_file(pytester, "make_receiver('divides-by-elapsed')", "aircore_fuzz_examples = 80")
+    result = _run(pytester, "-k", "fuzz")
+    assert _failed(result) == {"test_fuzz"}
+    text = result.stdout.str()
+    assert "accepts-every-value: HTTP 500" in text
+    assert '"elapsedTime":0' in text and "reproduce with --seed 1" in text
 
 
 def test_a_lenient_receiver_passes_with_warnings(pytester: pytest.Pytester) -> None:

@@ -3,12 +3,15 @@ everything Aircore can send it, clause by clause, sent through the same engine a
 
 from __future__ import annotations
 
-from .clauses import CLAUSES, PROBE, Clause, check_clause_names, clause_names
+from .clauses import CLAUSES, HEADER_VARIANTS, PROBE, Clause, check_clause_names, clause_names
+from .fuzzing import DEFAULT_EXAMPLES, FuzzReport, fuzz_receiver, fuzz_target
 from .results import AircoreContractWarning, ClauseResult, ContractReport, Failure, curl
 from .session import ContractSession, Probe, check_receiver
 
 __all__ = [
     "CLAUSES",
+    "DEFAULT_EXAMPLES",
+    "HEADER_VARIANTS",
     "PROBE",
     "AircoreContractWarning",
     "Clause",
@@ -16,9 +19,12 @@ __all__ = [
     "ContractReport",
     "ContractSession",
     "Failure",
+    "FuzzReport",
     "Probe",
     "check_clause_names",
     "check_receiver",
     "clause_names",
     "curl",
+    "fuzz_receiver",
+    "fuzz_target",
 ]

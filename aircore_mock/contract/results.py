@@ -7,10 +7,28 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..model import Report
+from ..model import Report, recording_id
 
 Verdict = Literal["passed", "failed", "warned", "skipped"]
 _CURL_BODY_LIMIT = 2000
+
+
+def describe(callback: Any) -> str:
+    """A callback in a few words: event, recording id, and its reason, region or length."""
+    if not isinstance(callback, dict):
+        return "a non-callback JSON value"
+    recording = callback.get("recording") if isinstance(callback.get("recording"), dict) else {}
+    recording_name = recording_id(recording.get("url"))
+    detail = ""
+    if isinstance(recording.get("reason"), str):
+        reason = recording["reason"]
+        detail = f", reason {reason if len(reason) <= 60 else reason[:57] + '...'!r}"
+    elif isinstance(recording.get("location"), dict):
+        detail = f", region {recording['location'].get('region')!r}"
+    minutes = recording.get("elapsedTime")
+    if isinstance(minutes, int) and minutes:
+        detail += f", {minutes / 60000:.1f} min"
+    return f"{callback.get('event')} for recording {recording_name}{detail}"
 
 
 class AircoreContractWarning(UserWarning):
@@ -27,12 +45,15 @@ class Failure:
     expected: str
     app_error: str | None = None
     """An in-process app's exception behind the answer (its traceback, trimmed)."""
+    headers: Mapping[str, str] | None = None
+    """The header variant the request went with."""
 
     def explain(self, url: str, headers: Mapping[str, str] | None = None) -> str:
-        """Several lines for a human, with a curl command that sends the same body."""
+        """Several lines for a human, with a curl command that sends the same request."""
+        sent_headers = {**(headers or {}), **(self.headers or {})}
         text = (
             f"sent:     {self.sent}\n"
-            f"          {curl(url, self.body, headers)}\n"
+            f"          {curl(url, self.body, sent_headers)}\n"
             f"got:      {self.got}\n"
             f"expected: {self.expected}"
         )
@@ -68,6 +89,7 @@ class ClauseResult:
                 "expected": f.expected,
                 "body": f.body.decode("utf-8", "replace"),
                 "app_error": f.app_error,
+                "headers": dict(f.headers or {}),
             }
 
         return {
@@ -92,11 +114,18 @@ class ContractReport:
     """Every request the run made, counted by outcome, event and status."""
     interrupted: bool = False
     """Stopped by Ctrl-C: the clauses after it were not run."""
+    timed_out: bool = False
+    """The run's time limit came first: what was left was not checked."""
 
     @property
     def ok(self) -> bool:
-        """No clause failed (warnings and skips are fine)."""
-        return not self.interrupted and all(r.verdict != "failed" for r in self.results)
+        """No clause failed (warnings and skips are fine), and the run was not cut short (by
+        Ctrl-C or its time limit: then the contract is not proven)."""
+        return (
+            not self.interrupted
+            and not self.timed_out
+            and all(r.verdict != "failed" for r in self.results)
+        )
 
     def to_json(self) -> dict[str, Any]:
         """The report as JSON-ready data."""
@@ -105,6 +134,7 @@ class ContractReport:
             "seed": self.seed,
             "ok": self.ok,
             "interrupted": self.interrupted,
+            "timed_out": self.timed_out,
             "clauses": self.by_clause(),
             "results": [r.to_json() for r in self.results],
             "deliveries": self.deliveries.summary(),
@@ -123,10 +153,12 @@ class ContractReport:
 
 def curl(url: str, body: bytes, headers: Mapping[str, str] | None = None) -> str:
     """A curl command line that POSTs `body` as Aircore would."""
-    parts = ["curl", "-sS", "-X", "POST", url, "-H", "content-type: application/json"]
-    for name, value in (headers or {}).items():
-        if name.lower() != "content-type":
-            parts += ["-H", f"{name}: {value}"]
+    headers = dict(headers or {})
+    if not any(name.lower() == "content-type" for name in headers):
+        headers["content-type"] = "application/json"
+    parts = ["curl", "-sS", "-X", "POST", url]
+    for name, value in headers.items():
+        parts += ["-H", f"{name}: {value}"]
     text = body.decode("utf-8", "replace")
     if len(text) > _CURL_BODY_LIMIT:
         text = text[:_CURL_BODY_LIMIT] + "...(truncated)"

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import heapq
+import importlib.util
 import inspect
 import signal
+import threading
+import time
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import UsageError
@@ -14,6 +20,7 @@ from ..seeds import new_seed
 from ..sending import Sender, check_url, close_or_warn, target_kind
 from .clauses import (
     CLAUSES,
+    HEADER_VARIANTS,
     PROBE,
     Clause,
     Send,
@@ -23,11 +30,45 @@ from .clauses import (
     judge,
     lifecycle_sends,
     outcome_cases,
+    unique_recording,
+    with_header_variants,
 )
+from .clauses import _callback as _send_of
 from .results import ClauseResult, ContractReport, Failure
 
 Probe = Callable[..., Any]
 """`probe(recording_url, callbacks)`, or `probe(recording_url)`: raise AssertionError to fail."""
+
+BURST = 8
+"""Requests concurrent-deliveries has in flight at once, by default."""
+
+
+@dataclass(slots=True)
+class _Request:
+    """One contract request as the engine takes it: the lane is the session's choice."""
+
+    callback: Any
+    recording_url: str | None
+    body: bytes
+    headers: Mapping[str, str] | None
+    lane: int
+
+
+def _lanes(sends: Sequence[Send], width: int) -> list[int]:
+    """A lane per request: the requests of one unit share one (so they go in order), and the
+    units are spread so that every lane has about as many requests (longest units first,
+    each to the least loaded lane): a full check is then as short as its longest lane."""
+    units: dict[str, list[int]] = {}
+    for i, send in enumerate(sends):
+        units.setdefault(send.unit or send.lifecycle or f"#{i}", []).append(i)
+    lanes = [0] * len(sends)
+    load = [(0, lane) for lane in range(max(width, 1))]
+    for members in sorted(units.values(), key=len, reverse=True):
+        size, lane = heapq.heappop(load)
+        for i in members:
+            lanes[i] = lane
+        heapq.heappush(load, (size + len(members), lane))
+    return lanes
 
 
 class ContractSession:
@@ -44,9 +85,30 @@ class ContractSession:
         probe: Probe | None = None,
         verify: bool = True,
         stop_signals: Sequence[int] = (signal.SIGINT,),
+        concurrency: int = 1,
+        burst: int = BURST,
+        max_time: float | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> None:
         if not budget > 0:
             raise UsageError(f"budget must be positive, got {budget}")
+        for name, value in (("concurrency", concurrency), ("burst", burst)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise UsageError(f"{name} must be at least 1, got {value!r}")
+        if max_time is not None and not max_time > 0:
+            raise UsageError(f"max_time must be positive, got {max_time}")
+        self.concurrency = concurrency
+        """Independent requests (and, in run_all, clauses) in flight at once."""
+        self.burst = burst
+        """Requests concurrent-deliveries has in flight at once."""
+        self.max_time = max_time
+        self.deadline = None if max_time is None else time.monotonic() + max_time
+        """When the whole run must end (max_time): what is not checked by then is skipped."""
+        self.timed_out = False
+        self.progress = progress
+        """Called with (requests answered, requests planned) as the run goes."""
+        self._done = 0
+        self._planned = 0
         self.target = target
         self.kind = target_kind(target)
         if self.kind == "url":
@@ -57,6 +119,7 @@ class ContractSession:
         self.headers = dict(headers or {})
         self.probe = probe
         self.slow: str | None = None
+        self._slow_answer: tuple[Send, Result] | None = None
         """Why the receiver proved slow (then further clauses are skipped)."""
         self.statuses: Counter[int] = Counter()
         """Every status the receiver answered with, across clauses."""
@@ -69,7 +132,7 @@ class ContractSession:
         # must not be blamed for that. The budget is each request's whole deadline.
         self._sender = Sender(
             target,
-            concurrency=1,
+            concurrency=max(concurrency, burst),
             timeout=budget,
             headers=self.headers,
             path=path,
@@ -111,28 +174,72 @@ class ContractSession:
         check_clause_names([name])
         return CLAUSES[name]
 
-    def _post(self, sends: Iterable[Send]) -> list[tuple[Send, Result]]:
-        """Send in order; stop at the first answer that proves the receiver slow."""
+    def _post(self, sends: Iterable[Send], width: int | None = None) -> list[tuple[Send, Result]]:
+        """Send (each unit in order, `width` lanes at once); stop at the first answer that
+        proves the receiver slow, or at the deadline."""
         sends = list(sends)
+        width = self.concurrency if width is None else width
+        lanes = _lanes(sends, width)
+        if any(s.group for s in sends):
+            # A burst spreads over `burst` lanes whatever the session's width.
+            burst = _lanes([s for s in sends if s.group], self.burst)
+            it = iter(burst)
+            lanes = [next(it) if s.group else lane for s, lane in zip(sends, lanes, strict=True)]
+        requests = [
+            _Request(s.callback, s.unit or s.lifecycle, s.body, s.headers, lane)
+            for s, lane in zip(sends, lanes, strict=True)
+        ]
         answered: list[tuple[Send, Result]] = []
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            self.timed_out = True
+            return answered
+        timer = None
+        if self.deadline is not None:
+            timer = threading.Timer(self.deadline - time.monotonic(), self._time_up)
+            timer.daemon = True
+            timer.start()
+        self._planned += len(sends)
 
-        def judge_speed(result: Result) -> None:
-            self.deliveries.add(result, keep=False)
+        def judge(result: Result) -> None:  # runs on the sender's loop, as each answer comes
+            if self.slow is not None and self._slow_answer is not None:
+                return  # what comes after the slow answer is that slowness again: ignored
+            send = sends[result.index]
+            if result.outcome != "not-sent":
+                self.deliveries.add(result, keep=False)
+                self._done += 1
+                if self.progress is not None:
+                    self.progress(self._done, self._planned)
             if result.status is not None:
                 self.statuses[result.status] += 1
             if result.outcome == "not-sent":
-                # Only a stop leaves a delivery unsent: a slow answer's (below), or Ctrl-C.
-                self.interrupted = self.interrupted or self.slow is None
+                # The session stops a send itself only on a slow answer (below) or at the
+                # deadline; anything else is Ctrl-C.
+                if not self.timed_out and self.slow is None:
+                    self.interrupted = True
                 return
-            send = sends[result.index]
             answered.append((send, result))
             too_slow = result.outcome == "timeout" or result.latency_ms > self.budget * 1000
             if too_slow and self.slow is None:
                 self.slow = f"no answer to {send.what} within {self.budget:g} s"
+                self._slow_answer = (send, result)
                 self._sender.stop(now=True)  # stop waiting on a receiver that proved slow
 
-        self._sender.send([s.body for s in sends], keep_results=False, on_result=judge_speed)
+        try:
+            self._sender.send(requests, keep_results=False, on_result=judge)
+        finally:
+            if timer is not None:
+                timer.cancel()
+            self._planned -= len(sends) - len(answered)
         return sorted(answered, key=lambda pair: pair[1].index)
+
+    def _time_up(self) -> None:
+        self.timed_out = True
+        self._sender.stop(now=True)
+
+    def sends(self, clause: str, case: str | None = None) -> list[Send]:
+        """What one clause (or case) sends, each request with its header variant."""
+        sends = self._clause(clause).build(self.seed, case)
+        return with_header_variants(sends, f"{clause}/{case}")
 
     def run(self, clause: str, case: str | None = None) -> ClauseResult:
         """Send one clause (or one case of it) and judge every answer."""
@@ -144,21 +251,97 @@ class ContractSession:
         skipped = self._skip_reason(clause)
         if skipped is not None:
             return ClauseResult(clause, case, "skipped", skipped)
-        result = ClauseResult(clause, case, "passed", "")
-        for send, answer in self._post(spec.build(self.seed, case)):
+        sends = self.sends(clause, case)
+        return self._judge(spec, case, sends, self._post(sends))
+
+    def _judge(
+        self,
+        spec: Clause,
+        case: str | None,
+        sends: Sequence[Send],
+        answers: Sequence[tuple[Send, Result]],
+    ) -> ClauseResult:
+        result = ClauseResult(spec.name, case, "passed", "")
+        for send, answer in answers:
             result.requests += 1
-            judged = judge(spec.expect, answer, self.budget)
+            judged = judge(send.expect or spec.expect, answer, self.budget)
             if judged is not None:
                 verdict, expected = judged
-                failure = Failure(send.what, send.body, got(answer), expected, answer.app_error)
+                failure = Failure(
+                    send.what, send.body, got(answer), expected, answer.app_error, send.headers
+                )
                 (result.failures if verdict == "failed" else result.warnings).append(failure)
-        if self.interrupted and not result.failures:
-            return ClauseResult(clause, case, "skipped", "skipped: interrupted")
+        if spec.name == "accepts-every-value" and result.failures and not self.interrupted:
+            self._shrink(case, result)
+        if len(answers) < len(sends) and not result.failures:
+            if self.interrupted:
+                return ClauseResult(spec.name, case, "skipped", "skipped: interrupted")
+            if self.timed_out:
+                return ClauseResult(
+                    spec.name,
+                    case,
+                    "skipped",
+                    f"not checked: the run's time limit ({self.max_time:g} s) came first"
+                    f" ({len(answers)} of {len(sends)} requests answered)",
+                    requests=len(answers),
+                )
         return _conclude(result)
+
+    def _shrink(self, case: str | None, result: ClauseResult) -> None:
+        """Cut the first wrong callback down to the smallest one the receiver still gets
+        wrong, by sending smaller ones (the same search, so the same examples, then
+        Hypothesis's shrinking); it goes first among the failures."""
+        from .. import strategies
+        from . import search
+
+        first = result.failures[0]
+        headers = first.headers or HEADER_VARIANTS[0]
+        spec = self._clause("accepts-every-value")
+        seed = self.seed + zlib.crc32(f"accepts-every-value/{case}".encode())
+        found: dict[str, Failure] = {}
+
+        sent = [0]
+
+        def wrong(callback: Any) -> bool:
+            sent[0] += 1
+            callback = unique_recording(callback, f"shrink/{case}/{sent[0]}")
+            send = replace(_send_of(callback), headers=headers)
+            answers = self._post([send], width=1)
+            if not answers:
+                return False
+            judged = judge(spec.expect, answers[0][1], self.budget)
+            if judged is None:
+                return False
+            answer = answers[0][1]
+            found["last"] = Failure(
+                send.what, send.body, got(answer), judged[1], answer.app_error, headers
+            )
+            return True
+
+        budget = search.SHRINK_TIME
+        if self.deadline is not None:
+            budget = min(budget, max(self.deadline - time.monotonic(), 0))
+        smallest = search.shrink(
+            strategies.callbacks(event=case, strict=True),
+            seed,
+            search.EXAMPLES_PER_CASE,
+            wrong,
+            budget,
+        )
+        if smallest is not None and "last" in found:
+            minimal = found["last"]
+            note = f" [the smallest failing callback the search found; seed {self.seed}]"
+            result.failures.insert(0, replace(minimal, sent=minimal.sent + note))
 
     def _skip_reason(self, clause: str) -> str | None:
         if self.interrupted:
             return "skipped: interrupted"
+        needs = CLAUSES[clause].needs if clause in CLAUSES else None
+        if needs is not None and importlib.util.find_spec(needs) is None:
+            return f"skipped: needs {needs} (pip install 'aircore-mock[{needs}]')"
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            self.timed_out = True
+            return f"not checked: the run's time limit ({self.max_time:g} s) came first"
         if self.slow is not None and clause != "answers-in-time":
             return f"skipped: the receiver proved slow ({self.slow})"
         return None
@@ -210,21 +393,83 @@ class ContractSession:
         return chosen
 
     def run_all(self, only: Sequence[str] = (), skip: Sequence[str] = ()) -> ContractReport:
-        """Every clause (and case), `answers-in-time` first so a slow receiver is found fast."""
+        """Every clause (and case), `answers-in-time` first so a slow receiver is found fast.
+
+        With `concurrency` above 1, every case after `answers-in-time` goes out in one batch,
+        `concurrency` requests at a time (each unit, such as a recording's callbacks, in
+        order); the probe comes last, one lifecycle at a time.
+        """
         chosen = self.select(only, skip)
-        results = []
-        for clause in chosen:
-            for case in self.cases(clause) or [None]:
-                try:
-                    results.append(self.run(clause, case))
-                except KeyboardInterrupt:
-                    # Ctrl-C between two sends (a send itself reports it as not-sent):
-                    # the clauses left are skipped and the report still comes back.
-                    self.interrupted = True
-                    results.append(ClauseResult(clause, case, "skipped", "skipped: interrupted"))
+        pairs = [(clause, case) for clause in chosen for case in self.cases(clause) or [None]]
+        results: dict[tuple[str, str | None], ClauseResult] = {}
+        # answers-in-time leads the batch: its requests are first on their lanes, so a slow
+        # receiver is found in the first wave, and the rest of the batch is skipped.
+        batch = [p for p in pairs if p[0] != PROBE]
+        first: list[tuple[str, str | None]] = []
+        last = [p for p in pairs if p[0] == PROBE]
+        if self.concurrency == 1:
+            first, batch, last = pairs, [], []
+        try:
+            for clause, case in first:
+                results[(clause, case)] = self.run(clause, case)
+            if batch:
+                results.update(self._run_batch(batch))
+            for clause, case in last:
+                results[(clause, case)] = self.run(clause, case)
+        except KeyboardInterrupt:
+            # Ctrl-C between two sends (a send itself reports it as not-sent): the clauses
+            # left are skipped and the report still comes back.
+            self.interrupted = True
+        ordered = [
+            results.get(p) or ClauseResult(p[0], p[1], "skipped", "skipped: interrupted")
+            for p in pairs
+        ]
         return ContractReport(
-            str(self.url), self.seed, results, self.deliveries, interrupted=self.interrupted
+            str(self.url),
+            self.seed,
+            ordered,
+            self.deliveries,
+            interrupted=self.interrupted,
+            timed_out=self.timed_out,
         )
+
+    def _run_batch(
+        self, pairs: Sequence[tuple[str, str | None]]
+    ) -> dict[tuple[str, str | None], ClauseResult]:
+        results: dict[tuple[str, str | None], ClauseResult] = {}
+        planned: list[tuple[tuple[str, str | None], list[Send]]] = []
+        for clause, case in pairs:
+            skipped = self._skip_reason(clause)
+            if skipped is not None:
+                results[(clause, case)] = ClauseResult(clause, case, "skipped", skipped)
+                continue
+            # Units of different cases are different units, whatever their names.
+            sends = [
+                replace(s, unit=f"{clause}/{case}/{s.unit or s.lifecycle or i}", group=None)
+                for i, s in enumerate(self.sends(clause, case))
+            ]
+            planned.append(((clause, case), sends))
+        everything = [s for _, sends in planned for s in sends]
+        owner = [key for key, sends in planned for _ in sends]
+        answered: dict[tuple[str, str | None], list[tuple[Send, Result]]] = {}
+        by_id = {id(s): key for s, key in zip(everything, owner, strict=True)}
+        for send, answer in self._post(everything):
+            answered.setdefault(by_id[id(send)], []).append((send, answer))
+        slow = self._slow_answer if self.slow is not None else None
+        for key, sends in planned:
+            answers = answered.get(key, [])
+            if slow is not None and key[0] == "answers-in-time":
+                # Whichever request proved the receiver slow, that is this clause's verdict.
+                answers = [a for a in answers if a[0] is not slow[0]] + [slow]
+            elif slow is not None:
+                answers = [a for a in answers if a[0] is not slow[0]]
+            incomplete = len(answers) < len(sends) and key[0] != "answers-in-time"
+            if slow is not None and incomplete and not self.interrupted:
+                reason = f"skipped: the receiver proved slow ({self.slow})"
+                results[key] = ClauseResult(key[0], key[1], "skipped", reason)
+                continue
+            results[key] = self._judge(self._clause(key[0]), key[1], sends, answers)
+        return results
 
 
 def _conclude(result: ClauseResult) -> ClauseResult:
@@ -263,10 +508,15 @@ def check_receiver(
     path: str = "/",
     probe: Probe | None = None,
     verify: bool = True,
+    concurrency: int = 1,
+    burst: int = BURST,
+    max_time: float | None = None,
 ) -> ContractReport:
     """Run the receiver contract against a URL, an ASGI app or a WSGI app.
 
-    `seed=None` picks one (the report carries it, so the run can be repeated).
+    `seed=None` picks one (the report carries it, so the run can be repeated). With
+    `concurrency` above 1 independent requests and clauses go at once; `max_time` bounds
+    the whole run (what is left is reported as not checked).
     """
     session = ContractSession(
         target,
@@ -276,6 +526,9 @@ def check_receiver(
         headers=headers,
         probe=probe,
         verify=verify,
+        concurrency=concurrency,
+        burst=burst,
+        max_time=max_time,
     )
     try:
         return session.run_all(only=only, skip=skip)

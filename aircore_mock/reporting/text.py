@@ -148,6 +148,12 @@ def contract(report: ContractReport, session: ContractSession, style: Style = pl
     lines.append(f"\n{len(verdicts)} clauses ({len(report.results)} checks): {counts}")
     if report.interrupted:
         lines.append("interrupted (Ctrl-C): the clauses after it were skipped")
+    if report.timed_out:
+        unchecked = [r.name for r in report.results if r.reason.startswith("not checked")]
+        lines.append(
+            f"time limit reached ({session.max_time:g} s): {len(unchecked)} check(s) not"
+            " checked" + (f": {', '.join(unchecked)}" if unchecked else "")
+        )
     hint = session.hint()
     if hint:
         lines.append(f"hint: {hint}")
@@ -224,4 +230,22 @@ def load_summary(data: dict[str, Any]) -> list[str]:
         )
     if data.get("seed") is not None:
         lines.append(f"seed {data['seed']}")
+    return lines
+
+
+def fuzz(report: Any, session: ContractSession, style: Style = plain) -> list[str]:
+    """A fuzz run: the smallest request of each distinct failure, then a summary."""
+    lines = []
+    for clause, failure in zip(report.clauses, report.failures, strict=True):
+        lines.append(style(f"{clause}: {failure.got}", fg="red"))
+        lines.append("  " + failure.explain(session.url, session.headers).replace("\n", "\n  "))
+    verdict = "no failure" if not report.failures else f"{len(report.failures)} distinct failure(s)"
+    lines.append(
+        f"{report.sent} request(s) in {report.elapsed_s:.1f} s, seed {report.seed}: {verdict}"
+        f" (reproduce with --seed {report.seed})"
+    )
+    if report.interrupted:
+        lines.append("interrupted (Ctrl-C): the search stopped early")
+    elif report.timed_out:
+        lines.append(f"time limit reached ({session.max_time:g} s): the search stopped early")
     return lines

@@ -49,6 +49,10 @@ class Job:
     quirk: str | None
     offset_ms: int | None
     body: bytes
+    headers: Mapping[str, str] | None = None
+    """Headers of this request only, over the sender's (a contract's header variants)."""
+    lane: int | None = None
+    """The lane this delivery must take (a scheduler's choice), instead of its recording's."""
 
     def result(
         self,
@@ -82,7 +86,11 @@ def job_of(index: int, delivery: Any) -> Job:
         url = callback["recording"].get("url")
     quirk, offset = getattr(delivery, "quirk", None), getattr(delivery, "offset_ms", None)
     url = url if isinstance(url, str) else None
-    return Job(index, callback, url, quirk, offset, orjson.dumps(callback))
+    body = getattr(delivery, "body", None)  # a request whose body is not its callback's JSON
+    if not isinstance(body, bytes):
+        body = orjson.dumps(callback)
+    headers, lane = getattr(delivery, "headers", None), getattr(delivery, "lane", None)
+    return Job(index, callback, url, quirk, offset, body, headers, lane)
 
 
 def _recording_url_in(body: bytes) -> str | None:
@@ -434,9 +442,12 @@ class Engine:
                 delay = start + (job.offset_ms - first_offset) / 1000 / speed - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
-            # One lane per recording keeps its callbacks in order.
-            key = job.recording_url or str(job.index)
-            lane = lanes[zlib.crc32(key.encode()) % count] if count > 1 else lanes[0]
+            # One lane per recording keeps its callbacks in order (unless the job names one).
+            if job.lane is not None:
+                lane = lanes[job.lane % count]
+            else:
+                key = job.recording_url or str(job.index)
+                lane = lanes[zlib.crc32(key.encode()) % count] if count > 1 else lanes[0]
             await lane.put(job)
             self._feeding = None
 
@@ -563,7 +574,10 @@ class Engine:
         error: str | None = None
         self._due[lane] = self._loop_time() + timeout
         try:
-            answer = await self.transport.post(job.body)
+            if job.headers:
+                answer = await self.transport.post(job.body, job.headers)
+            else:
+                answer = await self.transport.post(job.body)
         except asyncio.CancelledError:
             if not self._expired[lane]:
                 raise  # a stop, not the deadline

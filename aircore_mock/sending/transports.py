@@ -67,8 +67,9 @@ class Transport(Protocol):
     async def open(self) -> None:
         """Get ready (an app's lifespan startup); called before the first post of a send."""
 
-    async def post(self, body: bytes) -> Answer:
-        """POST one callback; the engine bounds the whole call with its deadline."""
+    async def post(self, body: bytes, headers: Mapping[str, str] | None = None) -> Answer:
+        """POST one callback (with `headers` over the transport's own, for this request
+        only); the engine bounds the whole call with its deadline."""
 
     async def aclose(self) -> None:
         """Release connections (an app's lifespan shutdown, whose error is raised)."""
@@ -189,12 +190,12 @@ class AiohttpTransport:
         if self._session is None:
             self._session = self._make_session(force_close=not self.keepalive)
 
-    async def post(self, body: bytes) -> Answer:
+    async def post(self, body: bytes, headers: Mapping[str, str] | None = None) -> Answer:
         import aiohttp
 
         _reused.set(False)
         try:
-            return await self._post(self._session, body)
+            return await self._post(self._session, body, headers)
         except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
             if not _reused.get() or isinstance(exc, aiohttp.ClientConnectorError):
                 raise _failure(exc) from None
@@ -206,17 +207,21 @@ class AiohttpTransport:
         if self._fresh is None:
             self._fresh = self._make_session(force_close=True)
         try:
-            answer = await self._post(self._fresh, body)
+            answer = await self._post(self._fresh, body, headers)
         except aiohttp.ClientError as exc:
             raise _failure(exc) from None
         answer.resent = True
         return answer
 
-    async def _post(self, session: Any, body: bytes) -> Answer:
+    async def _post(
+        self, session: Any, body: bytes, headers: Mapping[str, str] | None = None
+    ) -> Answer:
         import aiohttp
 
         try:
-            async with session.post(self.url, data=body, allow_redirects=False) as response:
+            async with session.post(
+                self.url, data=body, headers=_override(self.headers, headers), allow_redirects=False
+            ) as response:
                 data = bytearray()
                 while len(data) < _READ_CAP:
                     chunk = await response.content.read(_READ_CAP - len(data))
@@ -236,6 +241,19 @@ class AiohttpTransport:
             if session is not None:
                 await session.close()
         self._session = self._fresh = None
+
+
+def _override(
+    defaults: Mapping[str, str], headers: Mapping[str, str] | None
+) -> dict[str, str] | None:
+    """A request's own headers over the defaults, names compared without case; each name as
+    the request spells it (a contract sends `content-type` and `Content-Type` both)."""
+    if not headers:
+        return None
+    given = {name.lower() for name in headers}
+    merged = {name: value for name, value in defaults.items() if name.lower() not in given}
+    merged.update(headers)
+    return merged
 
 
 def _failure(exc: BaseException) -> TransportFailure:
@@ -278,8 +296,8 @@ class AsgiTransport:
         self.app = app
         self.lifespan = lifespan
         self.path = "/" + path.lstrip("/")
-        self._headers = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-        self._headers.append((b"host", _APP_BASE.split("/")[2].encode()))
+        self.headers = dict(headers)
+        self._headers = _raw_headers(self.headers)
         self._manager: Any = None
         self._ready: Any = None
         self._after: set[asyncio.Task[None]] = set()  # apps still working after answering
@@ -294,8 +312,9 @@ class AsgiTransport:
                 app = self._manager.app  # the app with its lifespan state
         self._ready = app
 
-    async def post(self, body: bytes) -> Answer:
+    async def post(self, body: bytes, headers: Mapping[str, str] | None = None) -> Answer:
         path, _, query = self.path.partition("?")
+        raw = self._headers if not headers else _raw_headers(_override(self.headers, headers))
         scope = {
             "type": "http",
             "asgi": {"version": "3.0", "spec_version": "2.3"},
@@ -306,7 +325,7 @@ class AsgiTransport:
             "raw_path": path.encode(),
             "query_string": query.encode(),
             "root_path": "",
-            "headers": [*self._headers, (b"content-length", str(len(body)).encode())],
+            "headers": [*raw, (b"content-length", str(len(body)).encode())],
             "client": ("127.0.0.1", 49152),
             "server": ("aircore-mock.test", 80),
         }
@@ -366,6 +385,11 @@ class AsgiTransport:
         manager, self._manager, self._ready = self._manager, None, None
         if manager is not None:
             await _stop_lifespan(manager)
+
+
+def _raw_headers(headers: Mapping[str, str] | None) -> list[tuple[bytes, bytes]]:
+    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
+    return [*raw, (b"host", _APP_BASE.split("/")[2].encode())]
 
 
 def _headers_of(start: dict[str, Any]) -> dict[str, str]:
@@ -465,7 +489,7 @@ class WsgiTransport:
         if seen is not None:
             seen.append(exception)
 
-    async def post(self, body: bytes) -> Answer:
+    async def post(self, body: bytes, headers: Mapping[str, str] | None = None) -> Answer:
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[Answer] = loop.create_future()
 
@@ -475,7 +499,7 @@ class WsgiTransport:
 
         def call() -> None:
             try:
-                outcome, failed = self._call(body), False
+                outcome, failed = self._call(body, headers), False
             except BaseException as exc:  # Ctrl-C raised in the app included: the loop decides
                 outcome, failed = exc, True
             with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
@@ -484,7 +508,7 @@ class WsgiTransport:
         threading.Thread(target=call, daemon=True, name="aircore-mock wsgi").start()
         return await answer
 
-    def _call(self, body: bytes) -> Answer:
+    def _call(self, body: bytes, headers: Mapping[str, str] | None = None) -> Answer:
         import httpx
 
         errors = io.StringIO()  # where some apps log the exception behind a 500
@@ -494,7 +518,8 @@ class WsgiTransport:
             app=_answer_500_on_error(self.app, raised), wsgi_errors=errors
         )
         try:
-            request = httpx.Request("POST", self.url, content=body, headers=self.headers)
+            sent = _override(self.headers, headers) or self.headers
+            request = httpx.Request("POST", self.url, content=body, headers=sent)
             response = transport.handle_request(request)
         except Exception as exc:
             raise TransportFailure(DeliveryOutcome.ERROR, f"{type(exc).__name__}: {exc}") from None

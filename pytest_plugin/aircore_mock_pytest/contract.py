@@ -22,10 +22,17 @@ class AircoreReceiverContract:
                 return create_app()
 
     Override `aircore_probe` to check side effects after each lifecycle, and
-    `aircore_headers` to send e.g. an Authorization header.
+    `aircore_headers` to send e.g. an Authorization header. Set `aircore_fuzz_examples` to
+    add `test_fuzz`, a longer property-based search (what `aircore-mock fuzz` runs).
     """
 
     aircore_path: str = "/"
+    aircore_concurrency: int = 1
+    """Independent requests of one clause in flight at once (a recording's stay in order)."""
+    aircore_burst: int = 8
+    """Requests concurrent-deliveries has in flight at once."""
+    aircore_fuzz_examples: int = 0
+    """Requests `test_fuzz` sends (0: no fuzz test; it is then skipped)."""
 
     @pytest.fixture
     def receiver(self) -> Any:
@@ -62,6 +69,8 @@ class AircoreReceiverContract:
             seed=aircore_seed,
             headers=aircore_headers,
             probe=aircore_probe,
+            concurrency=self.aircore_concurrency,
+            burst=self.aircore_burst,
         )
         key = request.node.cls.__qualname__ if request.node.cls else request.node.nodeid
         session.slow = _aircore_slow_receivers.get(key)
@@ -95,21 +104,46 @@ class AircoreReceiverContract:
         """Callbacks with undocumented extra fields get a 2xx."""
         _verify(aircore_contract, "forward-compatible", aircore_case)
 
+    def test_accepts_every_value(self, aircore_contract: Any, aircore_case: str) -> None:
+        """Every realistic value of every field gets a 2xx (a failure shows the smallest)."""
+        _verify(aircore_contract, "accepts-every-value", aircore_case)
+
     def test_idempotent_duplicates(self, aircore_contract: Any) -> None:
         """The same callback delivered twice gets a 2xx both times."""
         _verify(aircore_contract, "idempotent-duplicates")
+
+    def test_redeliveries(self, aircore_contract: Any, aircore_case: str) -> None:
+        """A callback again later, re-stamped, or a whole lifecycle twice: a 2xx every time."""
+        _verify(aircore_contract, "redeliveries", aircore_case)
+
+    def test_concurrent_deliveries(self, aircore_contract: Any) -> None:
+        """Many recordings' callbacks at once: a 2xx for each, nothing lost."""
+        _verify(aircore_contract, "concurrent-deliveries")
 
     def test_tolerates_out_of_order(self, aircore_contract: Any) -> None:
         """Upload before stop, stop before start: answered without a 5xx."""
         _verify(aircore_contract, "tolerates-out-of-order")
 
-    def test_handles_malformed_input(self, aircore_contract: Any) -> None:
-        """Non-JSON, empty and non-callback bodies: no 5xx (a 2xx is a warning)."""
-        _verify(aircore_contract, "handles-malformed-input")
+    def test_handles_malformed_input(self, aircore_contract: Any, aircore_case: str) -> None:
+        """Non-JSON, wrong types, deep nesting, odd sizes: no 5xx (a 2xx is a warning)."""
+        _verify(aircore_contract, "handles-malformed-input", aircore_case)
 
     def test_probe(self, aircore_contract: Any) -> None:
         """Your aircore_probe passes after each delivered lifecycle."""
         _verify(aircore_contract, "probe")
+
+    def test_fuzz(self, aircore_contract: Any) -> None:
+        """The longer search (`aircore_fuzz_examples` requests): the smallest request of each
+        distinct failure."""
+        __tracebackhide__ = True
+        if self.aircore_fuzz_examples <= 0:
+            pytest.skip("set aircore_fuzz_examples to run the longer search")
+        from aircore_mock.contract import fuzz_receiver
+        from aircore_mock.reporting import text
+
+        report = fuzz_receiver(aircore_contract, examples=self.aircore_fuzz_examples)
+        if report.failures:
+            pytest.fail("\n".join(text.fuzz(report, aircore_contract)), pytrace=False)
 
 
 def _verify(session: Any, clause: str, case: str | None = None) -> None:
