@@ -72,6 +72,56 @@ _insecure_option = click.option(
 )
 
 
+def _limit_options(f: Any) -> Any:
+    """--header-timeout and --max-connections: what a server accepts from its clients."""
+    f = click.option(
+        "--max-connections",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Open connections served at once; more get 503 and are closed "
+        "[default: 1000, or the open-file limit minus 64 if lower].",
+    )(f)
+    return click.option(
+        "--header-timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        default=10.0,
+        show_default=True,
+        help="Seconds a client has to send a request's headers (then 408 and closed); its "
+        "body then has 30 s.",
+    )(f)
+
+
+def _limits(header_timeout: float, max_connections: int | None) -> Any:
+    from .capture import Limits
+
+    return Limits(header_timeout=header_timeout, max_connections=max_connections)
+
+
+def _stdout_writer(on_broken: Any = None) -> Any:
+    """Lines to stdout from a thread of their own: a server's loop never waits on a terminal
+    or a pipe (what cannot be written in time is dropped and counted)."""
+    from .capture import LineWriter
+
+    sys.stdout.flush()
+    return LineWriter(sys.stdout, _utf8_line, name="stdout", on_broken=on_broken)
+
+
+def _utf8_line(item: Any) -> bytes:
+    text = item() if callable(item) else item
+    return text.encode("utf-8", "replace") + b"\n"
+
+
+def _refusals_line(refused: dict[str, int]) -> str | None:
+    named = {
+        "connections_over_limit": "over the connection limit",
+        "header_timeouts": "too slow sending headers",
+        "body_timeouts": "too slow sending a body",
+        "oversized_headers": "headers too large",
+    }
+    parts = [f"{n} {named[k]}" for k, n in refused.items() if n]
+    return f"refused: {', '.join(parts)}" if parts else None
+
+
 def _seed_option(f: Any) -> Any:
     return click.option(
         "--seed",
@@ -384,6 +434,16 @@ def _style() -> Any:
     return click.style
 
 
+def _writer_style() -> Any:
+    """The style for lines a `LineWriter` prints: it writes past click, which would strip
+    colour for a pipe or a file, so choose plain text for those here."""
+    if not sys.stdout.isatty():
+        from .reporting.text import plain
+
+        return plain
+    return _style()
+
+
 def _from_file(path: str) -> list[Any]:
     from .io import read_callbacks
 
@@ -692,6 +752,7 @@ def _dry_run(deliveries: Any, target: str, headers: dict[str, str], output_forma
 @click.option(
     "-q", "--quiet", is_flag=True, help="Print only the ready line and the summary on exit."
 )
+@_limit_options
 def serve(
     host: str,
     port: int,
@@ -704,6 +765,8 @@ def serve(
     seed: int | None,
     log_file: str | None,
     quiet: bool,
+    header_timeout: float,
+    max_connections: int | None,
 ) -> None:
     """Run a fake of Aircore's recording API that sends the callbacks back.
 
@@ -731,20 +794,29 @@ def serve(
             raise InputProblem(f"cannot write --ready-file {ready_file}: no writable folder")
     chosen_seed = new_seed() if seed is None else seed
     _report_seed(seed, chosen_seed)
-    style = _style()
+    style = _writer_style()
 
-    def on_request(entry: Any) -> None:
+    # The hooks run on the server's loop: they queue a line, a writer thread prints it.
+    out = _stdout_writer(on_broken=lambda: fake.shutdown())
+
+    def request_line(entry: Any) -> str:
         ok = entry.status < 400
         status = style(str(entry.status), fg="green" if ok else "red")
         what = entry.recording_id or entry.error or ""
-        click.echo(f"{entry.method} {entry.path[:60]} {status}  {what}")
+        return f"{entry.method} {entry.path[:60]} {status}  {what}"
 
-    def on_callback(sent: Any) -> None:
+    def callback_line(sent: Any) -> str:
         result = sent.result
         answer = result.describe() if result.error or not result.delivered else result.status
         color = "green" if result.delivered else "red"
         line = f"  -> {sent.event} {sent.recording_id} {sent.callback_url}"
-        click.echo(f"{line}: {style(str(answer), fg=color)} ({result.latency_ms:.1f} ms)")
+        return f"{line}: {style(str(answer), fg=color)} ({result.latency_ms:.1f} ms)"
+
+    def on_request(entry: Any) -> None:
+        out.put(lambda: request_line(entry))
+
+    def on_callback(sent: Any) -> None:
+        out.put(lambda: callback_line(sent))
 
     fake = FakeAircore(
         clock="instant" if instant else "realtime",
@@ -758,6 +830,7 @@ def serve(
         log=log_file,
         on_request=None if quiet else on_request,
         on_callback=None if quiet else on_callback,
+        limits=_limits(header_timeout, max_connections),
     )
 
     def ready(fake: Any) -> None:
@@ -772,14 +845,14 @@ def serve(
         click.echo(
             f"ready: Aircore recording API on {fake.url}/recording (Ctrl-C to stop); "
             f"{keys}; clock: {fake.clock.describe()}; callbacks: {retry}; "
-            f"control: {fake.url}{CONTROL}/",
+            f"control: {fake.url}{CONTROL}/; {fake.limits.describe()}",
             err=True,
         )
 
     try:
         fake.serve(on_ready=ready)
-    except BrokenPipeError:
-        fake.stop()
+    finally:
+        out.close(timeout=2)
     summary = fake.summary()
     deliveries = ", ".join(f"{n} {k}" for k, n in sorted(summary["deliveries"].items()))
     click.echo(
@@ -787,6 +860,14 @@ def serve(
         f"{summary['callbacks']} callback(s){': ' + deliveries if deliveries else ''}",
         err=True,
     )
+    refused = _refusals_line(summary.get("refused", {}))
+    if refused:
+        click.echo(refused, err=True)
+    if out.dropped and not out.broken:
+        click.echo(
+            f"aircore-mock: {out.dropped} output line(s) dropped: stdout did not keep up",
+            err=True,
+        )
 
 
 @cli.command()
@@ -838,6 +919,7 @@ def serve(
     default=None,
     help="Write host:port here once listening, so scripts can wait for it.",
 )
+@_limit_options
 @_format_option(["text", "json"], "text: a line per request; json: a JSON object per line.")
 def receive(
     host: str,
@@ -848,12 +930,18 @@ def receive(
     max_body: int,
     log_file: str | None,
     ready_file: str | None,
+    header_timeout: float,
+    max_connections: int | None,
     output_format: str,
 ) -> None:
     """Run a capture server: validate every callback and check each recording's order.
 
-    Prints a line per request and, on Ctrl-C, a summary. Callbacks that break the schema
-    make the exit code 1.
+    Prints a line per request and, on Ctrl-C or SIGTERM, a summary. Callbacks that break the
+    schema make the exit code 1. Output never holds the server up: if stdout (or --log)
+    cannot keep up, lines are dropped and the summary says how many.
+
+    Limits for clients that misbehave: --header-timeout, --max-connections, --max-body; a
+    request head over 64 KiB gets 431 and a body that takes over 30 s is cut off.
 
     \b
       aircore-mock receive --port 8000 --log received.jsonl
@@ -864,28 +952,31 @@ def receive(
     from .reporting import json as json_report
     from .reporting import text
 
-    style = _style()
-
-    def show(capture: Any) -> None:
-        try:
-            if output_format == "json":
-                click.echo(json.dumps(json_report.capture(capture)))
-            else:
-                click.echo(text.capture_line(capture, style))
-        except BrokenPipeError:
-            # `aircore-mock receive | head`: the reader left, so stop rather than keep
-            # answering callbacks nobody will see.
-            receiver.shutdown()
+    style = _writer_style()
 
     def ready(receiver: Any) -> None:
         if ready_file is not None:
             write_atomically(ready_file, f"{receiver.host}:{receiver.port}\n".encode())
-        click.echo(f"ready: listening on {receiver.url} (Ctrl-C to stop)", err=True)
+        click.echo(
+            f"ready: listening on {receiver.url} (Ctrl-C to stop); {receiver.limits.describe()}",
+            err=True,
+        )
 
     if ready_file is not None:
         folder = os.path.dirname(os.path.abspath(ready_file))
         if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
             raise InputProblem(f"cannot write --ready-file {ready_file}: no writable folder")
+    # `aircore-mock receive | head`: once the reader leaves, stop rather than keep answering
+    # callbacks nobody will see.
+    out = _stdout_writer(on_broken=lambda: receiver.shutdown())
+
+    def show(capture: Any) -> None:
+        # Called on the server's loop: queue the capture, render it on the writer's thread.
+        if output_format == "json":
+            out.put(lambda: json.dumps(json_report.capture(capture)))
+        else:
+            out.put(lambda: text.capture_line(capture, style))
+
     receiver = Receiver(
         host,
         port,
@@ -896,14 +987,30 @@ def receive(
         log=log_file,
         on_capture=show,
         keep=False,
+        limits=_limits(header_timeout, max_connections),
     )
     receiver.serve(on_ready=ready)
     summary = receiver.summary()
     if output_format == "json":
-        click.echo(json.dumps(json_report.capture_summary(summary)))
-    else:
+        out.put(json.dumps(json_report.capture_summary(summary)))
+    out.close(timeout=2)
+    if output_format != "json":
         for line in text.capture_summary(summary):
             click.echo(line, err=True)
+    refused = _refusals_line(summary["refused"])
+    if refused and output_format != "json":
+        click.echo(refused, err=True)
+    if out.dropped and not out.broken:
+        click.echo(
+            f"aircore-mock: {out.dropped} output line(s) dropped: stdout did not keep up",
+            err=True,
+        )
+    if summary.get("log_lines_dropped"):
+        click.echo(
+            f"aircore-mock: {summary['log_lines_dropped']} log line(s) dropped: {log_file} "
+            "did not keep up",
+            err=True,
+        )
     sys.exit(EXIT_FAILED if summary["invalid"] else EXIT_OK)
 
 

@@ -6,6 +6,7 @@ server are layers over it, and tests read it directly.
 
 from __future__ import annotations
 
+import base64
 import threading
 import time
 from collections.abc import Callable
@@ -84,28 +85,35 @@ class Capture:
         return ""
 
     def to_json(self) -> dict[str, Any]:
-        """The capture as a JSON-ready dict (the body as JSON when it is JSON)."""
-        body: Any
-        if self.payload is not None or self.is_callback:
-            body = self.payload
-        else:
-            body = self.body[:4096].decode("utf-8", "replace")
-        return {
+        """The capture as a JSON-ready dict: the body exactly as received (`body` when it is
+        UTF-8 text, else `body_base64`), the parsed `payload` beside it, and the verdict.
+
+        The body is kept as sent because parsing loses things a sender's author needs to see:
+        a duplicate key's first value, a 20-digit integer's digits, the key order.
+        """
+        out: dict[str, Any] = {
             "seq": self.seq,
             "received_at": self.received_at,
             "method": self.method,
             "path": self.path,
             "headers": self.headers,
-            "body": body,
-            "status": self.status,
-            "verdict": self.verdict,
-            "problems": [vars(p) for p in self.problems],
-            "event": self.event,
-            "recording_url": self.recording_url,
-            "out_of_order": self.out_of_order,
-            "duplicate": self.duplicate,
-            "undocumented": list(self.undocumented),
         }
+        try:
+            out["body"] = self.body.decode("utf-8")
+        except UnicodeDecodeError:
+            out["body_base64"] = base64.b64encode(self.body).decode("ascii")
+        out.update(
+            payload=self.payload,
+            status=self.status,
+            verdict=self.verdict,
+            problems=[vars(p) for p in self.problems],
+            event=self.event,
+            recording_url=self.recording_url,
+            out_of_order=self.out_of_order,
+            duplicate=self.duplicate,
+            undocumented=list(self.undocumented),
+        )
+        return out
 
 
 @dataclass
