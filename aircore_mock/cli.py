@@ -200,67 +200,82 @@ def validate(
     # What strict mode would reject in a payload the default accepts is worth a note: a typo
     # in a hand-written fixture ("reason": "clientStoped") must not pass unseen.
     documented = checker(strict=True)
-    valid = 0
-    noted: list[dict[str, Any]] = []
-    invalid: list[dict[str, Any]] = []
-    unreadable: list[dict[str, Any]] = []
+    valid = invalid = unreadable = noted = 0
+    # Memory stays flat however big the input: text goes out as it comes; the JSON report's
+    # lists wait in temporary files (on disk past 1 MiB), not in lists.
+    spools = _Spools() if output_format == "json" and not quiet else None
     for item in read_callbacks(paths, input_format):  # type: ignore[arg-type]
         if item.error is not None:
-            unreadable.append(
-                {"where": item.where, "source": item.source, "line": item.line, "error": item.error}
-            )
-            if not quiet and output_format == "text":
+            unreadable += 1
+            if spools is not None:
+                spools.add(
+                    "unreadable_inputs",
+                    {
+                        "where": item.where,
+                        "source": item.source,
+                        "line": item.line,
+                        "error": item.error,
+                    },
+                )
+            elif not quiet:
                 click.echo(f"{item.where}: {item.error}", err=True)
             continue
         if check(item.payload):
             valid += 1
             if not strict and not documented(item.payload):
+                noted += 1
+                if quiet:
+                    continue
                 notes = undocumented(item.payload)
-                noted.append(
-                    {
-                        "where": item.where,
-                        "source": item.source,
-                        "line": item.line,
-                        "index": item.index,
-                        "notes": [vars(n) for n in notes],
-                    }
-                )
-                if not quiet and output_format == "text":
+                if spools is not None:
+                    spools.add(
+                        "noted_payloads",
+                        {
+                            "where": item.where,
+                            "source": item.source,
+                            "line": item.line,
+                            "index": item.index,
+                            "notes": [vars(n) for n in notes],
+                        },
+                    )
+                else:
                     click.echo(f"{item.where}: note: {'; '.join(str(n) for n in notes)}")
             continue
+        invalid += 1
+        if quiet:
+            continue
         problems = explain(item.payload, strict=strict)
-        entry = {
-            "where": item.where,
-            "source": item.source,
-            "line": item.line,
-            "index": item.index,
-            "problems": [vars(p) for p in problems],
-        }
-        invalid.append(entry)
-        if not quiet and output_format == "text":
+        if spools is not None:
+            spools.add(
+                "invalid_payloads",
+                {
+                    "where": item.where,
+                    "source": item.source,
+                    "line": item.line,
+                    "index": item.index,
+                    "problems": [vars(p) for p in problems],
+                },
+            )
+        else:
             from .errors import ValidationError
 
             click.echo(f"{item.where}: {ValidationError(problems)}")
-    if not quiet:
-        if output_format == "json":
-            report = {
-                "valid": valid,
-                "invalid": len(invalid),
-                "unreadable": len(unreadable),
-                "noted": len(noted),
-                "strict": strict,
-                "invalid_payloads": invalid,
-                "unreadable_inputs": unreadable,
-                "noted_payloads": noted,
-            }
-            click.echo(json.dumps(report, indent=2))
-        else:
-            summary = f"{valid} valid, {len(invalid)} invalid"
-            if unreadable:
-                summary += f", {len(unreadable)} unreadable"
-            if noted:
-                summary += f"; {len(noted)} valid with undocumented fields or values (notes)"
-            click.echo(summary)
+    if spools is not None:
+        counts = {
+            "valid": valid,
+            "invalid": invalid,
+            "unreadable": unreadable,
+            "noted": noted,
+            "strict": strict,
+        }
+        spools.write_report(counts, ["invalid_payloads", "unreadable_inputs", "noted_payloads"])
+    elif not quiet:
+        summary = f"{valid} valid, {invalid} invalid"
+        if unreadable:
+            summary += f", {unreadable} unreadable"
+        if noted:
+            summary += f"; {noted} valid with undocumented fields or values (notes)"
+        click.echo(summary)
     if not (valid or invalid or unreadable):
         # e.g. `aircore-mock generate -s typo | aircore-mock validate -`: nothing is not "valid"
         click.echo("error: no callbacks in the input", err=True)
@@ -268,6 +283,40 @@ def validate(
     if unreadable:
         sys.exit(EXIT_USAGE)
     sys.exit(EXIT_FAILED if invalid else EXIT_OK)
+
+
+class _Spools:
+    """Lists of JSON entries kept in temporary files (in memory up to 1 MiB each), written
+    out as one JSON report at the end: a report on millions of inputs in flat memory."""
+
+    def __init__(self) -> None:
+        self._files: dict[str, Any] = {}
+
+    def add(self, name: str, entry: dict[str, Any]) -> None:
+        import tempfile
+
+        spool = self._files.get(name)
+        if spool is None:
+            spool = self._files[name] = tempfile.SpooledTemporaryFile(1024 * 1024)  # noqa: SIM115 - closed in write_report
+        spool.write(json.dumps(entry).encode() + b"\n")
+
+    def write_report(self, head: dict[str, Any], lists: list[str]) -> None:
+        out = sys.stdout
+        out.write(
+            "{\n" + "".join(f"  {json.dumps(k)}: {json.dumps(v)},\n" for k, v in head.items())
+        )
+        for number, name in enumerate(lists):
+            out.write(f"  {json.dumps(name)}: [")
+            spool = self._files.get(name)
+            if spool is not None:
+                spool.seek(0)
+                for index, line in enumerate(spool):
+                    out.write(("," if index else "") + "\n    " + line.decode().rstrip("\n"))
+                spool.close()
+                out.write("\n  ")
+            out.write("]" + (",\n" if number < len(lists) - 1 else "\n"))
+        out.write("}\n")
+        out.flush()
 
 
 @cli.command()

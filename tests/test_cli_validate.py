@@ -156,7 +156,8 @@ def test_quiet_prints_nothing(tmp_path: Path, invalid: dict) -> None:
         ("broken.json", b'{"event": ', "not JSON: unexpected end of data"),
         ("binary.json", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary data, not JSON"),
         ("latin1.json", '{"event": "caf\xe9"}'.encode("latin-1"), "not JSON"),
-        ("empty.json", b"", "not JSON: Input is a zero-length, empty document"),
+        ("empty.json", b"", "not JSON: the input is empty"),
+        ("blank.json", b" \r\n\t ", "not JSON: the input is empty"),
     ],
 )
 def test_unreadable_input_exits_2_with_one_line(

@@ -29,6 +29,8 @@ DEFAULT_CAPACITY = 10_000
 
 _CHUNK = 4096  # PIPE_BUF: a pipe that polls writable takes this much without blocking
 _POLL = 0.2  # seconds between checks whether the writer is being closed
+_BATCH = 256
+_GATHER = 0.02  # seconds the writer lets items gather: one wake-up a batch, not one an item
 
 
 class LineWriter:
@@ -85,9 +87,6 @@ class LineWriter:
             self.dropped += 1
             return False
         self._queue.append(item)
-        if not self._busy:
-            with self._wake:
-                self._wake.notify_all()
         return True
 
     @property
@@ -130,13 +129,17 @@ class LineWriter:
             with self._wake:
                 self._busy = False
                 self._wake.notify_all()  # flush() waits for an empty queue and an idle writer
+                # Woken by the clock, not by each put, and in batches: a server's loop that had
+                # to hand the GIL to this thread for every request would lose much of its speed.
+                if len(queue) < _BATCH and not self._closing:
+                    self._wake.wait(_GATHER)
                 while not queue and not self._closing:
-                    self._wake.wait()
+                    self._wake.wait(_GATHER)
                 if not queue:
                     return  # closing, and everything written
                 self._busy = True
                 batch = []
-                while queue and len(batch) < 256:
+                while queue and len(batch) < _BATCH:
                     batch.append(queue.popleft())
             try:
                 data = b"".join(self.render(item) for item in batch)

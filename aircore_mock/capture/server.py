@@ -130,8 +130,23 @@ def guarded_protocol(limits: Limits, refusals: Refusals) -> type:
         limits.max_head,
     )
 
+    # One sweeper per server checks every connection's deadline a few times a second; arming a
+    # deadline is then a float assignment rather than a timer handle per request, which would
+    # cost more than the rest of the capture endpoint's work.
+    tick = min(1.0, header_timeout / 4, body_timeout / 4)
+    sweeper: dict[str, Any] = {"handle": None}
+
+    def sweep(connections: set[Any], loop: Any) -> None:
+        now = loop.time()
+        for connection in list(connections):
+            deadline = getattr(connection, "_deadline", 0.0)
+            if deadline and deadline <= now:
+                connection._expire()
+        sweeper["handle"] = loop.call_later(tick, sweep, connections, loop) if connections else None
+
     class GuardedHttpTools(HttpToolsProtocol):  # type: ignore[misc]
-        _timer: Any = None
+        _deadline = 0.0  # when the request being read must be in (0: none)
+        _in_body = False
         _reading_head = True
         _head_bytes = 0
         _refused = False
@@ -144,11 +159,9 @@ def guarded_protocol(limits: Limits, refusals: Refusals) -> type:
                 refusals.connections += 1
                 self._refuse(_503)
                 return
-            self._arm(header_timeout, self._head_late)
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm()
-            super().connection_lost(exc)
+            self._deadline = self.loop.time() + header_timeout
+            if sweeper["handle"] is None:
+                sweeper["handle"] = self.loop.call_later(tick, sweep, self.connections, self.loop)
 
         def data_received(self, data: bytes) -> None:
             if self._refused:
@@ -167,44 +180,33 @@ def guarded_protocol(limits: Limits, refusals: Refusals) -> type:
         def on_message_begin(self) -> None:
             super().on_message_begin()
             self._reading_head, self._head_bytes, self._boundary = True, 0, True
-            if self._timer is None:  # a kept-alive connection's next request
-                self._arm(header_timeout, self._head_late)
+            if not self._deadline:  # a kept-alive connection's next request
+                self._deadline = self.loop.time() + header_timeout
 
         def on_headers_complete(self) -> None:
-            self._reading_head = False
-            self._arm(body_timeout, self._body_late)
+            self._reading_head, self._in_body = False, True
+            self._deadline = self.loop.time() + body_timeout
             super().on_headers_complete()
 
         def on_message_complete(self) -> None:
-            self._disarm()
+            self._deadline, self._in_body = 0.0, False
             self._reading_head, self._head_bytes, self._boundary = True, 0, True
             super().on_message_complete()
 
-        def _arm(self, seconds: float, late: Callable[[], None]) -> None:
-            self._disarm()
-            self._timer = self.loop.call_later(seconds, late)
-
-        def _disarm(self) -> None:
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-
-        def _head_late(self) -> None:
-            self._timer = None
-            if self.cycle is None or self.cycle.response_complete:
+        def _expire(self) -> None:
+            self._deadline = 0.0
+            if self._in_body:
+                refusals.body_timeouts += 1
+                # The app is waiting for the rest of the body: closing tells it the client left.
+                self._refused = True
+                self.transport.close()
+            elif self.cycle is None or self.cycle.response_complete:
                 refusals.header_timeouts += 1
                 self._refuse(_408)
 
-        def _body_late(self) -> None:
-            self._timer = None
-            refusals.body_timeouts += 1
-            # The app is waiting for the rest of the body: closing tells it the client left.
-            self._refused = True
-            self.transport.close()
-
         def _refuse(self, answer: bytes) -> None:
             self._refused = True
-            self._disarm()
+            self._deadline = 0.0
             if not self.transport.is_closing():
                 self.transport.write(answer)
                 self.transport.close()
@@ -280,6 +282,10 @@ class AppServer:
             access_log=False,
             lifespan="auto",
             timeout_keep_alive=self.limits.keep_alive,
+            # Nothing here sits behind a proxy: X-Forwarded-For is not to be trusted (and
+            # the middleware costs every request).
+            proxy_headers=False,
+            server_header=False,
             timeout_graceful_shutdown=2,
         )
         return Server(config)

@@ -23,6 +23,7 @@ class WaitTimeout(AircoreMockError, TimeoutError):
 
 
 CALLBACK_VERDICTS = ("valid", "invalid")
+_DOCUMENTED: dict[str, Any] = {"verdict": "valid", "undocumented": ()}
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,7 @@ class _Seen:
     """What one recording has sent so far: its callback types and the furthest stage."""
 
     events: set[str] = field(default_factory=set)
+    ranks: set[int] = field(default_factory=set)
     highest: int = -1
 
 
@@ -143,6 +145,7 @@ class CaptureStore:
         self.keep = keep
         self.on_capture = on_capture
         self._lock = threading.Condition()
+        self._waiting = 0  # threads inside wait_for()
         self._captures: list[Capture] = []
         self._report = Report()
         self._undocumented: set[str] = set()
@@ -151,6 +154,8 @@ class CaptureStore:
         self._check = checker(strict=False)
         self._strict_check = checker(strict=True)
         self._lifecycle = lifecycle()
+        life = self._lifecycle
+        self._ranks = {life.started: 0, life.stopped: 1, life.uploaded: 2, life.upload_failed: 2}
 
     # --- reading --------------------------------------------------------------------------
 
@@ -181,7 +186,11 @@ class CaptureStore:
                         f"{self._callback_count()} of {count} callbacks arrived at {where} "
                         f"within {timeout:g} s"
                     )
-                self._lock.wait(left)
+                self._waiting += 1
+                try:
+                    self._lock.wait(left)
+                finally:
+                    self._waiting -= 1
             return [c.payload for c in self._captures if c.is_callback]
 
     @property
@@ -228,17 +237,18 @@ class CaptureStore:
 
     def judge(self, payload: Any) -> dict[str, Any]:
         """A JSON payload's verdict (`valid` or `invalid`), problems and undocumented fields."""
+        # Strict first: what a sender sends is usually exactly what Aircore documents, and
+        # then one check answers both questions (the capture server's hot path).
+        if self._strict_check(payload):
+            return _DOCUMENTED
         valid = self._check(payload)
-        documented = valid and self._strict_check(payload)
-        if valid and not documented:
+        if valid:
             # Every undocumented field, value and event type the default mode let through.
             undocumented = undocumented_labels(payload)
             if not self.strict:
                 return {"verdict": "valid", "undocumented": undocumented}
             problems = tuple(explain(payload, strict=True))
             return {"verdict": "invalid", "problems": problems, "undocumented": undocumented}
-        if valid:
-            return {"verdict": "valid", "undocumented": ()}
         # One strict explanation serves twice: it names the undocumented fields, and it is
         # the list of problems when the receiver runs strict.
         strict_problems: tuple[Problem, ...] = ()
@@ -255,16 +265,21 @@ class CaptureStore:
         """File one request (the fields of a `Capture` but its sequence and order flags)."""
         payload = fields.get("payload")
         event = url = None
-        if isinstance(payload, dict):
-            event = payload.get("event") if isinstance(payload.get("event"), str) else None
+        if type(payload) is dict:
+            event = payload.get("event")
+            if type(event) is not str:
+                event = None
             recording = payload.get("recording")
-            if isinstance(recording, dict) and isinstance(recording.get("url"), str):
-                url = recording["url"]
+            if type(recording) is dict:
+                url = recording.get("url")
+                if type(url) is not str:
+                    url = None
         with self._lock:
             out_of_order, duplicate = self._track(event, url)
+            report = self._report
             capture = Capture(
-                seq=self._report.total,
-                received_at=time.time(),
+                report.total,
+                time.time(),
                 event=event,
                 recording_url=url,
                 out_of_order=out_of_order,
@@ -273,33 +288,39 @@ class CaptureStore:
             )
             if self.keep:
                 self._captures.append(capture)
-            flags = [
-                name
-                for name, on in (("out-of-order", out_of_order), ("duplicate", duplicate))
-                if on
-            ]
-            self._report.count(
-                capture.verdict,
-                event=(event or "(none)") if capture.is_callback else None,
-                status=capture.status,
-                flags=flags,
-            )
-            self._undocumented.update(capture.undocumented)
-            self._lock.notify_all()
+            verdict = capture.verdict
+            report.total += 1
+            report.outcomes[verdict] += 1
+            report.statuses[capture.status] += 1
+            if verdict in CALLBACK_VERDICTS:
+                report.events[event or "(none)"] += 1
+            if out_of_order:
+                report.flags["out-of-order"] += 1
+            if duplicate:
+                report.flags["duplicate"] += 1
+            if capture.undocumented:
+                self._undocumented.update(capture.undocumented)
+            if self._waiting:  # notify_all costs every request, even with nobody waiting
+                self._lock.notify_all()
         if self.on_capture is not None:
             self.on_capture(capture)
         return capture
 
     def _track(self, event: str | None, url: str | None) -> tuple[bool, bool]:
         # Out of order: a later stage came first, or a stage arrived before the one it follows.
-        rank = self._lifecycle.rank(event) if event is not None else None
-        if rank is None or url is None:
+        if event is None or url is None:
             return False, False
-        seen = self._seen.setdefault(url, _Seen())
+        rank = self._ranks.get(event)
+        if rank is None:
+            return False, False
+        seen = self._seen.get(url)
+        if seen is None:
+            seen = self._seen[url] = _Seen()
         duplicate = event in seen.events
-        ranks = {self._lifecycle.rank(e) for e in seen.events}
-        missing_before = rank > 0 and (rank - 1) not in ranks
+        missing_before = rank > 0 and (rank - 1) not in seen.ranks
         out_of_order = rank < seen.highest or (missing_before and not duplicate)
-        seen.events.add(event)  # type: ignore[arg-type]
-        seen.highest = max(seen.highest, rank)
+        seen.events.add(event)
+        seen.ranks.add(rank)
+        if rank > seen.highest:
+            seen.highest = rank
         return out_of_order, duplicate
