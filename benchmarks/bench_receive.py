@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import socket
 import statistics
 import subprocess
@@ -86,7 +87,7 @@ def wait_listening(proc: subprocess.Popen[bytes], port: int, limit: float = 30) 
 
 
 @contextlib.contextmanager
-def bare_server() -> Iterator[int]:
+def bare_server() -> Iterator[tuple[int, int]]:
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-c", BARE_APP, HOST, str(port)],
@@ -95,13 +96,13 @@ def bare_server() -> Iterator[int]:
     )
     try:
         wait_listening(proc, port)
-        yield port
+        yield port, proc.pid
     finally:
         stop(proc)
 
 
 @contextlib.contextmanager
-def receive_server(tmp: Path) -> Iterator[tuple[int, Path]]:
+def receive_server(tmp: Path) -> Iterator[tuple[int, int, Path]]:
     ready, log = tmp / "ready", tmp / "receive.stderr"
     command = [*aircore_cli(), "receive", "--port", "0", "--ready-file", str(ready)]
     with log.open("wb") as err:
@@ -113,7 +114,7 @@ def receive_server(tmp: Path) -> Iterator[tuple[int, Path]]:
                     raise RuntimeError(f"aircore-mock receive did not start: {log.read_text()}")
                 time.sleep(0.02)  # poll interval
             port = int(ready.read_text().strip().rsplit(":", 1)[1])
-            yield port, log
+            yield port, proc.pid, log
         finally:
             stop(proc)
 
@@ -184,11 +185,23 @@ async def _drive(port: int, connections: int, seconds: float) -> tuple[float, di
     return sum(statuses.values()) / elapsed, statuses
 
 
-def measure(port: int, connections: int, seconds: float) -> float:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far (Linux /proc; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(port: int, connections: int, seconds: float, pid: int = 0) -> tuple[float, float]:
+    """Requests/s, and the server's CPU microseconds per request (NaN without `pid`)."""
+    before = cpu_seconds(pid) if pid else float("nan")
     per_s, statuses = asyncio.run(_drive(port, connections, seconds))
+    used = cpu_seconds(pid) - before if pid else float("nan")
     if set(statuses) != {b"204"}:
         raise RuntimeError(f"unexpected answers: {statuses}")
-    return per_s
+    return per_s, used / sum(statuses.values()) * 1e6
 
 
 def spread(values: list[float]) -> str:
@@ -210,35 +223,43 @@ def main(argv: list[str] | None = None) -> int:
         f"starlette {version('starlette')}; {runs} alternating runs of {seconds:g} s, "
         f"{args.connections} keep-alive connections"
     )
+    names = {"bare": "bare uvicorn + httptools app, 204", "receive": "aircore-mock receive"}
+    rates: dict[str, list[float]] = {"bare": [], "receive": []}
+    cpu: dict[str, list[float]] = {"bare": [], "receive": []}
     with (
         tempfile.TemporaryDirectory() as folder,
         bare_server() as bare,
-        receive_server(Path(folder)) as (receiver, log),
+        receive_server(Path(folder)) as (*receiver, log),
     ):
-        if True:
-            measure(bare, args.connections, min(seconds, 1.0))  # warm-up, untimed
-            measure(receiver, args.connections, min(seconds, 1.0))
-            figures: dict[str, list[float]] = {"bare": [], "receive": []}
-            for number in range(runs):
-                order = [("bare", bare), ("receive", receiver)]
-                if number % 2:
-                    order.reverse()  # neither always goes first
-                for name, port in order:
-                    figures[name].append(measure(port, args.connections, seconds))
-                print(
-                    f"  run {number + 1}: bare {rate(figures['bare'][-1])}/s, "
-                    f"receive {rate(figures['receive'][-1])}/s"
-                )
-            problems = log.read_text(errors="replace").strip()
-    ratios = [r / b for r, b in zip(figures["receive"], figures["bare"], strict=True)]
-    ratio = statistics.median(figures["receive"]) / statistics.median(figures["bare"])
-    print("requests/s, median (min-max) over runs:")
-    print(f"  bare uvicorn + httptools app, 204: {spread(figures['bare'])}")
-    print(f"  aircore-mock receive:              {spread(figures['receive'])}")
+        servers = {"bare": bare, "receive": receiver}
+        for port, pid in servers.values():
+            measure(port, args.connections, min(seconds, 1.0), pid)  # warm-up, untimed
+        for number in range(runs):
+            order = ["bare", "receive"] if number % 2 == 0 else ["receive", "bare"]
+            for name in order:  # alternating, so that neither always goes first
+                per_s, us = measure(*servers[name][:1], args.connections, seconds, servers[name][1])
+                rates[name].append(per_s)
+                cpu[name].append(us)
+            print(
+                f"  run {number + 1}: bare {rate(rates['bare'][-1])}/s "
+                f"({cpu['bare'][-1]:.0f} us CPU each), receive {rate(rates['receive'][-1])}/s "
+                f"({cpu['receive'][-1]:.0f} us CPU each)"
+            )
+        problems = log.read_text(errors="replace").strip()
+    ratios = [r / b for r, b in zip(rates["receive"], rates["bare"], strict=True)]
+    ratio = statistics.median(rates["receive"]) / statistics.median(rates["bare"])
+    cpu_ratio = statistics.median(cpu["bare"]) / statistics.median(cpu["receive"])
+    print("median (min-max) over runs:")
+    for name, title in names.items():
+        print(
+            f"  {title:<36} {spread(rates[name])} requests/s, "
+            f"{statistics.median(cpu[name]):.1f} us of server CPU a request"
+        )
     print(
-        f"  ratio of medians {ratio:.2f}x (per-run ratios {min(ratios):.2f}-{max(ratios):.2f}); "
-        f"aim >= {AIM:g}x: {verdict(ratio >= AIM)}"
+        f"  requests/s ratio of medians {ratio:.2f}x "
+        f"(per-run {min(ratios):.2f}-{max(ratios):.2f}); by CPU a request {cpu_ratio:.2f}x"
     )
+    print(f"aim: receive >= {AIM:g}x the bare app's requests/s: {verdict(ratio >= AIM)}")
     if "Traceback" in problems:
         print(f"receive wrote a traceback on stderr:\n{problems[-2000:]}")
         return 1

@@ -49,7 +49,7 @@ def capture_app(
     request (wrong paths, methods, bodies over `max_body` and non-JSON ones included)."""
     path = normalize_path(path)
     wanted = path.rstrip("/")
-    record, judge, loads = store.record, store.judge, orjson.loads
+    record, judge, loads = store.record, store.verdict_of, orjson.loads
     answer_start = {"type": "http.response.start", "status": status, "headers": []}
     answer_body = {"type": "http.response.body", "body": b""}
     not_found = _text(404, f"callbacks go to {path}\n")
@@ -96,19 +96,18 @@ def capture_app(
             headers[key] = value.decode("latin-1")
             if key == "content-length" and value.isdigit():
                 declared = int(value)
-        base = {"method": method, "path": where, "headers": headers}
         if where.rstrip("/") != wanted:
-            record(body=b"", status=404, verdict="wrong-path", **base)
+            record(method, where, headers, b"", 404, "wrong-path")
             await reply(send, not_found)
             return
         if method != "POST":
-            record(body=b"", status=405, verdict="wrong-method", **base)
+            record(method, where, headers, b"", 405, "wrong-method")
             await reply(send, not_allowed)
             return
         try:
             body = await read_body(receive, declared)
         except _TooLarge:
-            record(body=b"", status=413, verdict="too-large", **base)
+            record(method, where, headers, b"", 413, "too-large")
             await reply(send, too_large)
             return
         except _Gone:
@@ -116,10 +115,11 @@ def capture_app(
         try:
             payload = loads(body)
         except orjson.JSONDecodeError as exc:
-            record(body=body, status=400, verdict="not-json", **base)
+            record(method, where, headers, body, 400, "not-json")
             await reply(send, _text(400, f"not JSON: {exc}\n"))
             return
-        record(body=body, status=status, payload=payload, **base, **judge(payload))
+        verdict, problems, undocumented = judge(payload)
+        record(method, where, headers, body, status, verdict, payload, problems, undocumented)
         await send(answer_start)
         await send(answer_body)
 
