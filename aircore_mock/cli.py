@@ -192,6 +192,8 @@ def validate(
     from .io import read_callbacks
     from .validation import checker, explain, undocumented
 
+    if quiet and output_format == "json":
+        _fail_usage("--quiet prints nothing, so --format json has nothing to format: choose one")
     if not paths:
         if sys.stdin.isatty():
             _fail_usage("give one or more PATHs to check, or - to read stdin")
@@ -349,6 +351,10 @@ def schema(name: str | None, list_: bool, show_path: bool, strict: bool, openapi
     if len(chosen) > 1 or (chosen and name):
         what = " and ".join(chosen + ([name] if name else []))
         _fail_usage(f"{what} cannot be combined")
+    if list_ and strict:
+        _fail_usage(
+            "--list and --strict cannot be combined: the callback types are the same in both"
+        )
     if openapi:
         from .openapi import openapi_document
 
@@ -392,7 +398,7 @@ def scenarios(output_format: str, failures: bool) -> None:
     Outcomes say what happens to a recording; faults say how delivery goes wrong. Join one
     outcome and any faults with +, e.g. `upload-failed+out-of-order`.
     """
-    from .generation import FAULTS, UPLOAD_FAILURES, catalogue, sample_events
+    from .generation import FAULTS, UPLOAD_FAILURES, catalogue, sample_mix
 
     if failures:
         rows = [
@@ -411,14 +417,16 @@ def scenarios(output_format: str, failures: bool) -> None:
     listing = []
     for scenario in catalogue():
         kind = "fault" if scenario.name in FAULTS else "outcome"
-        listing.append(
-            {
-                "name": scenario.name,
-                "kind": kind,
-                "description": scenario.description,
-                "callbacks": sample_events(scenario),
-            }
-        )
+        mix = sample_mix(scenario)
+        row: dict[str, Any] = {
+            "name": scenario.name,
+            "kind": kind,
+            "description": scenario.description,
+            "callbacks": mix[0][1],
+        }
+        if len(mix) > 1:
+            row["mix"] = [{"share": share, "callbacks": events} for share, events in mix]
+        listing.append(row)
     if output_format == "json":
         click.echo(json.dumps(listing, indent=2))
         return
@@ -432,7 +440,11 @@ def scenarios(output_format: str, failures: bool) -> None:
                 lines = textwrap.wrap(row["description"], max(40, columns - width - 4))
                 for index, line in enumerate(lines):
                     click.echo(f"  {row['name'] if index == 0 else '':<{width}}  {line}")
-                click.echo(f"  {'':<{width}}  -> {events}")
+                for share, sample in [(m["share"], m["callbacks"]) for m in row.get("mix", [])]:
+                    shown = " ".join(e.removeprefix("recording-") for e in sample)
+                    click.echo(f"  {'':<{width}}  -> {shown}  ({share:.0%} of recordings)")
+                if "mix" not in row:
+                    click.echo(f"  {'':<{width}}  -> {events}")
 
 
 @cli.command()

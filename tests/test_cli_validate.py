@@ -211,6 +211,21 @@ def test_schema_command() -> None:
     assert unknown.exit_code == 2 and "unknown schema 'recording-paused'" in unknown.output
 
 
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["schema", "--list", "--path"], "--list and --path cannot be combined"),
+        (["schema", "--list", "--strict"], "--list and --strict cannot be combined"),
+        (["schema", "--path", "recording-started"], "cannot be combined"),
+        (["validate", "--quiet", "--format", "json", "x.json"], "--format json has nothing"),
+    ],
+)
+def test_conflicting_options_are_usage_errors(args: list[str], words: str) -> None:
+    result = run(*args)
+    assert result.exit_code == 2
+    assert words in result.output and "Usage:" in result.output
+
+
 def test_console_entry_points_run_without_traceback(tmp_path: Path) -> None:
     missing = tmp_path / "nope.jsonl"
     for argv in (
