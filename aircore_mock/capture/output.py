@@ -114,14 +114,15 @@ class LineWriter:
             self._closing = True
             self._wake.notify()
         self._thread.join(timeout)
-        if self._thread.is_alive():
+        gave_up = self._thread.is_alive()
+        if gave_up:
             self._abandon = True
             self._thread.join(_POLL * 2 + 0.1)
         left = len(self._queue)
         if left:
             self.dropped += left
             self._queue.clear()
-        return not self._thread.is_alive() and not left and not self.broken
+        return not gave_up and not left and not self.broken
 
     def _run(self) -> None:
         queue = self._queue

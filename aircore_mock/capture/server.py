@@ -169,9 +169,9 @@ def guarded_protocol(limits: Limits, refusals: Refusals) -> type:
             self._boundary = False
             super().data_received(data)
             if self._reading_head and not self._boundary and not self._refused:
-                # A chunk in which no request began or ended is all head. One that holds a
-                # request's start or the end of the one before is not counted, so a head may
-                # overshoot by one read (256 KiB): the cap bounds memory, it is not exact.
+                # A chunk read while a head is incomplete is all head, unless it also held the
+                # end of the request before (a pipelined client); that one is not counted, so
+                # a head may overshoot by one read (256 KiB): the cap bounds memory.
                 self._head_bytes += len(data)
                 if self._head_bytes > max_head:
                     refusals.large_heads += 1
@@ -179,7 +179,7 @@ def guarded_protocol(limits: Limits, refusals: Refusals) -> type:
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
-            self._reading_head, self._head_bytes, self._boundary = True, 0, True
+            self._reading_head, self._head_bytes = True, 0
             if not self._deadline:  # a kept-alive connection's next request
                 self._deadline = self.loop.time() + header_timeout
 
