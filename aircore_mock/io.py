@@ -61,9 +61,6 @@ class _TooLong(NamedTuple):
     size: int
 
 
-_TOO_LONG = _TooLong(MAX_LINE)
-
-
 def _chunks(handle: IO[bytes]) -> Iterator[bytes]:
     # read1 hands over what has arrived, so a slow pipe's lines get their verdicts as they
     # come, not once 64 KiB have gathered.
@@ -98,7 +95,7 @@ def _split(chunks: Iterable[bytes]) -> Iterator[bytes | _TooLong]:
         carry = pieces.pop() if pieces and not pieces[-1].endswith(b"\n") else b""
         yield from pieces
         if len(carry) > MAX_LINE:
-            yield _TOO_LONG
+            yield _TooLong(MAX_LINE)
             carry, skipping = b"", not carry.endswith(b"\r")
     if carry:
         yield carry
@@ -111,12 +108,11 @@ def _lines(source: str, lines: Iterable[bytes | _TooLong], start: int) -> Iterat
         try:
             value = loads(raw)  # type: ignore[arg-type]
         except orjson.JSONDecodeError as exc:
-            if raw.strip():  # type: ignore[union-attr]
+            if type(raw) is _TooLong:  # checked here, off the hot path
+                yield Item(source, number, None, None, f"line longer than {raw.size:,} bytes")
+            elif raw.strip():  # type: ignore[union-attr]
                 error = "binary data, not JSON" if b"\0" in raw else _not_json(exc)  # type: ignore[operator]
                 yield Item(source, number, None, None, error)
-            continue
-        except TypeError:  # a _TooLong marker
-            yield Item(source, number, None, None, f"line longer than {MAX_LINE:,} bytes")
             continue
         if type(value) is list:
             for index, element in enumerate(value):
@@ -163,21 +159,21 @@ def _document(source: str, head: bytes, rest: Iterator[bytes]) -> Iterator[Item]
         return
     start = head.lstrip()[:1]
     stream = _Replay(head, rest)
-    index = 0
+    count = 0
     try:
         if start == b"[":
-            for index, element in enumerate(ijson.items(stream, "item", use_float=True)):
-                yield Item(source, None, index, element)
+            for element in ijson.items(stream, "item", use_float=True):
+                yield Item(source, None, count, element)
+                count += 1
         else:
             for value in ijson.items(stream, "", use_float=True):
                 yield Item(source, None, None, value)
-                index += 1
     except ijson.JSONError as exc:
         error = _ijson_error(exc)
         if "trailing garbage" in error:
             error += " (one callback a line? name it .jsonl or pass --input-format jsonl)"
-        elif start == b"[" and index:
-            error += f" (after element {index})"
+        elif start == b"[" and count:
+            error += f" (after element {count - 1})"
         yield Item(source, error=error)
 
 
