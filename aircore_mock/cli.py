@@ -97,18 +97,27 @@ def _limits(header_timeout: float, max_connections: int | None) -> Any:
     return Limits(header_timeout=header_timeout, max_connections=max_connections)
 
 
-def _stdout_writer(on_broken: Any = None) -> Any:
+class _Text(str):
+    """A line that is already rendered (the writer prints it as it is)."""
+
+
+def _stdout_writer(render: Any = None, on_broken: Any = None) -> Any:
     """Lines to stdout from a thread of their own: a server's loop never waits on a terminal
-    or a pipe (what cannot be written in time is dropped and counted)."""
+    or a pipe (what cannot be written in time is dropped and counted). Items are `_Text`,
+    callables that return the line, or what `render` turns into one."""
     from .capture import LineWriter
 
+    def line(item: Any) -> bytes:
+        if isinstance(item, _Text):
+            text = str(item)
+        elif render is not None:
+            text = render(item)
+        else:
+            text = item()
+        return text.encode("utf-8", "replace") + b"\n"
+
     sys.stdout.flush()
-    return LineWriter(sys.stdout, _utf8_line, name="stdout", on_broken=on_broken)
-
-
-def _utf8_line(item: Any) -> bytes:
-    text = item() if callable(item) else item
-    return text.encode("utf-8", "replace") + b"\n"
+    return LineWriter(sys.stdout, line, name="stdout", on_broken=on_broken)
 
 
 def _refusals_line(refused: dict[str, int]) -> str | None:
@@ -1028,16 +1037,16 @@ def receive(
         folder = os.path.dirname(os.path.abspath(ready_file))
         if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
             raise InputProblem(f"cannot write --ready-file {ready_file}: no writable folder")
-    # `aircore-mock receive | head`: once the reader leaves, stop rather than keep answering
-    # callbacks nobody will see.
-    out = _stdout_writer(on_broken=lambda: receiver.shutdown())
 
-    def show(capture: Any) -> None:
-        # Called on the server's loop: queue the capture, render it on the writer's thread.
+    def render(capture: Any) -> str:
         if output_format == "json":
-            out.put(lambda: json.dumps(json_report.capture(capture)))
-        else:
-            out.put(lambda: text.capture_line(capture, style))
+            return json.dumps(json_report.capture(capture))
+        return text.capture_line(capture, style)
+
+    # The server's loop only queues each capture (out.put); the writer's thread renders and
+    # prints it. `aircore-mock receive | head`: once the reader leaves, stop rather than keep
+    # answering callbacks nobody will see.
+    out = _stdout_writer(render, on_broken=lambda: receiver.shutdown())
 
     receiver = Receiver(
         host,
@@ -1047,14 +1056,14 @@ def receive(
         status=status,
         max_body=max_body,
         log=log_file,
-        on_capture=show,
+        on_capture=out.put,
         keep=False,
         limits=_limits(header_timeout, max_connections),
     )
     receiver.serve(on_ready=ready)
     summary = receiver.summary()
     if output_format == "json":
-        out.put(json.dumps(json_report.capture_summary(summary)))
+        out.put(_Text(json.dumps(json_report.capture_summary(summary))))
     out.close(timeout=2)
     if output_format != "json":
         for line in text.capture_summary(summary):

@@ -29,8 +29,8 @@ DEFAULT_CAPACITY = 10_000
 
 _CHUNK = 4096  # PIPE_BUF: a pipe that polls writable takes this much without blocking
 _POLL = 0.2  # seconds between checks whether the writer is being closed
-_BATCH = 256
-_GATHER = 0.02  # seconds the writer lets items gather: one wake-up a batch, not one an item
+_BATCH = 1024
+_GATHER = 0.05  # seconds the writer lets items gather: one wake-up a batch, not one an item
 
 
 class LineWriter:
