@@ -483,3 +483,12 @@ def test_the_cli_shows_an_apps_exception_beside_its_delivery() -> None:
     report = send(Generator(1).scenario("uploaded"), _integrity_error_app())
     line = delivery_line(sorted(report.results, key=lambda r: r.index)[1])
     assert "HTTP 500" in line and "the app raised:" in line and "IntegrityError" in line
+
+
+def test_a_reports_repr_stays_short_however_many_results_it_keeps() -> None:
+    seen: list[Any] = []
+    report = send(Generator(4).scenario("burst", count=100), wsgi_app(seen))
+    assert report.total == len(seen) >= 300 and len(report.results or ()) == report.total
+    text = repr(report)
+    assert len(text) < 200 and text.startswith("<Report total=")
+    assert f"delivered={report.total}" in text

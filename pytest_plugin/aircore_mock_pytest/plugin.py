@@ -21,7 +21,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=int,
         default=None,
         metavar="SEED",
-        help="Seed for generated callbacks (printed in the header; default: a random one).",
+        help="Seed for generated callbacks (printed at the top of runs that use the fixtures; "
+        "default: a random one).",
     )
     group.addoption(
         "--aircore-target",
@@ -96,7 +97,7 @@ def _marker(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def aircore_seed(pytestconfig: pytest.Config) -> int:
-    """The session's seed (from --aircore-seed, or random and shown in the header)."""
+    """The session's seed (from --aircore-seed, or random and shown at the top of the run)."""
     return pytestconfig.stash[_SEED]
 
 
