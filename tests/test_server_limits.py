@@ -44,6 +44,13 @@ def _answer(sock: socket.socket) -> bytes:
     return data
 
 
+def _answer_or_reset(sock: socket.socket) -> bytes:
+    try:
+        return _answer(sock)
+    except ConnectionResetError:
+        return b"reset"
+
+
 @contextlib.contextmanager
 def _sockets(count: int, port: int, send: bytes = b"") -> Iterator[list[socket.socket]]:
     opened = []
@@ -238,3 +245,41 @@ def _wait_for_ready(ready: Path, process: subprocess.Popen[str]) -> None:
         if process.poll() is not None or time.monotonic() > deadline:
             raise AssertionError(f"serve did not start: {process.communicate(timeout=5)}")
         time.sleep(0.02)
+
+
+def test_at_a_low_open_file_limit_half_sent_requests_exhaust_nothing(tmp_path: Path) -> None:
+    import resource
+
+    def low_limit() -> None:
+        _hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        resource.setrlimit(resource.RLIMIT_NOFILE, (128, _hard))  # cap: 128 - 64 = 64
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+    ready = tmp_path / "ready"
+    command = [sys.executable, "-m", "aircore_mock", "receive", "--port", "0"]
+    process = subprocess.Popen(
+        [*command, "--header-timeout", "1", "--ready-file", str(ready)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=low_limit,
+    )
+    try:
+        _wait_for_ready(ready, process)  # type: ignore[arg-type]
+        port = int(ready.read_text().strip().rsplit(":", 1)[1])
+        # More half-sent requests than the process has file descriptors for.
+        with _sockets(150, port, HALF_A_REQUEST) as slow:
+            answers = [_answer_or_reset(sock)[:12] for sock in slow]
+        # Up to 64 at a time are served and cut off after the header timeout; the others are
+        # turned away at once (a 503, or a reset when their request was already in: closing
+        # a socket with unread data resets it), or wait in the kernel's queue for a turn.
+        assert set(answers) <= {b"HTTP/1.1 408", b"HTTP/1.1 503", b"reset"}
+        assert answers.count(b"HTTP/1.1 408") >= 64
+        assert httpx.post(f"http://127.0.0.1:{port}/", json=EXAMPLE, timeout=30).status_code == 204
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert "Traceback" not in err and "Too many open files" not in err
+    assert "cannot accept connections" not in err
+    assert "at most 64 connections" in err and "too slow sending headers" in err

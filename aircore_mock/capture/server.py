@@ -10,9 +10,11 @@ closed at once, so that file descriptors never run out). Bodies are capped by th
 from __future__ import annotations
 
 import contextlib
+import logging
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -33,20 +35,38 @@ limit is low: see `default_max_connections`)."""
 KEEP_ALIVE = 5
 """Seconds an idle kept-alive connection stays open (uvicorn's own setting)."""
 _SPARE_FDS = 64  # descriptors left for the log, the listening socket, the sender's own, ...
+_BASELINE_FDS = 16  # what the process holds before any connection (measured: 7 to 9)
 
 
-def default_max_connections() -> int:
-    """`MAX_CONNECTIONS`, or fewer so that connections alone never use up the process's
-    open-file limit (each costs a descriptor): the limit minus 64, at least 16."""
+def _open_file_limit() -> int | None:
     try:
         import resource
 
         soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     except (ImportError, OSError, ValueError):
-        return MAX_CONNECTIONS
-    if soft == resource.RLIM_INFINITY:
+        return None
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
+def default_max_connections() -> int:
+    """`MAX_CONNECTIONS`, or fewer so that connections alone never use up the process's
+    open-file limit (each costs a descriptor): the limit minus 64, at least 16."""
+    soft = _open_file_limit()
+    if soft is None:
         return MAX_CONNECTIONS
     return max(16, min(MAX_CONNECTIONS, soft - _SPARE_FDS))
+
+
+def accept_burst(max_connections: int) -> int:
+    """How many connections the event loop may accept in one go (also the listen backlog).
+
+    asyncio accepts up to this many at once, each taking a descriptor before the protocol
+    can turn it away; so the open connections, one burst and what the process holds anyway
+    must fit in the open-file limit, or accept() fails (EMFILE) and nobody is served.
+    """
+    soft = _open_file_limit()
+    room = 2048 if soft is None else soft - max_connections - _BASELINE_FDS
+    return max(8, min(2048, room))
 
 
 @dataclass(frozen=True)
@@ -75,6 +95,11 @@ class Limits:
     def connections(self) -> int:
         """The connection cap in force."""
         return self.max_connections or default_max_connections()
+
+    @property
+    def backlog(self) -> int:
+        """Connections accepted in one go, and queued by the kernel (see `accept_burst`)."""
+        return accept_burst(self.connections)
 
     def describe(self) -> str:
         """One line for humans: the limits in force."""
@@ -214,6 +239,32 @@ def guarded_protocol(limits: Limits, refusals: Refusals) -> type:
     return GuardedHttpTools
 
 
+class _QuietAcceptErrors(logging.Filter):
+    """asyncio logs each failed accept() with a traceback; when descriptors run out (used up
+    by something else than the capped connections) that is thousands of lines. Keep one line
+    a second, no traceback."""
+
+    _last = 0.0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not str(record.msg).startswith("socket.accept() out of system resource"):
+            return True
+        now = time.monotonic()
+        if now - self._last < 1.0:
+            return False
+        type(self)._last = now
+        error = record.exc_info[1] if record.exc_info else None
+        record.msg, record.args = "aircore-mock: cannot accept connections: %s", (error,)
+        record.exc_info, record.exc_text = None, None
+        return True
+
+
+def _quiet_accept_errors() -> None:
+    asyncio_logger = logging.getLogger("asyncio")
+    if not any(isinstance(f, _QuietAcceptErrors) for f in asyncio_logger.filters):
+        asyncio_logger.addFilter(_QuietAcceptErrors())
+
+
 def bind(host: str, port: int) -> socket.socket:
     """A listening socket; bound before the server starts, so its port is known at once."""
     try:
@@ -267,6 +318,7 @@ class AppServer:
     def _make_server(self) -> Any:
         import uvicorn
 
+        _quiet_accept_errors()
         ready = self._ready
 
         class Server(uvicorn.Server):
@@ -282,6 +334,7 @@ class AppServer:
             access_log=False,
             lifespan="auto",
             timeout_keep_alive=self.limits.keep_alive,
+            backlog=self.limits.backlog,
             # Nothing here sits behind a proxy: X-Forwarded-For is not to be trusted (and
             # the middleware costs every request).
             proxy_headers=False,
