@@ -172,5 +172,7 @@ def test_memory_stays_flat_on_50_mb(tmp_path: Path, shape: str) -> None:
         assert returncode == "2" and summary.strip().endswith("0 invalid, 1 unreadable")
     else:
         assert returncode == "0" and summary.strip().endswith("0 invalid")
-    # Python, the schemas and the engines take ~30 MiB; the input is more than that again.
-    assert float(peak) < 50, f"peak {peak} MiB for a {count / MIB:.0f} MiB input"
+    # Python, the schemas and the engines take ~35 MiB (ijson ~10 more); the input is more
+    # than that again, so reading it whole could not stay under these.
+    limit = 50 if shape == "junk-first stdin" else 64
+    assert float(peak) < limit, f"peak {peak} MiB for a {count / MIB:.0f} MiB input"
