@@ -72,6 +72,65 @@ _insecure_option = click.option(
 )
 
 
+def _limit_options(f: Any) -> Any:
+    """--header-timeout and --max-connections: what a server accepts from its clients."""
+    f = click.option(
+        "--max-connections",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Open connections served at once; more get 503 and are closed "
+        "[default: 1000, or the open-file limit minus 64 if lower].",
+    )(f)
+    return click.option(
+        "--header-timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        default=10.0,
+        show_default=True,
+        help="Seconds a client has to send a request's headers (then 408 and closed); its "
+        "body then has 30 s.",
+    )(f)
+
+
+def _limits(header_timeout: float, max_connections: int | None) -> Any:
+    from .capture import Limits
+
+    return Limits(header_timeout=header_timeout, max_connections=max_connections)
+
+
+class _Text(str):
+    """A line that is already rendered (the writer prints it as it is)."""
+
+
+def _stdout_writer(render: Any = None, on_broken: Any = None) -> Any:
+    """Lines to stdout from a thread of their own: a server's loop never waits on a terminal
+    or a pipe (what cannot be written in time is dropped and counted). Items are `_Text`,
+    callables that return the line, or what `render` turns into one."""
+    from .capture import LineWriter
+
+    def line(item: Any) -> bytes:
+        if isinstance(item, _Text):
+            text = str(item)
+        elif render is not None:
+            text = render(item)
+        else:
+            text = item()
+        return text.encode("utf-8", "replace") + b"\n"
+
+    sys.stdout.flush()
+    return LineWriter(sys.stdout, line, name="stdout", on_broken=on_broken)
+
+
+def _refusals_line(refused: dict[str, int]) -> str | None:
+    named = {
+        "connections_over_limit": "over the connection limit",
+        "header_timeouts": "too slow sending headers",
+        "body_timeouts": "too slow sending a body",
+        "oversized_headers": "headers too large",
+    }
+    parts = [f"{n} {named[k]}" for k, n in refused.items() if n]
+    return f"refused: {', '.join(parts)}" if parts else None
+
+
 def _seed_option(f: Any) -> Any:
     return click.option(
         "--seed",
@@ -142,75 +201,93 @@ def validate(
     from .io import read_callbacks
     from .validation import checker, explain, undocumented
 
+    if quiet and output_format == "json":
+        _fail_usage("--quiet prints nothing, so --format json has nothing to format: choose one")
     if not paths:
         if sys.stdin.isatty():
             _fail_usage("give one or more PATHs to check, or - to read stdin")
         paths = ("-",)
-    check = checker(strict=strict)
+    # Every payload comes from a JSON parser: no need to walk it to prove it is JSON.
+    check = checker(strict=strict, assume_json=True)
     # What strict mode would reject in a payload the default accepts is worth a note: a typo
     # in a hand-written fixture ("reason": "clientStoped") must not pass unseen.
-    documented = checker(strict=True)
-    valid = 0
-    noted: list[dict[str, Any]] = []
-    invalid: list[dict[str, Any]] = []
-    unreadable: list[dict[str, Any]] = []
+    documented = checker(strict=True, assume_json=True)
+    valid = invalid = unreadable = noted = 0
+    # Memory stays flat however big the input: text goes out as it comes; the JSON report's
+    # lists wait in temporary files (on disk past 1 MiB), not in lists.
+    spools = _Spools() if output_format == "json" and not quiet else None
     for item in read_callbacks(paths, input_format):  # type: ignore[arg-type]
         if item.error is not None:
-            unreadable.append(
-                {"where": item.where, "source": item.source, "line": item.line, "error": item.error}
-            )
-            if not quiet and output_format == "text":
+            unreadable += 1
+            if spools is not None:
+                spools.add(
+                    "unreadable_inputs",
+                    {
+                        "where": item.where,
+                        "source": item.source,
+                        "line": item.line,
+                        "error": item.error,
+                    },
+                )
+            elif not quiet:
                 click.echo(f"{item.where}: {item.error}", err=True)
             continue
         if check(item.payload):
             valid += 1
             if not strict and not documented(item.payload):
+                noted += 1
+                if quiet:
+                    continue
                 notes = undocumented(item.payload)
-                noted.append(
-                    {
-                        "where": item.where,
-                        "source": item.source,
-                        "line": item.line,
-                        "index": item.index,
-                        "notes": [vars(n) for n in notes],
-                    }
-                )
-                if not quiet and output_format == "text":
+                if spools is not None:
+                    spools.add(
+                        "noted_payloads",
+                        {
+                            "where": item.where,
+                            "source": item.source,
+                            "line": item.line,
+                            "index": item.index,
+                            "notes": [vars(n) for n in notes],
+                        },
+                    )
+                else:
                     click.echo(f"{item.where}: note: {'; '.join(str(n) for n in notes)}")
             continue
+        invalid += 1
+        if quiet:
+            continue
         problems = explain(item.payload, strict=strict)
-        entry = {
-            "where": item.where,
-            "source": item.source,
-            "line": item.line,
-            "index": item.index,
-            "problems": [vars(p) for p in problems],
-        }
-        invalid.append(entry)
-        if not quiet and output_format == "text":
+        if spools is not None:
+            spools.add(
+                "invalid_payloads",
+                {
+                    "where": item.where,
+                    "source": item.source,
+                    "line": item.line,
+                    "index": item.index,
+                    "problems": [vars(p) for p in problems],
+                },
+            )
+        else:
             from .errors import ValidationError
 
             click.echo(f"{item.where}: {ValidationError(problems)}")
-    if not quiet:
-        if output_format == "json":
-            report = {
-                "valid": valid,
-                "invalid": len(invalid),
-                "unreadable": len(unreadable),
-                "noted": len(noted),
-                "strict": strict,
-                "invalid_payloads": invalid,
-                "unreadable_inputs": unreadable,
-                "noted_payloads": noted,
-            }
-            click.echo(json.dumps(report, indent=2))
-        else:
-            summary = f"{valid} valid, {len(invalid)} invalid"
-            if unreadable:
-                summary += f", {len(unreadable)} unreadable"
-            if noted:
-                summary += f"; {len(noted)} valid with undocumented fields or values (notes)"
-            click.echo(summary)
+    if spools is not None:
+        counts = {
+            "valid": valid,
+            "invalid": invalid,
+            "unreadable": unreadable,
+            "noted": noted,
+            "strict": strict,
+        }
+        spools.write_report(counts, ["invalid_payloads", "unreadable_inputs", "noted_payloads"])
+    elif not quiet:
+        summary = f"{valid} valid, {invalid} invalid"
+        if unreadable:
+            summary += f", {unreadable} unreadable"
+        if noted:
+            summary += f"; {noted} valid with undocumented fields or values (notes)"
+        click.echo(summary)
     if not (valid or invalid or unreadable):
         # e.g. `aircore-mock generate -s typo | aircore-mock validate -`: nothing is not "valid"
         click.echo("error: no callbacks in the input", err=True)
@@ -218,6 +295,40 @@ def validate(
     if unreadable:
         sys.exit(EXIT_USAGE)
     sys.exit(EXIT_FAILED if invalid else EXIT_OK)
+
+
+class _Spools:
+    """Lists of JSON entries kept in temporary files (in memory up to 1 MiB each), written
+    out as one JSON report at the end: a report on millions of inputs in flat memory."""
+
+    def __init__(self) -> None:
+        self._files: dict[str, Any] = {}
+
+    def add(self, name: str, entry: dict[str, Any]) -> None:
+        import tempfile
+
+        spool = self._files.get(name)
+        if spool is None:
+            spool = self._files[name] = tempfile.SpooledTemporaryFile(1024 * 1024)  # noqa: SIM115 - closed in write_report
+        spool.write(json.dumps(entry).encode() + b"\n")
+
+    def write_report(self, head: dict[str, Any], lists: list[str]) -> None:
+        out = sys.stdout
+        out.write(
+            "{\n" + "".join(f"  {json.dumps(k)}: {json.dumps(v)},\n" for k, v in head.items())
+        )
+        for number, name in enumerate(lists):
+            out.write(f"  {json.dumps(name)}: [")
+            spool = self._files.get(name)
+            if spool is not None:
+                spool.seek(0)
+                for index, line in enumerate(spool):
+                    out.write(("," if index else "") + "\n    " + line.decode().rstrip("\n"))
+                spool.close()
+                out.write("\n  ")
+            out.write("]" + (",\n" if number < len(lists) - 1 else "\n"))
+        out.write("}\n")
+        out.flush()
 
 
 @cli.command()
@@ -249,6 +360,10 @@ def schema(name: str | None, list_: bool, show_path: bool, strict: bool, openapi
     if len(chosen) > 1 or (chosen and name):
         what = " and ".join(chosen + ([name] if name else []))
         _fail_usage(f"{what} cannot be combined")
+    if list_ and strict:
+        _fail_usage(
+            "--list and --strict cannot be combined: the callback types are the same in both"
+        )
     if openapi:
         from .openapi import openapi_document
 
@@ -292,7 +407,7 @@ def scenarios(output_format: str, failures: bool) -> None:
     Outcomes say what happens to a recording; faults say how delivery goes wrong. Join one
     outcome and any faults with +, e.g. `upload-failed+out-of-order`.
     """
-    from .generation import FAULTS, UPLOAD_FAILURES, catalogue, sample_events
+    from .generation import FAULTS, UPLOAD_FAILURES, catalogue, sample_mix
 
     if failures:
         rows = [
@@ -311,14 +426,16 @@ def scenarios(output_format: str, failures: bool) -> None:
     listing = []
     for scenario in catalogue():
         kind = "fault" if scenario.name in FAULTS else "outcome"
-        listing.append(
-            {
-                "name": scenario.name,
-                "kind": kind,
-                "description": scenario.description,
-                "callbacks": sample_events(scenario),
-            }
-        )
+        mix = sample_mix(scenario)
+        row: dict[str, Any] = {
+            "name": scenario.name,
+            "kind": kind,
+            "description": scenario.description,
+            "callbacks": mix[0][1],
+        }
+        if len(mix) > 1:
+            row["mix"] = [{"share": share, "callbacks": events} for share, events in mix]
+        listing.append(row)
     if output_format == "json":
         click.echo(json.dumps(listing, indent=2))
         return
@@ -332,7 +449,11 @@ def scenarios(output_format: str, failures: bool) -> None:
                 lines = textwrap.wrap(row["description"], max(40, columns - width - 4))
                 for index, line in enumerate(lines):
                     click.echo(f"  {row['name'] if index == 0 else '':<{width}}  {line}")
-                click.echo(f"  {'':<{width}}  -> {events}")
+                for share, sample in [(m["share"], m["callbacks"]) for m in row.get("mix", [])]:
+                    shown = " ".join(e.removeprefix("recording-") for e in sample)
+                    click.echo(f"  {'':<{width}}  -> {shown}  ({share:.0%} of recordings)")
+                if "mix" not in row:
+                    click.echo(f"  {'':<{width}}  -> {events}")
 
 
 @cli.command()
@@ -382,6 +503,16 @@ def _style() -> Any:
 
         return plain
     return click.style
+
+
+def _writer_style() -> Any:
+    """The style for lines a `LineWriter` prints: it writes past click, which would strip
+    colour for a pipe or a file, so choose plain text for those here."""
+    if not sys.stdout.isatty():
+        from .reporting.text import plain
+
+        return plain
+    return _style()
 
 
 def _from_file(path: str) -> list[Any]:
@@ -692,6 +823,7 @@ def _dry_run(deliveries: Any, target: str, headers: dict[str, str], output_forma
 @click.option(
     "-q", "--quiet", is_flag=True, help="Print only the ready line and the summary on exit."
 )
+@_limit_options
 def serve(
     host: str,
     port: int,
@@ -704,6 +836,8 @@ def serve(
     seed: int | None,
     log_file: str | None,
     quiet: bool,
+    header_timeout: float,
+    max_connections: int | None,
 ) -> None:
     """Run a fake of Aircore's recording API that sends the callbacks back.
 
@@ -731,20 +865,29 @@ def serve(
             raise InputProblem(f"cannot write --ready-file {ready_file}: no writable folder")
     chosen_seed = new_seed() if seed is None else seed
     _report_seed(seed, chosen_seed)
-    style = _style()
+    style = _writer_style()
 
-    def on_request(entry: Any) -> None:
+    # The hooks run on the server's loop: they queue a line, a writer thread prints it.
+    out = _stdout_writer(on_broken=lambda: fake.shutdown())
+
+    def request_line(entry: Any) -> str:
         ok = entry.status < 400
         status = style(str(entry.status), fg="green" if ok else "red")
         what = entry.recording_id or entry.error or ""
-        click.echo(f"{entry.method} {entry.path[:60]} {status}  {what}")
+        return f"{entry.method} {entry.path[:60]} {status}  {what}"
 
-    def on_callback(sent: Any) -> None:
+    def callback_line(sent: Any) -> str:
         result = sent.result
         answer = result.describe() if result.error or not result.delivered else result.status
         color = "green" if result.delivered else "red"
         line = f"  -> {sent.event} {sent.recording_id} {sent.callback_url}"
-        click.echo(f"{line}: {style(str(answer), fg=color)} ({result.latency_ms:.1f} ms)")
+        return f"{line}: {style(str(answer), fg=color)} ({result.latency_ms:.1f} ms)"
+
+    def on_request(entry: Any) -> None:
+        out.put(lambda: request_line(entry))
+
+    def on_callback(sent: Any) -> None:
+        out.put(lambda: callback_line(sent))
 
     fake = FakeAircore(
         clock="instant" if instant else "realtime",
@@ -758,6 +901,7 @@ def serve(
         log=log_file,
         on_request=None if quiet else on_request,
         on_callback=None if quiet else on_callback,
+        limits=_limits(header_timeout, max_connections),
     )
 
     def ready(fake: Any) -> None:
@@ -772,14 +916,14 @@ def serve(
         click.echo(
             f"ready: Aircore recording API on {fake.url}/recording (Ctrl-C to stop); "
             f"{keys}; clock: {fake.clock.describe()}; callbacks: {retry}; "
-            f"control: {fake.url}{CONTROL}/",
+            f"control: {fake.url}{CONTROL}/; {fake.limits.describe()}",
             err=True,
         )
 
     try:
         fake.serve(on_ready=ready)
-    except BrokenPipeError:
-        fake.stop()
+    finally:
+        out.close(timeout=2)
     summary = fake.summary()
     deliveries = ", ".join(f"{n} {k}" for k, n in sorted(summary["deliveries"].items()))
     click.echo(
@@ -787,6 +931,14 @@ def serve(
         f"{summary['callbacks']} callback(s){': ' + deliveries if deliveries else ''}",
         err=True,
     )
+    refused = _refusals_line(summary.get("refused", {}))
+    if refused:
+        click.echo(refused, err=True)
+    if out.dropped and not out.broken:
+        click.echo(
+            f"aircore-mock: {out.dropped} output line(s) dropped: stdout did not keep up",
+            err=True,
+        )
 
 
 @cli.command()
@@ -838,6 +990,7 @@ def serve(
     default=None,
     help="Write host:port here once listening, so scripts can wait for it.",
 )
+@_limit_options
 @_format_option(["text", "json"], "text: a line per request; json: a JSON object per line.")
 def receive(
     host: str,
@@ -848,12 +1001,18 @@ def receive(
     max_body: int,
     log_file: str | None,
     ready_file: str | None,
+    header_timeout: float,
+    max_connections: int | None,
     output_format: str,
 ) -> None:
     """Run a capture server: validate every callback and check each recording's order.
 
-    Prints a line per request and, on Ctrl-C, a summary. Callbacks that break the schema
-    make the exit code 1.
+    Prints a line per request and, on Ctrl-C or SIGTERM, a summary. Callbacks that break the
+    schema make the exit code 1. Output never holds the server up: if stdout (or --log)
+    cannot keep up, lines are dropped and the summary says how many.
+
+    Limits for clients that misbehave: --header-timeout, --max-connections, --max-body; a
+    request head over 64 KiB gets 431 and a body that takes over 30 s is cut off.
 
     \b
       aircore-mock receive --port 8000 --log received.jsonl
@@ -864,28 +1023,31 @@ def receive(
     from .reporting import json as json_report
     from .reporting import text
 
-    style = _style()
-
-    def show(capture: Any) -> None:
-        try:
-            if output_format == "json":
-                click.echo(json.dumps(json_report.capture(capture)))
-            else:
-                click.echo(text.capture_line(capture, style))
-        except BrokenPipeError:
-            # `aircore-mock receive | head`: the reader left, so stop rather than keep
-            # answering callbacks nobody will see.
-            receiver.shutdown()
+    style = _writer_style()
 
     def ready(receiver: Any) -> None:
         if ready_file is not None:
             write_atomically(ready_file, f"{receiver.host}:{receiver.port}\n".encode())
-        click.echo(f"ready: listening on {receiver.url} (Ctrl-C to stop)", err=True)
+        click.echo(
+            f"ready: listening on {receiver.url} (Ctrl-C to stop); {receiver.limits.describe()}",
+            err=True,
+        )
 
     if ready_file is not None:
         folder = os.path.dirname(os.path.abspath(ready_file))
         if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
             raise InputProblem(f"cannot write --ready-file {ready_file}: no writable folder")
+
+    def render(capture: Any) -> str:
+        if output_format == "json":
+            return json.dumps(json_report.capture(capture))
+        return text.capture_line(capture, style)
+
+    # The server's loop only queues each capture (out.put); the writer's thread renders and
+    # prints it. `aircore-mock receive | head`: once the reader leaves, stop rather than keep
+    # answering callbacks nobody will see.
+    out = _stdout_writer(render, on_broken=lambda: receiver.shutdown())
+
     receiver = Receiver(
         host,
         port,
@@ -894,16 +1056,32 @@ def receive(
         status=status,
         max_body=max_body,
         log=log_file,
-        on_capture=show,
+        on_capture=out.put,
         keep=False,
+        limits=_limits(header_timeout, max_connections),
     )
     receiver.serve(on_ready=ready)
     summary = receiver.summary()
     if output_format == "json":
-        click.echo(json.dumps(json_report.capture_summary(summary)))
-    else:
+        out.put(_Text(json.dumps(json_report.capture_summary(summary))))
+    out.close(timeout=2)
+    if output_format != "json":
         for line in text.capture_summary(summary):
             click.echo(line, err=True)
+    refused = _refusals_line(summary["refused"])
+    if refused and output_format != "json":
+        click.echo(refused, err=True)
+    if out.dropped and not out.broken:
+        click.echo(
+            f"aircore-mock: {out.dropped} output line(s) dropped: stdout did not keep up",
+            err=True,
+        )
+    if summary.get("log_lines_dropped"):
+        click.echo(
+            f"aircore-mock: {summary['log_lines_dropped']} log line(s) dropped: {log_file} "
+            "did not keep up",
+            err=True,
+        )
     sys.exit(EXIT_FAILED if summary["invalid"] else EXIT_OK)
 
 

@@ -1,11 +1,14 @@
 """Reading and writing callbacks: JSON, JSON arrays and JSONL, files or stdin/stdout, streaming.
 
 Reading never raises for bad input: each unreadable part becomes an `Item` with an `error`.
+Reading streams: memory stays flat whatever the input's size (a JSONL line, or one element
+of a JSON array, at a time).
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import sys
 import tempfile
@@ -21,6 +24,13 @@ InputFormat = Literal["auto", "json", "jsonl"]
 STDIN = "-"
 _LINE_SUFFIXES = (".jsonl", ".ndjson")
 _SNIFF = 8192
+_READ = 1 << 16
+_BOM = b"\xef\xbb\xbf"
+_UTF16_32 = (b"\xff\xfe", b"\xfe\xff")  # UTF-32 LE starts like UTF-16 LE
+MAX_LINE = 16 * 1024 * 1024
+"""A line longer than this (bytes) gets its own verdict, "too long", and is never held in
+memory whole: no callback is that big, and a file without line breaks must not fill memory."""
+_FIRST_LINE = 1024 * 1024  # how far `auto` looks for a first line that is JSON on its own
 
 
 class Item(NamedTuple):
@@ -47,38 +57,61 @@ def _not_json(exc: ValueError) -> str:
     return f"not JSON: {exc}"
 
 
-def _binary(data: bytes) -> bool:
-    return b"\0" in data[:_SNIFF]
+class _TooLong(NamedTuple):
+    size: int
 
 
-def _document(source: str, data: bytes) -> Iterator[Item]:
-    if _binary(data):
-        yield Item(source, error="binary data, not JSON")
-        return
-    try:
-        value = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        error = _not_json(exc)
-        if "unexpected content after document" in str(exc):
-            error += " (one callback a line? name it .jsonl or pass --input-format jsonl)"
-        yield Item(source, error=error)
-        return
-    if isinstance(value, list):
-        for index, element in enumerate(value):
-            yield Item(source, None, index, element)
-    else:
-        yield Item(source, None, None, value)
+def _chunks(handle: IO[bytes]) -> Iterator[bytes]:
+    # read1 hands over what has arrived, so a slow pipe's lines get their verdicts as they
+    # come, not once 64 KiB have gathered.
+    read = getattr(handle, "read1", handle.read)
+    while True:
+        chunk = read(_READ)
+        if not chunk:
+            return
+        yield chunk
 
 
-def _lines(source: str, lines: Iterable[bytes], start: int) -> Iterator[Item]:
+def _split(chunks: Iterable[bytes]) -> Iterator[bytes | _TooLong]:
+    """Lines (terminator kept) of a byte stream ending them with LF, CRLF or CR alike.
+
+    A line over `MAX_LINE` comes out as `_TOO_LONG`, its bytes skipped, never gathered.
+    """
+    carry = b""
+    skipping = False
+    for chunk in chunks:
+        if skipping:
+            cut = min((i for i in (chunk.find(b"\n"), chunk.find(b"\r")) if i >= 0), default=-1)
+            if cut < 0:
+                continue
+            chunk, skipping = chunk[cut:], False
+            chunk = chunk[2:] if chunk.startswith(b"\r\n") else chunk[1:]
+            if not chunk:
+                continue
+        data = carry + chunk if carry else chunk
+        pieces = data.splitlines(True)
+        # The last piece may be cut by the chunk boundary; a piece ending in CR may be the
+        # first half of a CRLF. Either waits for the next chunk.
+        carry = pieces.pop() if pieces and not pieces[-1].endswith(b"\n") else b""
+        yield from pieces
+        if len(carry) > MAX_LINE:
+            yield _TooLong(MAX_LINE)
+            carry, skipping = b"", not carry.endswith(b"\r")
+    if carry:
+        yield carry
+
+
+def _lines(source: str, lines: Iterable[bytes | _TooLong], start: int) -> Iterator[Item]:
     # The hot loop of `validate` on big JSONL files: keep it flat.
     loads = orjson.loads
     for number, raw in enumerate(lines, start):
         try:
-            value = loads(raw)
+            value = loads(raw)  # type: ignore[arg-type]
         except orjson.JSONDecodeError as exc:
-            if raw.strip():
-                error = "binary data, not JSON" if b"\0" in raw else _not_json(exc)
+            if type(raw) is _TooLong:  # checked here, off the hot path
+                yield Item(source, number, None, None, f"line longer than {raw.size:,} bytes")
+            elif raw.strip():  # type: ignore[union-attr]
+                error = "binary data, not JSON" if b"\0" in raw else _not_json(exc)  # type: ignore[operator]
                 yield Item(source, number, None, None, error)
             continue
         if type(value) is list:
@@ -88,32 +121,105 @@ def _lines(source: str, lines: Iterable[bytes], start: int) -> Iterator[Item]:
             yield Item(source, number, None, value)
 
 
-def _stream(source: str, handle: IO[bytes], fmt: InputFormat) -> Iterator[Item]:
-    if fmt == "json":
-        yield from _document(source, handle.read())
-        return
-    head: list[bytes] = []
-    for raw in handle:
-        head.append(raw)
-        if raw.strip():
+class _Replay:
+    """A binary reader that hands out `head` before reading on (for ijson, after sniffing)."""
+
+    def __init__(self, head: bytes, rest: Iterator[bytes]) -> None:
+        self._head, self._rest = head, rest
+
+    def read(self, size: int = -1) -> bytes:
+        if size == 0:  # ijson asks for nothing first, to learn whether it gets bytes or text
+            return b""
+        if self._head:
+            data, self._head = self._head, b""
+            return data
+        return next(self._rest, b"")
+
+
+def _ijson_error(exc: Exception) -> str:
+    # yajl's messages run over several lines with a picture of where; keep the first.
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    first = first.removeprefix("parse error: ").removeprefix("lexical error: ")
+    if first == "premature EOF":
+        first = "unexpected end of data"
+    return f"not JSON: {first}"
+
+
+def _document(source: str, head: bytes, rest: Iterator[bytes]) -> Iterator[Item]:
+    """One JSON document, streamed: an array's elements one by one (never the whole array in
+    memory), or each top-level value."""
+    import ijson
+
+    while not head.strip():  # leading blank chunks say nothing: drop them, not keep them
+        head = next(rest, b"")
+        if not head:
             break
-    if head and _binary(head[-1]):
+    if not head.strip():
+        yield Item(source, error="not JSON: the input is empty")
+        return
+    start = head.lstrip()[:1]
+    stream = _Replay(head, rest)
+    count = 0
+    try:
+        if start == b"[":
+            for element in ijson.items(stream, "item", use_float=True):
+                yield Item(source, None, count, element)
+                count += 1
+        else:
+            for value in ijson.items(stream, "", use_float=True):
+                yield Item(source, None, None, value)
+    except ijson.JSONError as exc:
+        error = _ijson_error(exc)
+        if "trailing garbage" in error:
+            error += " (one callback a line? name it .jsonl or pass --input-format jsonl)"
+        elif start == b"[" and count:
+            error += f" (after element {count - 1})"
+        yield Item(source, error=error)
+
+
+def _first_line_is_json(head: bytes) -> bool:
+    for raw in head.splitlines():
+        if raw.strip():
+            try:
+                orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                return False
+            return True
+    return False
+
+
+def _stream(source: str, handle: IO[bytes], fmt: InputFormat) -> Iterator[Item]:
+    chunks = _chunks(handle)
+    head = next(chunks, b"")
+    if head.startswith(_BOM):  # PowerShell and Excel write one; it says nothing but "UTF-8"
+        head = head[len(_BOM) :]
+    elif head.startswith(_UTF16_32):
+        yield Item(source, error="UTF-16 or UTF-32 text, not UTF-8: save it as UTF-8")
+        return
+    if b"\0" in head[:_SNIFF]:
         yield Item(source, error="binary data, not JSON")
         return
-    if fmt == "auto" and head:
-        # A first non-blank line that is JSON on its own means one document per line;
-        # otherwise the whole input is one (pretty-printed) document.
-        try:
-            orjson.loads(head[-1])
-        except orjson.JSONDecodeError:
-            yield from _document(source, b"".join(head) + handle.read())
-            return
-    yield from _lines(source, head, 1)
-    yield from _lines(source, handle, len(head) + 1)
+    if fmt == "auto":
+        # Enough of the start to see the first line whole (unless it is a huge one).
+        while b"\n" not in head and b"\r" not in head and len(head) < _FIRST_LINE:
+            more = next(chunks, b"")
+            if not more:
+                break
+            head += more
+        stripped = head.lstrip()
+        if stripped[:1] in (b"[", b"{") and not _first_line_is_json(stripped):
+            fmt = "json"  # pretty-printed, or one huge line: a document, streamed
+        else:
+            fmt = "jsonl"  # one callback a line; a junk line is just one bad line
+    if fmt == "json":
+        yield from _document(source, head, chunks)
+        return
+    yield from _lines(source, _split(itertools.chain([head], chunks)), 1)
 
 
 def read_callbacks(paths: Iterable[str], fmt: InputFormat = "auto") -> Iterator[Item]:
-    """Yield every payload in `paths` (`-` is stdin), streaming JSONL line by line."""
+    """Yield every payload in `paths` (`-` is stdin), streaming: JSONL line by line (LF, CRLF
+    or CR), a JSON array element by element, in flat memory whatever the input's size."""
     for path in paths:
         if path == STDIN:
             yield from _stream("<stdin>", sys.stdin.buffer, fmt)

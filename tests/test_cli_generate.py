@@ -106,7 +106,17 @@ def test_generate_reports_the_seed_it_chose() -> None:
         (["--set", "recording.startTime=soon"], "expected an integer"),
         (["--set", "recording.state=paused"], "cannot be pinned"),
         (["--set", "nonsense"], "expected PATH=VALUE"),
-        (["--set", "recording.reason=userLeft", "-s", "uploaded"], "an upload failure message"),
+        (
+            ["--set", "recording.reason=userLeft", "-s", "uploaded"],
+            "'userLeft' is not a stop reason: the stop reasons are allPublishersLeft, "
+            "clientStopped, serverError",
+        ),
+        (
+            ["--set", "recording.location.region=mars-1"],
+            "'mars-1' is not an AWS region code, so outcome 'uploaded' cannot upload there",
+        ),
+        (["--set", "bucket=Bad_Bucket"], "--scenario invalid-bucket-name"),
+        (["-s", "mixed", "--set", "bucket=192.168.1.1"], "shaped like an IP address"),
         (["--count", "0"], "0 is not in the range x>=1"),
         (["--format", "yaml"], "Invalid value for '--format'"),
         (["-s", "in-progress+out-of-order"], "needs a recording with 3 callbacks"),
@@ -129,3 +139,49 @@ def test_generate_usage_errors_exit_2(args: list[str], words: str) -> None:
     assert result.exit_code == 2, result.output
     assert words in result.output
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "last_event", "shown"),
+    [
+        (
+            ["-s", "bad-region", "--set", "recording.location.region=mars-1"],
+            "upload-failed",
+            "mars-1",
+        ),
+        (
+            ["-s", "upload-failed", "--set", "recording.reason=userLeft"],
+            "upload-failed",
+            "userLeft",
+        ),
+        (
+            ["-s", "invalid-bucket-name", "--set", "bucket=Bad_Bucket"],
+            "upload-failed",
+            "The specified bucket is not valid",
+        ),
+        (["--set", "recording.reason=clientStopped"], "uploaded", '"clientStopped"'),
+    ],
+    ids=["bad region, failing", "failure message", "bad bucket, failing", "a stop reason"],
+)
+def test_pins_that_fit_the_outcome_are_accepted(
+    args: list[str], last_event: str, shown: str
+) -> None:
+    result = run("generate", "--seed", "1", "--format", "jsonl", *args)
+    assert result.exit_code == 0, result.output
+    callbacks = [json.loads(line) for line in result.stdout.splitlines()]
+    assert callbacks[-1]["event"] == f"recording-{last_event}"
+    assert shown in result.stdout
+
+
+def test_scenarios_shows_what_mixed_mixes() -> None:
+    result = run("scenarios")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.strip().startswith("mixed "))
+    shown = "\n".join(lines[at : at + 5])
+    assert "-> started stopped uploaded  (80% of recordings)" in shown
+    assert "-> started stopped upload-failed  (20% of recordings)" in shown
+    listed = json.loads(run("scenarios", "--format", "json").stdout)
+    mixed = next(row for row in listed if row["name"] == "mixed")
+    assert [m["share"] for m in mixed["mix"]] == [0.8, 0.2]
+    assert mixed["mix"][1]["callbacks"][-1] == "recording-upload-failed"

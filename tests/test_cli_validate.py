@@ -156,7 +156,8 @@ def test_quiet_prints_nothing(tmp_path: Path, invalid: dict) -> None:
         ("broken.json", b'{"event": ', "not JSON: unexpected end of data"),
         ("binary.json", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary data, not JSON"),
         ("latin1.json", '{"event": "caf\xe9"}'.encode("latin-1"), "not JSON"),
-        ("empty.json", b"", "not JSON: Input is a zero-length, empty document"),
+        ("empty.json", b"", "not JSON: the input is empty"),
+        ("blank.json", b" \r\n\t ", "not JSON: the input is empty"),
     ],
 )
 def test_unreadable_input_exits_2_with_one_line(
@@ -208,6 +209,21 @@ def test_schema_command() -> None:
     assert Path(run("schema", "--path").output.strip()) == aircore_mock.schema_dir()
     unknown = run("schema", "recording-paused")
     assert unknown.exit_code == 2 and "unknown schema 'recording-paused'" in unknown.output
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["schema", "--list", "--path"], "--list and --path cannot be combined"),
+        (["schema", "--list", "--strict"], "--list and --strict cannot be combined"),
+        (["schema", "--path", "recording-started"], "cannot be combined"),
+        (["validate", "--quiet", "--format", "json", "x.json"], "--format json has nothing"),
+    ],
+)
+def test_conflicting_options_are_usage_errors(args: list[str], words: str) -> None:
+    result = run(*args)
+    assert result.exit_code == 2
+    assert words in result.output and "Usage:" in result.output
 
 
 def test_console_entry_points_run_without_traceback(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from aircore_mock import AppServer, Receiver
+from aircore_mock import AppServer
 
 from .receivers import DEFECTS, MORE_DEFECTS, WARNING_DEFECTS, make_receiver
 
@@ -216,6 +216,9 @@ def test_seed_is_in_the_header_and_reproduces(pytester: pytest.Pytester) -> None
     first = pytester.runpytest_inprocess("-s", "-p", "no:faker")
     header = [line for line in first.outlines if line.startswith("aircore-mock: seed ")]
     assert len(header) == 1
+    assert first.outlines.index(header[0]) < next(
+        i for i, line in enumerate(first.outlines) if "URL " in line
+    ), "the seed is said before the tests run"
     seed = header[0].split()[2]
     assert f"reproduce with --aircore-seed {seed}" in header[0]
 
@@ -224,6 +227,25 @@ def test_seed_is_in_the_header_and_reproduces(pytester: pytest.Pytester) -> None
 
     again = pytester.runpytest_inprocess("-s", "-p", "no:faker", "--aircore-seed", seed)
     assert shown(first) == shown(again) and f"SEED {seed}" in shown(again)
+
+
+def test_the_seed_line_is_only_in_runs_that_use_the_plugin_or_are_verbose(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_plain="def test_nothing_of_ours():\n    assert 1 + 1 == 2\n")
+
+    def seed_lines(*args: str) -> list[str]:
+        result = pytester.runpytest_inprocess("-p", "no:faker", *args)
+        result.assert_outcomes(passed=1)
+        return [line for line in result.outlines if line.startswith("aircore-mock: seed ")]
+
+    assert seed_lines() == []
+    assert len(seed_lines("-v")) == 1
+    pytester.makepyfile(
+        test_plain="def test_ours(aircore_validate):\n    assert aircore_validate\n"
+    )
+    assert len(seed_lines()) == 1
+    assert len(seed_lines("-v")) == 1  # said once, in the header
 
 
 def test_marker_sets_scenario_seed_and_count(pytester: pytest.Pytester) -> None:
@@ -294,15 +316,21 @@ def test_receiver_fixture_server_is_shared(pytester: pytest.Pytester) -> None:
         test_shared="""
             ports = []
 
+            import httpx
+            import aircore_mock
+
             def test_one(aircore_receiver):
+                assert isinstance(aircore_receiver, aircore_mock.Receiver)
                 ports.append(aircore_receiver.port)
+                httpx.post(aircore_receiver.url, json={"event": "recording-started"})
+                assert len(aircore_receiver.captures) == 1
 
             def test_two(aircore_receiver):
-                assert ports == [aircore_receiver.port]
+                assert ports == [aircore_receiver.port]  # the same server...
+                assert aircore_receiver.captures == []  # ...emptied for this test
         """
     )
     pytester.runpytest_inprocess("-p", "no:faker").assert_outcomes(passed=2)
-    assert Receiver  # the same class users get from aircore_mock
 
 
 def test_a_failure_shows_the_apps_own_exception(pytester: pytest.Pytester) -> None:

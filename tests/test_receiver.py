@@ -51,11 +51,13 @@ def test_survives_bad_requests_and_answers_each(receiver: Receiver, tmp_path: Pa
         "invalid",
         "valid",
     ]
+    assert receiver.flush_log()
     logged = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert [entry["verdict"] for entry in logged] == verdicts
-    assert logged[0]["body"] == "{not json"
+    assert logged[0]["body"] == "{not json" and logged[0]["payload"] is None
     assert logged[5]["problems"][0]["path"] == "$.event"
-    assert logged[6]["body"] == example and logged[6]["headers"]["content-type"]
+    assert logged[6]["payload"] == example and logged[6]["headers"]["content-type"]
+    assert json.loads(logged[6]["body"]) == example
     # still alive
     assert httpx.post(url, json=example).status_code == 204
 

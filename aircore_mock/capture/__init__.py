@@ -1,7 +1,8 @@
 """The capture server (`aircore-mock receive`, the `aircore_receiver` fixture).
 
-Three layers: a resettable `CaptureStore` (the state), `capture_app` (the Starlette endpoint
-over it) and `AppServer` (uvicorn on a real port). `Receiver` puts the three together.
+Three layers: a resettable `CaptureStore` (the state), `capture_app` (the ASGI endpoint
+over it) and `AppServer` (uvicorn on a real port, with `Limits`). `Receiver` puts the three
+together; `LineWriter` keeps its output off the server's event loop.
 """
 
 from __future__ import annotations
@@ -14,19 +15,31 @@ import orjson
 
 from ..errors import UsageError
 from .endpoint import capture_app, normalize_path
-from .server import AppServer
+from .output import LineWriter
+from .server import AppServer, Limits, Refusals, default_max_connections
 from .store import Capture, CaptureStore, WaitTimeout
 
 MIB = 1024 * 1024
+LOG_CAPACITY = 100_000
+"""Requests the log may fall behind by before lines are dropped (and counted)."""
+
+
+def _log_line(capture: Capture) -> bytes:
+    return orjson.dumps(capture.to_json()) + b"\n"
+
 
 __all__ = [
     "MIB",
     "AppServer",
     "Capture",
     "CaptureStore",
+    "Limits",
+    "LineWriter",
     "Receiver",
+    "Refusals",
     "WaitTimeout",
     "capture_app",
+    "default_max_connections",
     "normalize_path",
 ]
 
@@ -36,6 +49,12 @@ class Receiver:
 
     Use as a context manager (`with Receiver() as r: ... r.url, r.callbacks,
     r.wait_for(3)`) or call `serve()` to run it in the foreground.
+
+    `limits` bounds what clients may do (see `Limits`: header and body timeouts, head size,
+    open connections); `max_body` caps a body (413 beyond). `log` appends every request as a
+    JSON line, written by a thread of its own so that a slow disk never stalls the server.
+    `on_capture` is called on the server's event loop for each request: it must return at
+    once (queue work elsewhere, e.g. with a `LineWriter`).
     """
 
     def __init__(
@@ -50,6 +69,7 @@ class Receiver:
         log: str | Path | None = None,
         on_capture: Callable[[Capture], None] | None = None,
         keep: bool = True,
+        limits: Limits | None = None,
     ) -> None:
         if not 100 <= status <= 599:
             raise UsageError(f"status must be an HTTP status code (100-599), got {status}")
@@ -62,11 +82,14 @@ class Receiver:
         self.on_capture = on_capture
         self._log_path = Path(log) if log is not None else None
         self._log: IO[bytes] | None = None
+        self._log_writer: LineWriter | None = None
+        self.log_dropped = 0
+        """Log lines that could not be written (the disk could not keep up, or failed)."""
         self.store = CaptureStore(strict=strict, keep=keep, on_capture=self._captured)
         """The state: every capture, the counts, each recording's progress."""
         self.app = capture_app(self.store, path=self.path, status=status, max_body=max_body)
         """The ASGI app: usable in-process as a sender's target too."""
-        self._server = AppServer(self.app, host, port, self.path)
+        self._server = AppServer(self.app, host, port, self.path, limits=limits)
         self.port: int = self._server.port
 
     @property
@@ -102,14 +125,33 @@ class Receiver:
         """Forget everything captured (the server keeps running)."""
         self.store.reset()
 
+    @property
+    def limits(self) -> Limits:
+        """What the server accepts from clients."""
+        return self._server.limits
+
+    @property
+    def refusals(self) -> Refusals:
+        """Clients the limits turned away (over the connection cap, too slow, too big)."""
+        return self._server.refusals
+
     def summary(self) -> dict[str, Any]:
-        """Counts per event type and verdict, out-of-order, duplicates, undocumented fields."""
-        return self.store.summary()
+        """Counts per event type and verdict, out-of-order, duplicates, undocumented fields,
+        and the clients the limits refused."""
+        summary = self.store.summary()
+        summary["refused"] = self.refusals.to_json()
+        if self._log_writer is not None or self.log_dropped:
+            dropped = self.log_dropped + (self._log_writer.dropped if self._log_writer else 0)
+            summary["log_lines_dropped"] = dropped
+        return summary
+
+    def flush_log(self, timeout: float = 5.0) -> bool:
+        """Wait until every request so far is in the log; False if that took over `timeout`."""
+        return self._log_writer is None or self._log_writer.flush(timeout)
 
     def _captured(self, capture: Capture) -> None:
-        if self._log is not None:
-            self._log.write(orjson.dumps(capture.to_json()) + b"\n")
-            self._log.flush()
+        if self._log_writer is not None:
+            self._log_writer.put(capture)
         if self.on_capture is not None:
             self.on_capture(capture)
 
@@ -118,9 +160,12 @@ class Receiver:
     def _open_log(self) -> None:
         if self._log_path is not None and self._log is None:
             try:
-                self._log = self._log_path.open("ab")
+                self._log = self._log_path.open("ab", buffering=0)
             except OSError as exc:
                 raise UsageError(f"cannot write log {self._log_path}: {exc.strerror}") from None
+            self._log_writer = LineWriter(
+                self._log, _log_line, capacity=LOG_CAPACITY, name=f"log {self._log_path}"
+            )
 
     def start(self, timeout: float = 10.0) -> Receiver:
         """Serve in a background thread; returns once the server accepts requests."""
@@ -146,6 +191,10 @@ class Receiver:
         self._close_log()
 
     def _close_log(self) -> None:
+        if self._log_writer is not None:
+            self._log_writer.close(timeout=10)
+            self.log_dropped += self._log_writer.dropped
+            self._log_writer = None
         if self._log is not None:
             self._log.close()
             self._log = None

@@ -1,16 +1,268 @@
-"""Serve an ASGI app over real HTTP with uvicorn, in a background thread or the foreground."""
+"""Serve an ASGI app over real HTTP with uvicorn, in a background thread or the foreground.
+
+uvicorn runs with httptools (its fast C parser) and a protocol that adds the limits a server
+facing unknown clients needs and uvicorn lacks: a time limit on reading a request's head and
+body (a client that sends half a request and waits, slowloris, is cut off), a cap on the
+request head's size, and a cap on open connections (the ones over it get a 503 and are
+closed at once, so that file descriptors never run out). Bodies are capped by the apps.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import AircoreMockError, UsageError
 from .endpoint import normalize_path
+
+HEADER_TIMEOUT = 10.0
+"""Seconds a client has to send a request's line and headers (from connecting, or from its
+first byte on a kept-alive connection)."""
+BODY_TIMEOUT = 30.0
+"""Seconds a client has to send a request's body once its headers are in."""
+MAX_HEAD = 64 * 1024
+"""Bytes of request line and headers accepted; more gets 431."""
+MAX_CONNECTIONS = 1000
+"""Open connections served at once; more get 503 and are closed (fewer when the open-file
+limit is low: see `default_max_connections`)."""
+KEEP_ALIVE = 5
+"""Seconds an idle kept-alive connection stays open (uvicorn's own setting)."""
+_SPARE_FDS = 64  # descriptors left for the log, the listening socket, the sender's own, ...
+_BASELINE_FDS = 16  # what the process holds before any connection (measured: 7 to 9)
+
+
+def _open_file_limit() -> int | None:
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (ImportError, OSError, ValueError):
+        return None
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
+def default_max_connections() -> int:
+    """`MAX_CONNECTIONS`, or fewer so that connections alone never use up the process's
+    open-file limit (each costs a descriptor): the limit minus 64, at least 16."""
+    soft = _open_file_limit()
+    if soft is None:
+        return MAX_CONNECTIONS
+    return max(16, min(MAX_CONNECTIONS, soft - _SPARE_FDS))
+
+
+def accept_burst(max_connections: int) -> int:
+    """How many connections the event loop may accept in one go (also the listen backlog).
+
+    asyncio accepts up to this many at once, each taking a descriptor before the protocol
+    can turn it away; so the open connections, one burst and what the process holds anyway
+    must fit in the open-file limit, or accept() fails (EMFILE) and nobody is served.
+    """
+    soft = _open_file_limit()
+    room = 2048 if soft is None else soft - max_connections - _BASELINE_FDS
+    return max(8, min(2048, room))
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a server accepts from its clients (every server of the project uses these)."""
+
+    header_timeout: float = HEADER_TIMEOUT
+    body_timeout: float = BODY_TIMEOUT
+    max_head: int = MAX_HEAD
+    max_connections: int | None = None
+    """None: `default_max_connections()`."""
+    keep_alive: int = KEEP_ALIVE
+
+    def __post_init__(self) -> None:
+        for name in ("header_timeout", "body_timeout"):
+            if not getattr(self, name) > 0:
+                raise UsageError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.max_head < 1024:
+            raise UsageError(f"max_head must be at least 1024 bytes, got {self.max_head}")
+        if self.max_connections is not None and self.max_connections < 1:
+            raise UsageError(f"max_connections must be positive, got {self.max_connections}")
+        if self.keep_alive < 1:
+            raise UsageError(f"keep_alive must be at least 1 s, got {self.keep_alive}")
+
+    @property
+    def connections(self) -> int:
+        """The connection cap in force."""
+        return self.max_connections or default_max_connections()
+
+    @property
+    def backlog(self) -> int:
+        """Connections accepted in one go, and queued by the kernel (see `accept_burst`)."""
+        return accept_burst(self.connections)
+
+    def describe(self) -> str:
+        """One line for humans: the limits in force."""
+        return (
+            f"at most {self.connections} connections, {self.header_timeout:g} s for a "
+            f"request's headers, {self.body_timeout:g} s for its body, "
+            f"{self.max_head // 1024} KiB of headers"
+        )
+
+
+@dataclass
+class Refusals:
+    """Clients the limits turned away since the server started (read by the summaries)."""
+
+    connections: int = 0
+    """Connections over the cap (503, closed)."""
+    header_timeouts: int = 0
+    """Requests whose head did not arrive in time (408, closed)."""
+    body_timeouts: int = 0
+    """Requests whose body did not arrive in time (closed)."""
+    large_heads: int = 0
+    """Request heads over the size cap (431, closed)."""
+
+    def total(self) -> int:
+        return self.connections + self.header_timeouts + self.body_timeouts + self.large_heads
+
+    def to_json(self) -> dict[str, int]:
+        return {
+            "connections_over_limit": self.connections,
+            "header_timeouts": self.header_timeouts,
+            "body_timeouts": self.body_timeouts,
+            "oversized_headers": self.large_heads,
+        }
+
+
+def _answer(status: bytes) -> bytes:
+    return b"HTTP/1.1 " + status + b"\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+
+
+_503 = _answer(b"503 Service Unavailable")
+_408 = _answer(b"408 Request Timeout")
+_431 = _answer(b"431 Request Header Fields Too Large")
+
+
+def guarded_protocol(limits: Limits, refusals: Refusals) -> type:
+    """uvicorn's httptools protocol with `limits` enforced, counting into `refusals`."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    max_connections = limits.connections
+    header_timeout, body_timeout, max_head = (
+        limits.header_timeout,
+        limits.body_timeout,
+        limits.max_head,
+    )
+
+    # One sweeper per server checks every connection's deadline a few times a second; arming a
+    # deadline is then a float assignment rather than a timer handle per request, which would
+    # cost more than the rest of the capture endpoint's work.
+    tick = min(1.0, header_timeout / 4, body_timeout / 4)
+    sweeper: dict[str, Any] = {"handle": None}
+
+    def sweep(connections: set[Any], loop: Any) -> None:
+        now = loop.time()
+        for connection in list(connections):
+            deadline = getattr(connection, "_deadline", 0.0)
+            if deadline and deadline <= now:
+                connection._expire()
+        sweeper["handle"] = loop.call_later(tick, sweep, connections, loop) if connections else None
+
+    class GuardedHttpTools(HttpToolsProtocol):  # type: ignore[misc]
+        _deadline = 0.0  # when the request being read must be in (0: none)
+        _in_body = False
+        _reading_head = True
+        _head_bytes = 0
+        _refused = False
+        _boundary = False
+
+        def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+            over = len(self.connections) >= max_connections
+            super().connection_made(transport)
+            if over:
+                refusals.connections += 1
+                self._refuse(_503)
+                return
+            self._deadline = self.loop.time() + header_timeout
+            if sweeper["handle"] is None:
+                sweeper["handle"] = self.loop.call_later(tick, sweep, self.connections, self.loop)
+
+        def data_received(self, data: bytes) -> None:
+            if self._refused:
+                return
+            self._boundary = False
+            super().data_received(data)
+            if self._reading_head and not self._boundary and not self._refused:
+                # A chunk read while a head is incomplete is all head, unless it also held the
+                # end of the request before (a pipelined client); that one is not counted, so
+                # a head may overshoot by one read (256 KiB): the cap bounds memory.
+                self._head_bytes += len(data)
+                if self._head_bytes > max_head:
+                    refusals.large_heads += 1
+                    self._refuse(_431)
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._reading_head, self._head_bytes = True, 0
+            if not self._deadline:  # a kept-alive connection's next request
+                self._deadline = self.loop.time() + header_timeout
+
+        def on_headers_complete(self) -> None:
+            self._reading_head, self._in_body = False, True
+            self._deadline = self.loop.time() + body_timeout
+            super().on_headers_complete()
+
+        def on_message_complete(self) -> None:
+            self._deadline, self._in_body = 0.0, False
+            self._reading_head, self._head_bytes, self._boundary = True, 0, True
+            super().on_message_complete()
+
+        def _expire(self) -> None:
+            self._deadline = 0.0
+            if self._in_body:
+                refusals.body_timeouts += 1
+                # The app is waiting for the rest of the body: closing tells it the client left.
+                self._refused = True
+                self.transport.close()
+            elif self.cycle is None or self.cycle.response_complete:
+                refusals.header_timeouts += 1
+                self._refuse(_408)
+
+        def _refuse(self, answer: bytes) -> None:
+            self._refused = True
+            self._deadline = 0.0
+            if not self.transport.is_closing():
+                self.transport.write(answer)
+                self.transport.close()
+
+    return GuardedHttpTools
+
+
+class _QuietAcceptErrors(logging.Filter):
+    """asyncio logs each failed accept() with a traceback; when descriptors run out (used up
+    by something else than the capped connections) that is thousands of lines. Keep one line
+    a second, no traceback."""
+
+    _last = 0.0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not str(record.msg).startswith("socket.accept() out of system resource"):
+            return True
+        now = time.monotonic()
+        if now - self._last < 1.0:
+            return False
+        type(self)._last = now
+        error = record.exc_info[1] if record.exc_info else None
+        record.msg, record.args = "aircore-mock: cannot accept connections: %s", (error,)
+        record.exc_info, record.exc_text = None, None
+        return True
+
+
+def _quiet_accept_errors() -> None:
+    asyncio_logger = logging.getLogger("asyncio")
+    if not any(isinstance(f, _QuietAcceptErrors) for f in asyncio_logger.filters):
+        asyncio_logger.addFilter(_QuietAcceptErrors())
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -35,8 +287,20 @@ def bind(host: str, port: int) -> socket.socket:
 class AppServer:
     """An ASGI app on `http://host:port` (port 0 picks a free one): `with AppServer(app) as s:`."""
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, path: str = "/") -> None:
+    def __init__(
+        self,
+        app: Any,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        path: str = "/",
+        *,
+        limits: Limits | None = None,
+    ) -> None:
         self.app = app
+        self.limits = limits or Limits()
+        """What the server accepts from clients: timeouts, head size, connections."""
+        self.refusals = Refusals()
+        """Clients the limits turned away so far."""
         self.host = host
         self.path = normalize_path(path)
         self._socket = bind(host, port)
@@ -54,6 +318,7 @@ class AppServer:
     def _make_server(self) -> Any:
         import uvicorn
 
+        _quiet_accept_errors()
         ready = self._ready
 
         class Server(uvicorn.Server):
@@ -64,9 +329,16 @@ class AppServer:
 
         config = uvicorn.Config(
             self.app,
+            http=guarded_protocol(self.limits, self.refusals),
             log_level="warning",
             access_log=False,
             lifespan="auto",
+            timeout_keep_alive=self.limits.keep_alive,
+            backlog=self.limits.backlog,
+            # Nothing here sits behind a proxy: X-Forwarded-For is not to be trusted (and
+            # the middleware costs every request).
+            proxy_headers=False,
+            server_header=False,
             timeout_graceful_shutdown=2,
         )
         return Server(config)

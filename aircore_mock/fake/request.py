@@ -8,9 +8,7 @@ and error messages name fields, never values.
 from __future__ import annotations
 
 import functools
-import ipaddress
 import math
-import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -140,19 +138,12 @@ def scrub(text: str, secrets: list[str]) -> str:
 
 # --- what the storage settings do to the upload -----------------------------------------
 
-_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
-
 
 def bucket_name_ok(bucket: str) -> bool:
-    """S3's naming rules: 3-63 lowercase letters, digits, dots and hyphens, a letter or digit
-    at each end, no two adjacent dots, not shaped like an IP address."""
-    if not _BUCKET.fullmatch(bucket) or ".." in bucket:
-        return False
-    try:
-        ipaddress.IPv4Address(bucket)
-    except ValueError:
-        return True
-    return False
+    """S3's naming rules (see `bucket_name_problem` in the catalogue)."""
+    from ..generation.catalogue import bucket_name_problem
+
+    return bucket_name_problem(bucket) is None
 
 
 def effective_region(region: str) -> str:

@@ -10,6 +10,7 @@ from typing import IO, Any
 import httpx
 import orjson
 
+from ..capture import Limits, LineWriter
 from ..errors import UsageError
 from .app import MAX_BODY, fake_app
 from .backend import (
@@ -58,6 +59,7 @@ class FakeAircore:
         public_url: str | None = None,
         deliver_to: Any = None,
         max_body: int = MAX_BODY,
+        limits: Limits | None = None,
         log: str | Path | None = None,
         on_request: Callable[[JournalEntry], None] | None = None,
         on_callback: Callable[[SentCallback], None] | None = None,
@@ -81,8 +83,14 @@ class FakeAircore:
         self.app = fake_app(self.backend, self._host, max_body=max_body)
         """The ASGI app: Aircore's recording API plus the `/_aircore-mock/` control API."""
         self._server: Any = None
+        self.limits = limits or Limits()
+        """What the server accepts from clients (timeouts, head size, connections)."""
         self._log_path = Path(log) if log is not None else None
         self._log: IO[bytes] | None = None
+        self._log_writer: LineWriter | None = None
+        self.log_dropped = 0
+        """Log lines that could not be written (the disk could not keep up, or failed)."""
+        self._refusals: Any = None
         self.on_request = on_request
         self.on_callback = on_callback
         self.backend.on_journal = self._journaled
@@ -176,8 +184,27 @@ class FakeAircore:
         self.backend.reset()
 
     def summary(self) -> dict[str, Any]:
-        """Counts of recordings by state and callbacks by delivery outcome."""
-        return self.backend.summary()
+        """Counts of recordings by state and callbacks by delivery outcome; served, also the
+        clients the limits refused."""
+        summary = self.backend.summary()
+        refusals = self.refusals
+        if refusals is not None:
+            summary["refused"] = refusals.to_json()
+        if self._log_writer is not None or self.log_dropped:
+            dropped = self.log_dropped + (self._log_writer.dropped if self._log_writer else 0)
+            summary["log_lines_dropped"] = dropped
+        return summary
+
+    @property
+    def refusals(self) -> Any:
+        """Clients the server's limits turned away (None when never served)."""
+        if self._server is not None:
+            return self._server.refusals
+        return self._refusals
+
+    def flush_log(self, timeout: float = 5.0) -> bool:
+        """Wait until everything so far is in the log; False if that took over `timeout`."""
+        return self._log_writer is None or self._log_writer.flush(timeout)
 
     # --- in-process clients --------------------------------------------------------------
 
@@ -195,7 +222,7 @@ class FakeAircore:
     def _make_server(self) -> Any:
         from ..capture import AppServer
 
-        server = AppServer(self.app, self.host, self.port)
+        server = AppServer(self.app, self.host, self.port, limits=self.limits)
         self.port = server.port
         self._server = server
         if self._fixed_public_url is None:
@@ -231,7 +258,13 @@ class FakeAircore:
 
     def _close(self) -> None:
         self._host.close()
+        if self._server is not None:
+            self._refusals = self._server.refusals
         self._server = None
+        if self._log_writer is not None:
+            self._log_writer.close(timeout=10)
+            self.log_dropped += self._log_writer.dropped
+            self._log_writer = None
         if self._log is not None:
             self._log.close()
             self._log = None
@@ -251,14 +284,17 @@ class FakeAircore:
     def _open_log(self) -> None:
         if self._log_path is not None and self._log is None:
             try:
-                self._log = self._log_path.open("ab")
+                self._log = self._log_path.open("ab", buffering=0)
             except OSError as exc:
                 raise UsageError(f"cannot write log {self._log_path}: {exc.strerror}") from None
+            # Written by a thread of its own: the hooks below run on the server's loop.
+            self._log_writer = LineWriter(
+                self._log, _log_line, capacity=100_000, name=f"log {self._log_path}"
+            )
 
     def _write(self, record: dict[str, Any]) -> None:
-        if self._log is not None:
-            self._log.write(orjson.dumps(record) + b"\n")
-            self._log.flush()
+        if self._log_writer is not None:
+            self._log_writer.put(record)
 
     def _journaled(self, entry: JournalEntry) -> None:
         self._write({"type": "request", **entry.to_json()})
@@ -269,6 +305,10 @@ class FakeAircore:
         self._write({"type": "callback", **sent.to_json()})
         if self.on_callback is not None:
             self.on_callback(sent)
+
+
+def _log_line(record: dict[str, Any]) -> bytes:
+    return orjson.dumps(record) + b"\n"
 
 
 class _InProcessTransport(httpx.BaseTransport):

@@ -10,7 +10,7 @@ from .catalogue import (
     Region,
     UploadFailure,
 )
-from .generator import Generator, sample_events
+from .generator import Generator, sample_events, sample_mix
 from .pins import parse_pins
 from .provider import AircoreProvider
 from .scenarios import FAULTS, Fault, Outcome, Scenario, catalogue, outcomes, resolve
@@ -33,4 +33,5 @@ __all__ = [
     "parse_pins",
     "resolve",
     "sample_events",
+    "sample_mix",
 ]

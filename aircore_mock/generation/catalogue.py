@@ -23,6 +23,7 @@ region: a China or GovCloud bucket cannot be reached with, or named by, another 
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import string
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ __all__ = [
     "BadRegion",
     "Region",
     "UploadFailure",
+    "bucket_name_problem",
     "failure",
     "failure_families",
     "failure_for_region",
@@ -106,6 +108,39 @@ DNS_SUFFIXES: dict[str, str] = {
     "aws-cn": "amazonaws.com.cn",
     "aws-us-gov": "amazonaws.com",
 }
+
+
+# S3's rules for general purpose bucket names (the AWS docs' "Bucket naming rules").
+_BUCKET_CHARS = re.compile(r"[a-z0-9.-]+")
+_BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_BUCKET_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+
+def bucket_name_problem(bucket: str) -> str | None:
+    """Which of S3's bucket naming rules `bucket` breaks, in words; None if S3 accepts it."""
+    if not 3 <= len(bucket) <= 63:
+        return f"is {len(bucket)} characters long; S3 wants 3 to 63"
+    if not _BUCKET_CHARS.fullmatch(bucket):
+        odd = sorted({c for c in bucket if not _BUCKET_CHARS.fullmatch(c)})
+        shown = ", ".join(repr(c) for c in odd)
+        return f"has {shown}; S3 allows only lowercase letters, digits, dots and hyphens"
+    if not (bucket[0].isalnum() and bucket[-1].isalnum()):
+        return "must begin and end with a lowercase letter or a digit"
+    if ".." in bucket:
+        return "has two dots in a row"
+    try:
+        ipaddress.IPv4Address(bucket)
+    except ValueError:
+        pass
+    else:
+        return "is shaped like an IP address"
+    for prefix in _BUCKET_PREFIXES:
+        if bucket.startswith(prefix):
+            return f"begins with {prefix!r}, which S3 reserves"
+    for suffix in _BUCKET_SUFFIXES:
+        if bucket.endswith(suffix):
+            return f"ends with {suffix!r}, which S3 reserves"
+    return None
 
 
 def partition_of(region: str) -> str:

@@ -200,11 +200,24 @@ class Generator:
 
 
 def sample_events(scenario: Scenario) -> list[str]:
-    """The callback types a scenario sends for one recording (seed 0), in send order."""
+    """The callback types a scenario sends for one recording (seed 0), in send order; for a
+    mix, those of its common case (a recording that uploads). `sample_mix` shows them all."""
+    return sample_mix(scenario)[0][1]
+
+
+def sample_mix(scenario: Scenario) -> list[tuple[float, list[str]]]:
+    """What a scenario sends, as (share of recordings, callback types in send order): one
+    entry, or for a mix (`mixed`, a burst) an uploading and a failing recording's."""
     count = 2 if scenario.burst else 1
-    for seed in range(100):
+    found: dict[bool, list[str]] = {}
+    for seed in range(200):
         events = [c["event"] for c in Generator(seed=seed).scenario(scenario.name, count=count)]
-        # a mix is shown by its common case: recordings that upload
-        if scenario.outcome.upload != "mixed" or events[-1] == lifecycle().uploaded:
+        uploads = events[-1] == lifecycle().uploaded
+        found.setdefault(uploads, events)
+        if scenario.outcome.upload != "mixed" or len(found) == 2:
             break
-    return events
+    if scenario.outcome.upload != "mixed" or scenario.burst:
+        # a burst interleaves several recordings: one sample already shows the mix
+        return [(1.0, found.get(True) or next(iter(found.values())))]
+    rate = scenario.outcome.mixed_failure_rate
+    return [(1.0 - rate, found[True]), (rate, found[False])]

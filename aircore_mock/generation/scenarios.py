@@ -14,7 +14,7 @@ from typing import Any, Literal
 from ..errors import UsageError
 from ..model import lifecycle
 from ._draw import between
-from .catalogue import UPLOAD_FAILURES
+from .catalogue import REGION_CODES, UPLOAD_FAILURES, bucket_name_problem
 from .pins import pin_label
 
 Upload = Literal["ok", "failed", "none", "mixed"]
@@ -58,11 +58,15 @@ class Outcome:
             clash.add("stop_reason")
         if self.failure and pins.get("failure") not in (None, self.failure):
             clash.add("failure")
+        if "failure_reason" in clash and self.upload != "none":
+            raise UsageError(_not_a_stop_reason(pins["failure_reason"], self.name))
         if clash:
             names = ", ".join(sorted(pin_label(name) for name in clash))
             raise UsageError(
                 f"{names} cannot be pinned with outcome {self.name!r}: {self.description}"
             )
+        if self.upload in ("ok", "mixed"):
+            _check_upload_target(self.name, pins)
 
     def decide(self, random: _random.Random, pins: Mapping[str, Any]) -> Decision:
         """This outcome for one recording, honouring pins where the outcome leaves a choice."""
@@ -76,6 +80,39 @@ class Outcome:
             else:
                 upload = "ok"
         return Decision(upload, self.stop_reason, self.failure)
+
+
+def _not_a_stop_reason(value: str, outcome: str) -> str:
+    reasons = lifecycle().stop_reasons
+    near = difflib.get_close_matches(value, reasons, n=1, cutoff=0.75)
+    near += [r for r in reasons if r.lower() == value.lower() and r not in near]
+    hint = f" (did you mean {near[0]!r}?)" if near else ""
+    return (
+        f"recording.reason {value!r} is not a stop reason{hint}: the stop reasons are "
+        f"{', '.join(reasons)}. Outcome {outcome!r} uploads, so recording.reason can only be "
+        "one of those; with an upload failure (e.g. --scenario upload-failed) it is the "
+        "failure's message, any text"
+    )
+
+
+def _check_upload_target(outcome: str, pins: Mapping[str, Any]) -> None:
+    # A successful upload to a region or bucket that cannot exist would teach a receiver's
+    # author something false: refuse, and say which scenario makes the failure instead.
+    region, bucket = pins.get("region"), pins.get("bucket")
+    if region and region not in REGION_CODES:
+        near = difflib.get_close_matches(region.lower(), REGION_CODES, n=1, cutoff=0.7)
+        hint = f"did you mean {near[0]!r}? " if near else ""
+        raise UsageError(
+            f"recording.location.region {region!r} is not an AWS region code, so outcome "
+            f"{outcome!r} cannot upload there; {hint}real codes: {', '.join(REGION_CODES)}. "
+            "For the failure such a region causes: --scenario bad-region (or invalid-region)"
+        )
+    problem = None if bucket is None else bucket_name_problem(bucket)
+    if problem is not None:
+        raise UsageError(
+            f"bucket {bucket!r} {problem}, so outcome {outcome!r} cannot upload to it. For "
+            "the failure S3 answers with: --scenario invalid-bucket-name"
+        )
 
 
 @dataclass(frozen=True)
@@ -171,7 +208,12 @@ def outcomes() -> dict[str, Outcome]:
         )
     found += [
         Outcome("in-progress", "the recording has started and is still going", "none"),
-        Outcome("mixed", "a realistic mix: most recordings upload, some fail", "mixed"),
+        Outcome(
+            "mixed",
+            "a realistic mix: 80% of recordings upload, 20% fail (any catalogued upload "
+            "failure); each stops for any documented reason",
+            "mixed",
+        ),
     ]
     return {o.name: o for o in found}
 

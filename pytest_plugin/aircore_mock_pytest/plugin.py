@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 _SEED = pytest.StashKey[int]()
+_FIXTURE_PREFIX = "aircore_"  # every fixture this plugin and its contract class define
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -20,7 +21,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=int,
         default=None,
         metavar="SEED",
-        help="Seed for generated callbacks (printed in the header; default: a random one).",
+        help="Seed for generated callbacks (printed at the top of runs that use the fixtures; "
+        "default: a random one).",
     )
     group.addoption(
         "--aircore-target",
@@ -54,9 +56,27 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_SEED] = seed
 
 
-def pytest_report_header(config: pytest.Config) -> str:
+def _seed_line(config: pytest.Config) -> str:
     seed = config.stash[_SEED]
     return f"aircore-mock: seed {seed} (reproduce with --aircore-seed {seed})"
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    # The plugin is loaded into every pytest run of a project that has the package installed:
+    # its line belongs in the header only of runs that use it (said once the tests are
+    # collected, below), or of verbose runs, where every plugin's say is welcome.
+    return [_seed_line(config)] if config.get_verbosity() > 0 else []
+
+
+def pytest_report_collectionfinish(config: pytest.Config, items: list[pytest.Item]) -> list[str]:
+    if config.get_verbosity() > 0:
+        return []  # already in the header
+    uses = any(
+        name.startswith(_FIXTURE_PREFIX)
+        for item in items
+        for name in getattr(item, "fixturenames", ())
+    )
+    return [_seed_line(config)] if uses else []
 
 
 def target_option(config: pytest.Config) -> str | None:
@@ -77,7 +97,7 @@ def _marker(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def aircore_seed(pytestconfig: pytest.Config) -> int:
-    """The session's seed (from --aircore-seed, or random and shown in the header)."""
+    """The session's seed (from --aircore-seed, or random and shown at the top of the run)."""
     return pytestconfig.stash[_SEED]
 
 

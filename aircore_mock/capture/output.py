@@ -1,0 +1,180 @@
+"""Output that never holds up a server: a bounded queue and a writer thread of its own.
+
+A server's event loop answers every client; if it wrote to a terminal, a pipe or a slow disk
+itself, one reader that stops reading (`aircore-mock receive | less`, a full pipe) would stop
+the server, SIGTERM included. So the loop only queues (`put`, which never blocks), and a
+thread renders and writes. When the queue is full the item is dropped and counted: losing a
+line of output is better than stalling every sender.
+
+The writer writes to a file descriptor with `os.write`, never through a Python file object:
+a thread blocked inside a buffered file holds its lock, and the interpreter cannot flush
+that file at exit. Before each write it waits, in short steps, until the descriptor can take
+data, so that `close()` can give up on a reader that never reads again.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import errno
+import os
+import select
+import threading
+import time
+from collections.abc import Callable
+from typing import IO, Any
+
+DEFAULT_CAPACITY = 10_000
+"""Items a writer holds before it drops new ones."""
+
+_CHUNK = 4096  # PIPE_BUF: a pipe that polls writable takes this much without blocking
+_POLL = 0.2  # seconds between checks whether the writer is being closed
+_BATCH = 1024
+_GATHER = 0.05  # seconds the writer lets items gather: one wake-up a batch, not one an item
+
+
+class LineWriter:
+    """Writes rendered items to a file descriptor from a thread, in order; `put` never blocks.
+
+    `render(item)` turns an item into the bytes to write (a line, newline included); it runs on
+    the writer thread, so a server's loop does not pay for formatting. `on_broken` is called
+    (on the writer thread) once if the reader goes away (EPIPE).
+    """
+
+    def __init__(
+        self,
+        target: int | IO[Any],
+        render: Callable[[Any], bytes] = bytes,
+        *,
+        capacity: int = DEFAULT_CAPACITY,
+        name: str = "output",
+        on_broken: Callable[[], None] | None = None,
+    ) -> None:
+        if capacity < 1:
+            raise ValueError(f"capacity must be positive, got {capacity}")
+        self.fd = target if isinstance(target, int) else target.fileno()
+        self.render = render
+        self.capacity = capacity
+        self.name = name
+        self.on_broken = on_broken
+        self.written = 0
+        """Items written."""
+        self.dropped = 0
+        """Items dropped: the queue was full, the reader had gone, or `close()` gave up."""
+        self.broken = False
+        """The reader went away (EPIPE); later items are dropped."""
+        self.error: str | None = None
+        """Why writing stopped, when it did (a broken pipe, a full disk, ...)."""
+        self._queue: collections.deque[Any] = collections.deque()
+        self._wake = threading.Condition(threading.Lock())
+        self._closing = False
+        self._abandon = False
+        self._busy = False
+        # poll, not select: select cannot watch a descriptor numbered above 1023, which a busy
+        # server's log file may get. Without poll (Windows) writes simply block the thread.
+        self._poller: Any = None
+        if hasattr(select, "poll"):
+            self._poller = select.poll()
+            self._poller.register(self.fd, select.POLLOUT)
+        self._thread = threading.Thread(target=self._run, name=f"aircore-mock {name}", daemon=True)
+        self._thread.start()
+
+    def put(self, item: Any) -> bool:
+        """Queue `item` for writing; False (and counted in `dropped`) if it cannot be."""
+        # deque.append is atomic; the length check may let a few past the capacity under a
+        # race, which is harmless: the bound is on memory, not exact.
+        if self._closing or self.broken or len(self._queue) >= self.capacity:
+            self.dropped += 1
+            return False
+        self._queue.append(item)
+        return True
+
+    @property
+    def pending(self) -> int:
+        """Items queued and not written yet."""
+        return len(self._queue)
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until everything queued so far is written (or dropped); False on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._wake:
+            while self._queue or self._busy:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._thread.is_alive():
+                    return False
+                self._wake.wait(left)
+        return True
+
+    def close(self, timeout: float = 2.0) -> bool:
+        """Write what is queued, waiting at most `timeout` s; True if everything was written.
+
+        What cannot be written in time (a reader that stopped reading) is dropped and counted.
+        """
+        with self._wake:
+            self._closing = True
+            self._wake.notify()
+        self._thread.join(timeout)
+        gave_up = self._thread.is_alive()
+        if gave_up:
+            self._abandon = True
+            self._thread.join(_POLL * 2 + 0.1)
+        left = len(self._queue)
+        if left:
+            self.dropped += left
+            self._queue.clear()
+        return not gave_up and not left and not self.broken
+
+    def _run(self) -> None:
+        queue = self._queue
+        while True:
+            with self._wake:
+                self._busy = False
+                self._wake.notify_all()  # flush() waits for an empty queue and an idle writer
+                # Woken by the clock, not by each put, and in batches: a server's loop that had
+                # to hand the GIL to this thread for every request would lose much of its speed.
+                if len(queue) < _BATCH and not self._closing:
+                    self._wake.wait(_GATHER)
+                while not queue and not self._closing:
+                    self._wake.wait(_GATHER)
+                if not queue:
+                    return  # closing, and everything written
+                self._busy = True
+                batch = []
+                while queue and len(batch) < _BATCH:
+                    batch.append(queue.popleft())
+            try:
+                data = b"".join(self.render(item) for item in batch)
+            except Exception as exc:  # a render bug must not kill the output
+                data = f"aircore-mock: cannot write output: {exc!r}\n".encode()
+            if not self._write(data):
+                self.dropped += len(batch) + len(queue)
+                queue.clear()
+                if self.broken or self._abandon:
+                    return
+                continue
+            self.written += len(batch)
+
+    def _write(self, data: bytes) -> bool:
+        view = memoryview(data)
+        while view:
+            if self._abandon:
+                return False
+            if self._poller is not None and not self._poller.poll(_POLL * 1000):
+                continue  # not writable yet (or an error, which the write below reports)
+            try:
+                done = os.write(self.fd, view[:_CHUNK])
+            except BlockingIOError:
+                continue
+            except OSError as exc:
+                return self._failed(exc)
+            view = view[done:]
+        return True
+
+    def _failed(self, exc: BaseException) -> bool:
+        if isinstance(exc, OSError) and exc.errno in (errno.EPIPE, errno.EBADF):
+            self.broken = True
+        self.error = str(exc.strerror if isinstance(exc, OSError) and exc.strerror else exc)
+        if self.broken and self.on_broken is not None:
+            with contextlib.suppress(Exception):
+                self.on_broken()
+        return False
