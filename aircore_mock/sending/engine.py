@@ -75,8 +75,8 @@ class Job:
 def job_of(index: int, delivery: Any) -> Job:
     """A `Delivery`, a callback dict (or any JSON value) or raw `bytes` as a job."""
     kind = type(delivery)
-    if kind is bytes:  # a body as it is, sent as it is; its recording keeps it in order
-        return Job(index, delivery, _recording_url_in(delivery), None, None, delivery)
+    if kind is bytes:  # a body as it is, sent as it is (its recording is read if it matters)
+        return Job(index, delivery, None, None, None, delivery)
     if kind is Delivery:
         callback, url, offset, quirk = delivery
         return Job(index, callback, url, quirk, offset, orjson.dumps(callback))
@@ -283,7 +283,7 @@ class Engine:
         self.interrupted = False
         self.error: BaseException | None = None
         """An exception the input or the result callback raised; run() raises it at the end."""
-        self._next_slot = 0.0
+        self._next_slot: float | None = None if options.rate is None else 0.0
         self._stop_event: asyncio.Event | None = None
         self._now = asyncio.Event()  # set by stop(now=True)
         self._lanes: list[asyncio.Queue[Job | None]] = []
@@ -445,9 +445,13 @@ class Engine:
             # One lane per recording keeps its callbacks in order (unless the job names one).
             if job.lane is not None:
                 lane = lanes[job.lane % count]
+            elif count == 1:
+                lane = lanes[0]
             else:
+                if job.recording_url is None and type(job.callback) is bytes:
+                    job.recording_url = _recording_url_in(job.body)  # keeps raw bodies in order
                 key = job.recording_url or str(job.index)
-                lane = lanes[zlib.crc32(key.encode()) % count] if count > 1 else lanes[0]
+                lane = lanes[zlib.crc32(key.encode()) % count]
             await lane.put(job)
             self._feeding = None
 
@@ -465,8 +469,7 @@ class Engine:
         # `rate`: at most that many attempts a second across every lane, counted when each
         # attempt starts (so a stalled receiver is not followed by a burst).
         rate = self.options.rate
-        if rate is None:
-            return
+        assert rate is not None and self._next_slot is not None
         now = time.monotonic()
         slot = max(now, self._next_slot)
         self._next_slot = slot + 1 / rate
@@ -480,7 +483,7 @@ class Engine:
             job = await queue.get()
             if job is None:
                 return
-            if not self.stopping:
+            if self._next_slot is not None and not self.stopping:
                 await self._pace()
             if self.stopping:
                 emit(not_sent(job))
@@ -589,8 +592,8 @@ class Engine:
             outcome, error = DeliveryOutcome.ERROR, f"{type(exc).__name__}: {exc}"
         finally:
             self._due[lane] = 0.0
-        late = time.perf_counter() - began > timeout
-        if self._expired[lane] or late:
+        elapsed = time.perf_counter() - began
+        if self._expired[lane] or elapsed > timeout:
             # Past the deadline, even if an answer came: an app that swallowed the cancel, or
             # one that blocked the loop (then the watchdog could not run at all).
             if self._expired[lane] and answer is not None:
@@ -598,7 +601,7 @@ class Engine:
             self._expired[lane] = False
             answer, outcome = None, DeliveryOutcome.TIMEOUT
             error = f"no answer within {timeout:g} s"
-        latency = (time.perf_counter() - began) * 1000
+        latency = elapsed * 1000
         if answer is None:
             return _Attempt(job.result(number, None, latency, outcome, error=error), None)
         status = answer.status

@@ -23,8 +23,8 @@ import socket
 import ssl
 import sys
 import threading
+import time
 import traceback
-import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -86,6 +86,8 @@ def trimmed_traceback(exc: BaseException) -> str:
 # --- URLs: aiohttp ----------------------------------------------------------------------
 
 
+_IDLE = 0.1  # seconds a pooled connection rests before it is checked for a close
+
 # Set by the connector for the request in hand (same task, same context): did it get a
 # pooled connection that had carried a request before?
 _reused: contextvars.ContextVar[bool] = contextvars.ContextVar("aircore_mock_reused", default=False)
@@ -119,21 +121,22 @@ def _connector(**options: Any) -> Any:
     import aiohttp
 
     class Connector(aiohttp.TCPConnector):
-        def __init__(self, **options: Any) -> None:
-            super().__init__(**options)
-            self._carried: weakref.WeakSet[Any] = weakref.WeakSet()
-
         async def connect(self, req: Any, traces: Any, timeout: Any) -> Any:
             while True:
                 connection = await super().connect(req, traces, timeout)
                 protocol = connection.protocol
-                reused = protocol is not None and protocol in self._carried
-                if not (reused and _closed_by_peer(connection)):
+                now = time.monotonic()
+                # When it last carried a request, noted on the connection's own protocol
+                # object (a weak mapping would cost a weakref per request).
+                last = getattr(protocol, "_aircore_mock_used", None)
+                # A connection in use a moment ago cannot hide a close the loop has not read;
+                # one idle for a while can (a Sender's loop does not run between sends).
+                if not (last is not None and now - last > _IDLE and _closed_by_peer(connection)):
                     break
                 connection.close()  # closed while idle: never send on it
             if protocol is not None:
-                _reused.set(reused)
-                self._carried.add(protocol)
+                _reused.set(last is not None)
+                protocol._aircore_mock_used = now
             return connection
 
     return Connector(**options)
