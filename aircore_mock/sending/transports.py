@@ -191,6 +191,9 @@ class AiohttpTransport:
 
     async def open(self) -> None:
         if self._session is None:
+            from yarl import URL
+
+            self._url = URL(self.url)  # parsed once: aiohttp would parse a string every time
             self._session = self._make_session(force_close=not self.keepalive)
 
     async def post(self, body: bytes, headers: Mapping[str, str] | None = None) -> Answer:
@@ -223,7 +226,10 @@ class AiohttpTransport:
 
         try:
             async with session.post(
-                self.url, data=body, headers=_override(self.headers, headers), allow_redirects=False
+                self._url,
+                data=body,
+                headers=_override(self.headers, headers),
+                allow_redirects=False,
             ) as response:
                 data = bytearray()
                 while len(data) < _READ_CAP:
