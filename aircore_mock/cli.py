@@ -131,6 +131,34 @@ def _refusals_line(refused: dict[str, int]) -> str | None:
     return f"refused: {', '.join(parts)}" if parts else None
 
 
+def _listen_options(port: int) -> Any:
+    """--host, --port and --ready-file, for the commands that run a server."""
+
+    def add(f: Any) -> Any:
+        f = click.option(
+            "--ready-file",
+            type=click.Path(dir_okay=False),
+            default=None,
+            help="Write host:port here once listening, so scripts can wait for it.",
+        )(f)
+        f = click.option(
+            "-p",
+            "--port",
+            type=click.IntRange(0, 65535),
+            default=port,
+            show_default=True,
+            help="Port; 0 picks a free one (see --ready-file).",
+        )(f)
+        return click.option(
+            "--host",
+            default="127.0.0.1",
+            show_default=True,
+            help="Interface to bind (loopback by default; 0.0.0.0 exposes it).",
+        )(f)
+
+    return add
+
+
 def _seed_option(f: Any) -> Any:
     return click.option(
         "--seed",
@@ -759,26 +787,7 @@ def _dry_run(deliveries: Any, target: str, headers: dict[str, str], output_forma
 
 
 @cli.command()
-@click.option(
-    "--host",
-    default="127.0.0.1",
-    show_default=True,
-    help="Interface to bind (loopback by default; 0.0.0.0 exposes it).",
-)
-@click.option(
-    "-p",
-    "--port",
-    type=click.IntRange(0, 65535),
-    default=8080,
-    show_default=True,
-    help="Port; 0 picks a free one (see --ready-file).",
-)
-@click.option(
-    "--ready-file",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Write host:port here once listening, so scripts can wait for it.",
-)
+@_listen_options(port=8080)
 @click.option(
     "--api-key",
     "api_keys",
@@ -942,20 +951,7 @@ def serve(
 
 
 @cli.command()
-@click.option(
-    "--host",
-    default="127.0.0.1",
-    show_default=True,
-    help="Interface to bind (loopback by default; 0.0.0.0 exposes it).",
-)
-@click.option(
-    "-p",
-    "--port",
-    type=click.IntRange(0, 65535),
-    default=8000,
-    show_default=True,
-    help="Port; 0 picks a free one (see --ready-file).",
-)
+@_listen_options(port=8000)
 @click.option("--path", default="/", show_default=True, help="Path callbacks are POSTed to.")
 @click.option(
     "--strict",
@@ -983,12 +979,6 @@ def serve(
     type=click.Path(dir_okay=False),
     default=None,
     help="Append every request (headers, body, verdict) to this JSONL file.",
-)
-@click.option(
-    "--ready-file",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Write host:port here once listening, so scripts can wait for it.",
 )
 @_limit_options
 @_format_option(["text", "json"], "text: a line per request; json: a JSON object per line.")
