@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import platform
 import shutil
+import socket
 import statistics
+import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from importlib import metadata
 from pathlib import Path
 
@@ -71,3 +74,107 @@ def machine_line(title: str, quick: bool) -> str:
         f"aircore-mock {title} benchmark ({'quick' if quick else 'full'}): "
         f"Python {platform.python_version()}, {os.cpu_count()} CPUs, {platform.machine()}"
     )
+
+
+# --- a local server answering 204, for the benchmarks that send ----------------------------
+
+HOST = "127.0.0.1"
+
+NGINX_CONF = """\
+daemon off;
+# One process, so that its CPU time can be read from /proc (a master would hide its worker's).
+master_process off;
+worker_processes 1;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+events {{
+    worker_connections 4096;
+}}
+http {{
+    access_log off;
+    keepalive_requests 1000000;
+    keepalive_timeout 75s;
+    client_body_temp_path {tmp}/client_body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    server {{
+        listen {host}:{port};
+        location / {{
+            return 204;
+        }}
+    }}
+}}
+"""
+
+# argv: host, port. A raw ASGI app: no framework between uvicorn and the 204.
+UVICORN_CHILD = r"""
+import sys
+import uvicorn
+
+
+async def app(scope, receive, send):
+    more = True
+    while more:  # read the body, so that the connection can be kept alive
+        message = await receive()
+        more = message.get("more_body", False)
+    await send({"type": "http.response.start", "status": 204, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+
+
+uvicorn.run(app, host=sys.argv[1], port=int(sys.argv[2]), log_level="warning",
+            access_log=False, lifespan="off")
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_listening(proc: subprocess.Popen[bytes], port: int, limit: float = 20.0) -> None:
+    """Return once `port` accepts connections; RuntimeError if `proc` exits or time runs out."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"exited {proc.returncode} before listening on {port}")
+        with contextlib.suppress(OSError), socket.create_connection((HOST, port), timeout=0.5):
+            return
+        time.sleep(0.01)  # poll interval, not a start-up delay
+    raise RuntimeError(f"not listening on {port} after {limit:g} s")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextlib.contextmanager
+def server_204(tmp: Path, choice: str = "auto") -> Iterator[tuple[str, str, int]]:
+    """(description, base URL, pid) of a local server answering 204 to every request: nginx
+    (one process) if found and wanted, else uvicorn with a raw ASGI app; stopped at the end."""
+    exe = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
+    if choice == "nginx" and exe is None:
+        raise SystemExit("--receiver nginx: nginx not found on PATH or in /usr/sbin")
+    port = free_port()
+    if exe is not None and choice != "uvicorn":
+        conf = tmp / "nginx.conf"
+        conf.write_text(NGINX_CONF.format(tmp=tmp, host=HOST, port=port), encoding="utf-8")
+        argv = [exe, "-p", str(tmp), "-c", str(conf), "-e", str(tmp / "error.log")]
+        name = f"nginx ({exe}), one process"
+    else:
+        argv = [sys.executable, "-c", UVICORN_CHILD, HOST, str(port)]
+        name = f"uvicorn {version('uvicorn')}, a raw ASGI app (one process)"
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    try:
+        wait_listening(proc, port)
+        yield name, f"http://{HOST}:{port}/", proc.pid
+    finally:
+        stop(proc)

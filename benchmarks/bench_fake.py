@@ -16,8 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,42 +24,19 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from _common import aircore_cli, machine_line, rate, verdict  # benchmarks/ is on sys.path
+from _common import (  # benchmarks/ is on sys.path
+    aircore_cli,
+    machine_line,
+    rate,
+    server_204,
+    stop,
+    verdict,
+)
 
-HOST = "127.0.0.1"
 AIM_LIFECYCLES = 500.0
 AIM_P99_MS = 20.0
-NGINX_CONF = """\
-daemon off;
-master_process off;
-worker_processes 1;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    keepalive_requests 1000000;
-    client_body_temp_path {tmp}/client_body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
-    server {{ listen {host}:{port}; location / {{ return 204; }} }}
-}}
-"""
-UVICORN_CHILD = r"""
-import sys, uvicorn
 
-async def app(scope, receive, send):
-    more = True
-    while more:
-        more = (await receive()).get("more_body", False)
-    await send({"type": "http.response.start", "status": 204, "headers": []})
-    await send({"type": "http.response.body", "body": b""})
 
-uvicorn.run(app, host=sys.argv[1], port=int(sys.argv[2]), log_level="warning",
-            access_log=False, lifespan="off")
-"""
 BODY = {
     "storage": {
         "filename": "record",
@@ -78,50 +53,11 @@ BODY = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until_listening(proc: subprocess.Popen[bytes], port: int, limit: float = 20) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"exited {proc.returncode} before listening on {port}")
-        with contextlib.suppress(OSError), socket.create_connection((HOST, port), timeout=0.5):
-            return
-        time.sleep(0.01)  # poll interval, not a start-up delay
-    raise RuntimeError(f"not listening on {port} after {limit:g} s")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-
-
 @contextlib.contextmanager
 def receiver(tmp: Path) -> Iterator[tuple[str, str]]:
     """(name, URL) of a local server answering 204: nginx if found, else uvicorn."""
-    port = free_port()
-    exe = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
-    if exe is not None:
-        conf = tmp / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(tmp=tmp, host=HOST, port=port))
-        command, name = [exe, "-c", str(conf), "-p", str(tmp)], f"nginx ({exe})"
-    else:
-        command, name = [sys.executable, "-c", UVICORN_CHILD, HOST, str(port)], "uvicorn"
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_until_listening(proc, port)
-        yield name, f"http://{HOST}:{port}/aircore/callbacks"
-    finally:
-        stop(proc)
+    with server_204(tmp) as (name, url, _pid):
+        yield name, url + "aircore/callbacks"
 
 
 @contextlib.contextmanager

@@ -15,107 +15,27 @@ not absolute numbers. Nothing here asserts on time.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
-import shutil
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from _common import aircore_cli, machine_line, rate, ratio, version  # benchmarks/ on sys.path
+from _common import (  # benchmarks/ is on sys.path
+    aircore_cli,
+    machine_line,
+    rate,
+    ratio,
+    server_204,
+    version,
+)
 
-HOST = "127.0.0.1"
 SEED = 1
 SEND_CONCURRENCY = 64
-
-NGINX_CONF = """\
-daemon off;
-master_process off;
-worker_processes 1;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    keepalive_requests 1000000;
-    client_body_temp_path {tmp}/client_body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
-    server {{
-        listen {host}:{port};
-        location / {{ return 204; }}
-    }}
-}}
-"""
-
-# argv: host, port. A raw ASGI app: nothing between uvicorn and the 204.
-UVICORN_CHILD = r"""
-import sys
-import uvicorn
-
-async def app(scope, receive, send):
-    more = True
-    while more:
-        message = await receive()
-        more = message.get("more_body", False)
-    await send({"type": "http.response.start", "status": 204, "headers": []})
-    await send({"type": "http.response.body", "body": b""})
-
-uvicorn.run(app, host=sys.argv[1], port=int(sys.argv[2]), log_level="warning",
-            access_log=False, lifespan="off")
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(proc: subprocess.Popen[bytes], port: int, deadline_s: float) -> None:
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the receiver exited {proc.returncode} before listening")
-        with contextlib.suppress(OSError), socket.create_connection((HOST, port), timeout=0.5):
-            return
-        time.sleep(0.01)  # poll interval, not a start-up delay
-    raise RuntimeError(f"the receiver is not listening after {deadline_s:g} s")
-
-
-@contextlib.contextmanager
-def receiver(tmp: Path) -> Iterator[tuple[str, str, int]]:
-    """(name, url, pid) of a 204 server on loopback; stopped on the way out."""
-    port = free_port()
-    exe = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
-    if exe is not None:
-        conf = tmp / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(tmp=tmp, host=HOST, port=port), encoding="utf-8")
-        argv = [exe, "-p", str(tmp), "-c", str(conf), "-e", str(tmp / "error.log")]
-        name = f"nginx ({exe}), one process"
-    else:
-        argv = [sys.executable, "-c", UVICORN_CHILD, HOST, str(port)]
-        name = f"uvicorn {version('uvicorn')}, a raw ASGI app (one process)"
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-    try:
-        wait_for_port(proc, port, 20.0)
-        yield name, f"http://{HOST}:{port}/", proc.pid
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def cpu_of(pid: int) -> float | None:
@@ -178,7 +98,7 @@ def main() -> None:
     print(f"locust {version('locust')}, geventhttpclient {version('geventhttpclient')}")
     with (
         tempfile.TemporaryDirectory(prefix="bench-load-") as folder,
-        receiver(Path(folder)) as (
+        server_204(Path(folder)) as (
             name,
             url,
             server_pid,

@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,9 +29,18 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from _common import aircore_cli, machine_line, rate, verdict, version  # benchmarks/ on sys.path
+from _common import (  # benchmarks/ is on sys.path
+    HOST,
+    aircore_cli,
+    free_port,
+    machine_line,
+    rate,
+    stop,
+    verdict,
+    version,
+    wait_listening,
+)
 
-HOST = "127.0.0.1"
 AIM = 0.6
 BARE_APP = r"""
 import sys, uvicorn
@@ -57,33 +65,6 @@ def _callback() -> dict[str, object]:
 
     deliveries = Generator(1).deliveries("uploaded")
     return next(d.callback for d in deliveries if d.callback["event"] == "recording-uploaded")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-
-
-def wait_listening(proc: subprocess.Popen[bytes], port: int, limit: float = 30) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"exited {proc.returncode} before listening on {port}")
-        with contextlib.suppress(OSError), socket.create_connection((HOST, port), timeout=0.5):
-            return
-        time.sleep(0.02)  # poll interval, not a start-up delay
-    raise RuntimeError(f"not listening on {port} after {limit:g} s")
 
 
 @contextlib.contextmanager

@@ -23,21 +23,17 @@ Memory: peak RSS of `aircore-mock send -c 64` lazily sending 10,000 and 500,000 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
-from _common import aircore_cli, machine_line, rate, version  # benchmarks/ is on sys.path
+from _common import aircore_cli, machine_line, rate, server_204, version  # benchmarks/ on sys.path
 
 import aircore_mock
 
@@ -58,106 +54,6 @@ FULL = Sizes(30_000, 3_000, 5, 10_000, 500_000)
 QUICK = Sizes(6_000, 1_000, 3, 5_000, 50_000)
 
 # --------------------------------------------------------------------------- the receiver
-
-NGINX_CONF = """\
-daemon off;
-master_process off;
-worker_processes 1;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log warn;
-events {{
-    worker_connections 4096;
-}}
-http {{
-    access_log off;
-    keepalive_requests 1000000;
-    keepalive_timeout 75s;
-    client_body_temp_path {tmp}/client_body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
-    server {{
-        listen {host}:{port};
-        location / {{
-            return 204;
-        }}
-    }}
-}}
-"""
-
-UVICORN_CHILD = r"""
-import sys
-import uvicorn
-
-
-async def app(scope, receive, send):
-    more = True
-    while more:
-        message = await receive()
-        more = message.get("more_body", False)
-    await send({"type": "http.response.start", "status": 204, "headers": []})
-    await send({"type": "http.response.body", "body": b""})
-
-
-uvicorn.run(app, host=sys.argv[1], port=int(sys.argv[2]), log_level="warning",
-            access_log=False, lifespan="off")
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(proc: subprocess.Popen[bytes], port: int, deadline_s: float) -> str | None:
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            return f"exited {proc.returncode} before listening"
-        try:
-            with socket.create_connection((HOST, port), timeout=0.5):
-                return None
-        except OSError:
-            time.sleep(0.01)  # poll interval, not a start-up delay
-    return f"not listening after {deadline_s:g} s"
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-@contextlib.contextmanager
-def receiver(choice: str, tmp: Path) -> Iterator[tuple[str, str]]:
-    """(description, URL) of a local server answering 204; stopped on the way out."""
-    exe = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
-    if choice == "nginx" and exe is None:
-        raise SystemExit("--receiver nginx: nginx not found")
-    port = free_port()
-    if exe is not None and choice != "uvicorn":
-        conf = tmp / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(tmp=tmp, host=HOST, port=port), encoding="utf-8")
-        argv = [exe, "-p", str(tmp), "-c", str(conf), "-e", str(tmp / "error.log")]
-        name = f"nginx ({exe}), one worker"
-    else:
-        argv = [sys.executable, "-c", UVICORN_CHILD, HOST, str(port)]
-        name = f"uvicorn {version('uvicorn')}, a raw ASGI app"
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-    try:
-        problem = wait_for_port(proc, port, 20.0)
-        if problem:
-            raise SystemExit(f"the receiver {problem}")
-        yield name, f"http://{HOST}:{port}/"
-    finally:
-        stop(proc)
-
 
 # --------------------------------------------------------------------------- contenders
 
@@ -317,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         path.write_bytes(b"\n".join(bodies))
         small = tmp / "small.jsonl"
         small.write_bytes(b"\n".join(bodies[: sizes.warmup + httpx_share]))
-        with receiver(options.receiver, tmp) as (name, url):
+        with server_204(tmp, options.receiver) as (name, url, _pid):
             print(f"receiver: {name} at {url}; {len(bodies):,} callbacks per run, {runs} runs")
             contenders = {
                 "engine c64": lambda: run_child(
