@@ -158,3 +158,23 @@ def test_the_graph_sees_function_local_imports() -> None:
     graph = _graph()
     assert "aircore_mock.sending" in graph["aircore_mock.cli"]
     assert "aircore_mock.generation" in graph["aircore_mock.cli"]
+
+
+def test_every_public_name_resolves_to_the_module_the_list_names() -> None:
+    import importlib
+
+    import aircore_mock
+
+    assert sorted(aircore_mock.__all__) == aircore_mock.__all__
+    for name in aircore_mock.__all__:
+        if name == "__version__":
+            continue
+        module, attribute = (
+            aircore_mock._PUBLIC[name]
+            if isinstance(aircore_mock._PUBLIC[name], tuple)
+            else (aircore_mock._PUBLIC[name], name)
+        )
+        expected = getattr(importlib.import_module(f"aircore_mock.{module}"), attribute)
+        assert getattr(aircore_mock, name) is expected, name
+    with pytest.raises(AttributeError):
+        _ = aircore_mock.not_a_public_name
