@@ -54,6 +54,12 @@ def rate(value: float) -> str:
     return f"{value:,.0f}"
 
 
+def spread(values: list[float], digits: int = 0) -> str:
+    """`median (min-max)` of a benchmark's runs."""
+    middle, low, high = statistics.median(values), min(values), max(values)
+    return f"{middle:,.{digits}f} ({low:,.{digits}f}-{high:,.{digits}f})"
+
+
 def ratio(numerator: float, denominator: float) -> str:
     return f"{numerator / denominator:,.1f}x" if denominator else "n/a"
 

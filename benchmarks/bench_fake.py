@@ -29,6 +29,7 @@ from _common import (  # benchmarks/ is on sys.path
     machine_line,
     rate,
     server_204,
+    spread,
     stop,
     verdict,
 )
@@ -125,11 +126,6 @@ async def one_run(base: str, callback_url: str, recordings: int, tasks: int) -> 
         "p50_ms": cuts[49],
         "p99_ms": cuts[98],
     }
-
-
-def spread(values: list[float], digits: int = 1) -> str:
-    middle, low, high = statistics.median(values), min(values), max(values)
-    return f"{middle:,.{digits}f} ({low:,.{digits}f}-{high:,.{digits}f})"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,9 +28,9 @@ from pathlib import Path
 from _common import (  # benchmarks/ is on sys.path
     aircore_cli,
     machine_line,
-    rate,
     ratio,
     server_204,
+    spread,
     version,
 )
 
@@ -78,10 +78,6 @@ def run_row(argv: list[str], server_pid: int, timeout: float) -> Sample:
     if server_before is not None and server_after is not None:
         server = server_after - server_before
     return Sample(total, summary["throughput_per_s"], cpu, server, wall)
-
-
-def spread(values: list[float]) -> str:
-    return f"{rate(statistics.median(values))} ({rate(min(values))}-{rate(max(values))})"
 
 
 def main() -> None:

@@ -35,6 +35,7 @@ from _common import (  # benchmarks/ is on sys.path
     free_port,
     machine_line,
     rate,
+    spread,
     stop,
     verdict,
     version,
@@ -183,10 +184,6 @@ def measure(port: int, connections: int, seconds: float, pid: int = 0) -> tuple[
     if set(statuses) != {b"204"}:
         raise RuntimeError(f"unexpected answers: {statuses}")
     return per_s, used / sum(statuses.values()) * 1e6
-
-
-def spread(values: list[float]) -> str:
-    return f"{statistics.median(values):,.0f} ({min(values):,.0f}-{max(values):,.0f})"
 
 
 def main(argv: list[str] | None = None) -> int:
