@@ -19,6 +19,7 @@ from ..generation import AWS_REGIONS, UPLOAD_FAILURES, Generator, outcomes
 from ..model import Result, lifecycle, parse_recording_url
 from ..validation import is_valid
 from .results import describe as _describe
+from .results import replaced
 
 Expect = Literal["answer", "2xx", "no-5xx", "4xx-preferred", "2xx-preferred"]
 """What a right answer is: any answer in time; a 2xx; anything but a 5xx; no 5xx and better a
@@ -427,15 +428,6 @@ def _fields(callback: dict[str, Any], prefix: tuple[str, ...] = ()) -> list[tupl
     return paths
 
 
-def _with(callback: dict[str, Any], path: tuple[str, ...], value: Any) -> dict[str, Any]:
-    copy = orjson.loads(orjson.dumps(callback))
-    target = copy
-    for key in path[:-1]:
-        target = target[key]
-    target[path[-1]] = value
-    return copy
-
-
 def _wrong_types(seed: int, case: str | None) -> list[Send]:
     """Every JSON type in every position of every callback type, where it breaks the schema."""
     sends = []
@@ -446,7 +438,7 @@ def _wrong_types(seed: int, case: str | None) -> list[Send]:
                 continue  # recording.url is the same position in all four
             seen.add(path)
             for name, value in _JSON_VALUES:
-                wrong = _with(callback, path, value)
+                wrong = replaced(callback, path, value)
                 if is_valid(wrong):
                     continue
                 what = f"a {callback['event']} callback whose {'.'.join(path)} is {name}"

@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+import orjson
 
 from ..model import Report, recording_id
 
 Verdict = Literal["passed", "failed", "warned", "skipped"]
 _CURL_BODY_LIMIT = 2000
+
+
+def replaced(callback: dict[str, Any], path: Sequence[str], value: Any) -> dict[str, Any]:
+    """A deep copy of `callback` with the field at `path` set to `value` (which may be any
+    JSON value, or something a receiver should refuse)."""
+    copy = orjson.loads(orjson.dumps(callback))
+    target = copy
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return copy  # type: ignore[no-any-return]
 
 
 def describe(callback: Any) -> str:

@@ -23,6 +23,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
 from .. import strategies
+from .results import replaced
 
 EXAMPLES_PER_CASE = 10
 """Examples each case of accepts-every-value sends (the fuzz command sends many more)."""
@@ -163,15 +164,6 @@ class Probe:
     callback: Any = None
 
 
-def _malformed(callback: dict[str, Any], path: list[str], value: Any) -> dict[str, Any]:
-    copy = orjson.loads(orjson.dumps(callback))
-    target = copy
-    for key in path[:-1]:
-        target = target[key]
-    target[path[-1]] = value
-    return copy
-
-
 _WRONG_VALUES = st.one_of(
     st.none(),
     st.booleans(),
@@ -202,7 +194,7 @@ def _wrong_probe(draw: st.DrawFn) -> Probe:
     path = list(draw(st.sampled_from(_PATHS)))
     if path[-1] in ("reason", "location") and path[-1] not in callback["recording"]:
         path = ["recording", "elapsedTime"]
-    wrong = _malformed(callback, path, draw(_WRONG_VALUES))
+    wrong = replaced(callback, path, draw(_WRONG_VALUES))
     if is_valid(wrong):  # the value happened to fit: judged as a plain callback
         return Probe("accepts-every-value", orjson.dumps(wrong), _what(wrong), wrong)
     what = f"a {callback['event']} callback whose {'.'.join(path)} is {_short(wrong, path)}"
