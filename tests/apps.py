@@ -7,8 +7,7 @@ import contextlib
 import json
 import socket
 import threading
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
@@ -154,39 +153,6 @@ def redirecting_app() -> Starlette:
         return Response(status_code=307, headers={"location": "/elsewhere"})
 
     return Starlette(routes=[Route("/", callback, methods=["POST"])])
-
-
-@contextmanager
-def half_answering_server() -> Iterator[str]:
-    """A TCP server that reads a request, sends half a response and closes the connection."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    stop = threading.Event()
-
-    def run() -> None:
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            with conn:
-                conn.settimeout(2)
-                try:
-                    conn.recv(65536)
-                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial")
-                except OSError:
-                    pass
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}/"
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-        listener.close()
 
 
 def free_port_refusing() -> str:

@@ -101,6 +101,12 @@ def reads_then_drops_the_second_request(seen: list[bytes]) -> Behaviour:
     return behaviour
 
 
+def cuts_its_answer_short(conn: socket.socket, stop: threading.Event) -> None:
+    """Promises a 100-byte body, sends 7 bytes of it and closes the connection."""
+    if read_request(conn):
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial")
+
+
 def answers_a_gigabyte(conn: socket.socket, stop: threading.Event) -> None:
     """Answers 200 with a 1 GiB body, sent as fast as the client takes it."""
     if not read_request(conn):

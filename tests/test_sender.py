@@ -19,7 +19,6 @@ from aircore_mock.sending import LIFESPAN_TIMEOUT
 from .apps import (
     every_scope_is_http_app,
     free_port_refusing,
-    half_answering_server,
     hanging_app,
     http_only_asgi_app,
     lifespan_app,
@@ -30,6 +29,7 @@ from .apps import (
     starlette_app,
     wsgi_app,
 )
+from .faulty import cuts_its_answer_short, raw_server
 
 
 def test_asgi_app_in_process() -> None:
@@ -243,8 +243,8 @@ def test_redirects_are_not_followed() -> None:
 
 
 def test_connection_closed_mid_response() -> None:
-    with half_answering_server() as url:
-        report = send(Generator(1).scenario("uploaded"), url, timeout=2)
+    with raw_server(cuts_its_answer_short) as server:
+        report = send(Generator(1).scenario("uploaded"), server.url, timeout=2)
     assert report.total == 3 and report.delivered == 0
     assert {r.outcome for r in report.results} == {"error"}
     assert "closed mid-response" in report.results[0].describe()
