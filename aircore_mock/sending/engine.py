@@ -135,8 +135,11 @@ class _Attempt(NamedTuple):
 
 
 def retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds a `Retry-After` header asks for (delta-seconds or an HTTP-date), capped."""
-    value = headers.get("retry-after") or headers.get("Retry-After")
+    """Seconds a `Retry-After` header asks for (delta-seconds or an HTTP-date), capped.
+
+    `headers` is an answer's: case-insensitive (aiohttp's, httpx's) or with lowercase names
+    (the ASGI transport's)."""
+    value = headers.get("retry-after")
     if not value:
         return None
     try:
