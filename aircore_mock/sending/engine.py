@@ -23,7 +23,7 @@ import time
 import zlib
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 
@@ -129,9 +129,8 @@ class Options:
     """Give up after this many consecutive deliveries without an answer (None: never)."""
 
 
-class _Attempt(NamedTuple):
-    result: Result
-    retry_after: float | None
+_Attempt = tuple[Result, float | None]
+"""An attempt's result, and the wait its answer asked for (`Retry-After`), if any."""
 
 
 def retry_after(headers: Mapping[str, str]) -> float | None:
@@ -156,7 +155,7 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
 
 
 def _retryable(attempt: _Attempt) -> bool:
-    result = attempt.result
+    result = attempt[0]
     if result.status is None:
         return result.outcome in (DeliveryOutcome.TIMEOUT, DeliveryOutcome.UNREACHABLE) or (
             result.outcome is DeliveryOutcome.ERROR and result.app_error is None
@@ -165,6 +164,60 @@ def _retryable(attempt: _Attempt) -> bool:
 
 
 _NOTHING = object()
+_DELIVERED = DeliveryOutcome.DELIVERED
+_clock = time.monotonic  # deadlines and latencies (the watchdog reads the same clock)
+
+
+class _Lane:
+    """One lane's deliveries, in order, for the lane task to take one after another.
+
+    The lane task waits only when its lane is empty; the feeder waits only when it is full,
+    and is woken once the lane has drained to half rather than after every delivery (with an
+    asyncio.Queue, each delivery a lane takes wakes the feeder: a task switch per delivery).
+    """
+
+    __slots__ = ("_idle", "_room", "closed", "jobs")
+
+    def __init__(self) -> None:
+        self.jobs: collections.deque[Job] = collections.deque()
+        self.closed = False
+        """Nothing more will come: the lane task ends once it has taken what there is."""
+        self._idle: asyncio.Future[None] | None = None
+        self._room: asyncio.Future[None] | None = None
+
+    def put(self, job: Job) -> None:
+        self.jobs.append(job)
+        self._wake_lane()
+
+    def close(self) -> None:
+        self.closed = True
+        self._wake_lane()
+
+    def _wake_lane(self) -> None:
+        idle, self._idle = self._idle, None
+        if idle is not None and not idle.done():
+            idle.set_result(None)
+
+    async def room(self) -> None:
+        """Wait until the lane has drained to half (the feeder's wait when it is full)."""
+        while len(self.jobs) >= _LANE_DEPTH:
+            self._room = asyncio.get_running_loop().create_future()
+            await self._room
+
+    async def wait(self) -> None:
+        """Wait until the lane has a delivery or is closed (the lane task's wait)."""
+        while not self.jobs and not self.closed:
+            self._idle = asyncio.get_running_loop().create_future()
+            await self._idle
+
+    def take(self) -> Job:
+        job = self.jobs.popleft()
+        room = self._room
+        if room is not None and len(self.jobs) <= _LANE_DEPTH // 2:
+            self._room = None
+            if not room.done():
+                room.set_result(None)
+        return job
 
 
 class _Input:
@@ -289,7 +342,8 @@ class Engine:
         self._next_slot: float | None = None if options.rate is None else 0.0
         self._stop_event: asyncio.Event | None = None
         self._now = asyncio.Event()  # set by stop(now=True)
-        self._lanes: list[asyncio.Queue[Job | None]] = []
+        self._cancelled = False  # cancelled from outside: run() raises CancelledError
+        self._lanes: list[_Lane] = []
         self._lane_tasks: list[asyncio.Task[None]] = []
         self._in_hand: list[Job | None] = []
         self._feeding: Job | None = None
@@ -299,7 +353,6 @@ class Engine:
         self._taken = 0
         self._due: list[float] = []
         self._expired: list[bool] = []
-        self._loop_time: Callable[[], float] = time.monotonic
 
     def stop(self, now: bool = False) -> None:
         """Send nothing more; with `now`, abandon the requests in flight too (Ctrl-C)."""
@@ -327,13 +380,11 @@ class Engine:
         if self.stopping:
             self._stop_event.set()
         count = self.options.concurrency
-        self._lanes = [asyncio.Queue(_LANE_DEPTH) for _ in range(count)]
+        self._lanes = [_Lane() for _ in range(count)]
         self._in_hand = [None] * count
         self._due = [0.0] * count
         self._expired = [False] * count
-        self._loop_time = loop.time
         watchdog: asyncio.Task[None] | None = None
-        cancelled = False
         sequence = isinstance(deliveries, list | tuple)
         try:
             if not self.stopping:
@@ -364,7 +415,7 @@ class Engine:
                     self.stop()
         except asyncio.CancelledError:
             if not self.stopping:
-                cancelled = True  # from outside (a timeout, a task group): as Ctrl-C
+                self._cancelled = True  # from outside (a timeout, a task group): as Ctrl-C
                 self.stop(now=True)
         finally:
             try:
@@ -372,7 +423,7 @@ class Engine:
             finally:
                 if watchdog is not None:
                     watchdog.cancel()
-        if cancelled:
+        if self._cancelled:
             raise asyncio.CancelledError
         if self.error is not None:
             raise self.error
@@ -385,30 +436,32 @@ class Engine:
             for index, item in enumerate(self._input.stop(), self._taken):
                 self._emit(not_sent(_job_or_stub(index, item)))
                 self._taken = index + 1
-        if self._lane_tasks and not self.interrupted:
-            # Each lane's last word; a full lane takes it once it has room, unless Ctrl-C
-            # cancels the lanes first (then nothing would ever make room).
-            ends = asyncio.gather(*(lane.put(None) for lane in self._lanes))
-            now = asyncio.ensure_future(self._now.wait())
-            await asyncio.wait([ends, now], return_when=asyncio.FIRST_COMPLETED)
-            for waiting in (ends, now):
-                waiting.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await waiting
         if self._lane_tasks:
-            # After Ctrl-C, lanes end at once, unless an app swallows the cancellation: then
-            # they are left behind after a grace, and their deliveries reported as not-sent.
-            grace = None if not self.interrupted else _STOP_GRACE
-            await asyncio.wait(self._lane_tasks, timeout=grace)
+            for lane in self._lanes:
+                lane.close()  # each lane ends once it has taken what it holds
+            # A stop lets the lanes finish (their deliveries become not-sent); Ctrl-C cancels
+            # them, and an app that swallows the cancel is left behind after a grace, its
+            # delivery reported as not-sent.
+            lanes = asyncio.gather(*self._lane_tasks, return_exceptions=True)
+            now = asyncio.ensure_future(self._now.wait())
+            try:
+                await asyncio.wait([lanes, now], return_when=asyncio.FIRST_COMPLETED)
+            except asyncio.CancelledError:  # from outside, while the lanes finish: as Ctrl-C
+                self._cancelled = True
+                self.stop(now=True)
+            finally:
+                now.cancel()
+                await asyncio.wait([now])
+            if not lanes.done():
+                await asyncio.wait(self._lane_tasks, timeout=_STOP_GRACE)
+                lanes.cancel()
         for i, job in enumerate(self._in_hand):
             if job is not None:
                 self._emit(not_sent(job, "interrupted while waiting for the answer"))
                 self._in_hand[i] = None
         for lane in self._lanes:
-            while not lane.empty():
-                job = lane.get_nowait()
-                if job is not None:
-                    self._emit(not_sent(job))
+            while lane.jobs:
+                self._emit(not_sent(lane.jobs.popleft()))
         if sequence is not None:
             for index in range(self._taken, len(sequence)):
                 self._emit(not_sent(_job_or_stub(index, sequence[index])))
@@ -455,7 +508,9 @@ class Engine:
                     job.recording_url = _recording_url_in(job.body)  # keeps raw bodies in order
                 key = job.recording_url or str(job.index)
                 lane = lanes[zlib.crc32(key.encode()) % count]
-            await lane.put(job)
+            if len(lane.jobs) >= _LANE_DEPTH:
+                await lane.room()
+            lane.put(job)
             self._feeding = None
 
     def _emit(self, result: Result) -> None:
@@ -479,30 +534,35 @@ class Engine:
         if slot > now:
             await asyncio.sleep(slot - now)
 
-    async def _lane(self, number: int, queue: asyncio.Queue[Job | None]) -> None:
-        emit = self._emit
-        in_hand = self._in_hand
+    async def _lane(self, number: int, lane: _Lane) -> None:
+        emit, in_hand, jobs = self._emit, self._in_hand, lane.jobs
+        retries = self.options.retries
         while True:
-            job = await queue.get()
-            if job is None:
-                return
+            if not jobs:
+                await lane.wait()
+                if not jobs:
+                    return  # closed, and everything taken
+            job = lane.take()
             if self._next_slot is not None and not self.stopping:
                 await self._pace()
             if self.stopping:
                 emit(not_sent(job))
                 continue
             in_hand[number] = job
-            result = await self._deliver(job, number)
+            if retries:
+                result = await self._with_retries(job, number)
+            else:
+                result = (await self._attempt(job, 1, number))[0]
             in_hand[number] = None
             emit(result)
-            self._count_failure(result)
+            if self.options.max_failures is not None:
+                self._count_failure(result)
 
     def _count_failure(self, result: Result) -> None:
         # A target that answers nothing, several times in a row, is dead or silent: the rest
         # would only wait out their timeouts. Any answer, whatever its status, resets the run.
         limit = self.options.max_failures
-        if limit is None:
-            return
+        assert limit is not None
         if result.status is not None:
             self._failures_in_a_row = 0
             return
@@ -514,11 +574,6 @@ class Engine:
             )
             self.stop()
 
-    async def _deliver(self, job: Job, lane: int) -> Result:
-        if self.options.retries == 0:
-            return (await self._attempt(job, 1, lane)).result
-        return await self._with_retries(job, lane)
-
     async def _with_retries(self, job: Job, lane: int) -> Result:
         from tenacity import AsyncRetrying, retry_if_result, stop_after_attempt, stop_when_event_set
         from tenacity.wait import wait_random_exponential
@@ -528,7 +583,7 @@ class Engine:
         attempts: list[_Attempt] = []
 
         def wait(state: Any) -> float:
-            after = state.outcome.result().retry_after if state.outcome is not None else None
+            after = state.outcome.result()[1] if state.outcome is not None else None
             return after if after is not None else backoff(state)
 
         async def once() -> _Attempt:
@@ -545,7 +600,7 @@ class Engine:
             retry_error_callback=lambda state: state.outcome.result(),
         )
         final: _Attempt = await retrying(once)
-        return final.result
+        return final[0]
 
     async def _sleep(self, seconds: float) -> None:
         # A backoff ends early when the send is stopped.
@@ -557,13 +612,13 @@ class Engine:
         """Cancel each attempt that outlives its deadline (one task for every lane: cheaper
         than a timer per request, and a few tens of milliseconds late at most). A cancel the
         transport or an app swallowed is sent again on the next tick."""
-        loop = asyncio.get_running_loop()
+        clock = time.monotonic  # the attempts' clock (uvloop's loop.time() is another)
         tick = min(0.05, self.options.timeout / 10)
         due, expired, tasks = self._due, self._expired, self._lane_tasks
         last_cancel = [0.0] * len(due)
         while True:
             await asyncio.sleep(tick)
-            now = loop.time()
+            now = clock()
             for lane, when in enumerate(due):
                 # Again only after a few ticks: a lane that has not run yet must not get a
                 # second cancel, which would land after the first was handled.
@@ -574,11 +629,11 @@ class Engine:
 
     async def _attempt(self, job: Job, number: int, lane: int) -> _Attempt:
         timeout = self.options.timeout
-        began = time.perf_counter()
         answer: Answer | None = None
         outcome: DeliveryOutcome
         error: str | None = None
-        self._due[lane] = self._loop_time() + timeout
+        began = _clock()
+        self._due[lane] = began + timeout
         try:
             if job.headers:
                 answer = await self.transport.post(job.body, job.headers)
@@ -595,7 +650,7 @@ class Engine:
             outcome, error = DeliveryOutcome.ERROR, f"{type(exc).__name__}: {exc}"
         finally:
             self._due[lane] = 0.0
-        elapsed = time.perf_counter() - began
+        elapsed = _clock() - began
         if self._expired[lane] or elapsed > timeout:
             # Past the deadline, even if an answer came: an app that swallowed the cancel, or
             # one that blocked the loop (then the watchdog could not run at all).
@@ -606,12 +661,15 @@ class Engine:
             error = f"no answer within {timeout:g} s"
         latency = elapsed * 1000
         if answer is None:
-            return _Attempt(job.result(number, None, latency, outcome, error=error), None)
+            return job.result(number, None, latency, outcome, error=error), None
         status = answer.status
-        excerpt = answer.body[: EXCERPT * 4].decode("utf-8", "replace")[:EXCERPT]
-        outcome = DeliveryOutcome.of_status(status)
-        result = job.result(
-            number, status, latency, outcome, excerpt, None, answer.app_error, answer.resent
-        )
-        wait = retry_after(answer.headers) if status == 429 or status >= 500 else None
-        return _Attempt(result, wait)
+        body = answer.body
+        excerpt = body[: EXCERPT * 4].decode("utf-8", "replace")[:EXCERPT] if body else ""
+        outcome = _DELIVERED if 200 <= status < 300 else DeliveryOutcome.of_status(status)
+        result = Result(
+            job.index, job.callback, job.recording_url, job.quirk, number, status, latency,
+            outcome, excerpt, None, answer.app_error, answer.resent,
+        )  # fmt: skip
+        if status == 429 or status >= 500:
+            return result, retry_after(answer.headers)
+        return result, None

@@ -162,6 +162,7 @@ class AiohttpTransport:
         self._session: Any = None
         self._fresh: Any = None
         self._tls: Any = None
+        self._aiohttp: Any = None
 
     def _make_session(self, force_close: bool) -> Any:
         import aiohttp
@@ -169,14 +170,16 @@ class AiohttpTransport:
         connector = _connector(
             limit=self.connections, limit_per_host=0, force_close=force_close, ssl=self._ssl()
         )
+        # No Accept-Encoding is auto-added: answers stay as they came (nothing decompresses
+        # them), and skip_auto_headers would cost every request a header copy.
+        headers = {"accept-encoding": "identity", **self.headers}
         return aiohttp.ClientSession(
             connector=connector,
-            headers=self.headers,
+            headers=headers,
             # Deadlines belong to the engine (the whole request, connect to last byte).
             timeout=aiohttp.ClientTimeout(total=None),
             auto_decompress=False,  # a compressed answer stays as small as it came
             cookie_jar=aiohttp.DummyCookieJar(),
-            skip_auto_headers=("Accept", "Accept-Encoding"),
         )
 
     def _ssl(self) -> Any:
@@ -191,20 +194,19 @@ class AiohttpTransport:
 
     async def open(self) -> None:
         if self._session is None:
+            import aiohttp
             from yarl import URL
 
+            self._aiohttp = aiohttp
             self._url = URL(self.url)  # parsed once: aiohttp would parse a string every time
             self._session = self._make_session(force_close=not self.keepalive)
 
     async def post(self, body: bytes, headers: Mapping[str, str] | None = None) -> Answer:
-        import aiohttp
-
         _reused.set(False)
         try:
             return await self._post(self._session, body, headers)
-        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
-            if not _reused.get() or isinstance(exc, aiohttp.ClientConnectorError):
-                raise _failure(exc) from None
+        except _Stale as stale:
+            exc = stale.__cause__
         # The receiver closed a reused connection before answering: almost always an idle
         # connection it closed just as our request went out (its close crossed our request),
         # so the request goes once more on a new connection and is not counted as a retry.
@@ -214,32 +216,33 @@ class AiohttpTransport:
             self._fresh = self._make_session(force_close=True)
         try:
             answer = await self._post(self._fresh, body, headers)
-        except aiohttp.ClientError as exc:
-            raise _failure(exc) from None
+        except _Stale:
+            raise _failure(exc) from None  # type: ignore[arg-type]
         answer.resent = True
         return answer
 
     async def _post(
         self, session: Any, body: bytes, headers: Mapping[str, str] | None = None
     ) -> Answer:
-        import aiohttp
-
+        aiohttp = self._aiohttp
         try:
             async with session.post(
                 self._url,
                 data=body,
-                headers=_override(self.headers, headers),
+                headers=_override(self.headers, headers) if headers else None,
                 allow_redirects=False,
             ) as response:
-                data = bytearray()
-                while len(data) < _READ_CAP:
+                data = await response.content.read(_READ_CAP)
+                while data and len(data) < _READ_CAP:
                     chunk = await response.content.read(_READ_CAP - len(data))
                     if not chunk:
                         break
                     data += chunk
-                return Answer(response.status, bytes(data), response.headers)
-        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
-            raise
+                return Answer(response.status, data, response.headers)
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+            if _reused.get() and not isinstance(exc, aiohttp.ClientConnectorError):
+                raise _Stale from exc
+            raise _failure(exc) from None
         except aiohttp.ClientError as exc:
             raise _failure(exc) from None
         except ValueError as exc:  # e.g. a header value aiohttp refuses to send
@@ -250,6 +253,10 @@ class AiohttpTransport:
             if session is not None:
                 await session.close()
         self._session = self._fresh = None
+
+
+class _Stale(Exception):
+    """A reused connection was closed before any answer came (raised from aiohttp's error)."""
 
 
 def _override(
