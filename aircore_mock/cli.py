@@ -102,7 +102,7 @@ class _Text(str):
 
 
 def _stdout_writer(render: Any = None, on_broken: Any = None) -> Any:
-    """Lines to stdout from a thread of their own: a server's loop never waits on a terminal
+    """Lines to stdout, written by a thread of their own: a server's loop never waits on a terminal
     or a pipe (what cannot be written in time is dropped and counted). Items are `_Text`,
     callables that return the line, or what `render` turns into one."""
     from .capture import LineWriter

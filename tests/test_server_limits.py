@@ -197,6 +197,40 @@ def test_a_writer_reports_a_reader_that_left() -> None:
         os.close(write_end)
 
 
+def test_a_render_that_raises_writes_a_line_saying_so_and_the_rest_follow() -> None:
+    read_end, write_end = os.pipe()
+
+    def render(item: int) -> bytes:
+        if item == 2:
+            raise ValueError("no line for 2")
+        return f"line {item}\n".encode()
+
+    writer = LineWriter(write_end, render)
+    try:
+        assert all(writer.put(n) for n in (1, 2, 3))
+        assert writer.close(timeout=10)
+        os.set_blocking(read_end, False)
+        lines = os.read(read_end, 1 << 16).decode().splitlines()
+        assert lines[0] == "line 1" and lines[2] == "line 3"
+        assert "cannot write output" in lines[1] and "no line for 2" in lines[1]
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+
+
+def test_a_body_declared_over_the_cap_gets_413_before_the_client_is_asked_for_it() -> None:
+    # A client that waits for "100 Continue" before sending a huge body must be refused
+    # without ever being told to send it.
+    with Receiver(max_body=1000) as receiver, _connect(receiver.port) as sock:
+        sock.sendall(
+            b"POST / HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+            b"expect: 100-continue\r\ncontent-length: 5000000\r\n\r\n"
+        )
+        first = sock.recv(65536)
+    assert first.startswith(b"HTTP/1.1 413"), first[:80]
+    assert [c.verdict for c in receiver.captures] == ["too-large"]
+
+
 def test_receive_answers_every_request_while_nobody_reads_its_stdout(tmp_path: Path) -> None:
     process, url = _start_receive(tmp_path)
     try:

@@ -56,16 +56,11 @@ def capture_app(
     not_allowed = _text(405, "callbacks are POSTed\n", [(b"allow", b"POST")])
     too_large = _text(413, f"body over {max_body} bytes\n")
 
-    async def read_body(receive: Receive, declared: int | None) -> bytes:
-        if declared is not None and declared > max_body:
+    async def read_body(receive: Receive, message: MutableMapping[str, Any]) -> bytes:
+        # A body in several messages (or one over the cap): gathered up to `max_body`.
+        chunks = bytearray(message.get("body", b""))
+        if len(chunks) > max_body:
             raise _TooLarge
-        message = await receive()
-        body = message.get("body", b"")
-        if not message.get("more_body", False) and message["type"] == "http.request":
-            if len(body) > max_body:
-                raise _TooLarge
-            return body  # the usual case: the whole body in one message
-        chunks = bytearray(body)
         while message.get("more_body", False):
             message = await receive()
             if message["type"] == "http.disconnect":
@@ -89,14 +84,8 @@ def capture_app(
                 await _lifespan(receive, send)
             return
         method, where = scope["method"], scope["path"]
-        declared = None
-        headers = {}
-        for name, value in scope["headers"]:
-            key = name.decode("latin-1")
-            headers[key] = value.decode("latin-1")
-            if key == "content-length" and value.isdigit():
-                declared = int(value)
-        if where.rstrip("/") != wanted:
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        if where != wanted and where.rstrip("/") != wanted:
             record(method, where, headers, b"", 404, "wrong-path")
             await reply(send, not_found)
             return
@@ -104,8 +93,19 @@ def capture_app(
             record(method, where, headers, b"", 405, "wrong-method")
             await reply(send, not_allowed)
             return
+        length = headers.get("content-length")
         try:
-            body = await read_body(receive, declared)
+            # Refused before it is read (a client waiting for 100-continue sends nothing).
+            if length is not None and length.isdigit() and int(length) > max_body:
+                raise _TooLarge
+            message = await receive()
+            body = message.get("body", b"")
+            if (
+                message.get("more_body", False)
+                or message["type"] != "http.request"
+                or (len(body) > max_body)
+            ):  # the usual case, the whole body in one message, is not this
+                body = await read_body(receive, message)
         except _TooLarge:
             record(method, where, headers, b"", 413, "too-large")
             await reply(send, too_large)

@@ -159,10 +159,11 @@ def guarded_protocol(limits: Limits, refusals: Refusals) -> type:
     # deadline is then a float assignment rather than a timer handle per request, which would
     # cost more than the rest of the capture endpoint's work.
     tick = min(1.0, header_timeout / 4, body_timeout / 4)
+    clock = time.monotonic  # loop.time() is a Python call (and uvloop's is another clock)
     sweeper: dict[str, Any] = {"handle": None}
 
     def sweep(connections: set[Any], loop: Any) -> None:
-        now = loop.time()
+        now = clock()
         for connection in list(connections):
             deadline = getattr(connection, "_deadline", 0.0)
             if deadline and deadline <= now:
@@ -184,7 +185,7 @@ def guarded_protocol(limits: Limits, refusals: Refusals) -> type:
                 refusals.connections += 1
                 self._refuse(_503)
                 return
-            self._deadline = self.loop.time() + header_timeout
+            self._deadline = clock() + header_timeout
             if sweeper["handle"] is None:
                 sweeper["handle"] = self.loop.call_later(tick, sweep, self.connections, self.loop)
 
@@ -206,11 +207,11 @@ def guarded_protocol(limits: Limits, refusals: Refusals) -> type:
             super().on_message_begin()
             self._reading_head, self._head_bytes = True, 0
             if not self._deadline:  # a kept-alive connection's next request
-                self._deadline = self.loop.time() + header_timeout
+                self._deadline = clock() + header_timeout
 
         def on_headers_complete(self) -> None:
             self._reading_head, self._in_body = False, True
-            self._deadline = self.loop.time() + body_timeout
+            self._deadline = clock() + body_timeout
             super().on_headers_complete()
 
         def on_message_complete(self) -> None:

@@ -10,7 +10,7 @@ import base64
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import AircoreMockError, Problem
@@ -55,12 +55,14 @@ class Capture:
 
     def line(self) -> str:
         """One human line: event, recording id, verdict."""
-        event = self.event or "-"
-        recording = recording_id(self.recording_url)
-        text = f"{self.method} {self.path} {self.status}  {event}  {recording}  {self.verdict}"
-        reason = self._detail()
-        if reason:
-            text += f"  ({reason})"
+        text = (
+            f"{self.method} {self.path} {self.status}  {self.event or '-'}  "
+            f"{recording_id(self.recording_url)}  {self.verdict}"
+        )
+        if self.payload is not None:
+            reason = self._detail()
+            if reason:
+                text += f"  ({reason})"
         if self.problems:
             text += f": {self.problems[0]}"
             if len(self.problems) > 1:
@@ -118,13 +120,16 @@ class Capture:
         return out
 
 
-@dataclass
 class _Seen:
-    """What one recording has sent so far: its callback types and the furthest stage."""
+    """What one recording has sent so far: its callback types and stages, as bits, and the
+    furthest stage (a few integers: one of these is kept for every recording a server saw)."""
 
-    events: set[str] = field(default_factory=set)
-    ranks: set[int] = field(default_factory=set)
-    highest: int = -1
+    __slots__ = ("events", "highest", "ranks")
+
+    def __init__(self) -> None:
+        self.events = 0
+        self.ranks = 0
+        self.highest = -1
 
 
 class CaptureStore:
@@ -145,7 +150,8 @@ class CaptureStore:
         self.strict = strict
         self.keep = keep
         self.on_capture = on_capture
-        self._lock = threading.Condition()
+        self._mutex = threading.Lock()  # `record` takes it directly: Condition's `with` is
+        self._lock = threading.Condition(self._mutex)  # Python code, on every request
         self._waiting = 0  # threads inside wait_for()
         self._captures: list[Capture] = []
         self._report = Report()
@@ -158,6 +164,12 @@ class CaptureStore:
         self._lifecycle = lifecycle()
         life = self._lifecycle
         self._ranks = {life.started: 0, life.stopped: 1, life.uploaded: 2, life.upload_failed: 2}
+        # A documented event's own strict schema: what the strict union applies to it, without
+        # the union's dispatch (a fast path to "valid"; anything else takes the full checks).
+        self._event_bits = {event: 1 << n for n, event in enumerate(self._ranks)}
+        self._strict_by_event = {
+            event: checker(strict=True, event=event, assume_json=True) for event in self._ranks
+        }
 
     # --- reading --------------------------------------------------------------------------
 
@@ -246,6 +258,10 @@ class CaptureStore:
         """`judge` as a tuple: (verdict, problems, undocumented fields)."""
         # Strict first: what a sender sends is usually exactly what Aircore documents, and
         # then one check answers both questions (the capture server's hot path).
+        if type(payload) is dict:
+            check = self._strict_by_event.get(payload.get("event"))  # type: ignore[arg-type]
+            if check is not None and check(payload):
+                return _DOCUMENTED
         if self._strict_check(payload):
             return _DOCUMENTED
         if self._check(payload):
@@ -289,7 +305,7 @@ class CaptureStore:
                 url = recording.get("url")
                 if type(url) is not str:
                     url = None
-        with self._lock:
+        with self._mutex:
             out_of_order, duplicate = self._track(event, url)
             report = self._report
             capture = Capture(
@@ -338,11 +354,12 @@ class CaptureStore:
         seen = self._seen.get(url)
         if seen is None:
             seen = self._seen[url] = _Seen()
-        duplicate = event in seen.events
-        missing_before = rank > 0 and (rank - 1) not in seen.ranks
+        bit = self._event_bits[event]
+        duplicate = bool(seen.events & bit)
+        missing_before = rank > 0 and not seen.ranks & (1 << (rank - 1))
         out_of_order = rank < seen.highest or (missing_before and not duplicate)
-        seen.events.add(event)
-        seen.ranks.add(rank)
+        seen.events |= bit
+        seen.ranks |= 1 << rank
         if rank > seen.highest:
             seen.highest = rank
         return out_of_order, duplicate
