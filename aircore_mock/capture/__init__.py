@@ -1,8 +1,10 @@
 """The capture server (`aircore-mock receive`, the `aircore_receiver` fixture).
 
-Three layers: a resettable `CaptureStore` (the state), `capture_app` (the ASGI endpoint
-over it) and `AppServer` (uvicorn on a real port, with `Limits`). `Receiver` puts the three
-together; `LineWriter` keeps its output off the server's event loop.
+Three layers: a resettable `CaptureStore` (the state), `CaptureRules` (what the endpoint
+answers and files) with two faces, `capture_app` (ASGI, for in-process use) and
+`CaptureServer` (its own HTTP protocol on httptools, with `Limits`). `Receiver` puts them
+together; `LineWriter` keeps its output off the server's event loop. `AppServer` serves any
+other ASGI app (the fake Aircore API, a test's receiver) on uvicorn with the same `Limits`.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from typing import IO, Any
 import orjson
 
 from ..errors import UsageError
-from .endpoint import capture_app, normalize_path
+from .endpoint import CaptureRules, capture_app, normalize_path
 from .output import LineWriter
+from .protocol import CaptureServer
 from .server import AppServer, Limits, Refusals, default_max_connections
 from .store import Capture, CaptureStore, WaitTimeout
 
@@ -32,6 +35,8 @@ __all__ = [
     "MIB",
     "AppServer",
     "Capture",
+    "CaptureRules",
+    "CaptureServer",
     "CaptureStore",
     "Limits",
     "LineWriter",
@@ -87,9 +92,10 @@ class Receiver:
         """Log lines that could not be written (the disk could not keep up, or failed)."""
         self.store = CaptureStore(strict=strict, keep=keep, on_capture=self._captured)
         """The state: every capture, the counts, each recording's progress."""
+        rules = CaptureRules(self.store, path=self.path, status=status, max_body=max_body)
         self.app = capture_app(self.store, path=self.path, status=status, max_body=max_body)
-        """The ASGI app: usable in-process as a sender's target too."""
-        self._server = AppServer(self.app, host, port, self.path, limits=limits)
+        """The same endpoint as an ASGI app: usable in-process as a sender's target too."""
+        self._server = CaptureServer(rules, host, port, limits=limits)
         self.port: int = self._server.port
 
     @property

@@ -1,13 +1,15 @@
-"""The capture endpoint: an ASGI app that answers callbacks and files each request.
+"""The capture endpoint: what a receiver answers to each request, and how it files it.
 
-It is a plain ASGI callable rather than a Starlette route: it has one path and one job, and
-every request goes through it, so each microsecond of routing and request objects is paid
-by every sender measuring its throughput against `aircore-mock receive`.
+`CaptureRules` decides (path, method, size, JSON, verdict) and files every request in the
+store; two faces serve it: `capture_app`, a plain ASGI callable (an in-process target for a
+sender, or any ASGI server), and the capture server's own HTTP protocol (`protocol.py`).
+Both give the same answers and file the same captures.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -24,14 +26,77 @@ def normalize_path(path: str) -> str:
     return "/" + path.strip("/") if path.strip("/") else "/"
 
 
-def _text(status: int, text: str, extra: list[tuple[bytes, bytes]] | None = None) -> Any:
+@dataclass(frozen=True)
+class Answer:
+    """What the endpoint answers: a status, headers and a body."""
+
+    status: int
+    headers: tuple[tuple[bytes, bytes], ...] = ()
+    body: bytes = b""
+
+    def head(self) -> list[tuple[bytes, bytes]]:
+        """The headers, with the body's length where HTTP allows one (not 1xx, 204, 304)."""
+        if self.status < 200 or self.status in (204, 304):
+            return [*self.headers]
+        return [*self.headers, (b"content-length", str(len(self.body)).encode())]
+
+
+def _text(status: int, text: str, *extra: tuple[bytes, bytes]) -> Answer:
     body = text.encode()
-    headers = [
-        (b"content-type", b"text/plain; charset=utf-8"),
-        (b"content-length", str(len(body)).encode()),
-        *(extra or []),
-    ]
-    return {"type": "http.response.start", "status": status, "headers": headers}, body
+    return Answer(status, ((b"content-type", b"text/plain; charset=utf-8"), *extra), body)
+
+
+class CaptureRules:
+    """Answers and files the requests of one capture endpoint: callbacks are POSTed to `path`
+    and answered `status`; wrong paths, methods, bodies over `max_body` and non-JSON bodies
+    get 404, 405, 413 and 400, and are filed too."""
+
+    def __init__(self, store: CaptureStore, *, path: str, status: int, max_body: int) -> None:
+        self.store = store
+        self.path = normalize_path(path)
+        self.status = status
+        self.max_body = max_body
+        self.answer = Answer(status)
+        """The answer to every callback (valid or not)."""
+        self._wanted = self.path.rstrip("/")
+        self._not_found = _text(404, f"callbacks go to {self.path}\n")
+        self._not_allowed = _text(405, "callbacks are POSTed\n", (b"allow", b"POST"))
+        self._too_large = _text(413, f"body over {max_body} bytes\n")
+
+    def refuse(self, method: str, path: str, headers: dict[str, str]) -> Answer | None:
+        """The answer to a request that is refused before its body is read (filed), or None.
+
+        `path` is the request target's path, percent-decoded (as ASGI's `scope["path"]`).
+        """
+        if path != self._wanted and path.rstrip("/") != self._wanted:
+            self.store.record(method, path, headers, b"", 404, "wrong-path")
+            return self._not_found
+        if method != "POST":
+            self.store.record(method, path, headers, b"", 405, "wrong-method")
+            return self._not_allowed
+        length = headers.get("content-length")
+        # Refused before it is read (a client waiting for 100-continue sends nothing).
+        if length is not None and length.isdigit() and int(length) > self.max_body:
+            return self.too_large(method, path, headers)
+        return None
+
+    def too_large(self, method: str, path: str, headers: dict[str, str]) -> Answer:
+        """File a body over `max_body` and answer 413."""
+        self.store.record(method, path, headers, b"", 413, "too-large")
+        return self._too_large
+
+    def callback(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Answer:
+        """Judge and file a body POSTed to the callback path; the answer."""
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            self.store.record(method, path, headers, body, 400, "not-json")
+            return _text(400, f"not JSON: {exc}\n")
+        verdict, problems, undocumented = self.store.verdict_of(payload)
+        self.store.record(
+            method, path, headers, body, self.status, verdict, payload, problems, undocumented
+        )
+        return self.answer
 
 
 class _TooLarge(Exception):
@@ -47,14 +112,7 @@ def capture_app(
 ) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
     """An ASGI app that takes callbacks POSTed to `path`, answers `status` and files each
     request (wrong paths, methods, bodies over `max_body` and non-JSON ones included)."""
-    path = normalize_path(path)
-    wanted = path.rstrip("/")
-    record, judge, loads = store.record, store.verdict_of, orjson.loads
-    answer_start = {"type": "http.response.start", "status": status, "headers": []}
-    answer_body = {"type": "http.response.body", "body": b""}
-    not_found = _text(404, f"callbacks go to {path}\n")
-    not_allowed = _text(405, "callbacks are POSTed\n", [(b"allow", b"POST")])
-    too_large = _text(413, f"body over {max_body} bytes\n")
+    rules = CaptureRules(store, path=path, status=status, max_body=max_body)
 
     async def read_body(receive: Receive, message: MutableMapping[str, Any]) -> bytes:
         # A body in several messages (or one over the cap): gathered up to `max_body`.
@@ -72,10 +130,10 @@ def capture_app(
             raise _Gone
         return bytes(chunks)
 
-    async def reply(send: Send, answer: Any) -> None:
-        start, body = answer
+    async def reply(send: Send, answer: Answer) -> None:
+        start = {"type": "http.response.start", "status": answer.status, "headers": answer.head()}
         await send(start)
-        await send({"type": "http.response.body", "body": body})
+        await send({"type": "http.response.body", "body": answer.body})
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -83,21 +141,14 @@ def capture_app(
             if kind == "lifespan":
                 await _lifespan(receive, send)
             return
-        method, where = scope["method"], scope["path"]
+        method = scope["method"]
+        where = scope["path"]
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        if where != wanted and where.rstrip("/") != wanted:
-            record(method, where, headers, b"", 404, "wrong-path")
-            await reply(send, not_found)
+        refused = rules.refuse(method, where, headers)
+        if refused is not None:
+            await reply(send, refused)
             return
-        if method != "POST":
-            record(method, where, headers, b"", 405, "wrong-method")
-            await reply(send, not_allowed)
-            return
-        length = headers.get("content-length")
         try:
-            # Refused before it is read (a client waiting for 100-continue sends nothing).
-            if length is not None and length.isdigit() and int(length) > max_body:
-                raise _TooLarge
             message = await receive()
             body = message.get("body", b"")
             if (
@@ -107,21 +158,11 @@ def capture_app(
             ):  # the usual case, the whole body in one message, is not this
                 body = await read_body(receive, message)
         except _TooLarge:
-            record(method, where, headers, b"", 413, "too-large")
-            await reply(send, too_large)
+            await reply(send, rules.too_large(method, where, headers))
             return
         except _Gone:
             return  # nobody to answer; a request never received in full is not filed
-        try:
-            payload = loads(body)
-        except orjson.JSONDecodeError as exc:
-            record(method, where, headers, body, 400, "not-json")
-            await reply(send, _text(400, f"not JSON: {exc}\n"))
-            return
-        verdict, problems, undocumented = judge(payload)
-        record(method, where, headers, body, status, verdict, payload, problems, undocumented)
-        await send(answer_start)
-        await send(answer_body)
+        await reply(send, rules.callback(method, where, headers, body))
 
     return app
 

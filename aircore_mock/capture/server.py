@@ -260,7 +260,7 @@ class _QuietAcceptErrors(logging.Filter):
         return True
 
 
-def _quiet_accept_errors() -> None:
+def quiet_accept_errors() -> None:
     asyncio_logger = logging.getLogger("asyncio")
     if not any(isinstance(f, _QuietAcceptErrors) for f in asyncio_logger.filters):
         asyncio_logger.addFilter(_QuietAcceptErrors())
@@ -319,7 +319,7 @@ class AppServer:
     def _make_server(self) -> Any:
         import uvicorn
 
-        _quiet_accept_errors()
+        quiet_accept_errors()
         ready = self._ready
 
         class Server(uvicorn.Server):

@@ -1,0 +1,415 @@
+"""The capture server's HTTP/1.1: httptools' parser on an asyncio protocol, no ASGI between.
+
+Why not uvicorn, as the other servers use: filing a callback is synchronous work (parse,
+judge, record, queue a line), so it is done as the request's last byte is parsed, and the
+answer written at once. An ASGI server spends a task, a request cycle object, several
+message dicts and awaits on each request before the app even runs: behind uvicorn the
+capture endpoint served ~0.55-0.64x the requests of a bare uvicorn app answering 204, and
+on this protocol ~1.4x (`benchmarks/bench_receive.py`). httptools does the HTTP parsing
+(chunked bodies, pipelining, keep-alive rules); this module keeps to framing the answers.
+
+The same `Limits` hold as on every server of the project: a time limit on a request's
+head and body, a cap on the head's size and on open connections (503 beyond it). Idle
+kept-alive connections close after `Limits.keep_alive` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.utils
+import http
+import signal
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import unquote
+
+from ..errors import AircoreMockError
+from .endpoint import Answer, CaptureRules
+from .server import Limits, Refusals, bind, quiet_accept_errors
+
+_GRACE = 2.0  # seconds a request being received at shutdown gets to finish
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_FAILED = Answer(500, ((b"content-type", b"text/plain; charset=utf-8"),), b"the receiver failed\n")
+
+
+def _status_line(status: int) -> bytes:
+    try:
+        phrase = http.HTTPStatus(status).phrase
+    except ValueError:
+        phrase = ""
+    return f"HTTP/1.1 {status} {phrase}\r\n".encode("latin-1")
+
+
+def _refusal(status: int) -> bytes:
+    return _status_line(status) + b"content-length: 0\r\nconnection: close\r\n\r\n"
+
+
+_400, _408, _431, _503 = (_refusal(s) for s in (400, 408, 431, 503))
+
+
+class _Clock:
+    """The Date header, formatted once a second rather than once a request."""
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._date = b""
+
+    def date(self) -> bytes:
+        now = int(time.time())
+        if now != self._second:
+            self._second = now
+            self._date = b"date: " + email.utils.formatdate(now, usegmt=True).encode() + b"\r\n"
+        return self._date
+
+
+class _Shared:
+    """What every connection of one server reads: the rules, the limits, the open
+    connections and the one deadline sweeper they share."""
+
+    def __init__(self, rules: CaptureRules, limits: Limits, refusals: Refusals) -> None:
+        self.rules = rules
+        self.limits = limits
+        self.refusals = refusals
+        self.max_connections = limits.connections
+        self.connections: set[CaptureProtocol] = set()
+        self.clock = _Clock()
+        self.closing = False
+        # One sweep a few times a second checks every connection's deadline: arming one is a
+        # float assignment, where a timer handle per request would cost more than the rest.
+        self.tick = min(1.0, limits.header_timeout / 4, limits.body_timeout / 4)
+        self._sweeping: asyncio.TimerHandle | None = None
+        self._answers: dict[bool, bytes] = {}  # the callbacks' answer, by `close`
+
+    def watch(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._sweeping is None:
+            self._sweeping = loop.call_later(self.tick, self._sweep, loop)
+
+    def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
+        now = time.monotonic()
+        for connection in list(self.connections):
+            if connection.deadline and connection.deadline <= now:
+                connection.expire()
+        self._sweeping = None
+        if self.connections:
+            self.watch(loop)
+
+    def render(self, answer: Answer, close: bool) -> bytes:
+        """An answer's bytes on the wire (the callbacks' answer is made once, but its Date)."""
+        common = answer is self.rules.answer
+        head = self._answers.get(close) if common else None
+        if head is None:
+            lines = [_status_line(answer.status)]
+            lines += [name + b": " + value + b"\r\n" for name, value in answer.head()]
+            if close:
+                lines.append(b"connection: close\r\n")
+            head = b"".join(lines)
+            if common:
+                self._answers[close] = head
+        return head + self.clock.date() + b"\r\n" + answer.body
+
+
+class CaptureProtocol(asyncio.Protocol):
+    """One client connection: requests parsed by httptools, each answered as it ends."""
+
+    def __init__(self, shared: _Shared) -> None:
+        self.shared = shared
+        self.deadline = 0.0
+        """When the request being read must be in, or the idle connection closes (0: none)."""
+        self.transport: Any = None
+        self._parser: Any = None
+        self._idle = False
+        self._closed = False
+        self._reading_head = True
+        self._in_body = False
+        self._boundary = False
+        self._head_bytes = 0
+        self._url = b""
+        self._headers: dict[str, str] = {}
+        self._body: list[bytes] = []
+        self._size = 0
+        self._early: Answer | None = None
+        self._method = ""
+        self._path = ""
+
+    # --- the connection ------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        import httptools
+
+        self.transport = transport
+        shared = self.shared
+        if len(shared.connections) >= shared.max_connections or shared.closing:
+            shared.refusals.connections += 1
+            self._refuse(_503)
+            return
+        shared.connections.add(self)
+        self._parser = httptools.HttpRequestParser(self)
+        self.deadline = time.monotonic() + shared.limits.header_timeout
+        shared.watch(asyncio.get_running_loop())
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closed = True
+        self.deadline = 0.0
+        self.shared.connections.discard(self)
+        self._parser = None
+
+    def pause_writing(self) -> None:
+        # A client that sends and never reads its answers: stop reading it until it does.
+        self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        self.transport.resume_reading()
+
+    def data_received(self, data: bytes) -> None:
+        if self._closed:
+            return
+        import httptools
+
+        self._boundary = False
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._close()  # what follows is another protocol: the request got its answer
+            return
+        except httptools.HttpParserError:
+            if not self._closed:
+                self._refuse(_400)
+            return
+        if self._reading_head and not self._boundary and not self._closed:
+            # A chunk read while a head is incomplete is all head, unless it also held the
+            # end of the request before (a pipelining client); that one is not counted, so a
+            # head may overshoot by one read (256 KiB): the cap bounds memory.
+            self._head_bytes += len(data)
+            if self._head_bytes > self.shared.limits.max_head:
+                self.shared.refusals.large_heads += 1
+                self._refuse(_431)
+
+    def expire(self) -> None:
+        """The deadline passed: close an idle connection, cut off a request too slow."""
+        self.deadline = 0.0
+        if self._idle:
+            self._close()
+        elif self._in_body:
+            self.shared.refusals.body_timeouts += 1
+            self._close()  # the request never arrived in full: nothing to answer, not filed
+        else:
+            self.shared.refusals.header_timeouts += 1
+            self._refuse(_408)
+
+    def close_if_idle(self) -> bool:
+        """Close the connection if no request is being received (a server shutting down)."""
+        if self._idle or (self._reading_head and not self._head_bytes and not self._url):
+            self._close()
+        return self._closed
+
+    def _refuse(self, answer: bytes) -> None:
+        if not self.transport.is_closing():
+            self.transport.write(answer)
+        self._close()
+
+    def _close(self) -> None:
+        self._closed = True
+        self.deadline = 0.0
+        self.transport.close()
+
+    # --- httptools' callbacks ------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self._idle = False
+        self._reading_head, self._head_bytes = True, 0
+        self._url, self._headers, self._body, self._size, self._early = b"", {}, [], 0, None
+        self.deadline = time.monotonic() + self.shared.limits.header_timeout
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+
+    def on_headers_complete(self) -> None:
+        if self._closed:
+            return
+        import httptools
+
+        self._reading_head, self._in_body = False, True
+        self.deadline = time.monotonic() + self.shared.limits.body_timeout
+        self._method = self._parser.get_method().decode("latin-1")
+        path = httptools.parse_url(self._url).path.decode("latin-1") if self._url else "/"
+        self._path = unquote(path) if "%" in path else path
+        rules = self.shared.rules
+        self._early = rules.refuse(self._method, self._path, self._headers)
+        if self._early is not None:
+            # Answered at once, and a body that follows is read and dropped; one too large
+            # to be wanted ends the connection instead.
+            close = self._early.status == 413 or not self._parser.should_keep_alive()
+            self._answer(self._early, close=close)
+            return
+        if self._headers.get("expect", "").lower() == "100-continue":
+            self.transport.write(_CONTINUE)
+
+    def on_body(self, body: bytes) -> None:
+        if self._closed or self._early is not None:
+            return  # refused already: what it sends is read and dropped
+        self._size += len(body)
+        if self._size > self.shared.rules.max_body:
+            rules = self.shared.rules
+            self._answer(rules.too_large(self._method, self._path, self._headers), close=True)
+            return
+        self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        self._in_body = False
+        self._reading_head, self._head_bytes, self._boundary = True, 0, True
+        if self._closed:
+            return
+        keep = self._parser.should_keep_alive() and not self.shared.closing
+        if self._early is None:  # else answered when its head was in
+            body = self._body[0] if len(self._body) == 1 else b"".join(self._body)
+            self._body = []
+            try:
+                answer = self.shared.rules.callback(self._method, self._path, self._headers, body)
+            except Exception as exc:  # an on_capture hook that raised: a server answers 500
+                asyncio.get_running_loop().call_exception_handler(
+                    {"message": "aircore-mock: filing a callback failed", "exception": exc}
+                )
+                answer, keep = _FAILED, False
+            self._answer(answer, close=not keep)
+        elif not keep:
+            self._close()
+        if keep and not self._closed:
+            self._idle = True
+            self.deadline = time.monotonic() + self.shared.limits.keep_alive
+
+    def _answer(self, answer: Answer, close: bool) -> None:
+        self.transport.write(self.shared.render(answer, close))
+        if close:
+            self._close()
+
+
+class CaptureServer:
+    """The capture endpoint on `http://host:port` over `CaptureProtocol`, with `Limits`;
+    in a background thread (`start`, `with`) or the foreground (`serve`)."""
+
+    def __init__(
+        self,
+        rules: CaptureRules,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        limits: Limits | None = None,
+    ) -> None:
+        self.rules = rules
+        self.limits = limits or Limits()
+        """What the server accepts from clients: timeouts, head size, connections."""
+        self.refusals = Refusals()
+        """Clients the limits turned away so far."""
+        self.host = host
+        self.path = rules.path
+        self._socket = bind(host, port)
+        self.port: int = self._socket.getsockname()[1]
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    @property
+    def url(self) -> str:
+        """`http://host:port/path`."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}{self.path}"
+
+    async def _main(self, on_ready: Callable[[], None] | None, signals: bool) -> None:
+        loop = asyncio.get_running_loop()
+        self._loop, self._stop = loop, asyncio.Event()
+        quiet_accept_errors()
+        shared = _Shared(self.rules, self.limits, self.refusals)
+        server = await loop.create_server(
+            lambda: CaptureProtocol(shared), sock=self._socket, backlog=self.limits.backlog
+        )
+        installed: list[tuple[int, Any]] = []
+        if signals:
+            for number in (signal.SIGINT, signal.SIGTERM):
+                previous = signal.getsignal(number)
+                with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
+                    loop.add_signal_handler(number, self._stop.set)
+                    installed.append((number, previous))
+        try:
+            self._ready.set()
+            if on_ready is not None:  # a thread: printing may block (a pipe nobody reads)
+                threading.Thread(target=on_ready, daemon=True, name="aircore-mock ready").start()
+            await self._stop.wait()
+        finally:
+            for number, previous in installed:
+                loop.remove_signal_handler(number)
+                with contextlib.suppress(ValueError, TypeError):
+                    signal.signal(number, previous if previous is not None else signal.SIG_DFL)
+            shared.closing = True
+            server.close()
+            # Idle connections go now; a request being received gets a moment to end.
+            deadline = time.monotonic() + _GRACE
+            while shared.connections and time.monotonic() < deadline:
+                for connection in list(shared.connections):
+                    connection.close_if_idle()
+                await asyncio.sleep(0.05)  # poll: requests end at their own pace
+            for connection in list(shared.connections):
+                connection.transport.abort()
+            await server.wait_closed()
+
+    def _run(self, on_ready: Callable[[], None] | None, signals: bool) -> None:
+        try:
+            asyncio.run(self._main(on_ready, signals))
+        except BaseException as exc:  # reported by start(), which waits for readiness
+            self._error = exc
+            self._ready.set()
+
+    def start(self, timeout: float = 10.0) -> CaptureServer:
+        """Serve in a background thread; returns once it accepts requests."""
+        if self._thread is not None:
+            return self
+        self._thread = threading.Thread(
+            target=self._run, args=(None, False), daemon=True, name=f"aircore-mock {self.url}"
+        )
+        self._thread.start()
+        if not self._ready.wait(timeout) or self._error is not None:
+            self.stop()
+            raise AircoreMockError(f"the server at {self.url} did not start: {self._error}")
+        return self
+
+    def serve(self, on_ready: Callable[[], None] | None = None) -> None:
+        """Serve in this thread until Ctrl-C or SIGTERM (or `shutdown()`)."""
+        in_main = threading.current_thread() is threading.main_thread()
+        try:
+            asyncio.run(self._main(on_ready, in_main))
+        except KeyboardInterrupt:
+            pass  # a Ctrl-C that arrived outside the loop's handler: the same stop
+        finally:
+            self.close()
+
+    def shutdown(self) -> None:
+        """Ask the server to stop, without waiting (safe from any thread)."""
+        loop, stop = self._loop, self._stop
+        if loop is not None and stop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has ended already
+                loop.call_soon_threadsafe(stop.set)
+
+    def stop(self) -> None:
+        """Shut down and release the port."""
+        self.shutdown()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        self.close()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._socket.close()
+
+    def __enter__(self) -> CaptureServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
