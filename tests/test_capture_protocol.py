@@ -6,6 +6,7 @@ Every read is on a socket with a timeout; nothing asserts on speed.
 from __future__ import annotations
 
 import json
+import select
 import socket
 from collections.abc import Iterator
 
@@ -208,3 +209,110 @@ def test_the_asgi_face_and_the_server_answer_and_file_alike() -> None:
     assert served_verdicts == [
         "valid", "wrong-path", "wrong-method", "invalid", "not-json", "too-large", "invalid",
     ]  # fmt: skip
+
+
+# --- found by an adversarial review ----------------------------------------------------
+
+
+def test_a_head_over_the_cap_that_arrives_in_one_read_gets_431() -> None:
+    with Receiver(limits=Limits(max_head=1024)) as receiver, _connect(receiver.port) as sock:
+        sock.sendall(_post(extra="x-pad: " + "a" * 5000 + "\r\n"))
+        assert _until_closed(sock).startswith(b"HTTP/1.1 431")
+        assert receiver.refusals.large_heads == 1 and receiver.captures == []
+
+
+def test_a_client_that_never_reads_its_answers_gives_its_connection_back() -> None:
+    limits = Limits(max_connections=1, keep_alive=1, header_timeout=1)
+    with Receiver(limits=limits) as receiver, socket.socket() as greedy:
+        greedy.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        greedy.connect(("127.0.0.1", receiver.port))
+        greedy.setblocking(False)
+        request = b"GET /x HTTP/1.1\r\nhost: x\r\n\r\n" * 1000
+        with pytest.raises(BlockingIOError):
+            while True:  # until the server stops reading it: its answers fill the pipe
+                greedy.send(request)
+        # It holds the only connection; the server gives up on it (the deadlines, then an
+        # abort) without it ever reading: wait for the reset.
+        watch = select.poll()
+        watch.register(greedy, select.POLLERR | select.POLLHUP)
+        assert watch.poll(30_000), "the server never let go of a client that does not read"
+        assert httpx.post(receiver.url, content=EXAMPLE, timeout=30).status_code == 204
+
+
+def test_an_upgrade_request_is_served_as_plain_http_with_its_body(receiver: Receiver) -> None:
+    # curl --http2 on an http:// URL asks to switch to h2c; a server may ignore that.
+    upgrade = (
+        "connection: Upgrade, HTTP2-Settings\r\nupgrade: h2c\r\n"
+        "http2-settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n"
+    )
+    with _connect(receiver.port) as sock:
+        sock.sendall(_post(extra=upgrade) + _post())
+        answers = _read_answers(sock, 2)
+    assert [a[9:12] for a in answers] == [b"204", b"204"]
+    assert [c.verdict for c in receiver.captures] == ["valid", "valid"]
+    assert receiver.captures[0].body == EXAMPLE
+
+
+def test_a_hook_that_raises_on_a_refused_request_gets_500_not_400() -> None:
+    def hook(capture: object) -> None:
+        raise RuntimeError("the hook broke")
+
+    with Receiver(max_body=16, on_capture=hook) as receiver, _connect(receiver.port) as sock:
+        sock.sendall(_post(path="/elsewhere"))
+        assert _until_closed(sock).startswith(b"HTTP/1.1 500")
+
+
+def test_a_refused_request_waiting_for_100_continue_ends_its_connection(
+    receiver: Receiver,
+) -> None:
+    head = _post(path="/wrong", extra="expect: 100-continue\r\n").split(b"\r\n\r\n")[0]
+    with _connect(receiver.port) as sock:
+        sock.sendall(head + b"\r\n\r\n")
+        answer = _until_closed(sock)
+    assert answer.startswith(b"HTTP/1.1 404") and b"connection: close" in answer
+
+
+def test_http_1_0_gets_no_100_continue(receiver: Receiver) -> None:
+    request = _post(extra="expect: 100-continue\r\n").replace(b"HTTP/1.1", b"HTTP/1.0", 1)
+    with _connect(receiver.port) as sock:
+        sock.sendall(request)
+        assert _until_closed(sock).startswith(b"HTTP/1.1 204")
+
+
+def test_a_client_still_sending_a_refused_body_reads_the_413_not_a_reset() -> None:
+    with Receiver(max_body=1024) as receiver, _connect(receiver.port) as sock:
+        body = b"x" * (4 * 1024 * 1024)
+        sock.sendall(_post(body)[: -len(body)])
+        sock.sendall(body)  # the server reads and drops it rather than resetting
+        sock.shutdown(socket.SHUT_WR)
+        assert _until_closed(sock).startswith(b"HTTP/1.1 413")
+        assert [c.verdict for c in receiver.captures] == ["too-large"]
+
+
+def test_the_head_timeout_of_a_first_request_counts_from_connecting() -> None:
+    from aircore_mock.capture.endpoint import CaptureRules
+    from aircore_mock.capture.protocol import CaptureProtocol, _Shared
+    from aircore_mock.capture.server import Refusals
+
+    class Transport:
+        def write(self, data: bytes) -> None: ...
+        def is_closing(self) -> bool:
+            return False
+
+        def close(self) -> None: ...
+        def can_write_eof(self) -> bool:
+            return True
+
+    async def main() -> tuple[float, float]:
+        rules = CaptureRules(CaptureStore(), path="/", status=204, max_body=1024)
+        shared = _Shared(rules, Limits(header_timeout=10), Refusals())
+        protocol = CaptureProtocol(shared)
+        protocol.connection_made(Transport())  # type: ignore[arg-type]
+        before = protocol.deadline
+        protocol.data_received(b"PO")  # a first byte later does not restart the clock
+        return before, protocol.deadline
+
+    import asyncio
+
+    before, after = asyncio.run(main())
+    assert after == before

@@ -117,7 +117,8 @@ class CaptureProtocol(asyncio.Protocol):
     def __init__(self, shared: _Shared) -> None:
         self.shared = shared
         self.deadline = 0.0
-        """When the request being read must be in, or the idle connection closes (0: none)."""
+        """When the request being read must be in, the idle connection closes, or a closed
+        one whose answers the client never read is aborted (0: none)."""
         self.transport: Any = None
         self._parser: Any = None
         self._idle = False
@@ -125,12 +126,15 @@ class CaptureProtocol(asyncio.Protocol):
         self._reading_head = True
         self._in_body = False
         self._boundary = False
-        self._head_bytes = 0
+        self._head_bytes = 0  # bytes of reads that held only head: a head still arriving
+        self._head_size = 0  # the parsed head's size: a head that came in one read
         self._url = b""
         self._headers: dict[str, str] = {}
-        self._body: list[bytes] = []
+        self._first = b""  # a body's first chunk (often all of it) and the rest, if any
+        self._rest: bytearray | None = None
         self._size = 0
         self._early: Answer | None = None
+        self._upgrade = False
         self._method = ""
         self._path = ""
 
@@ -141,7 +145,10 @@ class CaptureProtocol(asyncio.Protocol):
 
         self.transport = transport
         shared = self.shared
-        if len(shared.connections) >= shared.max_connections or shared.closing:
+        if shared.closing:
+            self._refuse(_503)
+            return
+        if len(shared.connections) >= shared.max_connections:
             shared.refusals.connections += 1
             self._refuse(_503)
             return
@@ -165,14 +172,14 @@ class CaptureProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         if self._closed:
-            return
+            return  # closing: what it still sends is read and dropped
         import httptools
 
         self._boundary = False
         try:
             self._parser.feed_data(data)
-        except httptools.HttpParserUpgrade:
-            self._close()  # what follows is another protocol: the request got its answer
+        except httptools.HttpParserUpgrade as upgrade:
+            self._without_upgrade(data[upgrade.args[0] :])
             return
         except httptools.HttpParserError:
             if not self._closed:
@@ -180,17 +187,34 @@ class CaptureProtocol(asyncio.Protocol):
             return
         if self._reading_head and not self._boundary and not self._closed:
             # A chunk read while a head is incomplete is all head, unless it also held the
-            # end of the request before (a pipelining client); that one is not counted, so a
-            # head may overshoot by one read (256 KiB): the cap bounds memory.
+            # end of the request before (a pipelining client); the parsed head's own size is
+            # checked too, once it is in.
             self._head_bytes += len(data)
             if self._head_bytes > self.shared.limits.max_head:
-                self.shared.refusals.large_heads += 1
-                self._refuse(_431)
+                self._too_large_head()
+
+    def _without_upgrade(self, rest: bytes) -> None:
+        # A request asking to switch protocols (`Upgrade: h2c`, which curl --http2 sends):
+        # httptools stops at its head, so it is parsed again without the upgrade, its body
+        # with it, as RFC 9110 7.8 lets a server that ignores Upgrade do.
+        import httptools
+
+        head = [f"{self._method} ".encode("latin-1") + self._url]
+        head.append(f" HTTP/{self._parser.get_http_version()}\r\n".encode("latin-1"))
+        for name, value in self._headers.items():
+            if name not in ("upgrade", "connection"):
+                head.append(f"{name}: {value}\r\n".encode("latin-1"))
+        self._parser = httptools.HttpRequestParser(self)
+        self._idle = True  # as a kept-alive connection's next request: the deadline restarts
+        self.data_received(b"".join(head) + b"\r\n" + rest)
 
     def expire(self) -> None:
-        """The deadline passed: close an idle connection, cut off a request too slow."""
+        """The deadline passed: close an idle connection, cut off a request too slow, abort a
+        closed connection whose client never read its answers."""
         self.deadline = 0.0
-        if self._idle:
+        if self._closed:
+            self.transport.abort()
+        elif self._idle:
             self._close()
         elif self._in_body:
             self.shared.refusals.body_timeouts += 1
@@ -205,29 +229,52 @@ class CaptureProtocol(asyncio.Protocol):
             self._close()
         return self._closed
 
+    def _too_large_head(self) -> None:
+        self.shared.refusals.large_heads += 1
+        self._refuse(_431)
+
     def _refuse(self, answer: bytes) -> None:
         if not self.transport.is_closing():
             self.transport.write(answer)
         self._close()
 
-    def _close(self) -> None:
+    def _close(self, linger: bool = False) -> None:
         self._closed = True
-        self.deadline = 0.0
-        self.transport.close()
+        # Closing waits for the answers to go out; a client that never reads them would hold
+        # its connection (and a descriptor) for ever, so it is aborted after a while.
+        self.deadline = time.monotonic() + self.shared.limits.keep_alive
+        if linger and self.transport.can_write_eof() and not self.transport.is_closing():
+            # Our side is done, but the client is still sending a body we refused (413):
+            # what it sends is read and dropped until it closes or the deadline, so that it
+            # reads our answer rather than a reset (RFC 9112 9.6).
+            self.transport.write_eof()
+        else:
+            self.transport.close()
+
+    def _failed(self, exc: Exception) -> None:
+        # An on_capture hook that raised: a server answers 500, and the error is logged.
+        asyncio.get_running_loop().call_exception_handler(
+            {"message": "aircore-mock: filing a request failed", "exception": exc}
+        )
+        self._answer(_FAILED, close=True)
 
     # --- httptools' callbacks ------------------------------------------------------------
 
     def on_message_begin(self) -> None:
+        if self._idle:  # a kept-alive connection's next request; the first one's counts
+            self.deadline = time.monotonic() + self.shared.limits.header_timeout  # from connect
         self._idle = False
-        self._reading_head, self._head_bytes = True, 0
-        self._url, self._headers, self._body, self._size, self._early = b"", {}, [], 0, None
-        self.deadline = time.monotonic() + self.shared.limits.header_timeout
+        self._reading_head, self._head_bytes, self._head_size = True, 0, 0
+        self._url, self._headers, self._early, self._upgrade = b"", {}, None, False
+        self._first, self._rest, self._size = b"", None, 0
 
     def on_url(self, url: bytes) -> None:
         self._url += url
+        self._head_size += len(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+        self._head_size += len(name) + len(value) + 4
 
     def on_headers_complete(self) -> None:
         if self._closed:
@@ -235,47 +282,69 @@ class CaptureProtocol(asyncio.Protocol):
         import httptools
 
         self._reading_head, self._in_body = False, True
+        if self._head_size > self.shared.limits.max_head:
+            self._too_large_head()
+            return
+        parser = self._parser
         self.deadline = time.monotonic() + self.shared.limits.body_timeout
-        self._method = self._parser.get_method().decode("latin-1")
+        self._method = parser.get_method().decode("latin-1")
+        if parser.should_upgrade():
+            self._upgrade = True  # parsed again without it (see _without_upgrade)
+            return
         path = httptools.parse_url(self._url).path.decode("latin-1") if self._url else "/"
         self._path = unquote(path) if "%" in path else path
-        rules = self.shared.rules
-        self._early = rules.refuse(self._method, self._path, self._headers)
-        if self._early is not None:
-            # Answered at once, and a body that follows is read and dropped; one too large
-            # to be wanted ends the connection instead.
-            close = self._early.status == 413 or not self._parser.should_keep_alive()
-            self._answer(self._early, close=close)
+        expects = "expect" in self._headers and parser.get_http_version() != "1.0"
+        try:
+            self._early = self.shared.rules.refuse(self._method, self._path, self._headers)
+        except Exception as exc:
+            self._failed(exc)
             return
-        if self._headers.get("expect", "").lower() == "100-continue":
+        if self._early is not None:
+            # Answered at once; a body that follows is read and dropped. The connection ends
+            # when the body is not wanted at all (413), or will not come (a client waiting
+            # for 100-continue), or the client asked for it.
+            close = (
+                self._early.status == 413
+                or expects
+                or not parser.should_keep_alive()
+                or self.shared.closing
+            )
+            self._answer(self._early, close=close)
+        elif expects and self._headers["expect"].lower() == "100-continue":
             self.transport.write(_CONTINUE)
 
     def on_body(self, body: bytes) -> None:
-        if self._closed or self._early is not None:
+        if self._closed or self._early is not None or self._upgrade:
             return  # refused already: what it sends is read and dropped
         self._size += len(body)
         if self._size > self.shared.rules.max_body:
-            rules = self.shared.rules
-            self._answer(rules.too_large(self._method, self._path, self._headers), close=True)
-            return
-        self._body.append(body)
+            try:
+                answer = self.shared.rules.too_large(self._method, self._path, self._headers)
+            except Exception as exc:
+                self._failed(exc)
+                return
+            self._answer(answer, close=True)
+        elif not self._first:
+            self._first = body
+        elif self._rest is None:
+            self._rest = bytearray(self._first) + body  # many small chunks: one buffer
+        else:
+            self._rest += body
 
     def on_message_complete(self) -> None:
         self._in_body = False
         self._reading_head, self._head_bytes, self._boundary = True, 0, True
-        if self._closed:
+        if self._closed or self._upgrade:
             return
         keep = self._parser.should_keep_alive() and not self.shared.closing
         if self._early is None:  # else answered when its head was in
-            body = self._body[0] if len(self._body) == 1 else b"".join(self._body)
-            self._body = []
+            body = self._first if self._rest is None else bytes(self._rest)
+            self._first, self._rest = b"", None
             try:
                 answer = self.shared.rules.callback(self._method, self._path, self._headers, body)
-            except Exception as exc:  # an on_capture hook that raised: a server answers 500
-                asyncio.get_running_loop().call_exception_handler(
-                    {"message": "aircore-mock: filing a callback failed", "exception": exc}
-                )
-                answer, keep = _FAILED, False
+            except Exception as exc:
+                self._failed(exc)
+                return
             self._answer(answer, close=not keep)
         elif not keep:
             self._close()
@@ -286,7 +355,7 @@ class CaptureProtocol(asyncio.Protocol):
     def _answer(self, answer: Answer, close: bool) -> None:
         self.transport.write(self.shared.render(answer, close))
         if close:
-            self._close()
+            self._close(linger=self._in_body)
 
 
 class CaptureServer:

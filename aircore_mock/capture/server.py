@@ -36,6 +36,7 @@ KEEP_ALIVE = 5
 """Seconds an idle kept-alive connection stays open (uvicorn's own setting)."""
 _SPARE_FDS = 64  # descriptors left for the log, the listening socket, the sender's own, ...
 _BASELINE_FDS = 16  # what the process holds before any connection (measured: 7 to 9)
+_BURSTS_IN_HAND = 4  # accept bursts whose descriptors may be open at once (see accept_burst)
 
 
 def _open_file_limit() -> int | None:
@@ -61,12 +62,14 @@ def accept_burst(max_connections: int) -> int:
     """How many connections the event loop may accept in one go (also the listen backlog).
 
     asyncio accepts up to this many at once, each taking a descriptor before the protocol
-    can turn it away; so the open connections, one burst and what the process holds anyway
+    can turn it away, and a turned-away connection's descriptor is released a few loop
+    passes later (its transport is made, it answers 503, it closes): up to four bursts are
+    in hand at once. So the open connections, four bursts and what the process holds anyway
     must fit in the open-file limit, or accept() fails (EMFILE) and nobody is served.
     """
     soft = _open_file_limit()
-    room = 2048 if soft is None else soft - max_connections - _BASELINE_FDS
-    return max(8, min(2048, room))
+    room = 8192 if soft is None else soft - max_connections - _BASELINE_FDS
+    return max(8, min(2048, room // _BURSTS_IN_HAND))
 
 
 @dataclass(frozen=True)
