@@ -132,6 +132,15 @@ def test_the_fake_api_server_has_the_same_limits() -> None:
         assert fake.summary()["refused"]["header_timeouts"] == 1
 
 
+def test_the_fake_api_server_refuses_a_head_over_the_cap_sent_in_one_piece() -> None:
+    with FakeAircore(limits=Limits(max_head=1024)) as fake:
+        port = int(fake.url.rsplit(":", 1)[1])
+        request = b"GET /_aircore-mock/ HTTP/1.1\r\nhost: x\r\nx-pad: " + b"a" * 4096 + b"\r\n\r\n"
+        with _sockets(1, port, request) as (sock,):
+            assert _answer(sock).startswith(b"HTTP/1.1 431 ")
+        assert fake.summary()["refused"]["oversized_headers"] == 1
+
+
 def test_servers_run_httptools_not_h11() -> None:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 

@@ -178,6 +178,7 @@ def guarded_protocol(limits: Limits, refusals: Refusals) -> type:
         _in_body = False
         _reading_head = True
         _head_bytes = 0
+        _head_size = 0  # the parsed head's size: a head that came whole in one read
         _refused = False
         _boundary = False
 
@@ -208,19 +209,36 @@ def guarded_protocol(limits: Limits, refusals: Refusals) -> type:
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
-            self._reading_head, self._head_bytes = True, 0
+            self._reading_head, self._head_bytes, self._head_size = True, 0, 0
             if not self._deadline:  # a kept-alive connection's next request
                 self._deadline = clock() + header_timeout
 
+        def on_url(self, url: bytes) -> None:
+            self._head_size += len(url)
+            super().on_url(url)
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            self._head_size += len(name) + len(value) + 4
+            super().on_header(name, value)
+
         def on_headers_complete(self) -> None:
             self._reading_head, self._in_body = False, True
+            if self._head_size > max_head:  # a head that came whole in one read
+                refusals.large_heads += 1
+                self._refuse(_431)
+                return
             self._deadline = clock() + body_timeout
             super().on_headers_complete()
+
+        def on_body(self, body: bytes) -> None:
+            if not self._refused:
+                super().on_body(body)
 
         def on_message_complete(self) -> None:
             self._deadline, self._in_body = 0.0, False
             self._reading_head, self._head_bytes, self._boundary = True, 0, True
-            super().on_message_complete()
+            if not self._refused:
+                super().on_message_complete()
 
         def _expire(self) -> None:
             self._deadline = 0.0
