@@ -28,7 +28,7 @@ from urllib.parse import unquote
 
 from ..errors import AircoreMockError
 from .endpoint import Answer, CaptureRules
-from .server import Limits, Refusals, bind, quiet_accept_errors
+from .server import DeadlineSweeper, Limits, Refusals, bind, quiet_accept_errors
 
 _GRACE = 2.0  # seconds a request being received at shutdown gets to finish
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -77,24 +77,8 @@ class _Shared:
         self.connections: set[CaptureProtocol] = set()
         self.clock = _Clock()
         self.closing = False
-        # One sweep a few times a second checks every connection's deadline: arming one is a
-        # float assignment, where a timer handle per request would cost more than the rest.
-        self.tick = min(1.0, limits.header_timeout / 4, limits.body_timeout / 4)
-        self._sweeping: asyncio.TimerHandle | None = None
+        self.sweeper = DeadlineSweeper(limits)
         self._answers: dict[bool, bytes] = {}  # the callbacks' answer, by `close`
-
-    def watch(self, loop: asyncio.AbstractEventLoop) -> None:
-        if self._sweeping is None:
-            self._sweeping = loop.call_later(self.tick, self._sweep, loop)
-
-    def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
-        now = time.monotonic()
-        for connection in list(self.connections):
-            if connection.deadline and connection.deadline <= now:
-                connection.expire()
-        self._sweeping = None
-        if self.connections:
-            self.watch(loop)
 
     def render(self, answer: Answer, close: bool) -> bytes:
         """An answer's bytes on the wire (the callbacks' answer is made once, but its Date)."""
@@ -155,7 +139,7 @@ class CaptureProtocol(asyncio.Protocol):
         shared.connections.add(self)
         self._parser = httptools.HttpRequestParser(self)
         self.deadline = time.monotonic() + shared.limits.header_timeout
-        shared.watch(asyncio.get_running_loop())
+        shared.sweeper.watch(shared.connections, asyncio.get_running_loop())
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True

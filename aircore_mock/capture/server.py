@@ -147,6 +147,34 @@ _408 = _answer(b"408 Request Timeout")
 _431 = _answer(b"431 Request Header Fields Too Large")
 
 
+class DeadlineSweeper:
+    """Checks every connection's deadline a few times a second, on the server's loop.
+
+    Arming a deadline is then a float assignment (`connection.deadline = ...`, 0 for none)
+    rather than a timer handle per request, which would cost more than the rest of the
+    capture endpoint's work. A connection whose deadline has passed gets `expire()`.
+    """
+
+    def __init__(self, limits: Limits) -> None:
+        self.tick = min(1.0, limits.header_timeout / 4, limits.body_timeout / 4)
+        self._handle: Any = None
+
+    def watch(self, connections: set[Any], loop: Any) -> None:
+        """Sweep `connections` (the server's open ones) while there are any."""
+        if self._handle is None:
+            self._handle = loop.call_later(self.tick, self._sweep, connections, loop)
+
+    def _sweep(self, connections: set[Any], loop: Any) -> None:
+        now = time.monotonic()
+        for connection in list(connections):
+            deadline = getattr(connection, "deadline", 0.0)  # (a websocket has none)
+            if deadline and deadline <= now:
+                connection.expire()
+        self._handle = None
+        if connections:
+            self.watch(connections, loop)
+
+
 def guarded_protocol(limits: Limits, refusals: Refusals) -> type:
     """uvicorn's httptools protocol with `limits` enforced, counting into `refusals`."""
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -158,23 +186,11 @@ def guarded_protocol(limits: Limits, refusals: Refusals) -> type:
         limits.max_head,
     )
 
-    # One sweeper per server checks every connection's deadline a few times a second; arming a
-    # deadline is then a float assignment rather than a timer handle per request, which would
-    # cost more than the rest of the capture endpoint's work.
-    tick = min(1.0, header_timeout / 4, body_timeout / 4)
-    clock = time.monotonic  # loop.time() is a Python call (and uvloop's is another clock)
-    sweeper: dict[str, Any] = {"handle": None}
-
-    def sweep(connections: set[Any], loop: Any) -> None:
-        now = clock()
-        for connection in list(connections):
-            deadline = getattr(connection, "_deadline", 0.0)
-            if deadline and deadline <= now:
-                connection._expire()
-        sweeper["handle"] = loop.call_later(tick, sweep, connections, loop) if connections else None
+    clock = time.monotonic  # the sweeper's clock (loop.time() is a Python call)
+    sweeper = DeadlineSweeper(limits)
 
     class GuardedHttpTools(HttpToolsProtocol):  # type: ignore[misc]
-        _deadline = 0.0  # when the request being read must be in (0: none)
+        deadline = 0.0  # when the request being read must be in (0: none): see DeadlineSweeper
         _in_body = False
         _reading_head = True
         _head_bytes = 0
@@ -189,9 +205,8 @@ def guarded_protocol(limits: Limits, refusals: Refusals) -> type:
                 refusals.connections += 1
                 self._refuse(_503)
                 return
-            self._deadline = clock() + header_timeout
-            if sweeper["handle"] is None:
-                sweeper["handle"] = self.loop.call_later(tick, sweep, self.connections, self.loop)
+            self.deadline = clock() + header_timeout
+            sweeper.watch(self.connections, self.loop)
 
         def data_received(self, data: bytes) -> None:
             if self._refused:
@@ -210,8 +225,8 @@ def guarded_protocol(limits: Limits, refusals: Refusals) -> type:
         def on_message_begin(self) -> None:
             super().on_message_begin()
             self._reading_head, self._head_bytes, self._head_size = True, 0, 0
-            if not self._deadline:  # a kept-alive connection's next request
-                self._deadline = clock() + header_timeout
+            if not self.deadline:  # a kept-alive connection's next request
+                self.deadline = clock() + header_timeout
 
         def on_url(self, url: bytes) -> None:
             self._head_size += len(url)
@@ -227,7 +242,7 @@ def guarded_protocol(limits: Limits, refusals: Refusals) -> type:
                 refusals.large_heads += 1
                 self._refuse(_431)
                 return
-            self._deadline = clock() + body_timeout
+            self.deadline = clock() + body_timeout
             super().on_headers_complete()
 
         def on_body(self, body: bytes) -> None:
@@ -235,13 +250,13 @@ def guarded_protocol(limits: Limits, refusals: Refusals) -> type:
                 super().on_body(body)
 
         def on_message_complete(self) -> None:
-            self._deadline, self._in_body = 0.0, False
+            self.deadline, self._in_body = 0.0, False
             self._reading_head, self._head_bytes, self._boundary = True, 0, True
             if not self._refused:
                 super().on_message_complete()
 
-        def _expire(self) -> None:
-            self._deadline = 0.0
+        def expire(self) -> None:
+            self.deadline = 0.0
             if self._in_body:
                 refusals.body_timeouts += 1
                 # The app is waiting for the rest of the body: closing tells it the client left.
@@ -253,7 +268,7 @@ def guarded_protocol(limits: Limits, refusals: Refusals) -> type:
 
         def _refuse(self, answer: bytes) -> None:
             self._refused = True
-            self._deadline = 0.0
+            self.deadline = 0.0
             if not self.transport.is_closing():
                 self.transport.write(answer)
                 self.transport.close()
