@@ -316,3 +316,19 @@ def test_the_head_timeout_of_a_first_request_counts_from_connecting() -> None:
 
     before, after = asyncio.run(main())
     assert after == before
+
+
+def test_connect_is_refused_and_the_server_goes_on(receiver: Receiver) -> None:
+    with _connect(receiver.port) as sock:
+        sock.sendall(b"CONNECT example.com:443 HTTP/1.1\r\nhost: example.com:443\r\n\r\n")
+        assert _until_closed(sock).startswith(b"HTTP/1.1 400")
+    assert httpx.post(receiver.url, content=EXAMPLE, timeout=30).status_code == 204
+
+
+def test_a_head_request_gets_no_body_and_its_connection_stays_in_step(receiver: Receiver) -> None:
+    with _connect(receiver.port) as sock:
+        sock.sendall(b"HEAD / HTTP/1.1\r\nhost: x\r\n\r\n")
+        first = sock.recv(65536)
+        assert first.startswith(b"HTTP/1.1 405") and first.endswith(b"\r\n\r\n")
+        sock.sendall(_post())
+        assert _read_answers(sock, 1)[0].startswith(b"HTTP/1.1 204")

@@ -273,6 +273,9 @@ class CaptureProtocol(asyncio.Protocol):
         self.deadline = time.monotonic() + self.shared.limits.body_timeout
         self._method = parser.get_method().decode("latin-1")
         if parser.should_upgrade():
+            if self._method == "CONNECT" or "upgrade" not in self._headers:
+                self._refuse(_400)  # a tunnel: nothing a callback endpoint serves
+                return
             self._upgrade = True  # parsed again without it (see _without_upgrade)
             return
         path = httptools.parse_url(self._url).path.decode("latin-1") if self._url else "/"
@@ -337,7 +340,10 @@ class CaptureProtocol(asyncio.Protocol):
             self.deadline = time.monotonic() + self.shared.limits.keep_alive
 
     def _answer(self, answer: Answer, close: bool) -> None:
-        self.transport.write(self.shared.render(answer, close))
+        data = self.shared.render(answer, close)
+        if self._method == "HEAD" and answer.body:  # its length, never its body
+            data = data[: -len(answer.body)]
+        self.transport.write(data)
         if close:
             self._close(linger=self._in_body)
 
