@@ -102,9 +102,9 @@ class _Text(str):
 
 
 def _stdout_writer(render: Any = None, on_broken: Any = None) -> Any:
-    """Lines to stdout, written by a thread of their own: a server's loop never waits on a terminal
-    or a pipe (what cannot be written in time is dropped and counted). Items are `_Text`,
-    callables that return the line, or what `render` turns into one."""
+    """Lines to stdout, written by a thread of their own: a server's loop never waits on a
+    terminal or a pipe (what cannot be written in time is dropped and counted). Items are
+    `_Text`, callables that return the line, or what `render` turns into one."""
     from .capture import LineWriter
 
     def line(item: Any) -> bytes:

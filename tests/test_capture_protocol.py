@@ -332,3 +332,12 @@ def test_a_head_request_gets_no_body_and_its_connection_stays_in_step(receiver: 
         assert first.startswith(b"HTTP/1.1 405") and first.endswith(b"\r\n\r\n")
         sock.sendall(_post())
         assert _read_answers(sock, 1)[0].startswith(b"HTTP/1.1 204")
+
+
+@pytest.mark.parametrize("event", [["recording-started"], {"a": 1}, 7, None])
+def test_an_event_that_is_not_a_string_is_invalid_not_a_server_error(
+    receiver: Receiver, event: object
+) -> None:
+    body = json.dumps({"event": event, "timestamp": 1}).encode()
+    assert httpx.post(receiver.url, content=body, timeout=30).status_code == 204
+    assert receiver.captures[-1].verdict == "invalid"

@@ -258,8 +258,9 @@ class CaptureStore:
         """`judge` as a tuple: (verdict, problems, undocumented fields)."""
         # Strict first: what a sender sends is usually exactly what Aircore documents, and
         # then one check answers both questions (the capture server's hot path).
-        if type(payload) is dict:
-            check = self._strict_by_event.get(payload.get("event"))  # type: ignore[arg-type]
+        event = payload.get("event") if type(payload) is dict else None
+        if type(event) is str:  # (not a list or a dict, which cannot be looked up)
+            check = self._strict_by_event.get(event)
             if check is not None and check(payload):
                 return _DOCUMENTED
         if self._strict_check(payload):
