@@ -961,7 +961,7 @@ def serve(
 )
 @click.option(
     "--status",
-    type=click.IntRange(100, 599),
+    type=click.IntRange(200, 599),
     default=204,
     show_default=True,
     help="Status to answer callbacks with (e.g. 500 to test a sender's retries).",

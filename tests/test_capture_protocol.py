@@ -5,6 +5,7 @@ Every read is on a socket with a timeout; nothing asserts on speed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import select
 import socket
@@ -341,3 +342,52 @@ def test_an_event_that_is_not_a_string_is_invalid_not_a_server_error(
     body = json.dumps({"event": event, "timestamp": 1}).encode()
     assert httpx.post(receiver.url, content=body, timeout=30).status_code == 204
     assert receiver.captures[-1].verdict == "invalid"
+
+
+# --- found by a second adversarial review -----------------------------------------------
+
+
+def test_a_read_of_many_pipelined_upgrade_requests_does_not_recurse(receiver: Receiver) -> None:
+    upgrade = b"GET /x HTTP/1.1\r\nhost: x\r\nupgrade: a\r\nconnection: upgrade\r\n\r\n"
+    with _connect(receiver.port) as sock:
+        sock.sendall(upgrade * 3000)  # one read or two: was a RecursionError at ~490
+        answers = _read_answers(sock, 3000)
+    assert {a[9:12] for a in answers} == {b"404"} and len(receiver.captures) == 3000
+
+
+def test_connection_close_with_an_upgrade_still_closes(receiver: Receiver) -> None:
+    with _connect(receiver.port) as sock:
+        sock.sendall(_post(extra="upgrade: h2c\r\nconnection: close, upgrade\r\n"))
+        answer = _until_closed(sock)
+    assert answer.startswith(b"HTTP/1.1 204") and b"connection: close" in answer
+    assert receiver.captures[0].headers["upgrade"] == "h2c"  # filed as sent
+
+
+def test_trailer_fields_are_not_headers_and_are_bounded() -> None:
+    head = b"POST / HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n"
+    body = b"%x\r\n%s\r\n0\r\n" % (len(EXAMPLE), EXAMPLE)
+    with Receiver(limits=Limits(max_head=1024)) as receiver:
+        with _connect(receiver.port) as sock:
+            sock.sendall(head + body + b"host: from-a-trailer\r\n\r\n")
+            assert _read_answers(sock, 1)[0].startswith(b"HTTP/1.1 204")
+        assert receiver.captures[0].headers["host"] == "x"
+        with _connect(receiver.port) as sock:
+            sock.sendall(head + body + b"x-long: ")
+            with contextlib.suppress(OSError):
+                for _ in range(64):  # httptools holds a field until it ends: not for ever
+                    sock.sendall(b"a" * 1024)
+            assert _until_closed(sock).startswith(b"HTTP/1.1 431")
+        assert receiver.refusals.large_heads == 1 and len(receiver.captures) == 1
+
+
+def test_refusals_carry_a_date(receiver: Receiver) -> None:
+    with _connect(receiver.port) as sock:
+        sock.sendall(b"\x16\x03\x01 noise\r\n\r\n")
+        assert b"\r\ndate: " in _until_closed(sock)
+
+
+def test_a_1xx_status_is_refused() -> None:
+    from aircore_mock import UsageError
+
+    with pytest.raises(UsageError, match="200-599"):
+        Receiver(status=101)

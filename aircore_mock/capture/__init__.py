@@ -76,8 +76,11 @@ class Receiver:
         keep: bool = True,
         limits: Limits | None = None,
     ) -> None:
-        if not 100 <= status <= 599:
-            raise UsageError(f"status must be an HTTP status code (100-599), got {status}")
+        if not 200 <= status <= 599:
+            # a 1xx is an interim answer: the client would go on waiting for the final one
+            raise UsageError(
+                f"status must be an HTTP status code of a final answer (200-599), got {status}"
+            )
         if max_body < 1:
             raise UsageError(f"max_body must be positive, got {max_body}")
         self.host = host

@@ -44,7 +44,8 @@ def _status_line(status: int) -> bytes:
 
 
 def _refusal(status: int) -> bytes:
-    return _status_line(status) + b"content-length: 0\r\nconnection: close\r\n\r\n"
+    # the Date (RFC 9110 6.6.1: a MUST on 4xx) and the blank line are added by `_refuse`
+    return _status_line(status) + b"content-length: 0\r\nconnection: close\r\n"
 
 
 _400, _408, _431, _503 = (_refusal(s) for s in (400, 408, 431, 503))
@@ -119,6 +120,9 @@ class CaptureProtocol(asyncio.Protocol):
         self._size = 0
         self._early: Answer | None = None
         self._upgrade = False
+        self._upgrade_headers: dict[str, str] | None = None  # as sent, for the re-parsed one
+        self._quiet = False  # a chunk's size line was read and none of its data since
+        self._fed_body = False  # this read held body data
         self._method = ""
         self._path = ""
 
@@ -159,17 +163,30 @@ class CaptureProtocol(asyncio.Protocol):
             return  # closing: what it still sends is read and dropped
         import httptools
 
-        self._boundary = False
-        try:
-            self._parser.feed_data(data)
-        except httptools.HttpParserUpgrade as upgrade:
-            self._without_upgrade(data[upgrade.args[0] :])
+        while True:
+            self._boundary = self._fed_body = False
+            try:
+                self._parser.feed_data(data)
+                break
+            except httptools.HttpParserUpgrade as upgrade:
+                rest = data[upgrade.args[0] :]
+            except httptools.HttpParserError:
+                if not self._closed:
+                    self._refuse(_400)
+                return
+            if self._closed:
+                return
+            # A loop, not a call: a read of pipelined upgrade requests must not recurse.
+            data = self._without_upgrade(rest)
+        if self._closed:
             return
-        except httptools.HttpParserError:
-            if not self._closed:
-                self._refuse(_400)
-            return
-        if self._reading_head and not self._boundary and not self._closed:
+        if self._in_body and self._quiet and not self._fed_body:
+            # Reads after the last chunk with no data: its trailer fields, which httptools
+            # holds until each ends; bounded as a head is.
+            self._head_bytes += len(data)
+            if self._head_bytes > self.shared.limits.max_head:
+                self._too_large_head()
+        elif self._reading_head and not self._boundary:
             # A chunk read while a head is incomplete is all head, unless it also held the
             # end of the request before (a pipelining client); the parsed head's own size is
             # checked too, once it is in.
@@ -177,7 +194,7 @@ class CaptureProtocol(asyncio.Protocol):
             if self._head_bytes > self.shared.limits.max_head:
                 self._too_large_head()
 
-    def _without_upgrade(self, rest: bytes) -> None:
+    def _without_upgrade(self, rest: bytes) -> bytes:
         # A request asking to switch protocols (`Upgrade: h2c`, which curl --http2 sends):
         # httptools stops at its head, so it is parsed again without the upgrade, its body
         # with it, as RFC 9110 7.8 lets a server that ignores Upgrade do.
@@ -186,11 +203,17 @@ class CaptureProtocol(asyncio.Protocol):
         head = [f"{self._method} ".encode("latin-1") + self._url]
         head.append(f" HTTP/{self._parser.get_http_version()}\r\n".encode("latin-1"))
         for name, value in self._headers.items():
-            if name not in ("upgrade", "connection"):
-                head.append(f"{name}: {value}\r\n".encode("latin-1"))
+            if name == "connection":
+                # Only the "upgrade" option goes: "close" and "keep-alive" still hold.
+                options = [o for o in value.split(",") if o.strip().lower() != "upgrade"]
+                value = ",".join(options).strip()
+                if not value:
+                    continue
+            head.append(f"{name}: {value}\r\n".encode("latin-1"))
+        self._upgrade_headers = self._headers  # filed as sent
         self._parser = httptools.HttpRequestParser(self)
         self._idle = True  # as a kept-alive connection's next request: the deadline restarts
-        self.data_received(b"".join(head) + b"\r\n" + rest)
+        return b"".join(head) + b"\r\n" + rest
 
     def expire(self) -> None:
         """The deadline passed: close an idle connection, cut off a request too slow, abort a
@@ -219,7 +242,7 @@ class CaptureProtocol(asyncio.Protocol):
 
     def _refuse(self, answer: bytes) -> None:
         if not self.transport.is_closing():
-            self.transport.write(answer)
+            self.transport.write(answer + self.shared.clock.date() + b"\r\n")
         self._close()
 
     def _close(self, linger: bool = False) -> None:
@@ -257,15 +280,29 @@ class CaptureProtocol(asyncio.Protocol):
         self._head_size += len(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._headers[name.decode("latin-1").lower()] = value.decode("latin-1")
         self._head_size += len(name) + len(value) + 4
+        if not self._reading_head:
+            # A chunked body's trailer fields: not merged into the headers (RFC 9110 6.5.1),
+            # and bounded as a head is.
+            if self._head_size > self.shared.limits.max_head and not self._closed:
+                self._too_large_head()
+            return
+        self._headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+
+    def on_chunk_header(self) -> None:
+        self._quiet = True
+
+    def on_chunk_complete(self) -> None:
+        self._quiet = False
 
     def on_headers_complete(self) -> None:
         if self._closed:
             return
         import httptools
 
-        self._reading_head, self._in_body = False, True
+        self._reading_head, self._in_body, self._quiet = False, True, False
+        if self._upgrade_headers is not None:
+            self._headers, self._upgrade_headers = self._upgrade_headers, None
         if self._head_size > self.shared.limits.max_head:
             self._too_large_head()
             return
@@ -296,11 +333,12 @@ class CaptureProtocol(asyncio.Protocol):
                 or not parser.should_keep_alive()
                 or self.shared.closing
             )
-            self._answer(self._early, close=close)
+            self._answer(self._early, close=close, linger=self._body_follows())
         elif expects and self._headers["expect"].lower() == "100-continue":
             self.transport.write(_CONTINUE)
 
     def on_body(self, body: bytes) -> None:
+        self._quiet, self._fed_body, self._head_bytes = False, True, 0
         if self._closed or self._early is not None or self._upgrade:
             return  # refused already: what it sends is read and dropped
         self._size += len(body)
@@ -339,13 +377,17 @@ class CaptureProtocol(asyncio.Protocol):
             self._idle = True
             self.deadline = time.monotonic() + self.shared.limits.keep_alive
 
-    def _answer(self, answer: Answer, close: bool) -> None:
+    def _body_follows(self) -> bool:
+        headers = self._headers
+        return "transfer-encoding" in headers or headers.get("content-length", "0") != "0"
+
+    def _answer(self, answer: Answer, close: bool, linger: bool | None = None) -> None:
         data = self.shared.render(answer, close)
         if self._method == "HEAD" and answer.body:  # its length, never its body
             data = data[: -len(answer.body)]
         self.transport.write(data)
         if close:
-            self._close(linger=self._in_body)
+            self._close(linger=self._in_body if linger is None else linger)
 
 
 class CaptureServer:
