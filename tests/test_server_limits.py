@@ -141,6 +141,19 @@ def test_the_fake_api_server_refuses_a_head_over_the_cap_sent_in_one_piece() -> 
         assert fake.summary()["refused"]["oversized_headers"] == 1
 
 
+def test_the_fake_api_server_bounds_trailer_fields() -> None:
+    head = b"POST /recording HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n"
+    with FakeAircore(limits=Limits(max_head=1024)) as fake:
+        port = int(fake.url.rsplit(":", 1)[1])
+        with _sockets(1, port, head + b"2\r\n{}\r\n0\r\nx-long: ") as (sock,):
+            with contextlib.suppress(OSError):
+                for _ in range(64):  # httptools holds a field until it ends: not for ever
+                    sock.sendall(b"a" * 1024)
+            # (the fake may answer 401 first: it needs no body to refuse a missing API key)
+            assert b"HTTP/1.1 431 " in _answer(sock)
+        assert fake.summary()["refused"]["oversized_headers"] == 1
+
+
 def test_servers_run_httptools_not_h11() -> None:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 

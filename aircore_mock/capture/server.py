@@ -197,6 +197,8 @@ def guarded_protocol(limits: Limits, refusals: Refusals) -> type:
         _head_size = 0  # the parsed head's size: a head that came whole in one read
         _refused = False
         _boundary = False
+        _quiet = False  # a chunk's size line was read and none of its data since
+        _fed_body = False  # this read held body data
 
         def connection_made(self, transport: Any) -> None:  # type: ignore[override]
             over = len(self.connections) >= max_connections
@@ -211,9 +213,18 @@ def guarded_protocol(limits: Limits, refusals: Refusals) -> type:
         def data_received(self, data: bytes) -> None:
             if self._refused:
                 return
-            self._boundary = False
+            self._boundary = self._fed_body = False
             super().data_received(data)
-            if self._reading_head and not self._boundary and not self._refused:
+            if self._refused:
+                return
+            if self._in_body and self._quiet and not self._fed_body:
+                # Reads after a chunked body's last chunk with no data: its trailer fields,
+                # which httptools holds until each ends; bounded as a head is.
+                self._head_bytes += len(data)
+                if self._head_bytes > max_head:
+                    refusals.large_heads += 1
+                    self._refuse(_431)
+            elif self._reading_head and not self._boundary:
                 # A chunk read while a head is incomplete is all head, unless it also held the
                 # end of the request before (a pipelined client); that one is not counted, so
                 # a head may overshoot by one read (256 KiB): the cap bounds memory.
@@ -234,10 +245,21 @@ def guarded_protocol(limits: Limits, refusals: Refusals) -> type:
 
         def on_header(self, name: bytes, value: bytes) -> None:
             self._head_size += len(name) + len(value) + 4
-            super().on_header(name, value)
+            if self._reading_head:
+                super().on_header(name, value)
+            elif self._head_size > max_head and not self._refused:
+                # A trailer field: never merged into the request's headers, and bounded.
+                refusals.large_heads += 1
+                self._refuse(_431)
+
+        def on_chunk_header(self) -> None:
+            self._quiet = True  # a chunk's size line is in, none of its data yet
+
+        def on_chunk_complete(self) -> None:
+            self._quiet = False
 
         def on_headers_complete(self) -> None:
-            self._reading_head, self._in_body = False, True
+            self._reading_head, self._in_body, self._quiet = False, True, False
             if self._head_size > max_head:  # a head that came whole in one read
                 refusals.large_heads += 1
                 self._refuse(_431)
@@ -246,6 +268,7 @@ def guarded_protocol(limits: Limits, refusals: Refusals) -> type:
             super().on_headers_complete()
 
         def on_body(self, body: bytes) -> None:
+            self._quiet, self._fed_body, self._head_bytes = False, True, 0
             if not self._refused:
                 super().on_body(body)
 
