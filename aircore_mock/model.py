@@ -381,7 +381,7 @@ class Report:
         callback = result.callback
         if type(callback) is dict:
             event = callback.get("event")
-            if type(event) is str:
+            if type(event) is str or isinstance(event, str):  # a str Enum counts too
                 self.events[event] += 1
         status = result.status
         if status is not None:

@@ -715,3 +715,108 @@ def test_a_reports_repr_stays_short_however_many_results_it_keeps() -> None:
     text = repr(report)
     assert len(text) < 200 and text.startswith("<Report total=")
     assert f"delivered={report.total}" in text
+
+
+# --- found by an adversarial review of the lane hand-off -----------------------------------
+
+
+def _numbered(count: int, recordings: int) -> list[dict[str, Any]]:
+    return [
+        {"event": "x", "recording": {"url": f"https://r/{i % recordings}"}, "i": i}
+        for i in range(count)
+    ]
+
+
+def _slow_app(delay: float) -> Any:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        while (await receive()).get("more_body"):
+            pass
+        await asyncio.sleep(delay)
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    return app
+
+
+def _one_result_each(results: list[Any], count: int) -> None:
+    assert sorted(r.index for r in results) == list(range(count))
+
+
+@pytest.mark.parametrize("now", [True, False])
+def test_a_stop_while_lanes_wait_for_their_rate_slot_gives_every_delivery_its_result(
+    now: bool,
+) -> None:
+    results: list[Any] = []
+
+    async def main() -> None:
+        sender = aircore_mock.AsyncSender(_slow_app(0), concurrency=3, rate=0.05)
+
+        def on_result(result: Any) -> None:
+            results.append(result)
+            if len(results) == 1:  # the other lanes now wait 20 s for their slots
+                sender.stop(now=now)
+
+        async with sender:
+            # A stop ends the waits for slots at once (without it: minutes).
+            await asyncio.wait_for(sender.send(_numbered(6, 3), on_result=on_result), 60)
+
+    asyncio.run(main())
+    _one_result_each(results, 6)
+    assert [r.outcome.value for r in results].count("delivered") == 1
+
+
+def test_an_anyio_cancel_scope_around_a_send_still_gives_every_delivery_its_result() -> None:
+    import anyio
+
+    results: list[Any] = []
+
+    async def main() -> bool:
+        async with aircore_mock.AsyncSender(_slow_app(0.05), concurrency=4) as sender:
+            # anyio cancels the task again on every pass of the loop until it ends
+            with anyio.move_on_after(0.2) as scope:
+                await sender.send(_numbered(300, 8), on_result=results.append)
+        return scope.cancelled_caught
+
+    assert asyncio.run(main())
+    _one_result_each(results, 300)
+
+
+def test_a_cancel_right_after_a_stop_is_not_mistaken_for_the_stop() -> None:
+    results: list[Any] = []
+
+    async def main() -> None:
+        called = asyncio.Event()
+        slow = _slow_app(30)
+
+        async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            if scope["type"] == "http":
+                called.set()
+            await slow(scope, receive, send)
+
+        async with aircore_mock.AsyncSender(app, concurrency=4, timeout=60) as sender:
+            deliveries = _numbered(1000, 10)  # more than the lanes hold: the feeder still runs
+            task = asyncio.ensure_future(sender.send(deliveries, on_result=results.append))
+            await asyncio.wait_for(called.wait(), 20)  # requests in flight
+            sender.stop()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await asyncio.wait_for(task, 20)  # at once, not after the 30 s answers
+
+    asyncio.run(main())
+    _one_result_each(results, 1000)
+
+
+def test_a_report_counts_events_given_as_a_str_enum() -> None:
+    import enum
+
+    class Event(str, enum.Enum):
+        STARTED = "recording-started"
+
+    report = aircore_mock.Report()
+    result = aircore_mock.Result(
+        0, {"event": Event.STARTED}, None, None, 1, 204, 1.0, aircore_mock.DeliveryOutcome.DELIVERED
+    )
+    report.add(result)
+    assert report.events == {Event.STARTED: 1}

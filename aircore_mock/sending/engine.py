@@ -302,6 +302,20 @@ class _Input:
         return left
 
 
+def _cancelling() -> int:
+    task = asyncio.current_task()
+    return task.cancelling() if task is not None and hasattr(task, "cancelling") else 0
+
+
+def _cancelled_from_outside(stopping: bool, before: int | None) -> bool:
+    """Whether the CancelledError in hand came from outside (a timeout, a task group), rather
+    than from a stop, which cancels the feeder: the task counts cancellations on 3.11+ (a
+    stop's cancel is folded into an outside one when both come in the same pass)."""
+    if before is not None and hasattr(asyncio.current_task(), "cancelling"):
+        return _cancelling() > before
+    return not stopping
+
+
 def _uncancel() -> None:
     # The watchdog's cancel is handled: take it back, so that the lane task can be cancelled
     # again later (Python 3.11+; on 3.10 a task does not count its cancellations).
@@ -342,7 +356,8 @@ class Engine:
         self._next_slot: float | None = None if options.rate is None else 0.0
         self._stop_event: asyncio.Event | None = None
         self._now = asyncio.Event()  # set by stop(now=True)
-        self._cancelled = False  # cancelled from outside: run() raises CancelledError
+        self._cancelled: asyncio.CancelledError | None = None
+        """A cancellation from outside, which run() raises again at the end."""
         self._lanes: list[_Lane] = []
         self._lane_tasks: list[asyncio.Task[None]] = []
         self._in_hand: list[Job | None] = []
@@ -369,6 +384,11 @@ class Engine:
             for task in self._lane_tasks:
                 task.cancel()
 
+    def _outside_cancel(self, exc: asyncio.CancelledError) -> None:
+        if self._cancelled is None:
+            self._cancelled = exc
+        self.stop(now=True)
+
     async def run(self, deliveries: Iterable[Any] | AsyncIterable[Any]) -> None:
         """Deliver everything (or until stopped); every delivery taken gets one result.
 
@@ -386,6 +406,7 @@ class Engine:
         self._expired = [False] * count
         watchdog: asyncio.Task[None] | None = None
         sequence = isinstance(deliveries, list | tuple)
+        cancels = _cancelling()  # the caller's task may have handled cancellations before
         try:
             if not self.stopping:
                 # A task of its own, so that a stop can cancel an app's slow startup.
@@ -394,6 +415,8 @@ class Engine:
                     await self._opening
                 finally:
                     self._opening = None
+                if _cancelling() > cancels:  # asgi-lifespan's startup swallows a cancel
+                    raise asyncio.CancelledError
             if not self.stopping:
                 self._lane_tasks = [
                     asyncio.ensure_future(self._lane(i, lane)) for i, lane in enumerate(self._lanes)
@@ -408,23 +431,23 @@ class Engine:
                 try:
                     await self._feeder
                 except asyncio.CancelledError:
-                    if not self.stopping:
+                    if _cancelled_from_outside(self.stopping, cancels):
                         raise  # not a stop's: a cancellation from outside, handled below
                 except Exception as exc:  # the input raised: stop, report, then raise it
                     self.error = self.error or exc
                     self.stop()
-        except asyncio.CancelledError:
-            if not self.stopping:
-                self._cancelled = True  # from outside (a timeout, a task group): as Ctrl-C
-                self.stop(now=True)
+        except asyncio.CancelledError as exc:
+            if _cancelled_from_outside(self.stopping, cancels):
+                self._outside_cancel(exc)  # from outside (a timeout, a task group): as Ctrl-C
         finally:
             try:
                 await self._finish(deliveries if sequence else None)
             finally:
                 if watchdog is not None:
                     watchdog.cancel()
-        if self._cancelled:
-            raise asyncio.CancelledError
+        if self._cancelled is not None:
+            # Its message kept: anyio tells its own cancel scope's cancellation by it.
+            raise asyncio.CancelledError(*self._cancelled.args)
         if self.error is not None:
             raise self.error
 
@@ -436,35 +459,49 @@ class Engine:
             for index, item in enumerate(self._input.stop(), self._taken):
                 self._emit(not_sent(_job_or_stub(index, item)))
                 self._taken = index + 1
-        if self._lane_tasks:
+        try:
+            if self._lane_tasks:
+                await self._end_lanes()
+        finally:  # whatever happened while the lanes ended, each delivery gets its result
+            for i, job in enumerate(self._in_hand):
+                if job is not None:
+                    self._emit(not_sent(job, "interrupted while waiting for the answer"))
+                    self._in_hand[i] = None
             for lane in self._lanes:
-                lane.close()  # each lane ends once it has taken what it holds
-            # A stop lets the lanes finish (their deliveries become not-sent); Ctrl-C cancels
-            # them, and an app that swallows the cancel is left behind after a grace, its
-            # delivery reported as not-sent.
-            lanes = asyncio.gather(*self._lane_tasks, return_exceptions=True)
-            now = asyncio.ensure_future(self._now.wait())
-            try:
-                await asyncio.wait([lanes, now], return_when=asyncio.FIRST_COMPLETED)
-            except asyncio.CancelledError:  # from outside, while the lanes finish: as Ctrl-C
-                self._cancelled = True
-                self.stop(now=True)
-            finally:
-                now.cancel()
-                await asyncio.wait([now])
-            if not lanes.done():
-                await asyncio.wait(self._lane_tasks, timeout=_STOP_GRACE)
-                lanes.cancel()
-        for i, job in enumerate(self._in_hand):
-            if job is not None:
-                self._emit(not_sent(job, "interrupted while waiting for the answer"))
-                self._in_hand[i] = None
+                while lane.jobs:
+                    self._emit(not_sent(lane.jobs.popleft()))
+            if sequence is not None:
+                for index in range(self._taken, len(sequence)):
+                    self._emit(not_sent(_job_or_stub(index, sequence[index])))
+                self._taken = len(sequence)
+
+    async def _end_lanes(self) -> None:
         for lane in self._lanes:
-            while lane.jobs:
-                self._emit(not_sent(lane.jobs.popleft()))
-        if sequence is not None:
-            for index in range(self._taken, len(sequence)):
-                self._emit(not_sent(_job_or_stub(index, sequence[index])))
+            lane.close()  # each lane ends once it has taken what it holds
+        # A stop lets the lanes finish (their deliveries become not-sent); Ctrl-C cancels
+        # them, and an app that swallows the cancel is left behind after a grace, its
+        # delivery reported as not-sent. A cancellation from outside counts as Ctrl-C, as
+        # often as it comes (anyio's cancel scopes cancel again on every pass of the loop).
+        loop = asyncio.get_running_loop()
+        lanes = asyncio.gather(*self._lane_tasks, return_exceptions=True)
+        now = asyncio.ensure_future(self._now.wait())
+        deadline: float | None = None
+        try:
+            while not lanes.done():
+                if deadline is None and self._now.is_set():
+                    deadline = loop.time() + _STOP_GRACE
+                if deadline is not None and loop.time() >= deadline:
+                    break
+                waits = [lanes] if deadline is not None else [lanes, now]
+                left = None if deadline is None else deadline - loop.time()
+                try:
+                    await asyncio.wait(waits, timeout=left, return_when=asyncio.FIRST_COMPLETED)
+                except asyncio.CancelledError as exc:  # from outside, while the lanes end
+                    self._outside_cancel(exc)
+        finally:
+            now.cancel()
+            if not lanes.done():
+                lanes.cancel()
 
     async def _feed(self, source: Any, sequence: bool) -> None:
         speed = self.options.speed
@@ -532,7 +569,7 @@ class Engine:
         slot = max(now, self._next_slot)
         self._next_slot = slot + 1 / rate
         if slot > now:
-            await asyncio.sleep(slot - now)
+            await self._sleep(slot - now)
 
     async def _lane(self, number: int, lane: _Lane) -> None:
         emit, in_hand, jobs = self._emit, self._in_hand, lane.jobs
@@ -544,7 +581,11 @@ class Engine:
                     return  # closed, and everything taken
             job = lane.take()
             if self._next_slot is not None and not self.stopping:
-                await self._pace()
+                try:
+                    await self._pace()  # ends early on a stop
+                except asyncio.CancelledError:  # Ctrl-C: taken, never sent
+                    emit(not_sent(job))
+                    raise
             if self.stopping:
                 emit(not_sent(job))
                 continue

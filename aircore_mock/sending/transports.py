@@ -232,12 +232,15 @@ class AiohttpTransport:
                 headers=_override(self.headers, headers) if headers else None,
                 allow_redirects=False,
             ) as response:
-                data = await response.content.read(_READ_CAP)
-                while data and len(data) < _READ_CAP:
-                    chunk = await response.content.read(_READ_CAP - len(data))
-                    if not chunk:
-                        break
-                    data += chunk
+                data = await response.content.read(_READ_CAP)  # usually all of it
+                if data and len(data) < _READ_CAP:
+                    more = bytearray(data)
+                    while len(more) < _READ_CAP:
+                        chunk = await response.content.read(_READ_CAP - len(more))
+                        if not chunk:
+                            break
+                        more += chunk
+                    data = bytes(more)
                 return Answer(response.status, data, response.headers)
         except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
             if _reused.get() and not isinstance(exc, aiohttp.ClientConnectorError):
