@@ -28,7 +28,7 @@ from urllib.parse import unquote
 
 from ..errors import AircoreMockError
 from .endpoint import Answer, CaptureRules
-from .server import DeadlineSweeper, Limits, Refusals, bind, quiet_accept_errors
+from .server import DeadlineSweeper, Limits, ListeningServer, Refusals, quiet_accept_errors
 
 _GRACE = 2.0  # seconds a request being received at shutdown gets to finish
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -390,7 +390,7 @@ class CaptureProtocol(asyncio.Protocol):
             self._close(linger=self._in_body if linger is None else linger)
 
 
-class CaptureServer:
+class CaptureServer(ListeningServer):
     """The capture endpoint on `http://host:port` over `CaptureProtocol`, with `Limits`;
     in a background thread (`start`, `with`) or the foreground (`serve`)."""
 
@@ -402,26 +402,11 @@ class CaptureServer:
         *,
         limits: Limits | None = None,
     ) -> None:
+        super().__init__(host, port, rules.path, limits)
         self.rules = rules
-        self.limits = limits or Limits()
-        """What the server accepts from clients: timeouts, head size, connections."""
-        self.refusals = Refusals()
-        """Clients the limits turned away so far."""
-        self.host = host
-        self.path = rules.path
-        self._socket = bind(host, port)
-        self.port: int = self._socket.getsockname()[1]
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
-
-    @property
-    def url(self) -> str:
-        """`http://host:port/path`."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}{self.path}"
 
     async def _main(self, on_ready: Callable[[], None] | None, signals: bool) -> None:
         loop = asyncio.get_running_loop()
@@ -496,21 +481,3 @@ class CaptureServer:
         if loop is not None and stop is not None:
             with contextlib.suppress(RuntimeError):  # the loop has ended already
                 loop.call_soon_threadsafe(stop.set)
-
-    def stop(self) -> None:
-        """Shut down and release the port."""
-        self.shutdown()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-        self.close()
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self._socket.close()
-
-    def __enter__(self) -> CaptureServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

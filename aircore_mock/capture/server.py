@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from ..errors import AircoreMockError, UsageError
 from .endpoint import normalize_path
@@ -344,7 +344,61 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-class AppServer:
+_Server = TypeVar("_Server", bound="ListeningServer")
+
+
+class ListeningServer:
+    """What every server of the project shares: a socket bound at once (so its port is known
+    before it serves), `Limits` and the `Refusals` they made, a URL, and the lifecycle of a
+    background thread: `start()`, `stop()`, `with`. Subclasses serve (`start`, `serve`) and
+    say how to ask for a shutdown (`shutdown`)."""
+
+    def __init__(self, host: str, port: int, path: str, limits: Limits | None) -> None:
+        self.limits = limits or Limits()
+        """What the server accepts from clients: timeouts, head size, connections."""
+        self.refusals = Refusals()
+        """Clients the limits turned away so far."""
+        self.host = host
+        self.path = normalize_path(path)
+        self._socket = bind(host, port)
+        self.port: int = self._socket.getsockname()[1]
+        self._ready = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """`http://host:port/path`."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}{self.path}"
+
+    def start(self: _Server, timeout: float = 10.0) -> _Server:
+        """Serve in a background thread; returns once it accepts requests."""
+        raise NotImplementedError
+
+    def shutdown(self) -> None:
+        """Ask the server to shut down, without waiting (safe from inside a request)."""
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """Shut down (in-flight requests get a grace period) and release the port."""
+        self.shutdown()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        self.close()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._socket.close()
+
+    def __enter__(self: _Server) -> _Server:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class AppServer(ListeningServer):
     """An ASGI app on `http://host:port` (port 0 picks a free one): `with AppServer(app) as s:`."""
 
     def __init__(
@@ -356,24 +410,9 @@ class AppServer:
         *,
         limits: Limits | None = None,
     ) -> None:
+        super().__init__(host, port, path, limits)
         self.app = app
-        self.limits = limits or Limits()
-        """What the server accepts from clients: timeouts, head size, connections."""
-        self.refusals = Refusals()
-        """Clients the limits turned away so far."""
-        self.host = host
-        self.path = normalize_path(path)
-        self._socket = bind(host, port)
-        self.port: int = self._socket.getsockname()[1]
-        self._ready = threading.Event()
         self._server: Any = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        """`http://host:port/path`."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}{self.path}"
 
     def _make_server(self) -> Any:
         import uvicorn
@@ -443,25 +482,6 @@ class AppServer:
         """Ask uvicorn to shut down, without waiting (safe from inside a request)."""
         if self._server is not None:
             self._server.should_exit = True
-
-    def stop(self) -> None:
-        """Shut down (in-flight requests get a grace period) and release the port."""
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-        self.close()
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self._socket.close()
-
-    def __enter__(self) -> AppServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def _ignore(signum: int, frame: Any) -> None:
