@@ -28,7 +28,14 @@ from urllib.parse import unquote
 
 from ..errors import AircoreMockError
 from .endpoint import Answer, CaptureRules
-from .server import DeadlineSweeper, Limits, ListeningServer, Refusals, quiet_accept_errors
+from .server import (
+    DeadlineSweeper,
+    HeadCount,
+    Limits,
+    ListeningServer,
+    Refusals,
+    quiet_accept_errors,
+)
 
 _GRACE = 2.0  # seconds a request being received at shutdown gets to finish
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -96,7 +103,7 @@ class _Shared:
         return head + self.clock.date() + b"\r\n" + answer.body
 
 
-class CaptureProtocol(asyncio.Protocol):
+class CaptureProtocol(HeadCount, asyncio.Protocol):
     """One client connection: requests parsed by httptools, each answered as it ends."""
 
     def __init__(self, shared: _Shared) -> None:
@@ -108,11 +115,6 @@ class CaptureProtocol(asyncio.Protocol):
         self._parser: Any = None
         self._idle = False
         self._closed = False
-        self._reading_head = True
-        self._in_body = False
-        self._boundary = False
-        self._head_bytes = 0  # bytes of reads that held only head: a head still arriving
-        self._head_size = 0  # the parsed head's size: a head that came in one read
         self._url = b""
         self._headers: dict[str, str] = {}
         self._first = b""  # a body's first chunk (often all of it) and the rest, if any
@@ -121,8 +123,6 @@ class CaptureProtocol(asyncio.Protocol):
         self._early: Answer | None = None
         self._upgrade = False
         self._upgrade_headers: dict[str, str] | None = None  # as sent, for the re-parsed one
-        self._quiet = False  # a chunk's size line was read and none of its data since
-        self._fed_body = False  # this read held body data
         self._method = ""
         self._path = ""
 
@@ -178,21 +178,8 @@ class CaptureProtocol(asyncio.Protocol):
                 return
             # A loop, not a call: a read of pipelined upgrade requests must not recurse.
             data = self._without_upgrade(rest)
-        if self._closed:
-            return
-        if self._in_body and self._quiet and not self._fed_body:
-            # Reads after the last chunk with no data: its trailer fields, which httptools
-            # holds until each ends; bounded as a head is.
-            self._head_bytes += len(data)
-            if self._head_bytes > self.shared.limits.max_head:
-                self._too_large_head()
-        elif self._reading_head and not self._boundary:
-            # A chunk read while a head is incomplete is all head, unless it also held the
-            # end of the request before (a pipelining client); the parsed head's own size is
-            # checked too, once it is in.
-            self._head_bytes += len(data)
-            if self._head_bytes > self.shared.limits.max_head:
-                self._too_large_head()
+        if not self._closed and self._read_over_cap(data, self.shared.limits.max_head):
+            self._too_large_head()
 
     def _without_upgrade(self, rest: bytes) -> bytes:
         # A request asking to switch protocols (`Upgrade: h2c`, which curl --http2 sends):
@@ -288,12 +275,6 @@ class CaptureProtocol(asyncio.Protocol):
                 self._too_large_head()
             return
         self._headers[name.decode("latin-1").lower()] = value.decode("latin-1")
-
-    def on_chunk_header(self) -> None:
-        self._quiet = True
-
-    def on_chunk_complete(self) -> None:
-        self._quiet = False
 
     def on_headers_complete(self) -> None:
         if self._closed:

@@ -175,6 +175,39 @@ class DeadlineSweeper:
             self.watch(connections, loop)
 
 
+class HeadCount:
+    """What an httptools-fed protocol counts against `Limits.max_head`: the bytes of a request
+    head still arriving, and of a chunked body's trailer fields (which httptools holds until
+    each ends). Both servers' protocols use it; each refuses in its own way."""
+
+    _reading_head = True
+    _in_body = False
+    _boundary = False  # this read held the end of a request (a pipelining client)
+    _head_bytes = 0  # bytes of reads that held only head (or only trailer fields)
+    _head_size = 0  # the parsed head's size: a head that came whole in one read
+    _quiet = False  # a chunk's size line was read and none of its data since
+    _fed_body = False  # this read held body data
+
+    def _read_over_cap(self, data: bytes, max_head: int) -> bool:
+        """After a read was parsed: whether it took a head or trailer fields over the cap.
+
+        A read while a head is incomplete is all head, unless it also held the end of the
+        request before (that one is not counted, so a head may overshoot by one read, 256
+        KiB: the cap bounds memory); a read after the last chunk with no data is trailers.
+        """
+        trailers = self._in_body and self._quiet and not self._fed_body
+        if not trailers and not (self._reading_head and not self._boundary):
+            return False
+        self._head_bytes += len(data)
+        return self._head_bytes > max_head
+
+    def on_chunk_header(self) -> None:
+        self._quiet = True
+
+    def on_chunk_complete(self) -> None:
+        self._quiet = False
+
+
 def guarded_protocol(limits: Limits, refusals: Refusals) -> type:
     """uvicorn's httptools protocol with `limits` enforced, counting into `refusals`."""
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -189,16 +222,9 @@ def guarded_protocol(limits: Limits, refusals: Refusals) -> type:
     clock = time.monotonic  # the sweeper's clock (loop.time() is a Python call)
     sweeper = DeadlineSweeper(limits)
 
-    class GuardedHttpTools(HttpToolsProtocol):  # type: ignore[misc]
+    class GuardedHttpTools(HeadCount, HttpToolsProtocol):  # type: ignore[misc]
         deadline = 0.0  # when the request being read must be in (0: none): see DeadlineSweeper
-        _in_body = False
-        _reading_head = True
-        _head_bytes = 0
-        _head_size = 0  # the parsed head's size: a head that came whole in one read
         _refused = False
-        _boundary = False
-        _quiet = False  # a chunk's size line was read and none of its data since
-        _fed_body = False  # this read held body data
 
         def connection_made(self, transport: Any) -> None:  # type: ignore[override]
             over = len(self.connections) >= max_connections
@@ -215,23 +241,9 @@ def guarded_protocol(limits: Limits, refusals: Refusals) -> type:
                 return
             self._boundary = self._fed_body = False
             super().data_received(data)
-            if self._refused:
-                return
-            if self._in_body and self._quiet and not self._fed_body:
-                # Reads after a chunked body's last chunk with no data: its trailer fields,
-                # which httptools holds until each ends; bounded as a head is.
-                self._head_bytes += len(data)
-                if self._head_bytes > max_head:
-                    refusals.large_heads += 1
-                    self._refuse(_431)
-            elif self._reading_head and not self._boundary:
-                # A chunk read while a head is incomplete is all head, unless it also held the
-                # end of the request before (a pipelined client); that one is not counted, so
-                # a head may overshoot by one read (256 KiB): the cap bounds memory.
-                self._head_bytes += len(data)
-                if self._head_bytes > max_head:
-                    refusals.large_heads += 1
-                    self._refuse(_431)
+            if not self._refused and self._read_over_cap(data, max_head):
+                refusals.large_heads += 1
+                self._refuse(_431)
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
@@ -251,12 +263,6 @@ def guarded_protocol(limits: Limits, refusals: Refusals) -> type:
                 # A trailer field: never merged into the request's headers, and bounded.
                 refusals.large_heads += 1
                 self._refuse(_431)
-
-        def on_chunk_header(self) -> None:
-            self._quiet = True  # a chunk's size line is in, none of its data yet
-
-        def on_chunk_complete(self) -> None:
-            self._quiet = False
 
         def on_headers_complete(self) -> None:
             self._reading_head, self._in_body, self._quiet = False, True, False
