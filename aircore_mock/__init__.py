@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from .capture import AppServer, Capture, CaptureStore, Receiver, WaitTimeout
+    from .capture import Capture, CaptureStore, Receiver, WaitTimeout
     from .contract import (
         AircoreContractWarning,
         ClauseResult,
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     )
     from .errors import AircoreMockError, InputError, Problem, UsageError, ValidationError
     from .fake import FakeAircore
+    from .files import read_callbacks, write_callbacks
     from .generation import (
         AWS_REGIONS,
         BAD_REGIONS,
@@ -39,21 +40,12 @@ if TYPE_CHECKING:
     )
     from .generation import catalogue as scenarios
     from .generation import resolve as resolve_scenario
-    from .io import read_callbacks, write_callbacks
-    from .model import (
-        Callback,
-        Delivery,
-        DeliveryOutcome,
-        Lifecycle,
-        Recording,
-        Report,
-        Result,
-        lifecycle,
-        recording_id,
-    )
+    from .model import Callback, Delivery, Lifecycle, Recording, lifecycle, recording_id
+    from .results import DeliveryOutcome, Report, Result
     from .schemas import callback_types, get_schema, schema_dir, schema_names
     from .seeds import new_seed
     from .sending import AsyncSender, Sender, send
+    from .server import AppServer, Limits
     from .validation import checker, explain, is_valid, iter_errors, undocumented, validate
 
 # name -> "module" or ("module", "attribute in it")
@@ -78,17 +70,17 @@ _PUBLIC: dict[str, str | tuple[str, str]] = {
     # the model
     "Callback": "model",
     "Delivery": "model",
-    "DeliveryOutcome": "model",
+    "DeliveryOutcome": "results",
     "Lifecycle": "model",
     "Recording": "model",
-    "Report": "model",
-    "Result": "model",
+    "Report": "results",
+    "Result": "results",
     "lifecycle": "model",
     "new_seed": "seeds",
     "recording_id": "model",
     # reading and writing callbacks
-    "read_callbacks": "io",
-    "write_callbacks": "io",
+    "read_callbacks": "files",
+    "write_callbacks": "files",
     # generation
     "AWS_REGIONS": "generation",
     "BAD_REGIONS": "generation",
@@ -108,8 +100,10 @@ _PUBLIC: dict[str, str | tuple[str, str]] = {
     "AsyncSender": "sending",
     "Sender": "sending",
     "send": "sending",
+    # serving any ASGI app (a receiver, a backend under test) with the servers' limits
+    "AppServer": "server",
+    "Limits": "server",
     # capture
-    "AppServer": "capture",
     "Capture": "capture",
     "CaptureStore": "capture",
     "Receiver": "capture",

@@ -92,7 +92,7 @@ def _limit_options(f: Any) -> Any:
 
 
 def _limits(header_timeout: float, max_connections: int | None) -> Any:
-    from .capture import Limits
+    from .server import Limits
 
     return Limits(header_timeout=header_timeout, max_connections=max_connections)
 
@@ -105,7 +105,7 @@ def _stdout_writer(render: Any = None, on_broken: Any = None) -> Any:
     """Lines to stdout, written by a thread of their own: a server's loop never waits on a
     terminal or a pipe (what cannot be written in time is dropped and counted). Items are
     `_Text`, callables that return the line, or what `render` turns into one."""
-    from .capture import LineWriter
+    from .server import LineWriter
 
     def line(item: Any) -> bytes:
         if isinstance(item, _Text):
@@ -226,7 +226,7 @@ def validate(
 
     Exit codes: 0 all valid, 1 some invalid, 2 unreadable or empty input.
     """
-    from .io import read_callbacks
+    from .files import read_callbacks
     from .validation import checker, explain, undocumented
 
     if quiet and output_format == "json":
@@ -511,8 +511,8 @@ def generate(
       aircore-mock generate --scenario bad-region --set recording.location.region=eu-west-1
       aircore-mock generate -s burst -n 50 --format jsonl | aircore-mock validate -
     """
+    from .files import write_callbacks
     from .generation import Generator, parse_pins
-    from .io import write_callbacks
 
     pins = parse_pins(assignments)
     generator = Generator(seed)
@@ -544,7 +544,7 @@ def _writer_style() -> Any:
 
 
 def _from_file(path: str) -> list[Any]:
-    from .io import read_callbacks
+    from .files import read_callbacks
 
     callbacks = []
     for item in read_callbacks([path]):
@@ -861,7 +861,7 @@ def serve(
       curl -s localhost:8080/_aircore-mock/recordings
     """
     from .fake import CONTROL, FakeAircore
-    from .io import write_atomically
+    from .files import write_atomically
     from .seeds import new_seed
 
     if speed is not None and instant:
@@ -1009,7 +1009,7 @@ def receive(
       aircore-mock send --target http://127.0.0.1:8000/ --scenario burst   # elsewhere
     """
     from .capture import Receiver
-    from .io import write_atomically
+    from .files import write_atomically
     from .reporting import json as json_report
     from .reporting import text
 

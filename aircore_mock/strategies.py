@@ -28,7 +28,7 @@ from urllib.parse import quote
 
 from hypothesis import strategies as st
 
-from .generation.catalogue import (
+from .generation.facts import (
     BAD_REGIONS,
     DNS_SUFFIXES,
     REGION_CODES,
@@ -591,8 +591,8 @@ def forward_compatible_callbacks(
 
 # --- deliveries ---------------------------------------------------------------------------
 
-FAULTS = ("duplicate", "out-of-order", "reversed", "redelivered")
-_FAULT = st.sampled_from((None, *FAULTS))
+DELIVERY_FAULTS = ("duplicate", "out-of-order", "reversed", "redelivered")
+_FAULT = st.sampled_from((None, *DELIVERY_FAULTS))
 _RETRY_AFTER = st.integers(1, 30 * _MINUTE)
 _INDEX = [st.integers(0, n) for n in range(8)]
 

@@ -15,7 +15,7 @@ import gevent
 from locust.env import Environment
 
 from aircore_mock import Receiver
-from aircore_mock.locust import AircoreCallbacksUser, summary
+from aircore_mock.load.users import AircoreCallbacksUser, summary
 
 
 class Failing(AircoreCallbacksUser):

@@ -15,7 +15,8 @@ import httpx
 import pytest
 
 from aircore_mock import AppServer, Receiver, get_schema
-from aircore_mock.capture import CaptureStore, Limits, capture_app
+from aircore_mock.capture import CaptureStore, capture_app
+from aircore_mock.server import Limits
 
 EXAMPLE = json.dumps(get_schema("recording-started")["examples"][0]).encode()
 
@@ -293,7 +294,7 @@ def test_a_client_still_sending_a_refused_body_reads_the_413_not_a_reset() -> No
 def test_the_head_timeout_of_a_first_request_counts_from_connecting() -> None:
     from aircore_mock.capture.endpoint import CaptureRules
     from aircore_mock.capture.protocol import CaptureProtocol, _Shared
-    from aircore_mock.capture.server import Refusals
+    from aircore_mock.server import Refusals
 
     class Transport:
         def write(self, data: bytes) -> None: ...

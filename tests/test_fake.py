@@ -18,7 +18,7 @@ from starlette.routing import Route
 import aircore_mock
 from aircore_mock import FakeAircore, Receiver
 from aircore_mock.fake import CallbackTimeout
-from aircore_mock.generation.catalogue import failure
+from aircore_mock.generation.facts import failure
 from aircore_mock.model import parse_recording_url
 
 KEY = "test-api-key-0001"

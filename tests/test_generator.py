@@ -13,7 +13,7 @@ import pytest
 import aircore_mock
 from aircore_mock import schemas as _schemas
 from aircore_mock.generation import Generator, parse_pins
-from aircore_mock.generation.catalogue import REGION_CODES
+from aircore_mock.generation.facts import REGION_CODES
 from aircore_mock.generation.scenarios import FAULTS, names, outcomes
 from aircore_mock.model import lifecycle, parse_recording_url
 

@@ -20,23 +20,23 @@ LAYERS = {
     "errors": 0,
     "seeds": 0,
     "schemas": 1,
-    "io": 1,
+    "files": 1,
     "validation": 2,
     "model": 2,
+    "results": 3,
     "generation": 3,
     "sending": 4,
+    "server": 4,  # what every server shares; imports nothing of capture or the fake
+    "strategies": 4,
     "capture": 5,
     "contract": 5,
-    "fake": 6,
-    "strategies": 4,
     "_hypothesis": 5,
+    "fake": 6,
+    "load": 6,  # the runner runs Locust in a child process; `users` alone imports Locust
     "openapi": 7,
     "reporting": 7,
-    "load": 7,  # runs Locust in a child process; imports nothing of Locust
-    "locust": 8,
     "cli": 8,
     "__main__": 9,
-    "_locustfile": 9,  # the ready locustfile: a shell over `locust`, loaded by Locust alone
 }
 
 

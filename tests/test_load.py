@@ -1,4 +1,4 @@
-"""`aircore-mock load` and aircore_mock.locust.
+"""`aircore-mock load` and aircore_mock.load.users.
 
 Locust monkey-patches the standard library through gevent when imported, so every test that
 runs it does so in child processes; this module never imports locust.
@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 from aircore_mock import Receiver
 from aircore_mock.cli import cli
-from aircore_mock.load import LoadPlan, free_port, locustfile_path, parse_timespan
+from aircore_mock.load.runner import LoadPlan, free_port, locustfile_path, parse_timespan
 
 from .apps import free_port_refusing
 
@@ -284,7 +284,7 @@ def test_the_plan_becomes_locust_options() -> None:
 
 def test_nothing_else_imports_locust() -> None:
     package = ROOT / "aircore_mock"
-    allowed = {package / "locust.py", package / "_locustfile" / "locustfile.py"}
+    allowed = {package / "load" / "users.py", package / "load" / "locustfile" / "locustfile.py"}
     offenders = []
     for path in package.rglob("*.py"):
         if path in allowed:
@@ -297,7 +297,9 @@ def test_nothing_else_imports_locust() -> None:
                 names = [node.module or ""] if not node.level else [f".{node.module or ''}"]
                 names += [f"{node.module}.{a.name}" for a in node.names if node.level]
             for name in names:
-                if name.split(".")[0] in ("locust", "gevent") or name.endswith(".locust"):
+                if name.split(".")[0] in ("locust", "gevent") or name.endswith(
+                    (".users", ".load.users")
+                ):
                     offenders.append(f"{path.relative_to(ROOT)}: {name}")
     assert offenders == []
     probe = (

@@ -46,8 +46,8 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_wheel_carries_the_schemas_and_type_marker(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert {f"aircore_mock/schemas/{n}" for n in EXPECTED} <= names
-    assert {f"aircore_mock/schemas/strict/{n}" for n in EXPECTED} <= names
+    assert {f"aircore_mock/schema_files/{n}" for n in EXPECTED} <= names
+    assert {f"aircore_mock/schema_files/strict/{n}" for n in EXPECTED} <= names
     assert "aircore_mock/py.typed" in names
     assert not any(n.startswith(("schemas/", "tests/")) for n in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
@@ -94,8 +94,10 @@ def test_installed_copy_finds_its_own_schemas(wheel: Path, tmp_path: Path) -> No
     )
     module, folder, good, bad, strict = json.loads(done.stdout)
     assert Path(module).is_relative_to(target)
-    assert Path(folder) == target / "aircore_mock" / "schemas"
+    assert Path(folder) == target / "aircore_mock" / "schema_files"
     assert {p.name for p in Path(folder).glob("*.schema.json")} == EXPECTED
+    # `schema --path` hands this folder to other tools: it holds the schemas and nothing else
+    assert {p.name for p in Path(folder).iterdir()} == EXPECTED | {"strict"}
     assert {p.name for p in (Path(folder) / "strict").glob("*.schema.json")} == EXPECTED
     assert good is True and bad is False and strict is False
 
@@ -103,6 +105,6 @@ def test_installed_copy_finds_its_own_schemas(wheel: Path, tmp_path: Path) -> No
 def test_checkout_falls_back_to_the_top_level_schemas() -> None:
     import aircore_mock
 
-    if (Path(aircore_mock.__file__).parent / "schemas" / "callback.schema.json").exists():
+    if (Path(aircore_mock.__file__).parent / "schema_files" / "callback.schema.json").exists():
         pytest.skip("running from an installed wheel")
     assert aircore_mock.schema_dir() == ROOT / "schemas"

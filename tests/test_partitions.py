@@ -8,7 +8,7 @@ import re
 import pytest
 
 import aircore_mock
-from aircore_mock.generation.catalogue import (
+from aircore_mock.generation.facts import (
     AWS_REGIONS,
     BAD_REGIONS,
     DNS_SUFFIXES,

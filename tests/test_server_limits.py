@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from aircore_mock import FakeAircore, Receiver, get_schema
-from aircore_mock.capture import AppServer, Limits, LineWriter, default_max_connections
+from aircore_mock.server import AppServer, Limits, LineWriter, default_max_connections
 
 from .test_cli_send import _start_receive
 

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 
 from aircore_mock import is_valid, schemas, strategies
-from aircore_mock.generation.catalogue import REGION_CODES, UPLOAD_FAILURES
+from aircore_mock.generation.facts import REGION_CODES, UPLOAD_FAILURES
 from aircore_mock.model import Delivery, Recording
 
 # Bounded and derandomized: the same examples on every run, and a few seconds in all.

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from aircore_mock import Generator, read_callbacks
-from aircore_mock import io as aircore_io
+from aircore_mock import files as aircore_files
 from aircore_mock.cli import cli
 
 CALLBACKS = Generator(7).scenario("uploaded")  # three valid callbacks
@@ -104,8 +104,8 @@ def test_an_array_broken_midway_keeps_what_came_before(tmp_path: Path) -> None:
 def test_a_line_too_long_is_its_own_verdict_and_never_held_whole(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(aircore_io, "MAX_LINE", 1000)
-    monkeypatch.setattr(aircore_io, "_READ", 256)  # the long line spans many reads
+    monkeypatch.setattr(aircore_files, "MAX_LINE", 1000)
+    monkeypatch.setattr(aircore_files, "_READ", 256)  # the long line spans many reads
     path = tmp_path / "calls.jsonl"
     path.write_bytes(b"\n".join([LINES[0], b"x" * 5000, LINES[1], b"y" * 3000 + b"\r", LINES[2]]))
     items = list(read_callbacks([str(path)]))

@@ -14,20 +14,16 @@ from typing import Any
 
 import orjson
 
+from ..server import normalize_path
 from .store import CaptureStore
 
 Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-
-
-def normalize_path(path: str) -> str:
-    """`/path` with one leading slash and no trailing one (`/` for the root)."""
-    return "/" + path.strip("/") if path.strip("/") else "/"
+AsgiReceive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+AsgiSend = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
-class Answer:
+class Reply:
     """What the endpoint answers: a status, headers and a body."""
 
     status: int
@@ -41,9 +37,9 @@ class Answer:
         return [*self.headers, (b"content-length", str(len(self.body)).encode())]
 
 
-def _text(status: int, text: str, *extra: tuple[bytes, bytes]) -> Answer:
+def _text(status: int, text: str, *extra: tuple[bytes, bytes]) -> Reply:
     body = text.encode()
-    return Answer(status, ((b"content-type", b"text/plain; charset=utf-8"), *extra), body)
+    return Reply(status, ((b"content-type", b"text/plain; charset=utf-8"), *extra), body)
 
 
 class CaptureRules:
@@ -56,14 +52,14 @@ class CaptureRules:
         self.path = normalize_path(path)
         self.status = status
         self.max_body = max_body
-        self.answer = Answer(status)
+        self.answer = Reply(status)
         """The answer to every callback (valid or not)."""
         self._wanted = self.path.rstrip("/")
         self._not_found = _text(404, f"callbacks go to {self.path}\n")
         self._not_allowed = _text(405, "callbacks are POSTed\n", (b"allow", b"POST"))
         self._too_large = _text(413, f"body over {max_body} bytes\n")
 
-    def refuse(self, method: str, path: str, headers: dict[str, str]) -> Answer | None:
+    def refuse(self, method: str, path: str, headers: dict[str, str]) -> Reply | None:
         """The answer to a request that is refused before its body is read (filed), or None.
 
         `path` is the request target's path, percent-decoded (as ASGI's `scope["path"]`).
@@ -80,12 +76,12 @@ class CaptureRules:
             return self.too_large(method, path, headers)
         return None
 
-    def too_large(self, method: str, path: str, headers: dict[str, str]) -> Answer:
+    def too_large(self, method: str, path: str, headers: dict[str, str]) -> Reply:
         """File a body over `max_body` and answer 413."""
         self.store.record(method, path, headers, b"", 413, "too-large")
         return self._too_large
 
-    def callback(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Answer:
+    def callback(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
         """Judge and file a body POSTed to the callback path; the answer."""
         try:
             payload = orjson.loads(body)
@@ -109,12 +105,12 @@ class _Gone(Exception):
 
 def capture_app(
     store: CaptureStore, *, path: str = "/", status: int = 204, max_body: int
-) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+) -> Callable[[Scope, AsgiReceive, AsgiSend], Awaitable[None]]:
     """An ASGI app that takes callbacks POSTed to `path`, answers `status` and files each
     request (wrong paths, methods, bodies over `max_body` and non-JSON ones included)."""
     rules = CaptureRules(store, path=path, status=status, max_body=max_body)
 
-    async def read_body(receive: Receive, message: MutableMapping[str, Any]) -> bytes:
+    async def read_body(receive: AsgiReceive, message: MutableMapping[str, Any]) -> bytes:
         # A body in several messages (or one over the cap): gathered up to `max_body`.
         chunks = bytearray(message.get("body", b""))
         if len(chunks) > max_body:
@@ -130,12 +126,12 @@ def capture_app(
             raise _Gone
         return bytes(chunks)
 
-    async def reply(send: Send, answer: Answer) -> None:
+    async def reply(send: AsgiSend, answer: Reply) -> None:
         start = {"type": "http.response.start", "status": answer.status, "headers": answer.head()}
         await send(start)
         await send({"type": "http.response.body", "body": answer.body})
 
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+    async def app(scope: Scope, receive: AsgiReceive, send: AsgiSend) -> None:
         kind = scope["type"]
         if kind != "http":
             if kind == "lifespan":
@@ -167,7 +163,7 @@ def capture_app(
     return app
 
 
-async def _lifespan(receive: Receive, send: Send) -> None:
+async def _lifespan(receive: AsgiReceive, send: AsgiSend) -> None:
     # Nothing to set up: acknowledge startup and shutdown, as a server expects.
     while True:
         message = await receive()

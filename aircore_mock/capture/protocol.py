@@ -27,8 +27,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from ..errors import AircoreMockError
-from .endpoint import Answer, CaptureRules
-from .server import (
+from ..server import (
     DeadlineSweeper,
     HeadCount,
     Limits,
@@ -36,10 +35,11 @@ from .server import (
     Refusals,
     quiet_accept_errors,
 )
+from .endpoint import CaptureRules, Reply
 
 _GRACE = 2.0  # seconds a request being received at shutdown gets to finish
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-_FAILED = Answer(500, ((b"content-type", b"text/plain; charset=utf-8"),), b"the receiver failed\n")
+_FAILED = Reply(500, ((b"content-type", b"text/plain; charset=utf-8"),), b"the receiver failed\n")
 
 
 def _status_line(status: int) -> bytes:
@@ -88,7 +88,7 @@ class _Shared:
         self.sweeper = DeadlineSweeper(limits)
         self._answers: dict[bool, bytes] = {}  # the callbacks' answer, by `close`
 
-    def render(self, answer: Answer, close: bool) -> bytes:
+    def render(self, answer: Reply, close: bool) -> bytes:
         """An answer's bytes on the wire (the callbacks' answer is made once, but its Date)."""
         common = answer is self.rules.answer
         head = self._answers.get(close) if common else None
@@ -120,7 +120,7 @@ class CaptureProtocol(HeadCount, asyncio.Protocol):
         self._first = b""  # a body's first chunk (often all of it) and the rest, if any
         self._rest: bytearray | None = None
         self._size = 0
-        self._early: Answer | None = None
+        self._early: Reply | None = None
         self._upgrade = False
         self._upgrade_headers: dict[str, str] | None = None  # as sent, for the re-parsed one
         self._method = ""
@@ -362,7 +362,7 @@ class CaptureProtocol(HeadCount, asyncio.Protocol):
         headers = self._headers
         return "transfer-encoding" in headers or headers.get("content-length", "0") != "0"
 
-    def _answer(self, answer: Answer, close: bool, linger: bool | None = None) -> None:
+    def _answer(self, answer: Reply, close: bool, linger: bool | None = None) -> None:
         data = self.shared.render(answer, close)
         if self._method == "HEAD" and answer.body:  # its length, never its body
             data = data[: -len(answer.body)]

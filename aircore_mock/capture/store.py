@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import AircoreMockError, Problem
-from ..model import Report, lifecycle, recording_id
+from ..model import lifecycle, recording_id
+from ..results import Report
 from ..validation import checker, explain, undocumented_labels
 
 
@@ -249,13 +250,9 @@ class CaptureStore:
 
     # --- writing --------------------------------------------------------------------------
 
-    def judge(self, payload: Any) -> dict[str, Any]:
-        """A JSON payload's verdict (`valid` or `invalid`), problems and undocumented fields."""
-        verdict, problems, undocumented = self.verdict_of(payload)
-        return {"verdict": verdict, "problems": problems, "undocumented": undocumented}
-
     def verdict_of(self, payload: Any) -> tuple[str, tuple[Problem, ...], tuple[str, ...]]:
-        """`judge` as a tuple: (verdict, problems, undocumented fields)."""
+        """A JSON payload's verdict (`valid` or `invalid`), its problems and its undocumented
+        fields."""
         # Strict first: what a sender sends is usually exactly what Aircore documents, and
         # then one check answers both questions (the capture server's hot path).
         event = payload.get("event") if type(payload) is dict else None

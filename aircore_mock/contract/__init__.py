@@ -6,7 +6,7 @@ from __future__ import annotations
 from .clauses import CLAUSES, HEADER_VARIANTS, PROBE, Clause, check_clause_names, clause_names
 from .fuzzing import DEFAULT_EXAMPLES, FuzzReport, fuzz_receiver, fuzz_target
 from .results import AircoreContractWarning, ClauseResult, ContractReport, Failure, curl
-from .session import ContractSession, Probe, check_receiver
+from .session import ContractSession, StateProbe, check_receiver
 
 __all__ = [
     "CLAUSES",
@@ -20,7 +20,7 @@ __all__ = [
     "ContractSession",
     "Failure",
     "FuzzReport",
-    "Probe",
+    "StateProbe",
     "check_clause_names",
     "check_receiver",
     "clause_names",

@@ -16,7 +16,8 @@ import orjson
 from .. import schemas
 from ..errors import UsageError
 from ..generation import AWS_REGIONS, UPLOAD_FAILURES, Generator, outcomes
-from ..model import Result, lifecycle, parse_recording_url
+from ..model import lifecycle, parse_recording_url
+from ..results import Result
 from ..validation import is_valid
 from .results import describe as _describe
 from .results import replaced
@@ -29,7 +30,7 @@ Expect = Literal["answer", "2xx", "no-5xx", "4xx-preferred", "2xx-preferred"]
 
 
 @dataclass(frozen=True)
-class Send:
+class Post:
     """One POST the contract makes: the body and how to describe it."""
 
     body: bytes
@@ -64,7 +65,7 @@ HEADER_VARIANTS: tuple[dict[str, str], ...] = (
 )
 
 
-def with_header_variants(sends: Sequence[Send], salt: str) -> list[Send]:
+def with_header_variants(sends: Sequence[Post], salt: str) -> list[Post]:
     """Each request with a header variant, in turn from a place that depends on the clause
     and case (so that a one-request case does not always get the first variant)."""
     start = zlib.crc32(salt.encode()) % len(HEADER_VARIANTS)
@@ -78,12 +79,12 @@ def _variant(i: int) -> dict[str, str]:
     return HEADER_VARIANTS[i % len(HEADER_VARIANTS)]
 
 
-def _callback(callback: dict[str, Any], lifecycle: str | None = None, what: str = "") -> Send:
-    return Send(orjson.dumps(callback), what or _describe(callback), lifecycle, callback)
+def _callback(callback: dict[str, Any], lifecycle: str | None = None, what: str = "") -> Post:
+    return Post(orjson.dumps(callback), what or _describe(callback), lifecycle, callback)
 
 
-def _raw(body: bytes, what: str, expect: Expect | None = None) -> Send:
-    return Send(body, what, expect=expect)
+def _raw(body: bytes, what: str, expect: Expect | None = None) -> Post:
+    return Post(body, what, expect=expect)
 
 
 def _generator(seed: int, clause: str, case: str | None) -> Generator:
@@ -113,7 +114,7 @@ def _region_spread() -> tuple[list[str], list[str]]:
 _DURATIONS = (3_000, 47_000, 9 * 60_000, 58 * 60_000, 3 * 3_600_000 + 17_000)
 
 
-def _every_callback(seed: int, case: str | None) -> list[Send]:
+def _every_callback(seed: int, case: str | None) -> list[Post]:
     r = lifecycle()
     gen = _generator(seed, "accepts-every-callback", case)
     if case == "documented-examples":
@@ -126,7 +127,7 @@ def _every_callback(seed: int, case: str | None) -> list[Send]:
         return next(c for c in recording.callbacks() if c["event"] == event)
 
     regions, server_regions = _region_spread()
-    sends: list[Send] = []
+    sends: list[Post] = []
     if case == r.started:
         sends += [
             _callback(one(r.started, "in-progress", server_region=region))
@@ -152,7 +153,7 @@ def _every_callback(seed: int, case: str | None) -> list[Send]:
     return sends
 
 
-def lifecycle_sends(seed: int, case: str | None) -> list[Send]:
+def lifecycle_sends(seed: int, case: str | None) -> list[Post]:
     gen = _generator(seed, "accepts-lifecycles", case)
     recording = gen.recording(case or "uploaded")
     return [_callback(c, recording.url) for c in recording.callbacks()]
@@ -184,7 +185,7 @@ _NEW_STATE = "archived"
 _NEW_EVENT = "recording-paused"
 
 
-def _new_values(seed: int, case: str | None) -> list[Send]:
+def _new_values(seed: int, case: str | None) -> list[Post]:
     r = lifecycle()
     callbacks = _standalone(seed, "forward-compatible", case)
     if case == "new-event-type":
@@ -278,7 +279,7 @@ def _search() -> Any:
     return search
 
 
-def _forward_compatible(seed: int, case: str | None) -> list[Send]:
+def _forward_compatible(seed: int, case: str | None) -> list[Post]:
     if case in ("new-values", "new-event-type"):
         return _new_values(seed, case)
     sends = []
@@ -304,7 +305,7 @@ def _forward_compatible(seed: int, case: str | None) -> list[Send]:
     return sends
 
 
-def _duplicates(seed: int, case: str | None) -> list[Send]:
+def _duplicates(seed: int, case: str | None) -> list[Post]:
     sends = []
     for callback in _standalone(seed, "idempotent-duplicates", case):
         first = replace(_callback(callback), unit=callback["recording"]["url"])
@@ -312,7 +313,7 @@ def _duplicates(seed: int, case: str | None) -> list[Send]:
     return sends
 
 
-def _redeliveries(seed: int, case: str | None) -> list[Send]:
+def _redeliveries(seed: int, case: str | None) -> list[Post]:
     gen = _generator(seed, "redeliveries", case)
     # A client's stop: the clause is about delivering again, not about stop reasons.
     outcome = "uploaded" if case != "restamped-failure" else "upload-failed"
@@ -343,7 +344,7 @@ def _redeliveries(seed: int, case: str | None) -> list[Send]:
     return [replace(s, unit=url) for s in sends]
 
 
-def _concurrent(seed: int, case: str | None) -> list[Send]:
+def _concurrent(seed: int, case: str | None) -> list[Post]:
     # Many recordings at once, each recording's callbacks in order: what a busy Aircore does.
     gen = _generator(seed, "concurrent-deliveries", case)
     sends = []
@@ -364,21 +365,21 @@ CONCURRENT_RECORDINGS = 12
 """Recordings whose callbacks concurrent-deliveries sends at once."""
 
 
-def _out_of_order(seed: int, case: str | None) -> list[Send]:
+def _out_of_order(seed: int, case: str | None) -> list[Post]:
     gen = _generator(seed, "tolerates-out-of-order", case)
     sends = []
     for scenario in ("uploaded+out-of-order", "upload-failed+out-of-order", "uploaded+reversed"):
         for delivery in gen.deliveries(scenario):
             send = _callback(delivery.callback, delivery.recording_url)
             if delivery.quirk:
-                send = Send(
+                send = Post(
                     send.body, f"{send.what} ({delivery.quirk})", send.lifecycle, send.callback
                 )
             sends.append(send)
     return sends
 
 
-def _malformed(seed: int, case: str | None) -> list[Send]:
+def _malformed(seed: int, case: str | None) -> list[Post]:
     if case == "wrong-types":
         return _wrong_types(seed, case)
     if case == "structure":
@@ -393,17 +394,17 @@ def _malformed(seed: int, case: str | None) -> list[Send]:
     )
     event = example[0]["event"]
     return [
-        Send(orjson.dumps(example[0])[:40], "a truncated JSON body"),
-        Send(b"<html>not json</html>", "a body that is not JSON"),
-        Send(b"", "an empty body"),
-        Send(b'{"hello": "world"}', "a JSON object that is not a callback"),
-        Send(b"[1, 2, 3]", "a JSON array"),
-        Send(orjson.dumps(event), "a JSON string"),
-        Send(
+        Post(orjson.dumps(example[0])[:40], "a truncated JSON body"),
+        Post(b"<html>not json</html>", "a body that is not JSON"),
+        Post(b"", "an empty body"),
+        Post(b'{"hello": "world"}', "a JSON object that is not a callback"),
+        Post(b"[1, 2, 3]", "a JSON array"),
+        Post(orjson.dumps(event), "a JSON string"),
+        Post(
             orjson.dumps(stopped),
             f"a {stopped['event']} callback whose reason is not a string",
         ),
-        Send(orjson.dumps(no_url), f"a {no_url['event']} callback without recording.url"),
+        Post(orjson.dumps(no_url), f"a {no_url['event']} callback without recording.url"),
     ]
 
 
@@ -428,7 +429,7 @@ def _fields(callback: dict[str, Any], prefix: tuple[str, ...] = ()) -> list[tupl
     return paths
 
 
-def _wrong_types(seed: int, case: str | None) -> list[Send]:
+def _wrong_types(seed: int, case: str | None) -> list[Post]:
     """Every JSON type in every position of every callback type, where it breaks the schema."""
     sends = []
     seen: set[tuple[str, ...]] = set()
@@ -442,14 +443,14 @@ def _wrong_types(seed: int, case: str | None) -> list[Send]:
                 if is_valid(wrong):
                     continue
                 what = f"a {callback['event']} callback whose {'.'.join(path)} is {name}"
-                sends.append(Send(orjson.dumps(wrong), what, callback=wrong))
+                sends.append(Post(orjson.dumps(wrong), what, callback=wrong))
     return sends
 
 
 _DEPTH = 10_000
 
 
-def _structure(seed: int, case: str | None) -> list[Send]:
+def _structure(seed: int, case: str | None) -> list[Post]:
     started = _standalone(seed, "handles-malformed-input", case)[0]
 
     def own(n: int) -> bytes:
@@ -498,7 +499,7 @@ def _structure(seed: int, case: str | None) -> list[Send]:
 _SIZES = (64 * 1024 - 1, 64 * 1024 + 1, 1024 * 1024 + 1)
 
 
-def _sizes(seed: int, case: str | None) -> list[Send]:
+def _sizes(seed: int, case: str | None) -> list[Post]:
     started = _standalone(seed, "handles-malformed-input", case)[0]
     sends = []
     for size in _SIZES:
@@ -511,7 +512,7 @@ def _sizes(seed: int, case: str | None) -> list[Send]:
     return sends
 
 
-def _every_value(seed: int, case: str | None) -> list[Send]:
+def _every_value(seed: int, case: str | None) -> list[Post]:
     """The search's first pass: examples drawn from the strategies (the session shrinks any
     failure by sending more)."""
     search = _search()
@@ -525,7 +526,7 @@ def _every_value(seed: int, case: str | None) -> list[Send]:
     return _boundaries(seed, case) + sends
 
 
-def _boundaries(seed: int, case: str | None) -> list[Send]:
+def _boundaries(seed: int, case: str | None) -> list[Post]:
     """The edges of the value space, every run: a zero-length recording and the longest one
     (two days), and a callback stamped before its recording started (clock skew)."""
     from ..strategies import MAX_DURATION, MAX_SKEW
@@ -547,7 +548,7 @@ def _boundaries(seed: int, case: str | None) -> list[Send]:
     return sends
 
 
-def _in_time(seed: int, case: str | None) -> list[Send]:
+def _in_time(seed: int, case: str | None) -> list[Post]:
     recording = _generator(seed, "answers-in-time", case).recording("uploaded")
     return [_callback(c, recording.url) for c in recording.callbacks()]
 
@@ -562,7 +563,7 @@ class Clause:
     name: str
     title: str
     expect: Expect
-    build: Callable[[int, str | None], list[Send]]
+    build: Callable[[int, str | None], list[Post]]
     cases: Callable[[], Sequence[str]] = lambda: ()
     needs: str | None = None
     """An optional package the clause needs (it is skipped, saying so, without it)."""

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import UsageError
 from ..seeds import new_seed
-from .clauses import CLAUSES, HEADER_VARIANTS, Send, got, judge, unique_recording
+from .clauses import CLAUSES, HEADER_VARIANTS, Post, got, judge, unique_recording
 from .results import Failure
 from .session import ContractSession
 
@@ -101,7 +101,7 @@ def fuzz_receiver(
 
             body = orjson.dumps(callback)
         headers = HEADER_VARIANTS[zlib.crc32(probe.body) % len(HEADER_VARIANTS)]
-        send = Send(body, probe.what, callback=callback, headers=headers)
+        send = Post(body, probe.what, callback=callback, headers=headers)
         answers = session._post([send], width=1)
         if not answers:
             return None  # not sent: stopped (time limit or Ctrl-C)

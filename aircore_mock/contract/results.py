@@ -9,7 +9,8 @@ from typing import Any, Literal
 
 import orjson
 
-from ..model import Report, recording_id
+from ..model import recording_id
+from ..results import Report
 
 Verdict = Literal["passed", "failed", "warned", "skipped"]
 _CURL_BODY_LIMIT = 2000

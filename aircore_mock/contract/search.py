@@ -245,7 +245,7 @@ def fuzz(
     judge: Callable[[Probe], tuple[str, str, str] | None],
     budget: float | None = None,
 ) -> tuple[list[FuzzFailure], int]:
-    """Send up to `count` probes, then shrink each distinct failure to its smallest probe.
+    """Post up to `count` probes, then shrink each distinct failure to its smallest probe.
 
     `judge(probe)` sends it and returns None when the answer is right, else (key, got,
     expected), where the key names the distinct failure (e.g. "5xx"). Returns the failures,

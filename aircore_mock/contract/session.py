@@ -15,7 +15,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import UsageError
-from ..model import Report, Result, recording_id
+from ..model import recording_id
+from ..results import Report, Result
 from ..seeds import new_seed
 from ..sending import Sender, check_url, close_or_warn, target_kind
 from .clauses import (
@@ -23,7 +24,7 @@ from .clauses import (
     HEADER_VARIANTS,
     PROBE,
     Clause,
-    Send,
+    Post,
     check_clause_names,
     clause_names,
     got,
@@ -36,7 +37,7 @@ from .clauses import (
 from .clauses import _callback as _send_of
 from .results import ClauseResult, ContractReport, Failure
 
-Probe = Callable[..., Any]
+StateProbe = Callable[..., Any]
 """`probe(recording_url, callbacks)`, or `probe(recording_url)`: raise AssertionError to fail."""
 
 BURST = 8
@@ -54,7 +55,7 @@ class _Request:
     lane: int
 
 
-def _lanes(sends: Sequence[Send], width: int) -> list[int]:
+def _lanes(sends: Sequence[Post], width: int) -> list[int]:
     """A lane per request: the requests of one unit share one (so they go in order), and the
     units are spread so that every lane has about as many requests (longest units first,
     each to the least loaded lane): a full check is then as short as its longest lane."""
@@ -82,7 +83,7 @@ class ContractSession:
         budget: float = 10.0,
         seed: int = 0,
         headers: Mapping[str, str] | None = None,
-        probe: Probe | None = None,
+        probe: StateProbe | None = None,
         verify: bool = True,
         stop_signals: Sequence[int] = (signal.SIGINT,),
         concurrency: int = 1,
@@ -119,7 +120,7 @@ class ContractSession:
         self.headers = dict(headers or {})
         self.probe = probe
         self.slow: str | None = None
-        self._slow_answer: tuple[Send, Result] | None = None
+        self._slow_answer: tuple[Post, Result] | None = None
         """Why the receiver proved slow (then further clauses are skipped)."""
         self.statuses: Counter[int] = Counter()
         """Every status the receiver answered with, across clauses."""
@@ -174,8 +175,8 @@ class ContractSession:
         check_clause_names([name])
         return CLAUSES[name]
 
-    def _post(self, sends: Iterable[Send], width: int | None = None) -> list[tuple[Send, Result]]:
-        """Send (each unit in order, `width` lanes at once); stop at the first answer that
+    def _post(self, sends: Iterable[Post], width: int | None = None) -> list[tuple[Post, Result]]:
+        """Post (each unit in order, `width` lanes at once); stop at the first answer that
         proves the receiver slow, or at the deadline."""
         sends = list(sends)
         width = self.concurrency if width is None else width
@@ -189,7 +190,7 @@ class ContractSession:
             _Request(s.callback, s.unit or s.lifecycle, s.body, s.headers, lane)
             for s, lane in zip(sends, lanes, strict=True)
         ]
-        answered: list[tuple[Send, Result]] = []
+        answered: list[tuple[Post, Result]] = []
         if self.deadline is not None and time.monotonic() >= self.deadline:
             self.timed_out = True
             return answered
@@ -236,13 +237,13 @@ class ContractSession:
         self.timed_out = True
         self._sender.stop(now=True)
 
-    def sends(self, clause: str, case: str | None = None) -> list[Send]:
+    def sends(self, clause: str, case: str | None = None) -> list[Post]:
         """What one clause (or case) sends, each request with its header variant."""
         sends = self._clause(clause).build(self.seed, case)
         return with_header_variants(sends, f"{clause}/{case}")
 
     def run(self, clause: str, case: str | None = None) -> ClauseResult:
-        """Send one clause (or one case of it) and judge every answer."""
+        """Post one clause (or one case of it) and judge every answer."""
         if clause == PROBE:
             return self._run_probe()
         spec = self._clause(clause)
@@ -258,8 +259,8 @@ class ContractSession:
         self,
         spec: Clause,
         case: str | None,
-        sends: Sequence[Send],
-        answers: Sequence[tuple[Send, Result]],
+        sends: Sequence[Post],
+        answers: Sequence[tuple[Post, Result]],
     ) -> ClauseResult:
         result = ClauseResult(spec.name, case, "passed", "")
         for send, answer in answers:
@@ -437,7 +438,7 @@ class ContractSession:
         self, pairs: Sequence[tuple[str, str | None]]
     ) -> dict[tuple[str, str | None], ClauseResult]:
         results: dict[tuple[str, str | None], ClauseResult] = {}
-        planned: list[tuple[tuple[str, str | None], list[Send]]] = []
+        planned: list[tuple[tuple[str, str | None], list[Post]]] = []
         for clause, case in pairs:
             skipped = self._skip_reason(clause)
             if skipped is not None:
@@ -451,7 +452,7 @@ class ContractSession:
             planned.append(((clause, case), sends))
         everything = [s for _, sends in planned for s in sends]
         owner = [key for key, sends in planned for _ in sends]
-        answered: dict[tuple[str, str | None], list[tuple[Send, Result]]] = {}
+        answered: dict[tuple[str, str | None], list[tuple[Post, Result]]] = {}
         by_id = {id(s): key for s, key in zip(everything, owner, strict=True)}
         for send, answer in self._post(everything):
             answered.setdefault(by_id[id(send)], []).append((send, answer))
@@ -506,7 +507,7 @@ def check_receiver(
     seed: int | None = 0,
     headers: Mapping[str, str] | None = None,
     path: str = "/",
-    probe: Probe | None = None,
+    probe: StateProbe | None = None,
     verify: bool = True,
     concurrency: int = 1,
     burst: int = BURST,

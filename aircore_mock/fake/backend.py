@@ -18,7 +18,8 @@ from typing import Any, Literal
 
 from .. import model
 from ..errors import AircoreMockError, UsageError
-from ..model import Callback, Result
+from ..model import Callback
+from ..results import Result
 from .clock import Clock
 from .request import (
     REDACTED,
@@ -477,7 +478,7 @@ class FakeBackend:
             )
         else:
             if bad_region is not None:
-                from ..generation.catalogue import failure_for_region
+                from ..generation.facts import failure_for_region
 
                 entry = failure_for_region(bad_region)
                 reason = entry.render(bucket=recording.bucket, bad_region=bad_region)
@@ -556,7 +557,7 @@ class FakeBackend:
             if not after >= 0:
                 raise UsageError(f"after must be 0 seconds or more, got {after}")
         if what == "upload-failure":
-            from ..generation.catalogue import failure_families
+            from ..generation.facts import failure_families
 
             if family not in failure_families():
                 known = ", ".join(failure_families())

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..model import Delivery, Result
+from ..model import Delivery
+from ..results import Result
 from .backend import FakeBackend, RetryPolicy, SentCallback
 
 _log = logging.getLogger("aircore_mock.fake")

@@ -141,7 +141,7 @@ def scrub(text: str, secrets: list[str]) -> str:
 
 def bucket_name_ok(bucket: str) -> bool:
     """S3's naming rules (see `bucket_name_problem` in the catalogue)."""
-    from ..generation.catalogue import bucket_name_problem
+    from ..generation.facts import bucket_name_problem
 
     return bucket_name_problem(bucket) is None
 
@@ -159,7 +159,7 @@ def upload_problem(bucket: str, region: str, sse: str | None) -> tuple[str, str 
     In the order the S3 client meets them: the region (before any request is made), the
     bucket name (S3's answer), then the encryption header.
     """
-    from ..generation.catalogue import REGION_CODES, failure_for_region
+    from ..generation.facts import REGION_CODES, failure_for_region
 
     region = effective_region(region)
     if region.lower() not in REGION_CODES:

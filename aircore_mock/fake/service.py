@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import httpx
-import orjson
 
-from ..capture import Limits, LineWriter
 from ..errors import UsageError
+from ..server import AppServer, JsonlLog, Limits
 from .app import MAX_BODY, fake_app
 from .backend import (
     ApiRecording,
@@ -85,11 +84,7 @@ class FakeAircore:
         self._server: Any = None
         self.limits = limits or Limits()
         """What the server accepts from clients (timeouts, head size, connections)."""
-        self._log_path = Path(log) if log is not None else None
-        self._log: IO[bytes] | None = None
-        self._log_writer: LineWriter | None = None
-        self.log_dropped = 0
-        """Log lines that could not be written (the disk could not keep up, or failed)."""
+        self._log = None if log is None else JsonlLog(log)
         self._refusals: Any = None
         self.on_request = on_request
         self.on_callback = on_callback
@@ -190,9 +185,8 @@ class FakeAircore:
         refusals = self.refusals
         if refusals is not None:
             summary["refused"] = refusals.to_json()
-        if self._log_writer is not None or self.log_dropped:
-            dropped = self.log_dropped + (self._log_writer.dropped if self._log_writer else 0)
-            summary["log_lines_dropped"] = dropped
+        if self._log is not None:
+            summary["log_lines_dropped"] = self._log.dropped
         return summary
 
     @property
@@ -204,7 +198,7 @@ class FakeAircore:
 
     def flush_log(self, timeout: float = 5.0) -> bool:
         """Wait until everything so far is in the log; False if that took over `timeout`."""
-        return self._log_writer is None or self._log_writer.flush(timeout)
+        return self._log is None or self._log.flush(timeout)
 
     # --- in-process clients --------------------------------------------------------------
 
@@ -220,8 +214,6 @@ class FakeAircore:
     # --- serving -------------------------------------------------------------------------
 
     def _make_server(self) -> Any:
-        from ..capture import AppServer
-
         server = AppServer(self.app, self.host, self.port, limits=self.limits)
         self.port = server.port
         self._server = server
@@ -261,13 +253,8 @@ class FakeAircore:
         if self._server is not None:
             self._refusals = self._server.refusals
         self._server = None
-        if self._log_writer is not None:
-            self._log_writer.close(timeout=10)
-            self.log_dropped += self._log_writer.dropped
-            self._log_writer = None
         if self._log is not None:
             self._log.close()
-            self._log = None
 
     def close(self) -> None:
         """Stop everything this fake runs (idempotent)."""
@@ -282,19 +269,12 @@ class FakeAircore:
     # --- output --------------------------------------------------------------------------
 
     def _open_log(self) -> None:
-        if self._log_path is not None and self._log is None:
-            try:
-                self._log = self._log_path.open("ab", buffering=0)
-            except OSError as exc:
-                raise UsageError(f"cannot write log {self._log_path}: {exc.strerror}") from None
-            # Written by a thread of its own: the hooks below run on the server's loop.
-            self._log_writer = LineWriter(
-                self._log, _log_line, capacity=100_000, name=f"log {self._log_path}"
-            )
+        if self._log is not None:
+            self._log.open()
 
     def _write(self, record: dict[str, Any]) -> None:
-        if self._log_writer is not None:
-            self._log_writer.put(record)
+        if self._log is not None:
+            self._log.put(record)
 
     def _journaled(self, entry: JournalEntry) -> None:
         self._write({"type": "request", **entry.to_json()})
@@ -305,10 +285,6 @@ class FakeAircore:
         self._write({"type": "callback", **sent.to_json()})
         if self.on_callback is not None:
             self.on_callback(sent)
-
-
-def _log_line(record: dict[str, Any]) -> bytes:
-    return orjson.dumps(record) + b"\n"
 
 
 class _InProcessTransport(httpx.BaseTransport):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .catalogue import (
+from .facts import (
     AWS_REGIONS,
     BAD_REGIONS,
     UPLOAD_FAILURES,

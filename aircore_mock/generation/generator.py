@@ -13,7 +13,7 @@ from ..errors import UsageError
 from ..model import Callback, Delivery, Recording, lifecycle
 from ..seeds import new_seed
 from ._draw import between, pick
-from .catalogue import REGION_CODES, failure_families
+from .facts import REGION_CODES, failure_families
 from .pins import check_pins
 from .provider import AircoreProvider
 from .scenarios import Scenario, outcome_named, resolve

@@ -8,7 +8,7 @@ from typing import Any
 from .. import schemas
 from ..errors import UsageError
 from ..model import lifecycle
-from .catalogue import failure_families
+from .facts import failure_families
 
 PIN_TYPES: dict[str, type] = {
     "url": str,

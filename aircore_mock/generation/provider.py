@@ -7,7 +7,7 @@ import functools
 from faker.providers import BaseProvider
 
 from ._draw import between, pick
-from .catalogue import (
+from .facts import (
     AWS_REGIONS,
     BAD_REGIONS,
     DNS_SUFFIXES,

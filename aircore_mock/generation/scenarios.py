@@ -14,7 +14,7 @@ from typing import Any, Literal
 from ..errors import UsageError
 from ..model import lifecycle
 from ._draw import between
-from .catalogue import REGION_CODES, UPLOAD_FAILURES, bucket_name_problem
+from .facts import REGION_CODES, UPLOAD_FAILURES, bucket_name_problem
 from .pins import pin_label
 
 Upload = Literal["ok", "failed", "none", "mixed"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..contract import ContractReport
-from ..model import Report
+from ..results import Report
 
 
 def send(

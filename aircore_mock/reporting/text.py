@@ -10,7 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ..contract import ContractReport, ContractSession
-from ..model import Report, Result, recording_id
+from ..model import recording_id
+from ..results import Report, Result
 
 Style = Callable[..., str]
 

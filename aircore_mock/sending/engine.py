@@ -27,7 +27,8 @@ from typing import Any
 
 import orjson
 
-from ..model import Delivery, DeliveryOutcome, Result
+from ..model import Delivery
+from ..results import DeliveryOutcome, Result
 from .transports import EXCERPT, Answer, Transport, TransportFailure
 
 MAX_BACKOFF = 30.0

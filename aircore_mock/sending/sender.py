@@ -17,7 +17,7 @@ from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping
 from typing import Any, TypedDict
 
 from ..errors import UsageError
-from ..model import Report, Result
+from ..results import Report, Result
 from .engine import Engine, Options
 from .targets import Kind, check_header_value, check_url, target_kind
 from .transports import AiohttpTransport, AsgiTransport, Transport, WsgiTransport

@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..model import DeliveryOutcome
+from ..results import DeliveryOutcome
 
 EXCERPT = 200
 """Characters of an answer's body kept in a result."""

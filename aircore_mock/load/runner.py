@@ -1,9 +1,9 @@
 """Run Locust with aircore-mock's users (`aircore-mock load`), as a child process.
 
 Importing locust patches the standard library through gevent, so this module never does: it
-starts the `locust` command on the packaged locustfile (`aircore_mock/_locustfile/`), passes
+starts the `locust` command on the packaged locustfile (`aircore_mock/load/locustfile/`), passes
 the test as Locust options, and reads the JSON summary that Locust's master (or single
-process) writes when it quits. The users themselves live in `aircore_mock.locust`.
+process) writes when it quits. The users themselves live in `aircore_mock.load.users`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .errors import InputError, UsageError
+from ..errors import InputError, UsageError
 
 INSTALL_HINT = "pip install 'aircore-mock[load]'"
 DEFAULT_MASTER_PORT = 5557
@@ -38,7 +38,7 @@ _EXPECT_WORKERS_S = 600.0
 
 def locustfile_path() -> str:
     """The ready locustfile, for `locust -f "$(aircore-mock load --locustfile)"`."""
-    return str(Path(__file__).resolve().parent / "_locustfile" / "locustfile.py")
+    return str(Path(__file__).resolve().parent / "locustfile" / "locustfile.py")
 
 
 def locust_available() -> bool:

@@ -1,6 +1,6 @@
 """Locust users that play generated Aircore lifecycles: load from one machine or many.
 
-    from aircore_mock.locust import AircoreCallbacksUser
+    from aircore_mock.load.users import AircoreCallbacksUser
 
     class Receiver(AircoreCallbacksUser):
         scenario = "upload-failed"
@@ -39,15 +39,15 @@ from locust.exception import StopUser
 from locust.runners import STATE_MISSING, STATE_RUNNING, STATE_SPAWNING, MasterRunner, WorkerRunner
 from locust.stats import StatsEntry
 
-from .errors import AircoreMockError
-from .generation import Generator, parse_pins, resolve
-from .io import write_atomically
-from .model import STARTED, STOPPED, UPLOAD_FAILED, UPLOADED
-from .seeds import new_seed
+from ..errors import AircoreMockError
+from ..files import write_atomically
+from ..generation import Generator, parse_pins, resolve
+from ..model import STARTED, STOPPED, UPLOAD_FAILED, UPLOADED
+from ..seeds import new_seed
 
 __all__ = ["AircoreCallbacksUser", "LoadState", "load_state", "summary"]
 
-logger = logging.getLogger("aircore_mock.locust")
+logger = logging.getLogger("aircore_mock.load.users")
 
 # Custom messages between the master and its workers (see _drain).
 _DRAIN = "aircore-mock:drain"

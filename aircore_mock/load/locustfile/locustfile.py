@@ -7,11 +7,11 @@ Every Locust option works; the --aircore-* options (see `locust --help` with thi
 choose what the users play. `aircore-mock load` runs this same file.
 
 This folder holds nothing else on purpose: Locust puts a locustfile's folder on the import
-path while it loads it, and the package's own modules (io, locust, ...) must not shadow
-the standard library or Locust there.
+path while it loads it, and the package's own modules must not shadow the standard
+library, Locust or anything else there.
 """
 
-from aircore_mock.locust import AircoreCallbacksUser
+from aircore_mock.load.users import AircoreCallbacksUser
 
 
 class AircoreUser(AircoreCallbacksUser):

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from aircore_mock.generation.catalogue import (
+from aircore_mock.generation.facts import (
     AWS_REGIONS,
     BAD_REGIONS,
     REGION_CODES,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError
+from .errors import UsageError
 
 SUFFIX = ".schema.json"
 UNION = "callback"
@@ -18,21 +18,28 @@ COMMON = "common"
 # The strict variants: the same file names in a subfolder, generated from the default files by
 # scripts/make_strict_schemas.py, so that receivers in any language can validate strictly.
 STRICT = "strict"
+DATA_FOLDER = "schema_files"
+"""Where a wheel carries the schemas, inside the package (pyproject's force-include)."""
 
 
 @functools.cache
 def schema_dir(strict: bool = False) -> Path:
-    """The folder holding the shipped schemas (inside the package, or the checkout's `schemas/`).
+    """The folder holding the shipped schemas and nothing else (in a wheel the package's
+    `schema_files/`; in a checkout, editable installs included, its top-level `schemas/`).
 
     With `strict`, the folder of the strict variants (`<that folder>/strict`).
     """
-    # A wheel carries them beside this module (hatch force-include into aircore_mock/schemas);
-    # an editable install cannot see that copy, so fall back to the checkout's schemas/.
+    # A wheel carries them in a folder of their own beside this module (hatch force-include
+    # into aircore_mock/schema_files); an editable install cannot see that copy, so fall back
+    # to the checkout's schemas/.
     here = Path(__file__).resolve().parent
-    for candidate in (here, here.parent.parent / "schemas"):
+    for candidate in (here / DATA_FOLDER, here.parent / "schemas"):
         if (candidate / f"{UNION}{SUFFIX}").is_file():
             return candidate / STRICT if strict else candidate
-    raise FileNotFoundError(f"aircore-mock's schemas are missing: looked in {here}")
+    raise FileNotFoundError(
+        f"aircore-mock's schemas are missing: looked in {here / DATA_FOLDER} and "
+        f"{here.parent / 'schemas'}"
+    )
 
 
 @functools.cache

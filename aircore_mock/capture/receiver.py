@@ -1,0 +1,166 @@
+"""`Receiver`: the capture server put together (`aircore-mock receive`, the
+`aircore_receiver` fixture): the store, the endpoint, the server and the log."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..errors import UsageError
+from ..server import JsonlLog, Limits, Refusals, normalize_path
+from .endpoint import CaptureRules, capture_app
+from .protocol import CaptureServer
+from .store import Capture, CaptureStore
+
+MIB = 1024 * 1024
+
+
+class Receiver:
+    """A real HTTP server on loopback that captures and checks callbacks.
+
+    Use as a context manager (`with Receiver() as r: ... r.url, r.callbacks,
+    r.wait_for(3)`) or call `serve()` to run it in the foreground.
+
+    `limits` bounds what clients may do (see `Limits`: header and body timeouts, head size,
+    open connections); `max_body` caps a body (413 beyond). `log` appends every request as a
+    JSON line, written by a thread of its own so that a slow disk never stalls the server.
+    `on_capture` is called on the server's event loop for each request: it must return at
+    once (queue work elsewhere, e.g. with a `LineWriter`).
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        path: str = "/",
+        *,
+        strict: bool = False,
+        status: int = 204,
+        max_body: int = MIB,
+        log: str | Path | None = None,
+        on_capture: Callable[[Capture], None] | None = None,
+        keep: bool = True,
+        limits: Limits | None = None,
+    ) -> None:
+        if not 200 <= status <= 599:
+            # a 1xx is an interim answer: the client would go on waiting for the final one
+            raise UsageError(
+                f"status must be an HTTP status code of a final answer (200-599), got {status}"
+            )
+        if max_body < 1:
+            raise UsageError(f"max_body must be positive, got {max_body}")
+        self.host = host
+        self.path = normalize_path(path)
+        self.status = status
+        self.max_body = max_body
+        self.on_capture = on_capture
+        self._log = None if log is None else JsonlLog(log, Capture.to_json)
+        self.store = CaptureStore(strict=strict, keep=keep, on_capture=self._captured)
+        """The state: every capture, the counts, each recording's progress."""
+        rules = CaptureRules(self.store, path=self.path, status=status, max_body=max_body)
+        self.app = capture_app(self.store, path=self.path, status=status, max_body=max_body)
+        """The same endpoint as an ASGI app: usable in-process as a sender's target too."""
+        self._server = CaptureServer(rules, host, port, limits=limits)
+        self.port: int = self._server.port
+
+    @property
+    def url(self) -> str:
+        """Where to send callbacks: `http://127.0.0.1:<port>/<path>`."""
+        return self._server.url
+
+    @property
+    def strict(self) -> bool:
+        return self.store.strict
+
+    @property
+    def keep(self) -> bool:
+        return self.store.keep
+
+    # --- what arrived (the store's) -------------------------------------------------------
+
+    @property
+    def captures(self) -> list[Capture]:
+        """Every request so far, in arrival order (a copy)."""
+        return self.store.captures
+
+    @property
+    def callbacks(self) -> list[Any]:
+        """The JSON payloads POSTed to the callback path so far, in arrival order."""
+        return self.store.callbacks
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[Any]:
+        """Block until `count` callbacks have arrived; return them, or raise `WaitTimeout`."""
+        return self.store.wait_for(count, timeout, where=self.url)
+
+    def reset(self) -> None:
+        """Forget everything captured (the server keeps running)."""
+        self.store.reset()
+
+    @property
+    def limits(self) -> Limits:
+        """What the server accepts from clients."""
+        return self._server.limits
+
+    @property
+    def refusals(self) -> Refusals:
+        """Clients the limits turned away (over the connection cap, too slow, too big)."""
+        return self._server.refusals
+
+    def summary(self) -> dict[str, Any]:
+        """Counts per event type and verdict, out-of-order, duplicates, undocumented fields,
+        and the clients the limits refused."""
+        summary = self.store.summary()
+        summary["refused"] = self.refusals.to_json()
+        if self._log is not None:
+            summary["log_lines_dropped"] = self._log.dropped
+        return summary
+
+    def flush_log(self, timeout: float = 5.0) -> bool:
+        """Wait until every request so far is in the log; False if that took over `timeout`."""
+        return self._log is None or self._log.flush(timeout)
+
+    def _captured(self, capture: Capture) -> None:
+        if self._log is not None:
+            self._log.put(capture)
+        if self.on_capture is not None:
+            self.on_capture(capture)
+
+    # --- running --------------------------------------------------------------------------
+
+    def _open_log(self) -> None:
+        if self._log is not None:
+            self._log.open()
+
+    def start(self, timeout: float = 10.0) -> Receiver:
+        """Serve in a background thread; returns once the server accepts requests."""
+        self._open_log()
+        self._server.start(timeout)
+        return self
+
+    def serve(self, on_ready: Callable[[Receiver], None] | None = None) -> None:
+        """Serve in this thread until Ctrl-C or SIGTERM (both shut it down gracefully)."""
+        self._open_log()
+        try:
+            self._server.serve(None if on_ready is None else lambda: on_ready(self))
+        finally:
+            self._close_log()
+
+    def shutdown(self) -> None:
+        """Ask the server to stop (safe from a callback); `serve()` then returns."""
+        self._server.shutdown()
+
+    def stop(self) -> None:
+        """Shut the server down and release the port."""
+        self._server.stop()
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+
+    def __enter__(self) -> Receiver:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
