@@ -195,7 +195,7 @@ def clause_warning(result: Any, session: ContractSession) -> str:
 
 
 def load_summary(data: dict[str, Any]) -> list[str]:
-    """aircore-mock's summary of a Locust run (`aircore_mock.locust.summary`), in lines."""
+    """aircore-mock's summary of a Locust run (`aircore_mock.load.users.summary`), in lines."""
     deliveries = data["deliveries"]
     total = deliveries["total"]
     lines = [
