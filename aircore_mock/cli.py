@@ -754,7 +754,7 @@ def send(
     if not report.ok:
         click.echo(f"error: {text.send_failure(report)}", err=True)
         sys.exit(EXIT_FAILED)
-    if receiver is not None and receiver.summary()["invalid"]:
+    if receiver is not None and receiver.summary().invalid:
         click.echo("error: the built-in receiver found invalid callbacks (see above)", err=True)
         sys.exit(EXIT_FAILED)
 
@@ -933,14 +933,11 @@ def serve(
         fake.serve(on_ready=ready)
     finally:
         out.close(timeout=2)
+    from .reporting import text
+
     summary = fake.summary()
-    deliveries = ", ".join(f"{n} {k}" for k, n in sorted(summary["deliveries"].items()))
-    click.echo(
-        f"{summary['recordings']} recording(s), {summary['requests']} API request(s), "
-        f"{summary['callbacks']} callback(s){': ' + deliveries if deliveries else ''}",
-        err=True,
-    )
-    refused = _refusals_line(summary.get("refused", {}))
+    click.echo(text.fake_summary(summary), err=True)
+    refused = _refusals_line(summary.refused.to_json() if summary.refused else {})
     if refused:
         click.echo(refused, err=True)
     if out.dropped and not out.broken:
@@ -1058,7 +1055,7 @@ def receive(
     if output_format != "json":
         for line in text.capture_summary(summary):
             click.echo(line, err=True)
-    refused = _refusals_line(summary["refused"])
+    refused = _refusals_line(summary.refused.to_json() if summary.refused else {})
     if refused and output_format != "json":
         click.echo(refused, err=True)
     if out.dropped and not out.broken:
@@ -1066,13 +1063,13 @@ def receive(
             f"aircore-mock: {out.dropped} output line(s) dropped: stdout did not keep up",
             err=True,
         )
-    if summary.get("log_lines_dropped"):
+    if summary.log_lines_dropped:
         click.echo(
-            f"aircore-mock: {summary['log_lines_dropped']} log line(s) dropped: {log_file} "
+            f"aircore-mock: {summary.log_lines_dropped} log line(s) dropped: {log_file} "
             "did not keep up",
             err=True,
         )
-    sys.exit(EXIT_FAILED if summary["invalid"] else EXIT_OK)
+    sys.exit(EXIT_FAILED if summary.invalid else EXIT_OK)
 
 
 class _CheckCommand(click.Command):
@@ -1409,21 +1406,14 @@ def load(
             f"Locust ended (exit code {outcome.returncode}) without a summary: {reason}"
         )
     if output_format == "json":
-        click.echo(json.dumps(outcome.summary, indent=2))
+        click.echo(json.dumps(outcome.summary.to_json(), indent=2))
     else:
         from .reporting import text
 
         for line in text.load_summary(outcome.summary):
             click.echo(line)
     if not outcome.ok:
-        deliveries = outcome.summary["deliveries"]
-        if not deliveries["total"]:
-            why = "no delivery was made"
-        elif deliveries["failed"]:
-            why = f"{deliveries['failed']} of {deliveries['total']} deliveries got no 2xx"
-        else:
-            why = "the counts are not exact (see the summary)"
-        click.echo(f"error: {why}", err=True)
+        click.echo(f"error: {outcome.summary.failure_reason()}", err=True)
         sys.exit(EXIT_FAILED)
 
 

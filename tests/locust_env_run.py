@@ -37,8 +37,8 @@ def play(user_class: type[AircoreCallbacksUser], users: int, status: int) -> dic
             gevent.sleep(0.02)
         runner.quit()
         return {
-            "summary": summary(environment),
-            "receiver": receiver.summary(),
+            "summary": summary(environment).to_json(),
+            "receiver": receiver.summary().to_json(),
             "callbacks": sorted(json.dumps(c, sort_keys=True) for c in receiver.callbacks),
             "stats_requests": environment.stats.total.num_requests,
             "stats_failures": environment.stats.total.num_failures,

@@ -125,7 +125,7 @@ def test_a_whole_lifecycle_calls_back_in_order_with_coherent_times(
     for payload in (begun, stopped, uploaded):
         assert aircore_mock.is_valid(payload, strict=True)
     assert recording.upload == "uploaded" and recording.state == "stopped"
-    assert receiver.summary()["out_of_order"] == 0
+    assert receiver.summary().out_of_order == 0
 
 
 @pytest.mark.parametrize(

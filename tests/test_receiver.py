@@ -76,7 +76,7 @@ def test_concurrent_senders_all_arrive(receiver: Receiver) -> None:
     for thread in threads:
         thread.join(timeout=30)
     assert len(receiver.wait_for(120, timeout=10)) == 120
-    assert receiver.summary()["invalid"] == 0
+    assert receiver.summary().invalid == 0
 
 
 def test_lifecycle_order_and_duplicates_are_flagged(receiver: Receiver) -> None:
@@ -87,7 +87,7 @@ def test_lifecycle_order_and_duplicates_are_flagged(receiver: Receiver) -> None:
     assert sum(c.duplicate for c in captures[3:]) == 1
     assert not any(c.out_of_order for c in captures[3:])
     summary = receiver.summary()
-    assert summary["duplicates"] == 1 and summary["out_of_order"] == 3
+    assert summary.duplicates == 1 and summary.out_of_order == 3
 
 
 def test_undocumented_fields_are_reported_and_strict_rejects_them() -> None:
@@ -98,7 +98,7 @@ def test_undocumented_fields_are_reported_and_strict_rejects_them() -> None:
         (capture,) = lenient.captures
         assert capture.verdict == "valid"
         assert capture.undocumented == ("$.recording.location.bucket",)
-        assert lenient.summary()["undocumented_fields"] == ["$.recording.location.bucket"]
+        assert lenient.summary().undocumented_fields == ("$.recording.location.bucket",)
         invalid = dict(payload, timestamp=-1)
         httpx.post(lenient.url, json=invalid)
         assert lenient.captures[1].verdict == "invalid"
@@ -143,7 +143,7 @@ def test_reset_forgets_and_stop_releases_the_port() -> None:
     send(Generator(1).scenario("in-progress"), r.url)
     assert len(r.callbacks) == 1
     r.reset()
-    assert r.callbacks == [] and r.summary()["requests"] == 0
+    assert r.callbacks == [] and r.summary().requests == 0
     port = r.port
     r.stop()
     with pytest.raises(httpx.ConnectError):

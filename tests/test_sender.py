@@ -176,11 +176,11 @@ def test_every_scenario_arrives_valid_and_in_order_at_the_real_receiver(concurre
                 assert arrived == sent, name
             summary = receiver.summary()
             if "duplicate" in name:
-                assert summary["duplicates"] == 4
+                assert summary.duplicates == 4
             if name in ("out-of-order", "reversed"):
-                assert summary["out_of_order"] >= 4
+                assert summary.out_of_order >= 4
             if name in ("uploaded", "upload-failed", "burst"):
-                assert summary["duplicates"] == summary["out_of_order"] == 0
+                assert summary.duplicates == summary.out_of_order == 0
 
 
 def test_connection_refused_is_reported_for_every_delivery() -> None:

@@ -74,8 +74,8 @@ def test_200_half_sent_requests_are_cut_off_while_others_are_served() -> None:
         answers = [_answer(sock) for sock in slow]
     assert all(a.startswith(b"HTTP/1.1 408 ") for a in answers), set(answers)
     assert receiver.refusals.header_timeouts == 200
-    assert receiver.summary()["refused"]["header_timeouts"] == 200
-    assert receiver.summary()["requests"] == 1  # the cut-off ones are not captures
+    assert receiver.summary().refused.header_timeouts == 200
+    assert receiver.summary().requests == 1  # the cut-off ones are not captures
 
 
 def test_a_connection_that_sends_nothing_is_closed_too() -> None:
@@ -90,7 +90,7 @@ def test_connections_over_the_limit_get_503_and_are_closed() -> None:
             answers = [_answer(sock) for sock in over]
         assert all(a.startswith(b"HTTP/1.1 503 ") for a in answers), answers
         assert receiver.refusals.connections == 5
-    assert receiver.summary()["refused"]["connections_over_limit"] == 5
+    assert receiver.summary().refused.connections == 5
 
 
 def test_the_default_connection_limit_leaves_file_descriptors_spare() -> None:
@@ -129,7 +129,7 @@ def test_the_fake_api_server_has_the_same_limits() -> None:
         port = int(fake.url.rsplit(":", 1)[1])
         with _sockets(1, port, b"GET /_aircore-mock/ HTTP/1.1\r\n") as (sock,):
             assert _answer(sock).startswith(b"HTTP/1.1 408 ")
-        assert fake.summary()["refused"]["header_timeouts"] == 1
+        assert fake.summary().refused.header_timeouts == 1
 
 
 def test_the_fake_api_server_refuses_a_head_over_the_cap_sent_in_one_piece() -> None:
@@ -138,7 +138,7 @@ def test_the_fake_api_server_refuses_a_head_over_the_cap_sent_in_one_piece() -> 
         request = b"GET /_aircore-mock/ HTTP/1.1\r\nhost: x\r\nx-pad: " + b"a" * 4096 + b"\r\n\r\n"
         with _sockets(1, port, request) as (sock,):
             assert _answer(sock).startswith(b"HTTP/1.1 431 ")
-        assert fake.summary()["refused"]["oversized_headers"] == 1
+        assert fake.summary().refused.large_heads == 1
 
 
 def test_the_fake_api_server_bounds_trailer_fields() -> None:
@@ -151,7 +151,7 @@ def test_the_fake_api_server_bounds_trailer_fields() -> None:
                     sock.sendall(b"a" * 1024)
             # (the fake may answer 401 first: it needs no body to refuse a missing API key)
             assert b"HTTP/1.1 431 " in _answer(sock)
-        assert fake.summary()["refused"]["oversized_headers"] == 1
+        assert fake.summary().refused.large_heads == 1
 
 
 def test_servers_run_httptools_not_h11() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from .endpoint import CaptureRules, capture_app
 from .protocol import CaptureServer
 from .receiver import MIB, Receiver
-from .store import Capture, CaptureStore, WaitTimeout
+from .store import Capture, CaptureStore, CaptureSummary, WaitTimeout
 
 __all__ = [
     "MIB",
@@ -19,6 +19,7 @@ __all__ = [
     "CaptureRules",
     "CaptureServer",
     "CaptureStore",
+    "CaptureSummary",
     "Receiver",
     "WaitTimeout",
     "capture_app",

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from ..errors import UsageError
 from ..server import JsonlLog, Limits, Refusals, normalize_path
 from .endpoint import CaptureRules, capture_app
 from .protocol import CaptureServer
-from .store import Capture, CaptureStore
+from .store import Capture, CaptureStore, CaptureSummary
 
 MIB = 1024 * 1024
 
@@ -107,14 +108,14 @@ class Receiver:
         """Clients the limits turned away (over the connection cap, too slow, too big)."""
         return self._server.refusals
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> CaptureSummary:
         """Counts per event type and verdict, out-of-order, duplicates, undocumented fields,
         and the clients the limits refused."""
-        summary = self.store.summary()
-        summary["refused"] = self.refusals.to_json()
-        if self._log is not None:
-            summary["log_lines_dropped"] = self._log.dropped
-        return summary
+        return dataclasses.replace(
+            self.store.summary(),
+            refused=dataclasses.replace(self.refusals),
+            log_lines_dropped=None if self._log is None else self._log.dropped,
+        )
 
     def flush_log(self, timeout: float = 5.0) -> bool:
         """Wait until every request so far is in the log; False if that took over `timeout`."""

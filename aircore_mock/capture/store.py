@@ -16,6 +16,7 @@ from typing import Any
 from ..errors import AircoreMockError, Problem
 from ..model import lifecycle, recording_id
 from ..results import Report
+from ..server import Refusals
 from ..validation import checker, explain, undocumented_labels
 
 
@@ -24,6 +25,51 @@ class WaitTimeout(AircoreMockError, TimeoutError):
 
 
 CALLBACK_VERDICTS = ("valid", "invalid")
+
+
+@dataclass(frozen=True)
+class CaptureSummary:
+    """What a capture server got: counts by event and verdict, recordings' order, and (from a
+    `Receiver`) the clients its limits refused and the log lines it could not write."""
+
+    requests: int
+    """Every request, callbacks and others (wrong path, method, not JSON, too big)."""
+    callbacks: int
+    """Requests whose body was JSON POSTed to the callback path (valid or invalid)."""
+    events: dict[str, int]
+    """Callbacks by `event` value."""
+    verdicts: dict[str, int]
+    """Requests by verdict (`valid`, `invalid`, and why the others were not judged)."""
+    invalid: int
+    out_of_order: int
+    """Callbacks that came before one that belongs earlier in their recording's life."""
+    duplicates: int
+    """Callbacks that repeat one already received (same event, recording and timestamp)."""
+    undocumented_fields: tuple[str, ...]
+    """Each undocumented field, value and event type seen (JSON paths, sorted)."""
+    refused: Refusals | None = None
+    """Clients the server's limits turned away (None: not served by a `Receiver`)."""
+    log_lines_dropped: int | None = None
+    """Log lines not written (None: no log)."""
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "requests": self.requests,
+            "callbacks": self.callbacks,
+            "events": dict(self.events),
+            "verdicts": dict(self.verdicts),
+            "invalid": self.invalid,
+            "out_of_order": self.out_of_order,
+            "duplicates": self.duplicates,
+            "undocumented_fields": list(self.undocumented_fields),
+        }
+        if self.refused is not None:
+            out["refused"] = self.refused.to_json()
+        if self.log_lines_dropped is not None:
+            out["log_lines_dropped"] = self.log_lines_dropped
+        return out
+
+
 _DOCUMENTED: tuple[str, tuple[Problem, ...], tuple[str, ...]] = ("valid", (), ())
 
 
@@ -223,21 +269,21 @@ class CaptureStore:
             )
         return report
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> CaptureSummary:
         """Counts per event type and verdict, out-of-order, duplicates, undocumented fields."""
         report = self.report
         with self._lock:
-            undocumented = sorted(self._undocumented)
-        return {
-            "requests": report.total,
-            "callbacks": sum(report.outcomes[v] for v in CALLBACK_VERDICTS),
-            "events": dict(report.events),
-            "verdicts": dict(report.outcomes),
-            "invalid": report.outcomes["invalid"],
-            "out_of_order": report.flags["out-of-order"],
-            "duplicates": report.flags["duplicate"],
-            "undocumented_fields": undocumented,
-        }
+            undocumented = tuple(sorted(self._undocumented))
+        return CaptureSummary(
+            requests=report.total,
+            callbacks=sum(report.outcomes[v] for v in CALLBACK_VERDICTS),
+            events=dict(report.events),
+            verdicts=dict(report.outcomes),
+            invalid=report.outcomes["invalid"],
+            out_of_order=report.flags["out-of-order"],
+            duplicates=report.flags["duplicate"],
+            undocumented_fields=undocumented,
+        )
 
     def reset(self) -> None:
         """Forget everything captured."""

@@ -216,7 +216,7 @@ async def _control(request: Request, backend: FakeBackend) -> Response:
                 "api_keys": "any non-empty key" if backend.open else "configured",
                 "retry_policy": backend.retry.to_json(),
                 "injections": [i.to_json() for i in backend.injections],
-                "summary": backend.summary(),
+                "summary": backend.summary().to_json(),
             }
         )
 

@@ -20,6 +20,7 @@ from .. import model
 from ..errors import AircoreMockError, UsageError
 from ..model import Callback
 from ..results import Result
+from ..server import Refusals
 from .clock import Clock
 from .request import (
     REDACTED,
@@ -664,7 +665,7 @@ class FakeBackend:
             )
         return ""
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> FakeSummary:
         """Counts: recordings by state and upload, callbacks by delivery outcome."""
         with self._lock:
             states: dict[str, int] = {}
@@ -675,13 +676,13 @@ class FakeBackend:
             for sent in self._sent:
                 key = sent.result.outcome.value if sent.result is not None else "in-flight"
                 outcomes[key] = outcomes.get(key, 0) + 1
-            return {
-                "recordings": len(self._recordings),
-                "states": states,
-                "requests": len(self._journal),
-                "callbacks": len(self._sent),
-                "deliveries": outcomes,
-            }
+            return FakeSummary(
+                recordings=len(self._recordings),
+                states=states,
+                requests=len(self._journal),
+                callbacks=len(self._sent),
+                deliveries=outcomes,
+            )
 
     def reset(self) -> None:
         """Forget every recording, request, injection and scheduled step; restore the retry
@@ -694,6 +695,40 @@ class FakeBackend:
         self._notify()
 
 
+@dataclass(frozen=True)
+class FakeSummary:
+    """What a fake Aircore did: recordings by state, API requests, callbacks by outcome, and
+    (once served) the clients its limits refused and the log lines it could not write."""
+
+    recordings: int
+    states: dict[str, int]
+    """Recordings by state, or by upload (`uploaded`, `upload-failed`) once it is known."""
+    requests: int
+    """API requests, answered or refused."""
+    callbacks: int
+    """Callbacks sent (or being sent)."""
+    deliveries: dict[str, int]
+    """Callbacks by delivery outcome (`delivered`, `rejected`, ..., `in-flight`)."""
+    refused: Refusals | None = None
+    """Clients the server's limits turned away (None: never served)."""
+    log_lines_dropped: int | None = None
+    """Log lines not written (None: no log)."""
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "recordings": self.recordings,
+            "states": dict(self.states),
+            "requests": self.requests,
+            "callbacks": self.callbacks,
+            "deliveries": dict(self.deliveries),
+        }
+        if self.refused is not None:
+            out["refused"] = self.refused.to_json()
+        if self.log_lines_dropped is not None:
+            out["log_lines_dropped"] = self.log_lines_dropped
+        return out
+
+
 class CallbackTimeout(AircoreMockError, TimeoutError):
     """`wait_for_callbacks` gave up: fewer callbacks were delivered than expected in time."""
 
@@ -704,6 +739,7 @@ __all__ = [
     "ApiRecording",
     "CallbackTimeout",
     "FakeBackend",
+    "FakeSummary",
     "Injection",
     "JournalEntry",
     "RetryPolicy",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from .app import MAX_BODY, fake_app
 from .backend import (
     ApiRecording,
     FakeBackend,
+    FakeSummary,
     Injection,
     JournalEntry,
     RetryPolicy,
@@ -178,16 +180,15 @@ class FakeAircore:
         running, the clock keeps its time)."""
         self.backend.reset()
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> FakeSummary:
         """Counts of recordings by state and callbacks by delivery outcome; served, also the
         clients the limits refused."""
-        summary = self.backend.summary()
         refusals = self.refusals
-        if refusals is not None:
-            summary["refused"] = refusals.to_json()
-        if self._log is not None:
-            summary["log_lines_dropped"] = self._log.dropped
-        return summary
+        return dataclasses.replace(
+            self.backend.summary(),
+            refused=None if refusals is None else dataclasses.replace(refusals),
+            log_lines_dropped=None if self._log is None else self._log.dropped,
+        )
 
     @property
     def refusals(self) -> Any:

@@ -17,12 +17,17 @@ from .runner import (
     parse_timespan,
     run_load,
 )
+from .summary import LoadDeliveries, LoadLatency, LoadSummary, LocustCounts
 
 __all__ = [
     "DEFAULT_MASTER_PORT",
     "INSTALL_HINT",
+    "LoadDeliveries",
+    "LoadLatency",
     "LoadOutcome",
     "LoadPlan",
+    "LoadSummary",
+    "LocustCounts",
     "check_reachable",
     "free_port",
     "locust_available",

@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import InputError, UsageError
+from .summary import LoadSummary
 
 INSTALL_HINT = "pip install 'aircore-mock[load]'"
 DEFAULT_MASTER_PORT = 5557
@@ -202,7 +203,7 @@ class LoadOutcome:
     """What a `load` run ended with: Locust's exit code and aircore-mock's summary."""
 
     returncode: int
-    summary: dict[str, Any] | None
+    summary: LoadSummary | None
     """None for a worker (its master reports) or when Locust ended without writing one."""
     timed_out: bool = False
 
@@ -211,8 +212,7 @@ class LoadOutcome:
         """Every delivery got a 2xx, there was at least one, and the counts are exact."""
         if self.summary is None:
             return self.returncode == 0 and not self.timed_out
-        deliveries = self.summary["deliveries"]
-        return bool(deliveries["total"] and not deliveries["failed"] and self.summary["exact"])
+        return self.summary.ok
 
 
 def run_load(
@@ -242,7 +242,7 @@ def run_load(
         summary = None
         if summary_path is not None and os.path.exists(summary_path):
             with open(summary_path, encoding="utf-8") as handle:
-                summary = json.load(handle)
+                summary = LoadSummary.from_json(json.load(handle))
     return LoadOutcome(child.returncode, summary, timed_out)
 
 

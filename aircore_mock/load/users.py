@@ -44,6 +44,7 @@ from ..files import write_atomically
 from ..generation import Generator, parse_pins, resolve
 from ..model import STARTED, STOPPED, UPLOAD_FAILED, UPLOADED
 from ..seeds import new_seed
+from .summary import LoadDeliveries, LoadLatency, LoadSummary, LocustCounts
 
 __all__ = ["AircoreCallbacksUser", "LoadState", "load_state", "summary"]
 
@@ -470,7 +471,7 @@ def _on_quitting(environment: Environment, **_: Any) -> None:
         # Ctrl-C or SIGTERM: Locust quits after this event; stop (and drain) first so the
         # summary holds every delivery.
         runner.stop()
-    write_atomically(path, orjson.dumps(summary(environment), option=orjson.OPT_INDENT_2))
+    write_atomically(path, orjson.dumps(summary(environment).to_json(), option=orjson.OPT_INDENT_2))
 
 
 # --- the summary --------------------------------------------------------------------------
@@ -483,7 +484,7 @@ def _run_seed(environment: Environment) -> int | None:
     return _option(environment, "chosen_seed") if seed is None else seed
 
 
-def summary(environment: Environment) -> dict[str, Any]:
+def summary(environment: Environment) -> LoadSummary:
     """What a run did: deliveries by event and status, latency, lifecycles, Locust's counts.
 
     On a master it covers every worker; elsewhere, this process's users.
@@ -514,34 +515,31 @@ def summary(environment: Environment) -> dict[str, Any]:
     if host is None and environment.user_classes:
         host = environment.user_classes[0].host
     workers = state.workers if isinstance(runner, MasterRunner) else None
-    return {
-        "target": host,
-        "seed": _run_seed(environment),
-        "workers": workers,
-        "deliveries": {
-            "total": total,
-            "delivered": delivered,
-            "failed": total - delivered,
-            "by_event": {e: sum(c.values()) for e, c in sorted(state.deliveries.items())},
-            "by_status": dict(sorted(by_status.items())),
-            "by_event_and_status": {
+    return LoadSummary(
+        target=host,
+        seed=_run_seed(environment),
+        workers=workers,
+        deliveries=LoadDeliveries(
+            total=total,
+            delivered=delivered,
+            failed=total - delivered,
+            by_event={e: sum(c.values()) for e, c in sorted(state.deliveries.items())},
+            by_status=dict(sorted(by_status.items())),
+            by_event_and_status={
                 e: dict(sorted(c.items())) for e, c in sorted(state.deliveries.items())
             },
-        },
-        "latency_ms": {
-            "p50": percentile(0.5),
-            "p95": percentile(0.95),
-            "p99": percentile(0.99),
-            "max": round(ours.max_response_time, 2) if ours.num_requests else None,
-        },
-        "lifecycles": {"completed": state.completed, "cut_short": state.cut_short},
-        "locust": {
-            "requests": ours.num_requests,
-            "failures": ours.num_failures,
-            "by_name": by_name,
-        },
-        "elapsed_s": round(elapsed, 3),
-        "throughput_per_s": round(total / elapsed, 1) if elapsed > 0 else 0.0,
-        "exact": not state.undrained and not by_status.get(_INTERRUPTED),
-        "workers_without_last_report": state.undrained,
-    }
+        ),
+        latency_ms=LoadLatency(
+            p50=percentile(0.5),
+            p95=percentile(0.95),
+            p99=percentile(0.99),
+            max=round(ours.max_response_time, 2) if ours.num_requests else None,
+        ),
+        lifecycles_completed=state.completed,
+        lifecycles_cut_short=state.cut_short,
+        locust=LocustCounts(ours.num_requests, ours.num_failures, by_name),
+        elapsed_s=round(elapsed, 3),
+        throughput_per_s=round(total / elapsed, 1) if elapsed > 0 else 0.0,
+        exact=not state.undrained and not by_status.get(_INTERRUPTED),
+        workers_without_last_report=tuple(state.undrained),
+    )

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..contract import ContractReport
 from ..results import Report
+
+if TYPE_CHECKING:
+    from ..capture import CaptureSummary
 
 
 def send(
     report: Report,
     target: str,
     *,
-    receiver: dict[str, Any] | None = None,
+    receiver: CaptureSummary | None = None,
     received: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """A send: the target, the summary, every result, and what a built-in receiver got."""
@@ -22,7 +25,7 @@ def send(
         "results": [r.to_json() for r in report.results or ()],
     }
     if receiver is not None:
-        out["receiver"] = receiver
+        out["receiver"] = receiver.to_json()
         out["received"] = received or []
     return out
 
@@ -37,6 +40,6 @@ def capture(capture: Any) -> dict[str, Any]:
     return dict(capture.to_json())
 
 
-def capture_summary(summary: dict[str, Any]) -> dict[str, Any]:
+def capture_summary(summary: CaptureSummary) -> dict[str, Any]:
     """What a capture server got."""
-    return {"summary": summary}
+    return {"summary": summary.to_json()}

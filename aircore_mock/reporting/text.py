@@ -7,11 +7,16 @@ caller wants it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..contract import ContractReport, ContractSession
 from ..model import recording_id
 from ..results import Report, Result
+
+if TYPE_CHECKING:  # (the fake and load packages are not needed to render text)
+    from ..capture import CaptureSummary
+    from ..fake import FakeSummary
+    from ..load import LoadSummary
 
 Style = Callable[..., str]
 
@@ -100,25 +105,34 @@ def capture_line(capture: Any, style: Style = plain) -> str:
     return _status_style(style, capture.line(), ok, capture.verdict != "invalid")
 
 
-def capture_summary(summary: dict[str, Any]) -> list[str]:
+def capture_summary(summary: CaptureSummary) -> list[str]:
     """What a capture server got, in two lines."""
-    events = ", ".join(f"{k} {v}" for k, v in sorted(summary["events"].items())) or "none"
+    events = ", ".join(f"{k} {v}" for k, v in sorted(summary.events.items())) or "none"
     return [
-        f"{summary['callbacks']} callback(s) in {summary['requests']} request(s): {events}",
-        f"invalid {summary['invalid']}, out of order {summary['out_of_order']}, "
-        f"duplicates {summary['duplicates']}; undocumented fields and values: "
-        f"{', '.join(summary['undocumented_fields']) or 'none'}",
+        f"{summary.callbacks} callback(s) in {summary.requests} request(s): {events}",
+        f"invalid {summary.invalid}, out of order {summary.out_of_order}, "
+        f"duplicates {summary.duplicates}; undocumented fields and values: "
+        f"{', '.join(summary.undocumented_fields) or 'none'}",
     ]
 
 
-def capture_flags(summary: dict[str, Any]) -> str | None:
+def capture_flags(summary: CaptureSummary) -> str | None:
     """`2 invalid, 1 out of order`, or None when there is nothing to flag."""
-    extras = [
-        f"{summary[k]} {k.replace('_', ' ')}"
-        for k in ("invalid", "out_of_order", "duplicates")
-        if summary[k]
-    ]
-    return ", ".join(extras) or None
+    counts = (
+        ("invalid", summary.invalid),
+        ("out of order", summary.out_of_order),
+        ("duplicates", summary.duplicates),
+    )
+    return ", ".join(f"{n} {what}" for what, n in counts if n) or None
+
+
+def fake_summary(summary: FakeSummary) -> str:
+    """What a fake Aircore did, in one line."""
+    deliveries = ", ".join(f"{n} {k}" for k, n in sorted(summary.deliveries.items()))
+    return (
+        f"{summary.recordings} recording(s), {summary.requests} API request(s), "
+        f"{summary.callbacks} callback(s){': ' + deliveries if deliveries else ''}"
+    )
 
 
 # --- contract ----------------------------------------------------------------------------
@@ -194,45 +208,44 @@ def clause_warning(result: Any, session: ContractSession) -> str:
 # --- load -------------------------------------------------------------------------------
 
 
-def load_summary(data: dict[str, Any]) -> list[str]:
+def load_summary(summary: LoadSummary) -> list[str]:
     """aircore-mock's summary of a Locust run (`aircore_mock.load.users.summary`), in lines."""
-    deliveries = data["deliveries"]
-    total = deliveries["total"]
+    deliveries = summary.deliveries
+    total = deliveries.total
     lines = [
-        f"aircore-mock load: {total} deliveries to {data['target']}: "
-        f"{deliveries['delivered']} got a 2xx, {deliveries['failed']} did not"
-        + (f" ({data['workers']} workers)" if data.get("workers") else "")
+        f"aircore-mock load: {total} deliveries to {summary.target}: "
+        f"{deliveries.delivered} got a 2xx, {deliveries.failed} did not"
+        + (f" ({summary.workers} workers)" if summary.workers else "")
     ]
-    for event, statuses in deliveries["by_event_and_status"].items():
+    for event, statuses in deliveries.by_event_and_status.items():
         counts = ", ".join(f"{status} x{n}" for status, n in statuses.items())
         lines.append(f"  {event:<24} {sum(statuses.values()):>8}  ({counts})")
-    latency = data["latency_ms"]
-    if latency["p50"] is not None:
+    latency = summary.latency_ms
+    if latency.p50 is not None:
         lines.append(
-            f"latency p50 {latency['p50']} ms, p95 {latency['p95']} ms, p99 {latency['p99']} ms, "
-            f"max {latency['max']} ms; {data['throughput_per_s']} deliveries/s over "
-            f"{data['elapsed_s']} s"
+            f"latency p50 {latency.p50} ms, p95 {latency.p95} ms, p99 {latency.p99} ms, "
+            f"max {latency.max} ms; {summary.throughput_per_s} deliveries/s over "
+            f"{summary.elapsed_s} s"
         )
-    cycles = data["lifecycles"]
-    line = f"lifecycles: {cycles['completed']} completed"
-    if cycles["cut_short"]:
-        line += f", {cycles['cut_short']} cut short (their user was stopped mid-recording)"
+    line = f"lifecycles: {summary.lifecycles_completed} completed"
+    if summary.lifecycles_cut_short:
+        line += f", {summary.lifecycles_cut_short} cut short (their user was stopped mid-recording)"
     lines.append(line)
-    locust = data["locust"]
-    if data["exact"] and locust["requests"] == total:
-        lines.append(f"Locust counted the same {locust['requests']} requests: every delivery")
+    locust = summary.locust
+    if summary.exact and locust.requests == total:
+        lines.append(f"Locust counted the same {locust.requests} requests: every delivery")
     else:
         lines.append(
-            f"Locust counted {locust['requests']} requests, aircore-mock {total}: "
+            f"Locust counted {locust.requests} requests, aircore-mock {total}: "
             + (
-                f"{len(data['workers_without_last_report'])} worker(s) sent no last report"
-                if data["workers_without_last_report"]
-                else f"{deliveries['by_status'].get('interrupted', 0)} were interrupted; "
+                f"{len(summary.workers_without_last_report)} worker(s) sent no last report"
+                if summary.workers_without_last_report
+                else f"{deliveries.by_status.get('interrupted', 0)} were interrupted; "
                 "the receiver may or may not have them"
             )
         )
-    if data.get("seed") is not None:
-        lines.append(f"seed {data['seed']}")
+    if summary.seed is not None:
+        lines.append(f"seed {summary.seed}")
     return lines
 
 
