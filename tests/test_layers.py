@@ -178,3 +178,17 @@ def test_every_public_name_resolves_to_the_module_the_list_names() -> None:
         assert getattr(aircore_mock, name) is expected, name
     with pytest.raises(AttributeError):
         _ = aircore_mock.not_a_public_name
+
+
+def test_the_fake_imports_nothing_from_capture() -> None:
+    # What both servers share lives in `server`; the fake must not need the capture server.
+    graph = _graph()
+    wrong = sorted(
+        f"{module} imports {target}"
+        for module, targets in graph.items()
+        if _part(module) == "fake"
+        for target in targets
+        if _part(target) == "capture"
+    )
+    assert not wrong, "\n".join(wrong)
+    assert any(_part(t) == "server" for m, ts in graph.items() if _part(m) == "fake" for t in ts)

@@ -16,7 +16,7 @@ from typing import Any
 from ..errors import AircoreMockError, Problem
 from ..model import lifecycle, recording_id
 from ..results import Report
-from ..server import Refusals
+from ..server import ServedSummary
 from ..validation import checker, explain, undocumented_labels
 
 
@@ -28,7 +28,7 @@ CALLBACK_VERDICTS = ("valid", "invalid")
 
 
 @dataclass(frozen=True)
-class CaptureSummary:
+class CaptureSummary(ServedSummary):
     """What a capture server got: counts by event and verdict, recordings' order, and (from a
     `Receiver`) the clients its limits refused and the log lines it could not write."""
 
@@ -47,10 +47,6 @@ class CaptureSummary:
     """Callbacks that repeat one already received (same event, recording and timestamp)."""
     undocumented_fields: tuple[str, ...]
     """Each undocumented field, value and event type seen (JSON paths, sorted)."""
-    refused: Refusals | None = None
-    """Clients the server's limits turned away (None: not served by a `Receiver`)."""
-    log_lines_dropped: int | None = None
-    """Log lines not written (None: no log)."""
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -63,11 +59,7 @@ class CaptureSummary:
             "duplicates": self.duplicates,
             "undocumented_fields": list(self.undocumented_fields),
         }
-        if self.refused is not None:
-            out["refused"] = self.refused.to_json()
-        if self.log_lines_dropped is not None:
-            out["log_lines_dropped"] = self.log_lines_dropped
-        return out
+        return {**out, **self._served_json()}
 
 
 _DOCUMENTED: tuple[str, tuple[Problem, ...], tuple[str, ...]] = ("valid", (), ())

@@ -20,7 +20,7 @@ from .. import model
 from ..errors import AircoreMockError, UsageError
 from ..model import Callback
 from ..results import Result
-from ..server import Refusals
+from ..server import ServedSummary
 from .clock import Clock
 from .request import (
     REDACTED,
@@ -696,7 +696,7 @@ class FakeBackend:
 
 
 @dataclass(frozen=True)
-class FakeSummary:
+class FakeSummary(ServedSummary):
     """What a fake Aircore did: recordings by state, API requests, callbacks by outcome, and
     (once served) the clients its limits refused and the log lines it could not write."""
 
@@ -709,10 +709,6 @@ class FakeSummary:
     """Callbacks sent (or being sent)."""
     deliveries: dict[str, int]
     """Callbacks by delivery outcome (`delivered`, `rejected`, ..., `in-flight`)."""
-    refused: Refusals | None = None
-    """Clients the server's limits turned away (None: never served)."""
-    log_lines_dropped: int | None = None
-    """Log lines not written (None: no log)."""
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -722,11 +718,7 @@ class FakeSummary:
             "callbacks": self.callbacks,
             "deliveries": dict(self.deliveries),
         }
-        if self.refused is not None:
-            out["refused"] = self.refused.to_json()
-        if self.log_lines_dropped is not None:
-            out["log_lines_dropped"] = self.log_lines_dropped
-        return out
+        return {**out, **self._served_json()}
 
 
 class CallbackTimeout(AircoreMockError, TimeoutError):

@@ -15,6 +15,7 @@ from .limits import (
     HeadCount,
     Limits,
     Refusals,
+    ServedSummary,
     accept_burst,
     default_max_connections,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "LineWriter",
     "ListeningServer",
     "Refusals",
+    "ServedSummary",
     "accept_burst",
     "bind",
     "default_max_connections",

@@ -4,7 +4,7 @@ the accounting both servers' protocols share (`DeadlineSweeper`, `HeadCount`).""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import UsageError
@@ -184,3 +184,22 @@ class HeadCount:
 
     def on_chunk_complete(self) -> None:
         self._quiet = False
+
+
+@dataclass(frozen=True)
+class ServedSummary:
+    """What every server's summary adds to its own counts (a base for `CaptureSummary` and
+    `FakeSummary`): the clients the limits refused and the log lines not written."""
+
+    refused: Refusals | None = field(default=None, kw_only=True)
+    """Clients the server's limits turned away (None: never served over HTTP)."""
+    log_lines_dropped: int | None = field(default=None, kw_only=True)
+    """Log lines not written: the disk could not keep up, or failed (None: no log)."""
+
+    def _served_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.refused is not None:
+            out["refused"] = self.refused.to_json()
+        if self.log_lines_dropped is not None:
+            out["log_lines_dropped"] = self.log_lines_dropped
+        return out
