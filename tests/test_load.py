@@ -218,7 +218,7 @@ def test_an_unreachable_target_fails_before_locust_starts() -> None:
 
 
 def test_without_locust_it_says_how_to_install_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("aircore_mock.load.locust_available", lambda: False)
+    monkeypatch.setattr("aircore_mock.load.runner.locust_available", lambda: False)
     result = run("load", "--target", "http://127.0.0.1:9/")
     assert result.exit_code == 2
     assert result.output.strip() == (

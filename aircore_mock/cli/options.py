@@ -23,7 +23,6 @@ def target(help: str, *, required: bool = False) -> Decorator[Any]:
         envvar="AIRCORE_MOCK_TARGET",
         show_envvar=True,
         required=required,
-        default=None,
         help=help,
     )
 

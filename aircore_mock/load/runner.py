@@ -136,14 +136,6 @@ class LoadPlan:
 
     def check(self) -> None:
         """Usage errors for options that contradict each other (no I/O: see `preflight`)."""
-        if self.worker:
-            # A worker runs what its master sends: options about the test would be ignored.
-            given = [f"--{name.replace('_', '-')}" for name in _TEST_FIELDS if self._given(name)]
-            given += [flag for name, flag in _TEST_LISTS if getattr(self, name)]
-            if given:
-                raise UsageError(
-                    f"--worker takes its test from the master: drop {', '.join(given)}"
-                )
         if self.master and self.worker:
             raise UsageError("--master and --worker exclude each other: a process leads or follows")
         if self.worker and not self.master_host:
@@ -159,6 +151,14 @@ class LoadPlan:
             raise UsageError("--expect-workers is for --master (--processes expects its own)")
         if self.worker and self.web:
             raise UsageError("--web is for the master: a worker has no web UI")
+        if self.worker:
+            # A worker runs what its master sends: options about the test would be ignored.
+            given = [f"--{name.replace('_', '-')}" for name in _TEST_FIELDS if self._given(name)]
+            given += [flag for name, flag in _TEST_LISTS if getattr(self, name)]
+            if given:
+                raise UsageError(
+                    f"--worker takes its test from the master: drop {', '.join(given)}"
+                )
         if not self.worker and not self.target:
             raise UsageError("--target is required: the URL of the receiver under load")
         if self.run_time is not None:
