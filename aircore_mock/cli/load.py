@@ -176,6 +176,8 @@ def load(
     outcome = run_load(plan)
     if worker:
         sys.exit(outcome.returncode)
+    if outcome.refused_options:  # e.g. `-- --bogus-flag`: a usage error, like ours
+        raise click.UsageError(str(outcome.failure_reason()))
     if outcome.summary is None:
         raise click.ClickException(str(outcome.failure_reason()))
     if output_format == "json":

@@ -224,7 +224,8 @@ class LoadPlan:
             if self.run_time is not None:
                 args += ["--autostart", "--run-time", self.run_time]
         else:
-            args += ["--headless"]
+            # Locust's tables once, at the end: its periodic ones would repeat them on stderr.
+            args += ["--headless", "--only-summary"]
             if self.run_time is not None:
                 args += ["--run-time", self.run_time]
         args += ["--aircore-scenario", self.scenario]
@@ -273,10 +274,17 @@ class LoadOutcome:
         deliveries = self.summary["deliveries"]
         return bool(deliveries["total"] and not deliveries["failed"] and self.summary["exact"])
 
+    @property
+    def refused_options(self) -> bool:
+        """Locust refused its command line (its usage error, exit code 2): no test ran."""
+        return self.summary is None and self.returncode == 2 and not self.timed_out
+
     def failure_reason(self) -> str | None:
         """Why the run failed, in words, or None when it is `ok`."""
         if self.ok:
             return None
+        if self.refused_options:
+            return "Locust refused its options (its message is above)"
         if self.summary is None:
             why = "it ran past its time and was stopped" if self.timed_out else "see above"
             return f"Locust ended (exit code {self.returncode}) without a summary: {why}"
