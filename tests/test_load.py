@@ -265,7 +265,8 @@ def test_the_plan_becomes_locust_options() -> None:
     joined = " ".join(argv)
     assert argv[:4] == ["-m", "locust", "-f", locustfile_path()]
     for part in (
-        "--host http://h/cb", "-u 5", "--headless --only-summary", "--run-time 1m", "--aircore-scenario burst",
+        "--host http://h/cb", "-u 5", "--headless --only-summary", "--run-time 1m",
+        "--aircore-scenario burst",
         "--aircore-seed 9", "--aircore-set bucket=b", "--aircore-header X-A: 1",
         "--aircore-summary /tmp/s.json", "--csv out/run", "--stop-timeout 30",
     ):  # fmt: skip
