@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 import click
 
@@ -19,6 +20,31 @@ from .terminal import (
     sigterm_as_interrupt,
     style,
 )
+
+
+def _session(
+    target: str,
+    budget: float,
+    seed: int | None,
+    headers: tuple[str, ...],
+    insecure: bool,
+    **more: Any,
+) -> Any:
+    """The session both commands run, from the options they share."""
+    from ..contract import ContractSession
+    from ..seeds import new_seed
+    from ..sending import check_url, parse_headers
+
+    check_url(target)
+    return ContractSession(
+        target,
+        budget=budget,
+        seed=new_seed() if seed is None else seed,
+        headers=parse_headers(headers),
+        verify=not insecure,
+        stop_signals=STOP_SIGNALS,
+        **more,
+    )
 
 
 class _CheckCommand(click.Command):
@@ -84,29 +110,24 @@ def check(
     then (`send` exits 1 instead, with each delivery's result). Interrupted (Ctrl-C, SIGTERM)
     or out of --max-time, it still prints what it checked, and which checks were skipped.
     """
-    from ..contract import ContractSession, preflight
+    from ..contract import preflight
     from ..reporting import json as json_report
     from ..reporting import text
-    from ..seeds import new_seed
-    from ..sending import check_url, parse_headers
 
-    check_url(target)
-    chosen_seed = new_seed() if seed is None else seed
     progress = Progress() if sys.stderr.isatty() else None
-    session = ContractSession(
+    session = _session(
         target,
-        budget=budget,
-        seed=chosen_seed,
-        headers=parse_headers(headers),
-        verify=not insecure,
-        stop_signals=STOP_SIGNALS,
+        budget,
+        seed,
+        headers,
+        insecure,
         concurrency=concurrency,
         burst=burst,
         max_time=max_time,
         progress=progress,
     )
     session.select(only, skip)  # usage errors before anything is sent (or printed)
-    report_seed(seed, chosen_seed)
+    report_seed(seed, session.seed)
     try:
         with sigterm_as_interrupt():
             preflight(session)
@@ -165,24 +186,13 @@ def fuzz(
     """
     import importlib.util
 
-    from ..contract import ContractSession, fuzz_receiver, preflight
+    from ..contract import fuzz_receiver, preflight
     from ..reporting import text
-    from ..seeds import new_seed
-    from ..sending import check_url, parse_headers
 
     if importlib.util.find_spec("hypothesis") is None:
         raise InputProblem("fuzz needs Hypothesis: pip install 'aircore-mock[hypothesis]'")
-    check_url(target)
-    chosen_seed = new_seed() if seed is None else seed
-    session = ContractSession(
-        target,
-        budget=budget,
-        seed=chosen_seed,
-        headers=parse_headers(headers),
-        verify=not insecure,
-        stop_signals=STOP_SIGNALS,
-    )
-    report_seed(seed, chosen_seed)
+    session = _session(target, budget, seed, headers, insecure)
+    report_seed(seed, session.seed)
     try:
         with sigterm_as_interrupt():
             preflight(session)
