@@ -249,6 +249,19 @@ def read_callbacks(paths: Iterable[str], fmt: InputFormat = "auto") -> Iterator[
 _PRETTY = orjson.OPT_INDENT_2
 
 
+def read_all(path: str) -> list[Any]:
+    """Every callback in one input (a file, or - for stdin), in memory: an InputError for
+    the first that cannot be read, or when there is none."""
+    callbacks = []
+    for item in read_callbacks([path]):
+        if item.error is not None:
+            raise InputError(f"{item.where}: {item.error}")
+        callbacks.append(item.payload)
+    if not callbacks:
+        raise InputError(f"{path}: no callbacks in it")
+    return callbacks
+
+
 def dump(callbacks: Iterable[Any], out: IO[bytes], fmt: Literal["json", "jsonl"] = "jsonl") -> int:
     """Write `callbacks` to a binary stream; returns how many were written."""
     count = 0

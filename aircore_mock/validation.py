@@ -5,11 +5,13 @@ from __future__ import annotations
 import functools
 import re
 import warnings
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 from . import schemas as _schemas
 from .errors import Problem, UsageError, ValidationError
+from .files import Item
 
 if TYPE_CHECKING:
     import jsonschema
@@ -376,3 +378,119 @@ def _notes(payload: Any, name: str) -> list[tuple[Problem, str]]:
             continue
         notes.append((Problem(path, error.message, kind), path))  # not expected; never hidden
     return sorted(dict.fromkeys(notes), key=lambda pair: pair[0].path)
+
+
+# --- validating inputs: what `aircore-mock validate` does, for any caller ------------------
+
+
+EntryKind = Literal["invalid", "unreadable", "noted"]
+
+
+@dataclass(frozen=True)
+class InputEntry:
+    """One input worth a line: a payload that is invalid, one that could not be read, or a
+    valid one that carries undocumented fields or values (`noted`)."""
+
+    kind: EntryKind
+    where: str
+    """`file:line[index]`: where a human finds it."""
+    source: str
+    line: int | None = None
+    index: int | None = None
+    problems: tuple[Problem, ...] = ()
+    """Why it is invalid, or the notes of a noted payload (empty when details are off)."""
+    error: str | None = None
+    """Why it could not be read."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry as the JSON report lists it."""
+        out: dict[str, Any] = {"where": self.where, "source": self.source, "line": self.line}
+        if self.kind == "unreadable":
+            out["error"] = self.error
+            return out
+        out["index"] = self.index
+        out["problems" if self.kind == "invalid" else "notes"] = [vars(p) for p in self.problems]
+        return out
+
+
+class InputsReport:
+    """The verdict on a stream of inputs (`files.read_callbacks`), built as it is read.
+
+    Iterate it once for the entries (invalid, unreadable, noted) as they come: nothing is
+    kept, so memory stays flat however long the input. The counts grow as it goes and are
+    final once the iteration ends; `exit_code` is the policy `validate` exits with.
+    """
+
+    def __init__(self, items: Iterable[Item], *, strict: bool = False, details: bool = True):
+        self.strict = strict
+        self.valid = self.invalid = self.unreadable = self.noted = 0
+        self._items = items
+        self._details = details
+        self._used = False
+
+    def __iter__(self) -> Iterator[InputEntry]:
+        if self._used:
+            raise UsageError("an InputsReport is read once: its inputs are a stream")
+        self._used = True
+        # Every payload comes from a JSON parser: no need to walk it to prove it is JSON.
+        check = checker(strict=self.strict, assume_json=True)
+        # What strict mode would reject in a payload the default accepts is worth a note: a
+        # typo in a hand-written fixture ("reason": "clientStoped") must not pass unseen.
+        documented = checker(strict=True, assume_json=True)
+        for item in self._items:
+            place = {"where": item.where, "source": item.source, "line": item.line}
+            if item.error is not None:
+                self.unreadable += 1
+                yield InputEntry("unreadable", error=item.error, **place)
+            elif check(item.payload):
+                self.valid += 1
+                if not self.strict and not documented(item.payload):
+                    self.noted += 1
+                    notes = undocumented(item.payload) if self._details else []
+                    yield InputEntry("noted", index=item.index, problems=tuple(notes), **place)
+            else:
+                self.invalid += 1
+                problems = explain(item.payload, strict=self.strict) if self._details else []
+                yield InputEntry("invalid", index=item.index, problems=tuple(problems), **place)
+
+    def run(self) -> InputsReport:
+        """Read every input, keeping only the counts."""
+        for _ in self:
+            pass
+        return self
+
+    @property
+    def empty(self) -> bool:
+        """No callback at all in the input (an empty file, a typo upstream in a pipe)."""
+        return not (self.valid or self.invalid or self.unreadable)
+
+    @property
+    def ok(self) -> bool:
+        """Every input read and valid, and at least one."""
+        return not (self.empty or self.invalid or self.unreadable)
+
+    @property
+    def exit_code(self) -> int:
+        """0 all valid; 1 some invalid; 2 some unreadable, or nothing to check."""
+        if self.empty or self.unreadable:
+            return 2
+        return 1 if self.invalid else 0
+
+    def counts(self) -> dict[str, Any]:
+        """The head of the JSON report."""
+        return {
+            "valid": self.valid,
+            "invalid": self.invalid,
+            "unreadable": self.unreadable,
+            "noted": self.noted,
+            "strict": self.strict,
+        }
+
+
+def validate_inputs(
+    items: Iterable[Item], *, strict: bool = False, details: bool = True
+) -> InputsReport:
+    """The verdict on inputs read by `files.read_callbacks`, streamed: iterate the report
+    for its entries, or call `.run()` for the counts alone. `details=False` skips explaining
+    (the counts and the exit code stay the same), for a caller that prints nothing."""
+    return InputsReport(items, strict=strict, details=details)

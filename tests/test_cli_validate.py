@@ -200,9 +200,12 @@ def test_usage_error_exit_2() -> None:
 def test_schema_command() -> None:
     listed = run("schema", "--list")
     assert listed.exit_code == 0
-    assert [line.split()[0] for line in listed.output.splitlines()] == list(
-        aircore_mock.callback_types()
-    )
+    names = [line.split()[0] for line in listed.output.splitlines()]
+    # the callback types first, in the union's order, then every other shipped schema
+    types = list(aircore_mock.callback_types())
+    assert names[: len(types)] == types
+    assert sorted(names) == sorted(aircore_mock.schemas.schema_names())
+    assert "start-recording-request" in names
     assert json.loads(run("schema").output)["title"] == "callback"
     one = json.loads(run("schema", "recording-uploaded").output)
     assert one == aircore_mock.get_schema("recording-uploaded")

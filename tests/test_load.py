@@ -218,7 +218,7 @@ def test_an_unreachable_target_fails_before_locust_starts() -> None:
 
 
 def test_without_locust_it_says_how_to_install_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("aircore_mock.load.locust_available", lambda: False)
+    monkeypatch.setattr("aircore_mock.load.runner.locust_available", lambda: False)
     result = run("load", "--target", "http://127.0.0.1:9/")
     assert result.exit_code == 2
     assert result.output.strip() == (
@@ -265,7 +265,8 @@ def test_the_plan_becomes_locust_options() -> None:
     joined = " ".join(argv)
     assert argv[:4] == ["-m", "locust", "-f", locustfile_path()]
     for part in (
-        "--host http://h/cb", "-u 5", "--headless", "--run-time 1m", "--aircore-scenario burst",
+        "--host http://h/cb", "-u 5", "--headless --only-summary", "--run-time 1m",
+        "--aircore-scenario burst",
         "--aircore-seed 9", "--aircore-set bucket=b", "--aircore-header X-A: 1",
         "--aircore-summary /tmp/s.json", "--csv out/run", "--stop-timeout 30",
     ):  # fmt: skip
@@ -315,6 +316,7 @@ def test_nothing_else_imports_locust() -> None:
 
 
 def test_summary_lines_name_every_count() -> None:
+    from aircore_mock.load import LoadSummary
     from aircore_mock.reporting.text import load_summary
 
     data = {
@@ -340,7 +342,7 @@ def test_summary_lines_name_every_count() -> None:
         "exact": False,
         "workers_without_last_report": [],
     }
-    text = "\n".join(load_summary(data))
+    text = "\n".join(load_summary(LoadSummary.from_json(data)))
     assert "5 deliveries to http://h/: 4 got a 2xx, 1 did not (2 workers)" in text
     assert "204 x1, interrupted x1" in text
     assert "1 cut short" in text

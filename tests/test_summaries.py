@@ -78,4 +78,4 @@ def test_the_fake_summary_is_typed() -> None:
         summary = fake.summary()
     assert summary.recordings == summary.requests == summary.callbacks == 0
     assert summary.to_json()["deliveries"] == {}
-    assert text.fake_summary(summary) == "0 recording(s), 0 API request(s), 0 callback(s)"
+    assert text.fake_summary(summary) == ["0 recording(s), 0 API request(s), 0 callback(s)"]

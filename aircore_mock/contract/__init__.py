@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from .clauses import CLAUSES, HEADER_VARIANTS, PROBE, Clause, check_clause_names, clause_names
 from .fuzzing import DEFAULT_EXAMPLES, FuzzReport, fuzz_receiver, fuzz_target
+from .preflight import preflight
 from .results import AircoreContractWarning, ClauseResult, ContractReport, Failure, curl
 from .session import ContractSession, StateProbe, check_receiver
 
@@ -27,4 +28,5 @@ __all__ = [
     "curl",
     "fuzz_receiver",
     "fuzz_target",
+    "preflight",
 ]

@@ -11,6 +11,7 @@ from .facts import (
     UploadFailure,
 )
 from .generator import Generator, sample_events, sample_mix
+from .listing import ScenarioRow, failure_rows, scenario_rows
 from .pins import parse_pins
 from .provider import AircoreProvider
 from .scenarios import FAULTS, Fault, Outcome, Scenario, catalogue, outcomes, resolve
@@ -27,11 +28,14 @@ __all__ = [
     "Outcome",
     "Region",
     "Scenario",
+    "ScenarioRow",
     "UploadFailure",
     "catalogue",
+    "failure_rows",
     "outcomes",
     "parse_pins",
     "resolve",
     "sample_events",
     "sample_mix",
+    "scenario_rows",
 ]

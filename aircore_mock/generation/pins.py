@@ -48,6 +48,7 @@ def pin_label(name: str) -> str:
 def parse_pins(assignments: Sequence[str]) -> dict[str, Any]:
     """Turn `PATH=VALUE` strings (a JSON path or a pin name) into `Generator` keyword pins."""
     pins: dict[str, Any] = {}
+    given: dict[str, str] = {}  # pin (or path) -> the key that set it, to name a repeat
     for assignment in assignments:
         key, sep, raw = assignment.partition("=")
         key = key.strip()
@@ -56,6 +57,13 @@ def parse_pins(assignments: Sequence[str]) -> dict[str, Any]:
         name = PIN_PATHS.get(key, key)
         if key == "recording.reason" and raw not in lifecycle().stop_reasons:
             name = "failure_reason"
+        # A second value for the same pin would silently win: say so instead.
+        for seen in (key, name):
+            if seen in given:
+                raise UsageError(
+                    f"--set {key}: set twice (already by --set {given[seen]}=...); give it once"
+                )
+        given[key] = given[name] = key
         if name not in PIN_TYPES:
             fixed = {f.dotted for e in schemas.callback_types() for f in schemas.iter_fields(e)}
             if key in fixed:

@@ -20,7 +20,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -85,6 +85,22 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(probe.getsockname()[1])
 
 
+# What a master sends its workers: given to a worker, each would be ignored.
+_TEST_FIELDS = (
+    "target",
+    "users",
+    "spawn_rate",
+    "run_time",
+    "scenario",
+    "seed",
+    "speed",
+    "think_time",
+    "stop_timeout",
+    "expect_workers",
+)
+_TEST_LISTS = (("pins", "--set"), ("headers", "--header"), ("csv", "--csv"), ("html", "--html"))
+
+
 @dataclass
 class LoadPlan:
     """One `load` run: what Locust runs, in which role, and what it reports."""
@@ -117,9 +133,10 @@ class LoadPlan:
     web_host: str = "127.0.0.1"
     extra: Sequence[str] = field(default_factory=tuple)
     """Further Locust options, passed as they are (after ours, so they win)."""
+    _preflown: bool = field(default=False, init=False, repr=False, compare=False)
 
     def check(self) -> None:
-        """Usage errors for options that contradict each other."""
+        """Usage errors for options that contradict each other (no I/O: see `preflight`)."""
         if self.master and self.worker:
             raise UsageError("--master and --worker exclude each other: a process leads or follows")
         if self.worker and not self.master_host:
@@ -135,10 +152,52 @@ class LoadPlan:
             raise UsageError("--expect-workers is for --master (--processes expects its own)")
         if self.worker and self.web:
             raise UsageError("--web is for the master: a worker has no web UI")
+        if self.worker:
+            # A worker runs what its master sends: options about the test would be ignored.
+            given = [f"--{name.replace('_', '-')}" for name in _TEST_FIELDS if self._given(name)]
+            given += [flag for name, flag in _TEST_LISTS if getattr(self, name)]
+            if given:
+                raise UsageError(
+                    f"--worker takes its test from the master: drop {', '.join(given)}"
+                )
         if not self.worker and not self.target:
             raise UsageError("--target is required: the URL of the receiver under load")
         if self.run_time is not None:
             parse_timespan(self.run_time)
+        for option, path in (("--csv", self.csv), ("--html", self.html)):
+            if path:
+                # Locust would create the folders; like `generate -o`, make none unasked.
+                folder = os.path.dirname(os.path.abspath(path))
+                if not os.path.isdir(folder):
+                    raise InputError(f"cannot write {option} {path}: no folder {folder}")
+
+    def _given(self, name: str) -> bool:
+        default = next(f.default for f in fields(self) if f.name == name)
+        return bool(getattr(self, name) != default)
+
+    def preflight(self) -> None:
+        """Everything that can fail before Locust starts, each in one line: the options
+        (`check`), Locust itself, and unless a worker, the URL, the headers, the scenario
+        and pins, and a TCP connection to the target. Chooses the seed when none is given.
+        Runs once: `run_load` calls it again for free."""
+        if self._preflown:
+            return
+        self.check()
+        if not locust_available():
+            raise InputError(f"locust is not installed: {INSTALL_HINT}")
+        if not self.worker:
+            from ..generation import Generator, parse_pins
+            from ..seeds import new_seed
+            from ..sending import check_url, parse_headers
+
+            check_url(str(self.target))
+            parse_headers(self.headers)
+            if self.seed is None:
+                self.seed = new_seed()
+            # a bad scenario or pin fails here, in one line, before Locust starts
+            next(Generator(self.seed).deliveries(self.scenario, **parse_pins(self.pins)))
+            check_reachable(str(self.target))
+        self._preflown = True
 
     def argv(self, summary_path: str | None) -> list[str]:
         """The `locust` command line (after the interpreter) for this plan."""
@@ -166,7 +225,8 @@ class LoadPlan:
             if self.run_time is not None:
                 args += ["--autostart", "--run-time", self.run_time]
         else:
-            args += ["--headless"]
+            # Locust's tables once, at the end: its periodic ones would repeat them on stderr.
+            args += ["--headless", "--only-summary"]
             if self.run_time is not None:
                 args += ["--run-time", self.run_time]
         args += ["--aircore-scenario", self.scenario]
@@ -214,6 +274,22 @@ class LoadOutcome:
             return self.returncode == 0 and not self.timed_out
         return self.summary.ok
 
+    @property
+    def refused_options(self) -> bool:
+        """Locust refused its command line (its usage error, exit code 2): no test ran."""
+        return self.summary is None and self.returncode == 2 and not self.timed_out
+
+    def failure_reason(self) -> str | None:
+        """Why the run failed, in words, or None when it is `ok`."""
+        if self.ok:
+            return None
+        if self.refused_options:
+            return "Locust refused its options (its message is above)"
+        if self.summary is None:
+            why = "it ran past its time and was stopped" if self.timed_out else "see above"
+            return f"Locust ended (exit code {self.returncode}) without a summary: {why}"
+        return self.summary.failure_reason()
+
 
 def run_load(
     plan: LoadPlan,
@@ -227,9 +303,7 @@ def run_load(
     Ctrl-C and SIGTERM are passed on to Locust's processes, which then stop their users,
     finish the recordings in flight and write the summary.
     """
-    plan.check()
-    if not locust_available():
-        raise InputError(f"locust is not installed: {INSTALL_HINT}")
+    plan.preflight()
     with tempfile.TemporaryDirectory(prefix="aircore-mock-load-") as folder:
         summary_path = None if plan.worker else os.path.join(folder, "summary.json")
         command = [python or sys.executable, *plan.argv(summary_path)]

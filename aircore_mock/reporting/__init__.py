@@ -8,5 +8,6 @@ never decides anything. `text` renders lines for people, `json` objects for mach
 from __future__ import annotations
 
 from . import json, text
+from .spool import SpooledJsonReport
 
-__all__ = ["json", "text"]
+__all__ = ["SpooledJsonReport", "json", "text"]

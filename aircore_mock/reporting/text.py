@@ -10,13 +10,17 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..contract import ContractReport, ContractSession
+from ..errors import ValidationError
 from ..model import recording_id
 from ..results import Report, Result
 
-if TYPE_CHECKING:  # (the fake and load packages are not needed to render text)
+if TYPE_CHECKING:  # types only: the plugin imports this module, and must stay light
     from ..capture import CaptureSummary
     from ..fake import FakeSummary
+    from ..generation import ScenarioRow
     from ..load import LoadSummary
+    from ..server import Refusals
+    from ..validation import InputEntry, InputsReport
 
 Style = Callable[..., str]
 
@@ -126,15 +130,6 @@ def capture_flags(summary: CaptureSummary) -> str | None:
     return ", ".join(f"{n} {what}" for what, n in counts if n) or None
 
 
-def fake_summary(summary: FakeSummary) -> str:
-    """What a fake Aircore did, in one line."""
-    deliveries = ", ".join(f"{n} {k}" for k, n in sorted(summary.deliveries.items()))
-    return (
-        f"{summary.recordings} recording(s), {summary.requests} API request(s), "
-        f"{summary.callbacks} callback(s){': ' + deliveries if deliveries else ''}"
-    )
-
-
 # --- contract ----------------------------------------------------------------------------
 
 _VERDICT_COLOURS = {"passed": "green", "warned": "yellow", "failed": "red", "skipped": "cyan"}
@@ -164,7 +159,7 @@ def contract(report: ContractReport, session: ContractSession, style: Style = pl
     counts = ", ".join(f"{n} {v}" for v, n in sorted(tally.items()))
     lines.append(f"\n{len(verdicts)} clauses ({len(report.results)} checks): {counts}")
     if report.interrupted:
-        lines.append("interrupted (Ctrl-C): the clauses after it were skipped")
+        lines.append(interrupted_line(report))
     if report.timed_out:
         unchecked = [r.name for r in report.results if r.reason.startswith("not checked")]
         lines.append(
@@ -175,6 +170,20 @@ def contract(report: ContractReport, session: ContractSession, style: Style = pl
     if hint:
         lines.append(f"hint: {hint}")
     return lines
+
+
+def interrupted_line(report: ContractReport) -> str:
+    """What an interrupted contract run did: which checks ran and which were skipped."""
+    skipped = [r.name for r in report.results if r.reason == "skipped: interrupted"]
+    ran = len(report.results) - len(skipped)
+    if not ran:
+        return f"interrupted (Ctrl-C) before any check ran: all {len(skipped)} were skipped"
+    if not skipped:
+        return f"interrupted (Ctrl-C) after all {ran} checks had run: none was skipped"
+    return (
+        f"interrupted (Ctrl-C): {ran} check(s) ran, {len(skipped)} were skipped "
+        f"(from {skipped[0]} on)"
+    )
 
 
 def clause_failure(result: Any, session: ContractSession) -> str:
@@ -265,3 +274,132 @@ def fuzz(report: Any, session: ContractSession, style: Style = plain) -> list[st
     elif report.timed_out:
         lines.append(f"time limit reached ({session.max_time:g} s): the search stopped early")
     return lines
+
+
+# --- validate ----------------------------------------------------------------------------
+
+
+def input_entry(entry: InputEntry) -> str:
+    """`file:3: recording.url: ...`: an invalid, unreadable or noted input, on one line."""
+    if entry.kind == "unreadable":
+        return f"{entry.where}: {entry.error}"
+    if entry.kind == "noted":
+        return f"{entry.where}: note: {'; '.join(str(n) for n in entry.problems)}"
+    return f"{entry.where}: {ValidationError(entry.problems)}"
+
+
+def validation_summary(report: InputsReport) -> str:
+    """`3 valid, 1 invalid, 1 unreadable; 2 valid with undocumented fields or values`."""
+    line = f"{report.valid} valid, {report.invalid} invalid"
+    if report.unreadable:
+        line += f", {report.unreadable} unreadable"
+    if report.noted:
+        line += f"; {report.noted} valid with undocumented fields or values (notes)"
+    return line
+
+
+# --- schema and scenarios ---
+
+
+def schema_list(rows: list[tuple[str, str]]) -> list[str]:
+    """`name  description`, the names in a column."""
+    width = max(len(name) for name, _ in rows)
+    return [f"{name:<{width}}  {description}".rstrip() for name, description in rows]
+
+
+def scenario_table(rows: list[ScenarioRow], columns: int = 100) -> list[str]:
+    """Outcomes then faults: name, description wrapped to `columns`, the callbacks sent."""
+    import textwrap
+
+    width = max(len(row.name) for row in rows)
+    lines = []
+    for kind, title in (("outcome", "Outcomes"), ("fault", "Faults (combine: OUTCOME+FAULT)")):
+        lines.append(f"{title}:")
+        for row in (r for r in rows if r.kind == kind):
+            wrapped = textwrap.wrap(row.description, max(40, columns - width - 4))
+            for index, line in enumerate(wrapped):
+                lines.append(f"  {row.name if index == 0 else '':<{width}}  {line}")
+            for share, sample in row.mix:
+                shown = " ".join(e.removeprefix("recording-") for e in sample)
+                lines.append(f"  {'':<{width}}  -> {shown}  ({share:.0%} of recordings)")
+            if not row.mix:
+                events = " ".join(e.removeprefix("recording-") for e in row.callbacks)
+                lines.append(f"  {'':<{width}}  -> {events}")
+    return lines
+
+
+def failure_catalogue(rows: list[dict[str, str]]) -> list[str]:
+    """Each upload failure: family (code), cause, S3 message."""
+    return [
+        f"{row['family']} ({row['code']})\n  cause:   {row['cause']}\n  message: {row['message']}"
+        for row in rows
+    ]
+
+
+# --- servers: receive and serve ----------------------------------------------------------
+
+_REFUSALS = {
+    "connections_over_limit": "over the connection limit",
+    "header_timeouts": "too slow sending headers",
+    "body_timeouts": "too slow sending a body",
+    "oversized_headers": "headers too large",
+}
+
+
+def refusals_line(refused: Refusals | None) -> str | None:
+    """`refused: 3 over the connection limit, ...`, or None when nobody was refused."""
+    counts = refused.to_json() if refused is not None else {}
+    parts = [f"{n} {_REFUSALS[k]}" for k, n in counts.items() if n]
+    return f"refused: {', '.join(parts)}" if parts else None
+
+
+def capture_ready(receiver: Any) -> str:
+    """The line a capture server prints once it listens."""
+    return f"ready: listening on {receiver.url} (Ctrl-C to stop); {receiver.limits.describe()}"
+
+
+def fake_ready(fake: Any, api_keys: int, retries: int, control: str) -> str:
+    """The line the fake prints once it listens: where, keys, clock, retries, control."""
+    keys = (
+        f"{api_keys} API key(s) from --api-key"
+        if api_keys
+        else "any non-empty bearer key is accepted (no --api-key given)"
+    )
+    retry = f"{retries} retries" if retries else "no retries (Aircore documents none)"
+    return (
+        f"ready: Aircore recording API on {fake.url}/recording (Ctrl-C to stop); "
+        f"{keys}; clock: {fake.clock.describe()}; callbacks: {retry}; "
+        f"control: {fake.url}{control}/; {fake.limits.describe()}"
+    )
+
+
+def fake_request(entry: Any, style: Style = plain) -> str:
+    """`POST /recording 201  <recording id>`: one request the fake's API got."""
+    status = _status_style(style, str(entry.status), entry.status < 400)
+    what = entry.recording_id or entry.error or ""
+    return f"{entry.method} {entry.path[:60]} {status}  {what}"
+
+
+def fake_callback(sent: Any, style: Style = plain) -> str:
+    """`  -> recording-started <id> <url>: 204 (3.1 ms)`: one callback the fake delivered."""
+    result = sent.result
+    answer = result.describe() if result.error or not result.delivered else result.status
+    line = f"  -> {sent.event} {sent.recording_id} {sent.callback_url}"
+    coloured = _status_style(style, str(answer), result.delivered)
+    return f"{line}: {coloured} ({result.latency_ms:.1f} ms)"
+
+
+def fake_summary(summary: FakeSummary) -> list[str]:
+    """What the fake did: recordings, API requests, callbacks by outcome; who was refused."""
+    deliveries = ", ".join(f"{n} {k}" for k, n in sorted(summary.deliveries.items()))
+    lines = [
+        f"{summary.recordings} recording(s), {summary.requests} API request(s), "
+        f"{summary.callbacks} callback(s){': ' + deliveries if deliveries else ''}"
+    ]
+    refused = refusals_line(summary.refused)
+    return [*lines, refused] if refused else lines
+
+
+def dropped_lines(dropped: int, where: str = "stdout", what: str = "output") -> str:
+    """The notice for lines (output, or log) that could not keep up with a server."""
+    return f"aircore-mock: {dropped} {what} line(s) dropped: {where} did not keep up"

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from .engine import MAX_BACKOFF, MAX_RETRY_AFTER, retry_after
 from .sender import AsyncSender, Sender, SendOptions, close_or_warn, send
-from .targets import Kind, check_url, parse_headers, target_kind
+from .targets import FRAMING_HEADERS, Kind, check_url, parse_headers, target_kind
 from .transports import LIFESPAN_TIMEOUT, Answer, Transport, TransportFailure
 
 __all__ = [
+    "FRAMING_HEADERS",
     "LIFESPAN_TIMEOUT",
     "MAX_BACKOFF",
     "MAX_RETRY_AFTER",

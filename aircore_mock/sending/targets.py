@@ -40,18 +40,41 @@ def check_url(url: str) -> str:
     return url
 
 
+FRAMING_HEADERS = frozenset(
+    {
+        "connection",
+        "content-length",
+        "expect",
+        "host",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+"""Headers that frame the request or the connection: the HTTP client sets them from the body
+and the URL, and a second, different value corrupts every request (RFC 9112)."""
+
 # RFC 9110 token characters: what a header name may be made of.
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
 def parse_headers(lines: Iterable[str]) -> dict[str, str]:
-    """`Name: value` strings into a dict; a usage error for anything else."""
+    """`Name: value` strings into a dict; a usage error for anything else, and for the
+    framing headers (`FRAMING_HEADERS`), which the client sets itself."""
     headers: dict[str, str] = {}
     for line in lines:
         name, sep, value = line.partition(":")
         name, value = name.strip(), value.strip()
         if not sep or not _TOKEN.fullmatch(name):
             raise UsageError(f"bad header {line!r}: expected 'Name: value'")
+        if name.lower() in FRAMING_HEADERS:
+            raise UsageError(
+                f"bad header {line!r}: {name} frames the request and is set from the body "
+                "and the URL; it cannot be given"
+            )
         check_header_value(name, value)
         headers[name] = value
     return headers

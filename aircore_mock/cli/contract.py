@@ -1,0 +1,206 @@
+"""`aircore-mock check` and `fuzz`: the receiver contract against a live URL."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from . import options
+from .terminal import (
+    EXIT_FAILED,
+    EXIT_OK,
+    STOP_SIGNALS,
+    InputProblem,
+    Progress,
+    echo_lines,
+    report_seed,
+    sigterm_as_interrupt,
+    style,
+)
+
+
+def _session(
+    target: str,
+    budget: float,
+    seed: int | None,
+    headers: tuple[str, ...],
+    insecure: bool,
+    **more: Any,
+) -> Any:
+    """The session both commands run, from the options they share."""
+    from ..contract import ContractSession
+    from ..seeds import new_seed
+    from ..sending import check_url, parse_headers
+
+    check_url(target)
+    return ContractSession(
+        target,
+        budget=budget,
+        seed=new_seed() if seed is None else seed,
+        headers=parse_headers(headers),
+        verify=not insecure,
+        stop_signals=STOP_SIGNALS,
+        **more,
+    )
+
+
+class _CheckCommand(click.Command):
+    """`check`, whose help lists the clauses from the contract itself."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from ..contract import CLAUSES
+
+        with formatter.section("Clauses (in the order they run)"):
+            formatter.write_dl([(c.name, c.title) for c in CLAUSES.values()])
+        super().format_epilog(ctx, formatter)
+
+
+@click.command(cls=_CheckCommand)
+@options.target("URL of the receiver under test (any language: it is plain HTTP).", required=True)
+@click.option(
+    "--only",
+    multiple=True,
+    metavar="CLAUSE",
+    help="Run only this clause (repeatable); the clauses are listed below.",
+)
+@click.option("--skip", multiple=True, metavar="CLAUSE", help="Skip this clause (repeatable).")
+@options.budget("Seconds the receiver may take to answer one callback.")
+@options.concurrency(
+    16,
+    "Requests in flight at once (each recording's callbacks still in order). A receiver "
+    "that serves fewer at once queues them, and a queued answer still counts against --budget: "
+    "lower it to what the receiver serves in parallel; 1 runs the clauses one at a time.",
+)
+@click.option(
+    "--burst",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="Requests concurrent-deliveries has in flight at once.",
+)
+@options.max_time("Cap the whole run: what is not checked by then is reported as not checked.")
+@options.seed
+@options.header()
+@options.insecure
+@options.output_format(["text", "json"], "text: a table and failure details; json: a report.")
+def check(
+    target: str,
+    only: tuple[str, ...],
+    skip: tuple[str, ...],
+    budget: float,
+    concurrency: int,
+    burst: int,
+    max_time: float | None,
+    seed: int | None,
+    headers: tuple[str, ...],
+    insecure: bool,
+    output_format: str,
+) -> None:
+    """Run the receiver contract against a live URL and report each clause.
+
+    \b
+      aircore-mock check --target http://localhost:8000/aircore
+      aircore-mock check --target $URL --only idempotent-duplicates --budget 2
+
+    Exit codes: 0 every clause passed (warnings allowed), 1 a clause failed (or the run was
+    interrupted), 2 usage error or the receiver cannot be reached: no clause can be judged
+    then (`send` exits 1 instead, with each delivery's result). Interrupted (Ctrl-C, SIGTERM)
+    or out of --max-time, it still prints what it checked, and which checks were skipped.
+    """
+    from ..contract import preflight
+    from ..reporting import json as json_report
+    from ..reporting import text
+
+    progress = Progress() if sys.stderr.isatty() else None
+    session = _session(
+        target,
+        budget,
+        seed,
+        headers,
+        insecure,
+        concurrency=concurrency,
+        burst=burst,
+        max_time=max_time,
+        progress=progress,
+    )
+    session.select(only, skip)  # usage errors before anything is sent (or printed)
+    report_seed(seed, session.seed)
+    try:
+        with sigterm_as_interrupt():
+            preflight(session)
+            report = session.run_all(only=only, skip=skip)
+    finally:
+        session.close()
+        if progress is not None:
+            progress.clear()
+    if output_format == "json":
+        click.echo(json.dumps(json_report.contract(report), indent=2))
+    else:
+        echo_lines(text.contract(report, session, style()))
+    sys.exit(EXIT_OK if report.ok else EXIT_FAILED)
+
+
+@click.command()
+@options.target("URL of the receiver under test.", required=True)
+@click.option(
+    "-n",
+    "--examples",
+    type=click.IntRange(min=1),
+    default=500,
+    show_default=True,
+    help="At most this many distinct requests drawn and sent before shrinking: the search "
+    "ends sooner when it draws nothing new (the summary says how many were sent, shrinking "
+    "included).",
+)
+@options.max_time("Cap the whole run, shrinking included.")
+@options.budget("Seconds the receiver may take to answer one request.")
+@options.seed
+@options.header()
+@options.insecure
+@options.output_format(["text", "json"], "text: each failure and a summary; json: a report.")
+def fuzz(
+    target: str,
+    examples: int,
+    max_time: float | None,
+    budget: float,
+    seed: int | None,
+    headers: tuple[str, ...],
+    insecure: bool,
+    output_format: str,
+) -> None:
+    """Search for requests the receiver gets wrong, and shrink each to the smallest.
+
+    \b
+      aircore-mock fuzz --target http://localhost:8000/aircore --examples 2000 --seed 7
+
+    Draws documented callbacks (a 2xx expected), what Aircore may add (no 5xx) and callbacks
+    with a wrong JSON type somewhere (no 5xx) from the Hypothesis strategies, one request at a
+    time; each distinct failure (clause and status) is shrunk to the smallest request that
+    still shows it. The same seed sends the same requests. Needs Hypothesis
+    (pip install 'aircore-mock[hypothesis]').
+
+    Exit codes: 0 no failure, 1 a failure (or interrupted), 2 usage error or unreachable.
+    """
+    import importlib.util
+
+    from ..contract import fuzz_receiver, preflight
+    from ..reporting import text
+
+    if importlib.util.find_spec("hypothesis") is None:
+        raise InputProblem("fuzz needs Hypothesis: pip install 'aircore-mock[hypothesis]'")
+    session = _session(target, budget, seed, headers, insecure)
+    report_seed(seed, session.seed)
+    try:
+        with sigterm_as_interrupt():
+            preflight(session)
+            report = fuzz_receiver(session, examples=examples, max_time=max_time)
+    finally:
+        session.close()
+    if output_format == "json":
+        click.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        echo_lines(text.fuzz(report, session, style()))
+    sys.exit(EXIT_OK if report.ok else EXIT_FAILED)

@@ -1,0 +1,123 @@
+"""`aircore-mock serve`: a fake of Aircore's recording API that sends the callbacks back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from . import options
+from .terminal import (
+    check_ready_file,
+    echo_lines,
+    fail_usage,
+    report_dropped,
+    report_seed,
+    stdout_writer,
+    write_ready_file,
+    writer_style,
+)
+
+
+@click.command()
+@options.listen(port=8080)
+@click.option(
+    "--api-key",
+    "api_keys",
+    multiple=True,
+    metavar="KEY",
+    help="A bearer key the API accepts, repeatable. Without one, any non-empty key is.",
+)
+@options.speed(
+    "Run time at this many times real time (60: an upload due 60 s after the stop "
+    "comes 1 s after it). Default: real time."
+)
+@click.option(
+    "--instant", is_flag=True, help="Run each step (auto-stop, upload) as soon as it is due."
+)
+@click.option(
+    "--auto-stop",
+    type=click.FloatRange(min=0),
+    default=None,
+    metavar="SECONDS",
+    help="Stop each recording this long after its start, as when all publishers leave "
+    "(reason allPublishersLeft). Default: recordings run until DELETEd.",
+)
+@options.retries(
+    20,
+    "Retries of a callback that gets no 2xx. Aircore's docs say nothing about retries, "
+    "so none by default (an assumption).",
+)
+@options.seed
+@options.log(
+    "Append every API request and callback delivery to this JSONL file (secrets redacted)."
+)
+@options.quiet("Print only the ready line and the summary on exit.")
+@options.limits
+def serve(
+    host: str,
+    port: int,
+    ready_file: str | None,
+    api_keys: tuple[str, ...],
+    speed: float | None,
+    instant: bool,
+    auto_stop: float | None,
+    retries: int,
+    seed: int | None,
+    log_file: str | None,
+    quiet: bool,
+    header_timeout: float,
+    max_connections: int | None,
+) -> None:
+    """Run a fake of Aircore's recording API that sends the callbacks back.
+
+    `POST /recording` starts a recording (bearer key, start-recording body checked against
+    its schema); `DELETE <the url it answered>` stops it. Callbacks go to the request's
+    callback_url: recording-started, recording-stopped, then recording-uploaded or
+    recording-upload-failed with the error the request's own bucket and region would cause.
+    `/_aircore-mock/` shows recordings, callbacks and the journal, and injects faults.
+
+    \b
+      aircore-mock serve --port 8080 --auto-stop 30 --speed 10
+      curl -s localhost:8080/_aircore-mock/recordings
+    """
+    from ..fake import CONTROL, FakeAircore
+    from ..reporting import text
+    from ..seeds import new_seed
+
+    if speed is not None and instant:
+        fail_usage("--speed and --instant are exclusive: choose one way for time to pass")
+    if any(not key.strip() for key in api_keys):
+        fail_usage("--api-key must not be empty")
+    check_ready_file(ready_file)
+    chosen_seed = new_seed() if seed is None else seed
+    report_seed(seed, chosen_seed)
+    colour = writer_style()
+
+    # The hooks run on the server's loop: they queue a line, a writer thread prints it.
+    out = stdout_writer(on_broken=lambda: fake.shutdown())
+    fake = FakeAircore(
+        clock="instant" if instant else "realtime",
+        speed=speed or 1.0,
+        api_keys=api_keys,
+        auto_stop=auto_stop,
+        seed=chosen_seed,
+        retries=retries,
+        host=host,
+        port=port,
+        log=log_file,
+        on_request=None if quiet else lambda e: out.put(lambda: text.fake_request(e, colour)),
+        on_callback=None if quiet else lambda s: out.put(lambda: text.fake_callback(s, colour)),
+        limits=options.build_limits(header_timeout, max_connections),
+    )
+
+    def ready(fake: Any) -> None:
+        write_ready_file(ready_file, fake.host, fake.port)
+        click.echo(text.fake_ready(fake, len(api_keys), retries, CONTROL), err=True)
+
+    try:
+        fake.serve(on_ready=ready)
+    finally:
+        out.close(timeout=2)
+    echo_lines(text.fake_summary(fake.summary()), err=True)
+    report_dropped(out)

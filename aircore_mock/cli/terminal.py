@@ -1,0 +1,183 @@
+"""What the commands print and how they end: exit codes, styles (NO_COLOR), the stdout writer
+of the servers, the progress lines, the ready file, Ctrl-C and SIGTERM."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, NoReturn
+
+import click
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+"""SIGTERM (a CI timeout, `kill`) stops like Ctrl-C: the summary still prints."""
+
+
+class InputProblem(click.ClickException):
+    """Unreadable input: reported on one line, exit code 2."""
+
+    exit_code = EXIT_USAGE
+
+
+def fail_usage(message: str) -> NoReturn:
+    raise click.UsageError(message)
+
+
+def echo_lines(lines: Iterable[str | None], *, err: bool = False) -> None:
+    """Each line that is not None."""
+    for line in lines:
+        if line is not None:
+            click.echo(line, err=err)
+
+
+def exit_with(code: int, error: str | None = None) -> NoReturn:
+    """End the command: `error: ...` on stderr first, if given."""
+    if error is not None:
+        click.echo(f"error: {error}", err=True)
+    sys.exit(code)
+
+
+def report_seed(given: int | None, chosen: int) -> None:
+    """Name the seed a run chose, so that it can be run again (nothing when one was given)."""
+    if given is None:
+        click.echo(f"aircore-mock: seed {chosen} (pass --seed {chosen} to reproduce)", err=True)
+
+
+def style() -> Any:
+    """click.style, or plain text under NO_COLOR (no-color.org); click itself strips colour
+    when stdout is not a terminal."""
+    if os.environ.get("NO_COLOR"):
+        from ..reporting.text import plain
+
+        return plain
+    return click.style
+
+
+def writer_style() -> Any:
+    """The style for lines a `LineWriter` prints: it writes past click, which would strip
+    colour for a pipe or a file, so choose plain text for those here."""
+    if not sys.stdout.isatty():
+        from ..reporting.text import plain
+
+        return plain
+    return style()
+
+
+class Text(str):
+    """A line that is already rendered (the writer prints it as it is)."""
+
+
+def stdout_writer(render: Callable[[Any], str] | None = None, on_broken: Any = None) -> Any:
+    """Lines to stdout, written by a thread of their own: a server's loop never waits on a
+    terminal or a pipe (what cannot be written in time is dropped and counted). Items are
+    `Text`, callables that return the line, or what `render` turns into one."""
+    from ..server import LineWriter
+
+    def line(item: Any) -> bytes:
+        if isinstance(item, Text):
+            text = str(item)
+        elif render is not None:
+            text = render(item)
+        else:
+            text = item()
+        return text.encode("utf-8", "replace") + b"\n"
+
+    sys.stdout.flush()
+    return LineWriter(sys.stdout, line, name="stdout", on_broken=on_broken)
+
+
+def report_dropped(out: Any) -> None:
+    """The notice for lines a writer dropped (none when its reader left: nobody to tell)."""
+    from ..reporting.text import dropped_lines
+
+    if out.dropped and not out.broken:
+        click.echo(dropped_lines(out.dropped), err=True)
+
+
+def check_ready_file(path: str | None) -> None:
+    """Refuse a --ready-file that cannot be written before anything starts listening."""
+    if path is None:
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        raise InputProblem(f"cannot write --ready-file {path}: no writable folder")
+
+
+def write_ready_file(path: str | None, host: str, port: int) -> None:
+    """`host:port`, written whole at once: a script polling for the file never reads half."""
+    if path is not None:
+        from ..files import write_atomically
+
+        write_atomically(path, f"{host}:{port}\n".encode())
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt, like Ctrl-C, for the code inside."""
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class Progress:
+    """One line on a terminal's stderr, rewritten as answers come (at most ten times a
+    second: a terminal is slower than a fast receiver)."""
+
+    def __init__(self) -> None:
+        self._clock = time.monotonic
+        self._last = 0.0
+        self._began = self._clock()
+        self._shown = False
+
+    def __call__(self, done: int, planned: int) -> None:
+        now = self._clock()
+        if now - self._last < 0.1 and done < planned:
+            return
+        self._last = now
+        line = f"checking: {done}/{planned} requests answered, {now - self._began:.0f} s"
+        click.echo(f"\r{line}\x1b[K", nl=False, err=True)
+        self._shown = True
+
+    def clear(self) -> None:
+        if self._shown:
+            click.echo("\r\x1b[K", nl=False, err=True)
+
+
+class DeliveryLines:
+    """`send`'s output: a line per delivery, and on a terminal, past the first 20, one
+    counting line rewritten in place (failures still get their own line)."""
+
+    FIRST = 20
+
+    def __init__(self, render: Callable[[Any], str], *, on: bool = True) -> None:
+        self._render = render
+        self._on = on
+        self._progress = on and sys.stdout.isatty()
+        self.shown = 0
+
+    def __call__(self, result: Any) -> None:
+        if not self._on or result.outcome == "not-sent":
+            return  # not-sent: counted in the summary; a line each would bury what happened
+        self.shown += 1
+        counting = self._progress and self.shown > self.FIRST
+        if not counting or not result.delivered:
+            if counting:
+                click.echo("\r\033[K", nl=False)
+            click.echo(self._render(result))
+        if self._progress and self.shown >= self.FIRST:
+            click.echo(f"\r\033[K  ... {self.shown} sent", nl=False)
+
+    def clear(self) -> None:
+        if self._progress and self.shown >= self.FIRST:
+            click.echo("\r\033[K", nl=False)
