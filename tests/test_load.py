@@ -348,3 +348,21 @@ def test_summary_lines_name_every_count() -> None:
     assert "1 cut short" in text
     assert "1 were interrupted; the receiver may or may not have them" in text
     assert text.endswith("seed 4")
+
+
+def test_locusts_own_usage_error_is_one_line_and_exit_2() -> None:
+    # Options after -- go to Locust as they are; one it does not know is a usage error, said
+    # once, not as argparse's page of text.
+    with Receiver(keep=False) as receiver:
+        done = subprocess.run(
+            [*CLI, "load", "--target", receiver.url, "--run-time", "1s", "--seed", "1",
+             "--", "--bogus-flag"],
+            capture_output=True,
+            text=True,
+            timeout=BOUND_S,
+        )  # fmt: skip
+        assert receiver.summary().requests == 0  # no test ran
+    assert done.returncode == 2, done.stderr
+    assert "Error: Locust refused its options: unrecognized arguments: --bogus-flag" in done.stderr
+    assert "usage: locust" not in done.stderr and ": error: " not in done.stderr
+    assert "Traceback" not in done.stderr and done.stdout == ""

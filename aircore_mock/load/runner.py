@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urlsplit
 
 from ..errors import InputError, UsageError
@@ -266,6 +266,9 @@ class LoadOutcome:
     summary: LoadSummary | None
     """None for a worker (its master reports) or when Locust ended without writing one."""
     timed_out: bool = False
+    usage_error: str | None = None
+    """Locust's own usage error (`unrecognized arguments: --bogus`), when it refused its
+    command line; its usage text is not passed on, only this line."""
 
     @property
     def ok(self) -> bool:
@@ -284,7 +287,7 @@ class LoadOutcome:
         if self.ok:
             return None
         if self.refused_options:
-            return "Locust refused its options (its message is above)"
+            return f"Locust refused its options: {self.usage_error or 'see above'}"
         if self.summary is None:
             why = "it ran past its time and was stopped" if self.timed_out else "see above"
             return f"Locust ended (exit code {self.returncode}) without a summary: {why}"
@@ -309,15 +312,75 @@ def run_load(
         command = [python or sys.executable, *plan.argv(summary_path)]
         # A session of its own: a Ctrl-C in the terminal reaches Locust once, through us,
         # and only its main process (see _wait).
-        child = subprocess.Popen(command, stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+        child = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=env,
+            start_new_session=True,
+        )
+        relay = _StderrRelay(child.stderr)  # type: ignore[arg-type]
         if on_started is not None:
             on_started(child)
-        timed_out = _wait(child, plan.time_bound(), plan.stop_timeout)
+        try:
+            timed_out = _wait(child, plan.time_bound(), plan.stop_timeout)
+        finally:
+            relay.join()
         summary = None
         if summary_path is not None and os.path.exists(summary_path):
             with open(summary_path, encoding="utf-8") as handle:
                 summary = LoadSummary.from_json(json.load(handle))
-    return LoadOutcome(child.returncode, summary, timed_out)
+    return LoadOutcome(child.returncode, summary, timed_out, relay.usage_error)
+
+
+class _StderrRelay:
+    """Passes Locust's stderr on to ours as it comes (its tables, its log), except a usage
+    block (`usage: locust ...` up to `locust: error: ...`): argparse's page of text is held
+    back and only its error line is kept, for `aircore-mock load` to say in one line."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.usage_error: str | None = None
+        self._stream = stream
+        self._thread = threading.Thread(target=self._run, name="locust stderr", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        held: list[bytes] = []
+        for line in iter(self._stream.readline, b""):
+            match = _USAGE_ERROR.match(line)
+            if match:  # argparse's last line (Locust prints it with or without the usage)
+                self.usage_error = match.group(1).decode("utf-8", "replace").strip()
+                held = []
+                continue
+            if held or line.startswith(b"usage: "):
+                held.append(line)
+                if not line.startswith((b"usage: ", b" ", b"\t")):
+                    self._write(b"".join(held))  # not argparse's after all
+                    held = []
+                continue
+            self._write(line)
+        self._write(b"".join(held))
+        self._stream.close()
+
+    @staticmethod
+    def _write(data: bytes) -> None:
+        if not data:
+            return
+        with contextlib.suppress(OSError, ValueError):  # our stderr closed: nobody reads
+            out = getattr(sys.stderr, "buffer", None)
+            if out is not None:
+                out.write(data)
+                out.flush()
+            else:
+                sys.stderr.write(data.decode("utf-8", "replace"))
+
+    def join(self, timeout: float = 10.0) -> None:
+        """Wait until Locust's stderr is closed (its processes are gone), within `timeout`."""
+        self._thread.join(timeout)
+
+
+# argparse's error line: `<prog>: error: <what>`, prog being locust or its script's name
+_USAGE_ERROR = re.compile(rb"^(?:locust|[\w.-]+\.py): error: (.*)$")
 
 
 def _wait(child: subprocess.Popen[bytes], bound: float | None, stop_timeout: float) -> bool:
