@@ -28,6 +28,7 @@ from .request import (
     describe,
     effective_region,
     redact,
+    redact_url,
     server_region,
     stop_url,
     upload_address,
@@ -66,13 +67,18 @@ class SentCallback:
         """The receiver answered with a 2xx."""
         return self.result is not None and self.result.delivered
 
+    @property
+    def shown_url(self) -> str:
+        """The callback URL as written anywhere (secret query parameters redacted)."""
+        return redact_url(self.callback_url)
+
     def to_json(self) -> dict[str, Any]:
         result = self.result
         return {
             "seq": self.seq,
             "event": self.event,
             "recording_id": self.recording_id,
-            "callback_url": self.callback_url,
+            "callback_url": self.shown_url,
             "callback": self.payload,
             "delivery": None
             if result is None
@@ -145,7 +151,7 @@ class ApiRecording:
             "failure_reason": self.failure_reason,
             "user_id": self.user_id,
             "channel_id": self.channel_id,
-            "callback_url": self.callback_url,
+            "callback_url": None if self.callback_url is None else redact_url(self.callback_url),
             "request": self.request,
             "callbacks": [sent.to_json() for sent in self.callbacks],
         }
@@ -219,7 +225,7 @@ class FakeBackend:
         self,
         *,
         clock: Clock | None = None,
-        api_keys: Iterable[str] = (),
+        api_keys: str | Iterable[str] = (),
         public_url: str = "http://aircore-mock.test",
         auto_stop: float | None = None,
         upload_delay: float | None = None,
@@ -233,7 +239,8 @@ class FakeBackend:
         if upload_delay is not None and not upload_delay >= 0:
             raise UsageError(f"upload_delay must be 0 seconds or more, got {upload_delay}")
         self.clock = clock or Clock()
-        self.api_keys = frozenset(api_keys)
+        # A string is one key, not a set of one-letter keys.
+        self.api_keys = frozenset([api_keys] if isinstance(api_keys, str) else api_keys)
         if any(not key for key in self.api_keys):
             raise UsageError("an API key must not be empty")
         self.public_url = public_url.rstrip("/")

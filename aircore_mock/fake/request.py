@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from .. import schemas as _schemas
 from ..errors import Problem
 
 REQUEST_SCHEMA = "start-recording-request"
 REDACTED = "[redacted]"
-SECRET_FIELDS = ("secret_access_key", "access_key_id")
-"""Fields of `storage.s3` that never leave the fake."""
 SSE_VALUES = ("AES256", "aws:kms", "aws:kms:dsse")
 """The `x-amz-server-side-encryption` values S3 accepts."""
 
@@ -103,29 +102,86 @@ def describe(problems: list[Problem]) -> str:
 
 # --- secrets ----------------------------------------------------------------------------
 
+# A field, or a URL's query parameter, whose name says it holds a secret: its value never
+# leaves the fake, at any depth, whatever its type or the name's case (`SecretAccessKey`,
+# `session_token`, `X-Amz-Signature`, `?token=`). Broad on purpose: redacting a harmless
+# value costs nothing, leaking a key costs its owner.
+_SECRET_NAME = re.compile(
+    r"secret|passw|token|credential|private|signature|session|api_?key|access_?key|auth",
+    re.IGNORECASE,
+)
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a field or parameter name says its value is a secret."""
+    return _SECRET_NAME.search(name.replace("-", "_")) is not None
+
+
+def redact_url(url: str) -> str:
+    """`url` with the value of every query parameter whose name says secret replaced (the
+    rest of the URL as it was)."""
+    if "?" not in url or "=" not in url:
+        return url
+    base, _, rest = url.partition("?")
+    query, hash_, fragment = rest.partition("#")
+    parts = []
+    for part in query.split("&"):
+        name, eq, _value = part.partition("=")
+        parts.append(f"{name}={REDACTED}" if eq and is_secret_name(unquote(name)) else part)
+    return f"{base}?{'&'.join(parts)}{hash_}{fragment}"
+
 
 def redact(body: Any) -> Any:
-    """A copy of a request body with `storage.s3`'s keys replaced, whatever their type."""
-    if not isinstance(body, dict):
-        return body
-    out = dict(body)
-    storage = out.get("storage")
-    if isinstance(storage, dict):
-        storage = dict(storage)
-        s3 = storage.get("s3")
-        if isinstance(s3, dict):
-            storage["s3"] = {k: REDACTED if k in SECRET_FIELDS else v for k, v in s3.items()}
-        out["storage"] = storage
-    return out
+    """A copy of a request body with every secret replaced: the value of each field whose
+    name says secret (any depth, inside lists too, whatever its type) and secret query
+    parameters in every string. Walks without recursion: a body nested 1,000 deep is fine."""
+    root: list[Any] = [None]
+    stack: list[tuple[Any, list[Any] | dict[str, Any], Any]] = [(body, root, 0)]
+    while stack:
+        value, parent, key = stack.pop()
+        if isinstance(value, dict):
+            copy: dict[str, Any] = {}
+            parent[key] = copy
+            for name, item in value.items():
+                if isinstance(name, str) and is_secret_name(name):
+                    copy[name] = REDACTED
+                else:
+                    copy[name] = None
+                    stack.append((item, copy, name))
+        elif isinstance(value, list):
+            items: list[Any] = [None] * len(value)
+            parent[key] = items
+            stack.extend((item, items, index) for index, item in enumerate(value))
+        else:
+            parent[key] = redact_url(value) if isinstance(value, str) else value
+    return root[0]
 
 
 def secrets_of(body: Any) -> list[str]:
-    """The secret strings in a request body (to scrub from anything written about it)."""
-    storage = body.get("storage") if isinstance(body, dict) else None
-    s3 = storage.get("s3") if isinstance(storage, dict) else None
-    if not isinstance(s3, dict):
-        return []
-    return [s3[k] for k in SECRET_FIELDS if isinstance(s3.get(k), str) and s3[k]]
+    """Every secret string in a request body (to scrub from anything written about it): the
+    strings under secret field names, at any depth, and secret query parameters' values."""
+    found: list[str] = []
+    stack: list[tuple[Any, bool]] = [(body, False)]
+    while stack:
+        value, secret = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(
+                (item, secret or (isinstance(name, str) and is_secret_name(name)))
+                for name, item in value.items()
+            )
+        elif isinstance(value, list):
+            stack.extend((item, secret) for item in value)
+        elif isinstance(value, str) and value:
+            if secret:
+                found.append(value)
+            elif "?" in value:
+                query = value.partition("?")[2].partition("#")[0]
+                for part in query.split("&"):
+                    name, eq, raw = part.partition("=")
+                    if eq and raw and is_secret_name(unquote(name)):
+                        found.extend({raw, unquote(raw)})
+    # Longest first: a secret that contains another is scrubbed whole.
+    return sorted(set(found), key=len, reverse=True)
 
 
 def scrub(text: str, secrets: list[str]) -> str:

@@ -48,7 +48,7 @@ class FakeAircore:
         *,
         clock: ClockMode = "manual",
         speed: float = 1.0,
-        api_keys: Iterable[str] = (),
+        api_keys: str | Iterable[str] = (),
         auto_stop: float | None = None,
         upload_delay: float | None = None,
         seed: int | None = None,

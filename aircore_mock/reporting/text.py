@@ -384,7 +384,7 @@ def fake_callback(sent: Any, style: Style = plain) -> str:
     """`  -> recording-started <id> <url>: 204 (3.1 ms)`: one callback the fake delivered."""
     result = sent.result
     answer = result.describe() if result.error or not result.delivered else result.status
-    line = f"  -> {sent.event} {sent.recording_id} {sent.callback_url}"
+    line = f"  -> {sent.event} {sent.recording_id} {sent.shown_url}"
     coloured = _status_style(style, str(answer), result.delivered)
     return f"{line}: {coloured} ({result.latency_ms:.1f} ms)"
 
