@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -12,6 +13,16 @@ class AircoreMockError(Exception):
 
 class UsageError(AircoreMockError, ValueError):
     """An argument the caller gave cannot be used (unknown scenario, bad override, ...)."""
+
+
+def seconds(name: str, value: object) -> float:
+    """`value` as a number of seconds to wait: a finite, non-negative int or float, or a
+    `UsageError` naming the argument (a NaN or an infinity would wait for ever)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise UsageError(f"{name} must be a number of seconds, got {type(value).__name__}")
+    if not math.isfinite(value) or value < 0:
+        raise UsageError(f"{name} must be a finite number of seconds, at least 0, got {value}")
+    return float(value)
 
 
 class InputError(AircoreMockError):

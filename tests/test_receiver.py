@@ -161,3 +161,14 @@ def test_bad_arguments() -> None:
         Receiver(status=42)
     with Receiver() as taken, pytest.raises(aircore_mock.UsageError, match="cannot listen"):
         Receiver(port=taken.port)
+
+
+@pytest.mark.parametrize("timeout", [float("nan"), float("inf"), -1, "5", None])
+def test_a_wait_that_could_never_end_is_refused_by_name(timeout: object) -> None:
+    from aircore_mock import FakeAircore, UsageError
+
+    with Receiver() as receiver, pytest.raises(UsageError, match="timeout must be"):
+        receiver.wait_for(1, timeout=timeout)  # type: ignore[arg-type]
+    fake = FakeAircore(clock="instant")
+    with pytest.raises(UsageError, match="timeout must be"):
+        fake.wait_for_callbacks(1, timeout=timeout)  # type: ignore[arg-type]

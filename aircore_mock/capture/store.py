@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import AircoreMockError, Problem
+from ..errors import AircoreMockError, Problem, seconds
 from ..model import lifecycle, recording_id
 from ..results import Report
 from ..server import ServedSummary
@@ -230,6 +230,7 @@ class CaptureStore:
         self, count: int, timeout: float = 5.0, *, where: str = "the receiver"
     ) -> list[Any]:
         """Block until `count` callbacks have arrived; return them, or raise `WaitTimeout`."""
+        timeout = seconds("timeout", timeout)
         deadline = time.monotonic() + timeout
         with self._lock:
             while self._callback_count() < count:

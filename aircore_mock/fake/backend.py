@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .. import model
-from ..errors import AircoreMockError, UsageError
+from ..errors import AircoreMockError, UsageError, seconds
 from ..model import Callback
 from ..results import Result
 from ..server import ServedSummary
@@ -652,6 +652,7 @@ class FakeBackend:
 
     def wait_for_callbacks(self, count: int, timeout: float = 5.0) -> list[SentCallback]:
         """Block until `count` callbacks have a delivery result; return those (send order)."""
+        timeout = seconds("timeout", timeout)
         deadline = time.monotonic() + timeout
         with self._changed:
             while self._answered < count:
