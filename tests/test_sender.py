@@ -23,7 +23,6 @@ from .apps import (
     http_only_asgi_app,
     lifespan_app,
     lifespan_hooks_app,
-    redirecting_app,
     scripted_app,
     skips_other_scopes_app,
     starlette_app,
@@ -189,40 +188,11 @@ def test_connection_refused_is_reported_for_every_delivery() -> None:
     assert report.total == 3 and report.delivered == 0
     assert {r.outcome for r in report.results} == {"unreachable"}
     assert all(r.attempts == 3 for r in report.results)
-    assert "refused" in report.results[0].describe().lower()
+    assert report.results[0].describe().startswith("unreachable: connection refused by 127.0.0.1:")
     assert time.monotonic() - started < 10
 
 
-def test_a_hung_receiver_times_out() -> None:
-    release = threading.Event()
-    with AppServer(hanging_app(release)) as server:
-        started = time.monotonic()
-        report = send(Generator(1).scenario("in-progress"), server.url, timeout=0.3)
-        release.set()
-    # Without the timeout the send would wait for as long as the app hangs: for ever.
-    assert time.monotonic() - started < 30
-    (result,) = report.results
-    assert result.outcome == "timeout" and result.status is None
-    assert "no answer within 0.3 s" in result.describe()
-
-
-def test_retries_500_then_200() -> None:
-    app = scripted_app([500, 500, 200])
-    with AppServer(app) as server:
-        report = send(Generator(1).scenario("in-progress"), server.url, retries=3, backoff=0.01)
-    (result,) = report.results
-    assert result.delivered and result.attempts == 3 and result.status == 200
-    assert app.state.calls == [500, 500, 200]
-
-
-def test_without_retries_a_500_is_a_failure() -> None:
-    with AppServer(scripted_app([500, 200])) as server:
-        report = send(Generator(1).scenario("in-progress"), server.url)
-    (result,) = report.results
-    assert not result.delivered and result.outcome == "rejected" and result.attempts == 1
-    assert result.describe() == "HTTP 500: answer 1"
-
-
+@pytest.mark.slow  # the Retry-After of 1 s is waited for; here over aiohttp's headers
 def test_429_honours_retry_after() -> None:
     app = scripted_app([429, 204], headers={"retry-after": "1"})
     with AppServer(app) as server:
@@ -232,14 +202,6 @@ def test_429_honours_retry_after() -> None:
     (result,) = report.results
     assert result.delivered and result.attempts == 2
     assert 0.9 <= waited < 30  # waited for the Retry-After, and not for ever
-
-
-def test_redirects_are_not_followed() -> None:
-    with AppServer(redirecting_app()) as server:
-        report = send(Generator(1).scenario("in-progress"), server.url, retries=3)
-    (result,) = report.results
-    assert result.status == 307 and result.outcome == "redirected" and result.attempts == 1
-    assert not report.ok
 
 
 def test_connection_closed_mid_response() -> None:
@@ -326,29 +288,6 @@ def test_a_header_http_cannot_carry_is_a_usage_error_before_anything_is_sent(val
     with pytest.raises(aircore_mock.UsageError, match="bad header 'X-Token'"):
         send(Generator(1).scenario("uploaded"), wsgi_app(seen), headers={"X-Token": value})
     assert seen == []
-
-
-def test_rate_paces_the_deliveries() -> None:
-    with Receiver() as receiver:
-        started = time.monotonic()
-        report = send(Generator(1).scenario("uploaded", count=2), receiver.url, rate=20)
-        elapsed = time.monotonic() - started
-    assert report.ok and report.total == 6
-    assert elapsed >= 5 / 20  # the sixth may go no earlier than 0.25 s in
-
-
-def test_speed_replays_offsets_scaled() -> None:
-    deliveries = list(Generator(1).deliveries("uploaded", elapsed_time=20_000))
-    span = (deliveries[-1].offset_ms - deliveries[0].offset_ms) / 1000
-    assert span > 20  # the recording's 20 s, then its upload
-    with Receiver() as receiver:
-        started = time.monotonic()
-        report = send(deliveries, receiver.url, speed=100)
-        elapsed = time.monotonic() - started
-    assert report.ok
-    # Paced (never early), and far from real time: the upper bound leaves a loaded machine
-    # seconds of slack and still fails a replay at 1x, or even at 2x.
-    assert span / 100 <= elapsed < span / 2
 
 
 def test_headers_are_sent() -> None:
