@@ -21,6 +21,7 @@ from .apps import (
     free_port_refusing,
     hanging_app,
     http_only_asgi_app,
+    integrity_error_app,
     lifespan_app,
     lifespan_hooks_app,
     scripted_app,
@@ -373,28 +374,8 @@ def test_an_asgi_app_keeps_one_event_loop_across_sends() -> None:
     assert len(loops) == 1
 
 
-def _integrity_error_app() -> Any:
-    """A Starlette receiver whose database refuses a second row for the same recording."""
-    import sqlite3
-
-    from starlette.applications import Starlette
-    from starlette.requests import Request
-    from starlette.responses import Response
-    from starlette.routing import Route
-
-    db = sqlite3.connect(":memory:", check_same_thread=False)
-    db.execute("create table recordings (url text primary key)")
-
-    async def callback(request: Request) -> Response:
-        payload = await request.json()
-        db.execute("insert into recordings values (?)", (payload["recording"]["url"],))
-        return Response(status_code=204)
-
-    return Starlette(routes=[Route("/", callback, methods=["POST"])])
-
-
 def test_an_asgi_apps_exception_is_attached_to_its_result() -> None:
-    report = send(Generator(1).scenario("uploaded"), _integrity_error_app())
+    report = send(Generator(1).scenario("uploaded"), integrity_error_app())
     first, second, third = sorted(report.results, key=lambda r: r.index)
     assert first.delivered and first.app_error is None
     assert second.status == 500 and third.status == 500
@@ -421,7 +402,7 @@ def test_a_flask_apps_logged_exception_is_attached_to_its_result() -> None:
 def test_the_cli_shows_an_apps_exception_beside_its_delivery() -> None:
     from aircore_mock.reporting.text import delivery_line
 
-    report = send(Generator(1).scenario("uploaded"), _integrity_error_app())
+    report = send(Generator(1).scenario("uploaded"), integrity_error_app())
     line = delivery_line(sorted(report.results, key=lambda r: r.index)[1])
     assert "HTTP 500" in line and "the app raised:" in line and "IntegrityError" in line
 
