@@ -5,9 +5,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import hypothesis  # noqa: F401
 import pytest
 
 import aircore_mock
+
+# Hypothesis loaded before any test, in every xdist worker as in a serial run: a worker whose
+# first import of it happens inside a pytester run (which unloads what it imported) hits the
+# entry-point hook's import of aircore_mock.strategies half-way (issue noted, not fixed here).
 
 pytest_plugins = ["pytester"]
 
