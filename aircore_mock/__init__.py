@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from .results import DeliveryOutcome, Report, Result
     from .schemas import callback_types, get_schema, schema_dir, schema_names
     from .seeds import new_seed
-    from .sending import AsyncSender, Sender, send
+    from .sending import AsyncSender, ScriptedReply, ScriptedTransport, Sender, send
     from .server import AppServer, Limits
     from .validation import checker, explain, is_valid, iter_errors, undocumented, validate
 
@@ -100,6 +100,9 @@ _PUBLIC: dict[str, str | tuple[str, str]] = {
     "AsyncSender": "sending",
     "Sender": "sending",
     "send": "sending",
+    # a transport of scripted answers, to test what a send does without a receiver
+    "ScriptedReply": "sending",
+    "ScriptedTransport": "sending",
     # serving any ASGI app (a receiver, a backend under test) with the servers' limits
     "AppServer": "server",
     "Limits": "server",

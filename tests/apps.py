@@ -162,3 +162,22 @@ def free_port_refusing() -> str:
     port = sock.getsockname()[1]
     sock.close()
     return f"http://127.0.0.1:{port}/"
+
+
+def integrity_error_app() -> Any:
+    """A Starlette receiver whose database refuses a second row for the same recording."""
+    import sqlite3
+
+    from starlette.applications import Starlette
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    db = sqlite3.connect(":memory:", check_same_thread=False)
+    db.execute("create table recordings (url text primary key)")
+
+    async def callback(request: Request) -> Response:
+        payload = await request.json()
+        db.execute("insert into recordings values (?)", (payload["recording"]["url"],))
+        return Response(status_code=204)
+
+    return Starlette(routes=[Route("/", callback, methods=["POST"])])

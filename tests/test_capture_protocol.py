@@ -9,7 +9,6 @@ import contextlib
 import json
 import select
 import socket
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -17,6 +16,10 @@ import pytest
 from aircore_mock import AppServer, Receiver, get_schema
 from aircore_mock.capture import CaptureStore, capture_app
 from aircore_mock.server import Limits
+
+from .helpers import connect as _connect
+from .helpers import read_answers as _read_answers
+from .helpers import until_closed as _until_closed
 
 EXAMPLE = json.dumps(get_schema("recording-started")["examples"][0]).encode()
 
@@ -29,45 +32,8 @@ def _post(body: bytes = EXAMPLE, path: str = "/", extra: str = "") -> bytes:
     return head.encode() + body
 
 
-def _connect(port: int) -> socket.socket:
-    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-    sock.settimeout(30)
-    return sock
-
-
-def _read_answers(sock: socket.socket, count: int) -> list[bytes]:
-    """`count` whole answers (status line and headers, then a body of content-length)."""
-    data, answers = b"", []
-    while len(answers) < count:
-        end = data.find(b"\r\n\r\n")
-        if end >= 0:
-            head = data[:end].lower()
-            length = 0
-            for line in head.split(b"\r\n")[1:]:
-                if line.startswith(b"content-length:"):
-                    length = int(line.split(b":", 1)[1])
-            if len(data) >= end + 4 + length:
-                answers.append(data[: end + 4 + length])
-                data = data[end + 4 + length :]
-                continue
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise AssertionError(f"closed after {len(answers)} answers: {data!r}")
-        data += chunk
-    return answers
-
-
-def _until_closed(sock: socket.socket) -> bytes:
-    data = b""
-    while chunk := sock.recv(65536):
-        data += chunk
-    return data
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with Receiver(max_body=4096) as started:
-        yield started
+# The `receiver` fixture (conftest.py) of every test here that takes it.
+pytestmark = pytest.mark.receiver(max_body=4096)
 
 
 def test_pipelined_requests_are_answered_in_order_and_all_filed(receiver: Receiver) -> None:

@@ -152,7 +152,7 @@ def test_library_and_cli_agree() -> None:
 
 
 def test_a_failure_shows_the_in_process_apps_exception() -> None:
-    from .test_sender import _integrity_error_app
+    from .apps import integrity_error_app as _integrity_error_app
 
     report = check_receiver(_integrity_error_app(), only=["accepts-lifecycles"])
     assert not report.ok
@@ -171,7 +171,7 @@ def test_one_ctrl_c_stops_check_at_once_and_prints_what_happened(stop: str) -> N
     import sys
     import threading
 
-    from .test_cli_send import _default_signals
+    from .helpers import default_signals as _default_signals
 
     arrived, requests = threading.Event(), []
     slow = make_receiver("slow", delay=0.5)  # a whole check would take ~90 s
@@ -208,7 +208,8 @@ def test_one_ctrl_c_stops_check_at_once_and_prints_what_happened(stop: str) -> N
 
 @pytest.mark.parametrize("defect", [None, "divides-by-elapsed", "rejects-new-values"])
 def test_the_pytest_class_and_check_agree(pytester: pytest.Pytester, defect: str | None) -> None:
-    from .test_plugin import _contract_file, _outcomes
+    from .helpers import contract_file as _contract_file
+    from .helpers import outcomes as _outcomes
 
     _contract_file(pytester, f"make_receiver({defect!r})")
     classed = _outcomes(pytester.runpytest_inprocess("-p", "no:faker", "--aircore-seed", "5"))

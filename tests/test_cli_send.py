@@ -4,7 +4,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,8 @@ from aircore_mock import Generator, Receiver
 from aircore_mock.cli import cli
 
 from .apps import free_port_refusing
+from .helpers import default_signals as _default_signals
+from .helpers import start_receive as _start_receive
 
 CLI = [sys.executable, "-m", "aircore_mock"]
 
@@ -200,30 +201,6 @@ def test_interrupting_send_prints_the_summary_and_exits_1(
     assert process.returncode == 1
     assert "interrupted after" in out
     assert "Traceback" not in err
-
-
-def _default_signals() -> None:
-    # A test run started in the background inherits SIGINT ignored; the child must not.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
-def _start_receive(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[str], str]:
-    ready = tmp_path / "ready"
-    process = subprocess.Popen(
-        [*CLI, "receive", "--port", "0", "--ready-file", str(ready), *extra],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=_default_signals,
-    )
-    deadline = time.monotonic() + 20
-    while not ready.exists():  # written atomically once the server listens
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise AssertionError(f"receive did not start: {process.communicate()}")
-        time.sleep(0.02)
-    return process, "http://" + ready.read_text().strip() + "/"
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])

@@ -46,10 +46,8 @@ def start_body(callback_url: str | None = None, **s3: Any) -> dict[str, Any]:
     return body
 
 
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
-    with Receiver(path="/aircore/callbacks") as r:
-        yield r
+# The `receiver` fixture (conftest.py) of every test here that takes it.
+pytestmark = pytest.mark.receiver(path="/aircore/callbacks")
 
 
 @pytest.fixture(scope="module")

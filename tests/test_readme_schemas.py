@@ -14,7 +14,7 @@ import pytest
 
 import aircore_mock
 
-from .test_schema_engines import node_modules
+from .helpers import node_modules
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 BIN = Path(sys.executable).parent

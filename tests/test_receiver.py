@@ -10,11 +10,8 @@ import pytest
 import aircore_mock
 from aircore_mock import Generator, Receiver, WaitTimeout, send
 
-
-@pytest.fixture
-def receiver(tmp_path: Path):  # type: ignore[no-untyped-def]
-    with Receiver(path="/aircore", log=tmp_path / "log.jsonl") as r:
-        yield r
+# The `receiver` fixture (conftest.py) of every test here that takes it.
+pytestmark = pytest.mark.receiver(path="/aircore", log=True)
 
 
 def test_survives_bad_requests_and_answers_each(receiver: Receiver, tmp_path: Path) -> None:

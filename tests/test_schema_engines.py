@@ -19,30 +19,12 @@ import aircore_mock
 from aircore_mock import schemas as _schemas
 from aircore_mock import validation as _validation
 
+from .helpers import node_modules
 from .schema_corpus import TRICKY_URLS, corpus
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
 MODES = {"default": False, "strict": True}
 FILES = sorted(p.name for p in aircore_mock.schema_dir().glob("*.schema.json"))
-
-
-def node_modules() -> Path:
-    """tests/node/node_modules, installed from the lockfile when missing (.ci/run does it too)."""
-    if shutil.which("node") is None:
-        pytest.skip("node is not installed: the Ajv checks need Node.js (CI has it)")
-    modules = NODE_DIR / "node_modules"
-    if not (modules / "ajv-formats").is_dir():
-        npm = shutil.which("npm")
-        assert npm, "node is installed but npm is not: cannot install ajv and ajv-formats"
-        done = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund"],
-            cwd=NODE_DIR,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert done.returncode == 0, f"npm ci in {NODE_DIR} failed:\n{done.stderr}"
-    return modules
 
 
 @pytest.fixture(scope="module")

@@ -21,9 +21,9 @@ from .apps import (
     free_port_refusing,
     hanging_app,
     http_only_asgi_app,
+    integrity_error_app,
     lifespan_app,
     lifespan_hooks_app,
-    redirecting_app,
     scripted_app,
     skips_other_scopes_app,
     starlette_app,
@@ -189,40 +189,11 @@ def test_connection_refused_is_reported_for_every_delivery() -> None:
     assert report.total == 3 and report.delivered == 0
     assert {r.outcome for r in report.results} == {"unreachable"}
     assert all(r.attempts == 3 for r in report.results)
-    assert "refused" in report.results[0].describe().lower()
+    assert report.results[0].describe().startswith("unreachable: connection refused by 127.0.0.1:")
     assert time.monotonic() - started < 10
 
 
-def test_a_hung_receiver_times_out() -> None:
-    release = threading.Event()
-    with AppServer(hanging_app(release)) as server:
-        started = time.monotonic()
-        report = send(Generator(1).scenario("in-progress"), server.url, timeout=0.3)
-        release.set()
-    # Without the timeout the send would wait for as long as the app hangs: for ever.
-    assert time.monotonic() - started < 30
-    (result,) = report.results
-    assert result.outcome == "timeout" and result.status is None
-    assert "no answer within 0.3 s" in result.describe()
-
-
-def test_retries_500_then_200() -> None:
-    app = scripted_app([500, 500, 200])
-    with AppServer(app) as server:
-        report = send(Generator(1).scenario("in-progress"), server.url, retries=3, backoff=0.01)
-    (result,) = report.results
-    assert result.delivered and result.attempts == 3 and result.status == 200
-    assert app.state.calls == [500, 500, 200]
-
-
-def test_without_retries_a_500_is_a_failure() -> None:
-    with AppServer(scripted_app([500, 200])) as server:
-        report = send(Generator(1).scenario("in-progress"), server.url)
-    (result,) = report.results
-    assert not result.delivered and result.outcome == "rejected" and result.attempts == 1
-    assert result.describe() == "HTTP 500: answer 1"
-
-
+@pytest.mark.slow  # the Retry-After of 1 s is waited for; here over aiohttp's headers
 def test_429_honours_retry_after() -> None:
     app = scripted_app([429, 204], headers={"retry-after": "1"})
     with AppServer(app) as server:
@@ -232,14 +203,6 @@ def test_429_honours_retry_after() -> None:
     (result,) = report.results
     assert result.delivered and result.attempts == 2
     assert 0.9 <= waited < 30  # waited for the Retry-After, and not for ever
-
-
-def test_redirects_are_not_followed() -> None:
-    with AppServer(redirecting_app()) as server:
-        report = send(Generator(1).scenario("in-progress"), server.url, retries=3)
-    (result,) = report.results
-    assert result.status == 307 and result.outcome == "redirected" and result.attempts == 1
-    assert not report.ok
 
 
 def test_connection_closed_mid_response() -> None:
@@ -328,29 +291,6 @@ def test_a_header_http_cannot_carry_is_a_usage_error_before_anything_is_sent(val
     assert seen == []
 
 
-def test_rate_paces_the_deliveries() -> None:
-    with Receiver() as receiver:
-        started = time.monotonic()
-        report = send(Generator(1).scenario("uploaded", count=2), receiver.url, rate=20)
-        elapsed = time.monotonic() - started
-    assert report.ok and report.total == 6
-    assert elapsed >= 5 / 20  # the sixth may go no earlier than 0.25 s in
-
-
-def test_speed_replays_offsets_scaled() -> None:
-    deliveries = list(Generator(1).deliveries("uploaded", elapsed_time=20_000))
-    span = (deliveries[-1].offset_ms - deliveries[0].offset_ms) / 1000
-    assert span > 20  # the recording's 20 s, then its upload
-    with Receiver() as receiver:
-        started = time.monotonic()
-        report = send(deliveries, receiver.url, speed=100)
-        elapsed = time.monotonic() - started
-    assert report.ok
-    # Paced (never early), and far from real time: the upper bound leaves a loaded machine
-    # seconds of slack and still fails a replay at 1x, or even at 2x.
-    assert span / 100 <= elapsed < span / 2
-
-
 def test_headers_are_sent() -> None:
     with Receiver() as receiver:
         send(
@@ -434,28 +374,8 @@ def test_an_asgi_app_keeps_one_event_loop_across_sends() -> None:
     assert len(loops) == 1
 
 
-def _integrity_error_app() -> Any:
-    """A Starlette receiver whose database refuses a second row for the same recording."""
-    import sqlite3
-
-    from starlette.applications import Starlette
-    from starlette.requests import Request
-    from starlette.responses import Response
-    from starlette.routing import Route
-
-    db = sqlite3.connect(":memory:", check_same_thread=False)
-    db.execute("create table recordings (url text primary key)")
-
-    async def callback(request: Request) -> Response:
-        payload = await request.json()
-        db.execute("insert into recordings values (?)", (payload["recording"]["url"],))
-        return Response(status_code=204)
-
-    return Starlette(routes=[Route("/", callback, methods=["POST"])])
-
-
 def test_an_asgi_apps_exception_is_attached_to_its_result() -> None:
-    report = send(Generator(1).scenario("uploaded"), _integrity_error_app())
+    report = send(Generator(1).scenario("uploaded"), integrity_error_app())
     first, second, third = sorted(report.results, key=lambda r: r.index)
     assert first.delivered and first.app_error is None
     assert second.status == 500 and third.status == 500
@@ -482,7 +402,7 @@ def test_a_flask_apps_logged_exception_is_attached_to_its_result() -> None:
 def test_the_cli_shows_an_apps_exception_beside_its_delivery() -> None:
     from aircore_mock.reporting.text import delivery_line
 
-    report = send(Generator(1).scenario("uploaded"), _integrity_error_app())
+    report = send(Generator(1).scenario("uploaded"), integrity_error_app())
     line = delivery_line(sorted(report.results, key=lambda r: r.index)[1])
     assert "HTTP 500" in line and "the app raised:" in line and "IntegrityError" in line
 

@@ -15,7 +15,6 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -24,24 +23,13 @@ import pytest
 from aircore_mock import FakeAircore, Receiver, get_schema
 from aircore_mock.server import AppServer, Limits, LineWriter, default_max_connections
 
-from .test_cli_send import _start_receive
+from .helpers import connect as _connect
+from .helpers import sockets as _sockets
+from .helpers import start_receive as _start_receive
+from .helpers import until_closed as _answer
 
 EXAMPLE = get_schema("recording-started")["examples"][0]
 HALF_A_REQUEST = b"POST / HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
-
-
-def _connect(port: int) -> socket.socket:
-    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-    sock.settimeout(30)  # every read below is bounded
-    return sock
-
-
-def _answer(sock: socket.socket) -> bytes:
-    """Everything the server sends before it closes the connection."""
-    data = b""
-    while chunk := sock.recv(65536):
-        data += chunk
-    return data
 
 
 def _answer_or_reset(sock: socket.socket) -> bytes:
@@ -49,21 +37,6 @@ def _answer_or_reset(sock: socket.socket) -> bytes:
         return _answer(sock)
     except ConnectionResetError:
         return b"reset"
-
-
-@contextlib.contextmanager
-def _sockets(count: int, port: int, send: bytes = b"") -> Iterator[list[socket.socket]]:
-    opened = []
-    try:
-        for _ in range(count):
-            sock = _connect(port)
-            if send:
-                sock.sendall(send)
-            opened.append(sock)
-        yield opened
-    finally:
-        for sock in opened:
-            sock.close()
 
 
 def test_200_half_sent_requests_are_cut_off_while_others_are_served() -> None:

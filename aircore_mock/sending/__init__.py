@@ -1,9 +1,11 @@
-"""Send callbacks to a receiver: one asyncio engine (`engine`), three transports (`transports`),
-and the faces over them (`sender`): `AsyncSender`, `Sender` and `send()`."""
+"""Send callbacks to a receiver: one asyncio engine (`engine`), three transports (`transports`)
+and a scripted one for tests (`scripted`), and the faces over them (`sender`): `AsyncSender`,
+`Sender` and `send()`."""
 
 from __future__ import annotations
 
 from .engine import MAX_BACKOFF, MAX_RETRY_AFTER, retry_after
+from .scripted import ScriptedReply, ScriptedRequest, ScriptedTransport
 from .sender import AsyncSender, Sender, SendOptions, close_or_warn, send
 from .targets import FRAMING_HEADERS, Kind, check_url, parse_headers, target_kind
 from .transports import LIFESPAN_TIMEOUT, Answer, Transport, TransportFailure
@@ -16,6 +18,9 @@ __all__ = [
     "Answer",
     "AsyncSender",
     "Kind",
+    "ScriptedReply",
+    "ScriptedRequest",
+    "ScriptedTransport",
     "SendOptions",
     "Sender",
     "Transport",

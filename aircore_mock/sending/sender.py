@@ -31,6 +31,7 @@ else:  # pragma: no cover
 class SendOptions(TypedDict, total=False):
     """`AsyncSender`'s keyword arguments, for `Sender` and `send()`."""
 
+    transport: Transport | None
     concurrency: int
     rate: float | None
     speed: float | None
@@ -48,20 +49,24 @@ class SendOptions(TypedDict, total=False):
 class AsyncSender:
     """Sends deliveries to one target: per-recording order, concurrency across recordings.
 
-    `target` is a URL, an ASGI app or a WSGI app. `timeout` bounds each attempt from connect
-    to the last byte of the answer. `retries` retries connection errors, timeouts, 5xx and
-    429 with exponential backoff and full jitter (`backoff` seconds at first, at most 30 s),
-    honouring `Retry-After` up to 60 s. `max_failures` gives up on a target once that many
-    deliveries in a row got no answer at all. `rate` caps deliveries per second; `speed`
-    replays `Delivery.offset_ms` scaled. An app target takes callbacks at `path`, with its
-    lifespan run around the sends (`lifespan`). Inputs may be iterables (even blocking ones,
+    `target` is a URL, an ASGI app or a WSGI app; or, instead, `transport` is any `Transport`
+    (a `ScriptedTransport` in tests), used as it is: `headers`, `verify`, `keepalive`,
+    `path` and `lifespan` configure the transports a Sender builds itself. `timeout` bounds
+    each attempt from connect to the last byte of the answer. `retries` retries connection
+    errors, timeouts, 5xx and 429 with exponential backoff and full jitter (`backoff` seconds
+    at first, at most 30 s), honouring `Retry-After` up to 60 s. `max_failures` gives up on
+    a target once that many deliveries in a row got no answer at all. `rate` caps deliveries
+    per second; `speed` replays `Delivery.offset_ms` scaled. An app target takes callbacks
+    at `path`, with its lifespan run around the sends (`lifespan`). Inputs may be iterables
+    (even blocking ones,
     such as a pipe) or async iterables.
     """
 
     def __init__(
         self,
-        target: Any,
+        target: Any = None,
         *,
+        transport: Transport | None = None,
         concurrency: int = 1,
         rate: float | None = None,
         speed: float | None = None,
@@ -85,7 +90,16 @@ class AsyncSender:
                 raise UsageError(f"{name} must not be negative, got {number}")
         if max_failures is not None and max_failures < 1:
             raise UsageError(f"max_failures must be at least 1 (or None), got {max_failures}")
-        self.kind: Kind = target_kind(target)
+        self.kind: Kind
+        if transport is not None:
+            if headers:  # they would be silently lost: the transport sends its own
+                raise UsageError("headers belong to the transport when one is given")
+            # A target beside a transport only names it (in reports), as httpx's base_url.
+            self.kind = "transport" if target is None else target_kind(target)
+        elif target is None:
+            raise UsageError("a send needs a target (a URL, an ASGI or WSGI app) or a transport")
+        else:
+            self.kind = target_kind(target)
         self.target = check_url(target) if self.kind == "url" else target
         self.headers = {"content-type": "application/json", "user-agent": "aircore-mock"}
         for name, value in (headers or {}).items():
@@ -93,10 +107,13 @@ class AsyncSender:
             self.headers[name.lower()] = value
         self.options = Options(concurrency, rate, speed, timeout, retries, backoff, max_failures)
         self.verify, self.path, self.keepalive, self.lifespan = verify, path, keepalive, lifespan
-        self._transport: Transport | None = None
+        self._transport: Transport | None = transport
+        self._given = transport
         self._engines: set[Engine] = set()
 
     def _make_transport(self) -> Transport:
+        if self._given is not None:
+            return self._given  # reused after a close, as a built one is rebuilt
         if self.kind == "url":
             return AiohttpTransport(
                 self.target,
@@ -170,7 +187,7 @@ class Sender:
 
     def __init__(
         self,
-        target: Any,
+        target: Any = None,
         *,
         stop_signals: Sequence[int] = (signal.SIGINT,),
         **options: Unpack[SendOptions],
@@ -330,7 +347,7 @@ def close_or_warn(closeable: Any) -> None:
 
 def send(
     deliveries: Iterable[Any] | AsyncIterable[Any],
-    target: Any,
+    target: Any = None,
     *,
     keep_results: bool = True,
     on_result: Callable[[Result], None] | None = None,

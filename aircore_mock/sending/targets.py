@@ -10,7 +10,8 @@ from urllib.parse import urlsplit
 
 from ..errors import UsageError
 
-Kind = Literal["url", "asgi", "wsgi"]
+Kind = Literal["url", "asgi", "wsgi", "transport"]
+"""What a Sender sends to; `transport` when it was given a transport and no target."""
 
 
 def target_kind(target: Any) -> Kind:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import errno
 import io
 import os
 import socket
@@ -54,11 +55,35 @@ class Answer:
 
 
 class TransportFailure(Exception):
-    """No answer: `outcome` says which kind of failure, the message says what happened."""
+    """No answer: `outcome` says which kind of failure, the message says what happened.
+
+    The constructors below word each failure once, as people write them, for the real
+    transports and the scripted one alike (a test reads the same words as a user)."""
 
     def __init__(self, outcome: DeliveryOutcome, message: str) -> None:
         super().__init__(message)
         self.outcome = outcome
+
+    @classmethod
+    def unresolved(cls, host: str) -> TransportFailure:
+        """The host name has no address (a DNS lookup failed)."""
+        return cls(DeliveryOutcome.UNREACHABLE, f"cannot resolve host {host!r}")
+
+    @classmethod
+    def refused(cls, address: str) -> TransportFailure:
+        """Nothing listens at `address` ("host:port")."""
+        return cls(DeliveryOutcome.UNREACHABLE, f"connection refused by {address}")
+
+    @classmethod
+    def unreachable(cls, address: str, reason: str) -> TransportFailure:
+        """No connection to `address` ("host:port") for another `reason`."""
+        return cls(DeliveryOutcome.UNREACHABLE, f"cannot connect to {address}: {reason}")
+
+    @classmethod
+    def cut_off(cls, detail: str = "") -> TransportFailure:
+        """The connection closed before the whole answer came."""
+        more = f" ({detail})" if detail else ""
+        return cls(DeliveryOutcome.ERROR, f"connection closed mid-response{more}")
 
 
 class Transport(Protocol):
@@ -279,21 +304,49 @@ def _failure(exc: BaseException) -> TransportFailure:
     import aiohttp
 
     if isinstance(exc, aiohttp.ClientConnectorError):
-        error = exc.os_error
-        reason = os.strerror(error.errno) if error.errno else (error.strerror or str(error))
-        return TransportFailure(DeliveryOutcome.UNREACHABLE, f"cannot connect: {reason}")
+        return _connect_failure(exc)
     if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
-        return TransportFailure(
-            DeliveryOutcome.ERROR, f"connection closed mid-response ({exc or type(exc).__name__})"
-        )
+        return TransportFailure.cut_off(str(exc) or type(exc).__name__)
     if isinstance(exc, aiohttp.ClientOSError):
-        return TransportFailure(
-            DeliveryOutcome.ERROR,
-            f"connection closed mid-response ({exc.strerror or exc or type(exc).__name__})",
-        )
+        return TransportFailure.cut_off(exc.strerror or str(exc) or type(exc).__name__)
     if isinstance(exc, aiohttp.ClientResponseError):
         return TransportFailure(DeliveryOutcome.ERROR, f"not an HTTP answer: {exc.message}")
     return TransportFailure(DeliveryOutcome.ERROR, f"{type(exc).__name__}: {exc}")
+
+
+# A name lookup's failures (getaddrinfo's codes): the host has no address, as far as we can
+# tell. os.strerror() does not know these codes ("Unknown error -2"), hence the words here.
+_LOOKUP_FAILURES = {
+    getattr(socket, name)
+    for name in ("EAI_NONAME", "EAI_NODATA", "EAI_AGAIN", "EAI_FAIL", "EAI_ADDRFAMILY")
+    if hasattr(socket, name)
+}
+
+
+def _connect_failure(exc: Any) -> TransportFailure:
+    """No connection, worded as people write it: which host, and what stood in the way."""
+    import aiohttp
+
+    host, port = exc.host, exc.port
+    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    error = exc.os_error
+    if isinstance(exc, aiohttp.ClientConnectorDNSError) or (
+        isinstance(error, socket.gaierror) and error.errno in _LOOKUP_FAILURES
+    ):
+        return TransportFailure.unresolved(host)
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        reason = getattr(exc.certificate_error, "verify_message", None) or exc.certificate_error
+        return TransportFailure.unreachable(address, f"TLS certificate not accepted ({reason})")
+    if isinstance(exc, aiohttp.ClientSSLError):
+        return TransportFailure.unreachable(address, f"TLS failed ({error})")
+    if error.errno == errno.ECONNREFUSED:
+        return TransportFailure.refused(address)
+    if error.errno == errno.ETIMEDOUT or isinstance(error, TimeoutError):
+        return TransportFailure.unreachable(address, "the connection timed out")
+    if isinstance(error, socket.gaierror):
+        return TransportFailure.unreachable(address, error.strerror or str(error))
+    reason = os.strerror(error.errno) if error.errno else (error.strerror or str(error))
+    return TransportFailure.unreachable(address, reason[:1].lower() + reason[1:])
 
 
 # --- ASGI apps: called on the engine's loop ---------------------------------------------
