@@ -371,6 +371,11 @@ def test_a_failure_shows_the_apps_own_exception(pytester: pytest.Pytester) -> No
     )
 
 
+# The tests below start the fake, and the first run that loads a package inside an in-process
+# pytester run leaves `aircore_mock` holding classes of a copy the run's sys.modules snapshot
+# then discards (later `FakeAircore is aircore_mock.FakeAircore` checks fail): a subprocess each.
+
+
 def test_options_fixtures_configure_the_session_servers(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(
         """
@@ -414,7 +419,7 @@ def test_options_fixtures_configure_the_session_servers(pytester: pytest.Pyteste
                     assert answer.status_code == status
         """
     )
-    pytester.runpytest_inprocess("-p", "no:faker").assert_outcomes(passed=3)
+    pytester.runpytest_subprocess("-p", "no:faker").assert_outcomes(passed=3)
 
 
 def test_the_service_gets_the_session_seed_unless_its_options_say(
@@ -431,7 +436,7 @@ def test_the_service_gets_the_session_seed_unless_its_options_say(
                 assert first_recording_of_a_fake(6) != first_recording_of_a_fake(5)
         """
     )
-    _run(pytester, "--aircore-seed", "5").assert_outcomes(passed=1)
+    pytester.runpytest_subprocess("-p", "no:faker", "--aircore-seed", "5").assert_outcomes(passed=1)
 
 
 @pytest.mark.parametrize(
@@ -454,7 +459,7 @@ def test_a_misspelt_option_names_its_fixture(
         """
     )
     pytester.makepyfile(test_bad="def test_it(aircore_receiver):\n    pass\n")
-    result = pytester.runpytest_inprocess("-p", "no:faker")
+    result = pytester.runpytest_subprocess("-p", "no:faker")
     result.stdout.fnmatch_lines([message])
     assert result.ret != 0
 
