@@ -1,14 +1,31 @@
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 import textwrap
 
 import pytest
 
+import aircore_mock
 from aircore_mock import AppServer
 
 from .receivers import DEFECTS, MORE_DEFECTS, WARNING_DEFECTS, make_receiver
+
+# The in-process pytester runs below would otherwise be the first to import these: each run's
+# sys.modules snapshot then drops them while `aircore_mock` keeps the names it looked up, and
+# later tests of the same session meet two copies (Hypothesis rejecting its own strategies in
+# examples/, `aircore_mock.Generator is Generator` false in test_layers). Loaded here first,
+# they outlive every run.
+_LOADED_BEFORE_THE_RUNS = [
+    *map(
+        importlib.import_module,
+        ("hypothesis", "aircore_mock.strategies", "aircore_mock.contract", "aircore_mock.fake"),
+    ),
+    importlib.import_module("aircore_mock_pytest.contract"),
+    *(getattr(aircore_mock, name) for name in ("Generator", "Receiver", "FakeAircore", "send")),
+    aircore_mock.iter_errors,
+]
 
 CONTRACT_TESTS = [
     "test_answers_in_time",
