@@ -1,14 +1,31 @@
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 import textwrap
 
 import pytest
 
+import aircore_mock
 from aircore_mock import AppServer
 
 from .receivers import DEFECTS, MORE_DEFECTS, WARNING_DEFECTS, make_receiver
+
+# The in-process pytester runs below would otherwise be the first to import these: each run's
+# sys.modules snapshot then drops them while `aircore_mock` keeps the names it looked up, and
+# later tests of the same session meet two copies (Hypothesis rejecting its own strategies in
+# examples/, `aircore_mock.Generator is Generator` false in test_layers). Loaded here first,
+# they outlive every run.
+_LOADED_BEFORE_THE_RUNS = [
+    *map(
+        importlib.import_module,
+        ("hypothesis", "aircore_mock.strategies", "aircore_mock.contract", "aircore_mock.fake"),
+    ),
+    importlib.import_module("aircore_mock_pytest.contract"),
+    *(getattr(aircore_mock, name) for name in ("Generator", "Receiver", "FakeAircore", "send")),
+    aircore_mock.iter_errors,
+]
 
 CONTRACT_TESTS = [
     "test_answers_in_time",
@@ -369,3 +386,124 @@ def test_a_failure_shows_the_apps_own_exception(pytester: pytest.Pytester) -> No
     result.stdout.fnmatch_lines(
         ["*the app raised:*", "*sqlite3.IntegrityError: UNIQUE constraint failed: recordings.url*"]
     )
+
+
+# The tests below start the fake, and the first run that loads a package inside an in-process
+# pytester run leaves `aircore_mock` holding classes of a copy the run's sys.modules snapshot
+# then discards (later `FakeAircore is aircore_mock.FakeAircore` checks fail): a subprocess each.
+
+
+def test_options_fixtures_configure_the_session_servers(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        """
+        import pytest
+        from aircore_mock import Limits
+
+        @pytest.fixture(scope="session")
+        def aircore_receiver_options():
+            return {"strict": True, "path": "/hooks/aircore", "status": 202,
+                    "limits": Limits(header_timeout=3)}
+
+        @pytest.fixture(scope="session")
+        def aircore_service_options():
+            return {"api_keys": ["k1"], "retries": 2, "seed": 99, "auto_stop": 60}
+        """
+    )
+    pytester.makepyfile(helpers=_FIRST_RECORDING)
+    pytester.makepyfile(
+        test_configured="""
+            import httpx
+            from helpers import first_recording, first_recording_of_a_fake
+
+            def test_receiver(aircore_receiver, aircore_send):
+                assert aircore_receiver.url.endswith("/hooks/aircore")
+                assert aircore_receiver.strict and aircore_receiver.limits.header_timeout == 3
+                report = aircore_send(aircore_receiver.url, "uploaded")
+                assert [r.status for r in report.results] == [202, 202, 202]
+                aircore_send(aircore_receiver.url.replace("/hooks/aircore", "/elsewhere"))
+                assert len(aircore_receiver.callbacks) == 3  # only its path files callbacks
+
+            def test_service_changes_are_undone_by_the_reset(aircore_service):
+                assert first_recording(aircore_service, "k1") == first_recording_of_a_fake(99)
+                assert aircore_service.backend.retry.retries == 2
+                aircore_service.set_retry_policy(0)
+
+            def test_service(aircore_service):
+                assert aircore_service.backend.retry.retries == 2  # back to the options
+                url = f"{aircore_service.url}/recording"
+                for key, status in (("k1", 400), ("k2", 401)):
+                    answer = httpx.post(url, json={}, headers={"Authorization": f"Bearer {key}"})
+                    assert answer.status_code == status
+        """
+    )
+    pytester.runpytest_subprocess("-p", "no:faker").assert_outcomes(passed=3)
+
+
+def test_the_service_gets_the_session_seed_unless_its_options_say(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(helpers=_FIRST_RECORDING)
+    pytester.makepyfile(
+        test_seed="""
+            from helpers import first_recording, first_recording_of_a_fake
+
+            def test_seed(aircore_service, aircore_seed):
+                assert aircore_seed == 5
+                assert first_recording(aircore_service) == first_recording_of_a_fake(5)
+                assert first_recording_of_a_fake(6) != first_recording_of_a_fake(5)
+        """
+    )
+    pytester.runpytest_subprocess("-p", "no:faker", "--aircore-seed", "5").assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ('{"stricct": True}', "*aircore_receiver_options: Receiver() got an unexpected*stricct*"),
+        ('[("strict", True)]', "*aircore_receiver_options must return a dict*got list*"),
+    ],
+)
+def test_a_misspelt_option_names_its_fixture(
+    pytester: pytest.Pytester, options: str, message: str
+) -> None:
+    pytester.makeconftest(
+        f"""
+        import pytest
+
+        @pytest.fixture(scope="session")
+        def aircore_receiver_options():
+            return {options}
+        """
+    )
+    pytester.makepyfile(test_bad="def test_it(aircore_receiver):\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:faker")
+    result.stdout.fnmatch_lines([message])
+    assert result.ret != 0
+
+
+_FIRST_RECORDING = """
+from urllib.parse import unquote
+
+import httpx
+from aircore_mock import FakeAircore
+
+BODY = {
+    "storage": {"filename": "r", "s3": {"access_key_id": "AK", "secret_access_key": "SK",
+                                        "bucket": "acme-recordings", "region": "eu-west-1"}},
+    "location": {"latitude": 50.1, "longitude": 8.7},
+    "user_id": "u",
+    "channel_id": "c",
+}
+
+def first_recording(fake, key="k"):
+    # the internal recording URL is drawn from the fake's seed
+    auth = {"Authorization": f"Bearer {key}"}
+    answer = httpx.post(f"{fake.url}/recording", json=BODY, headers=auth, timeout=10)
+    internal = unquote(answer.json()["url"].split("/recording/", 1)[1])
+    host, recording_id = internal.split("/recording/")
+    return host, recording_id.split("-", 1)[1]  # not its start time: the clocks differ
+
+def first_recording_of_a_fake(seed):
+    with FakeAircore(seed=seed) as fake:
+        return first_recording(fake)
+"""

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import AircoreMockError
+from ..errors import AircoreMockError, UsageError
 from .limits import DeadlineSweeper, HeadCount, Limits, Refusals
 from .listening import ListeningServer, quiet_accept_errors
 
@@ -127,22 +127,37 @@ def guarded_protocol(limits: Limits, refusals: Refusals) -> type:
 
 
 class AppServer(ListeningServer):
-    """An ASGI app on `http://host:port` (port 0 picks a free one): `with AppServer(app) as s:`."""
+    """Any ASGI app (Starlette, FastAPI, ...) served over real HTTP, on uvicorn with httptools
+    and the servers' `Limits`: `with AppServer(app) as server: httpx.get(server.url)`.
+
+    It binds `host` (127.0.0.1) and `port` (0: a free one) when it is made, so `url` and
+    `port` are known before it serves: an app that must know its own address (a callback
+    URL that points back to itself) can be built after the server and set as `server.app`
+    before `start()`. `start()` serves in a background thread until `stop()` (or the end of
+    the `with` block); `serve()` in the foreground until Ctrl-C or SIGTERM. The app's
+    lifespan runs as under uvicorn: startup before the first request, shutdown at stop.
+    A server that is never started still holds its port until `close()`.
+    """
 
     def __init__(
         self,
-        app: Any,
+        app: Any = None,
         host: str = "127.0.0.1",
         port: int = 0,
         path: str = "/",
         *,
         limits: Limits | None = None,
     ) -> None:
+        """`app`: the ASGI app (or None, set `server.app` before serving); `path` only
+        ends `url` (the app gets every path); `limits`: see `Limits`."""
         super().__init__(host, port, path, limits)
         self.app = app
+        """The ASGI app served; may be set (or replaced) until `start()` or `serve()`."""
         self._server: Any = None
 
     def _make_server(self) -> Any:
+        if self.app is None:
+            raise UsageError(f"no app to serve at {self.url}: pass one or set `server.app` first")
         import uvicorn
 
         quiet_accept_errors()

@@ -61,14 +61,21 @@ def accept_burst(max_connections: int) -> int:
 
 @dataclass(frozen=True)
 class Limits:
-    """What a server accepts from its clients (every server of the project uses these)."""
+    """What a server accepts from its clients: `AppServer`, `Receiver` and `FakeAircore` take
+    one as `limits=` (`Limits(header_timeout=2)`; the defaults are the README's table).
+    Clients beyond a limit are turned away and counted in the server's `refusals`; a value
+    that cannot work (a timeout of 0, a head cap under 1 KiB) raises `UsageError`."""
 
     header_timeout: float = HEADER_TIMEOUT
+    """Seconds to send a request's line and headers (408 beyond)."""
     body_timeout: float = BODY_TIMEOUT
+    """Seconds to send the body once the headers are in (the connection is closed beyond)."""
     max_head: int = MAX_HEAD
+    """Bytes of request line and headers (431 beyond)."""
     max_connections: int | None = None
-    """None: `default_max_connections()`."""
+    """Open connections served at once (503 beyond); None: `default_max_connections()`."""
     keep_alive: int = KEEP_ALIVE
+    """Seconds an idle kept-alive connection stays open."""
 
     def __post_init__(self) -> None:
         for name in ("header_timeout", "body_timeout"):

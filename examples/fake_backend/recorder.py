@@ -98,7 +98,7 @@ def create_app(settings: Settings, db_path: str = ":memory:") -> Starlette:
     async def start(request: Request) -> Response:
         channel_id = request.path_params["channel_id"]
         user_id = (await request.json()).get("user_id", "backend")
-        public = settings.public_url or str(request.base_url).rstrip("/")
+        public = (settings.public_url or str(request.base_url)).rstrip("/")
         body = {
             "storage": {
                 "filename": settings.filename,

@@ -28,16 +28,20 @@ def serve_backend(aircore_service: Any) -> Iterator[Any]:
     servers: list[AppServer] = []
 
     def serve(**overrides: Any) -> httpx.Client:
-        settings = Settings(aircore_url=aircore_service.url, api_key="test-key", **BUCKET)
+        server = AppServer()  # bound already: its URL goes into the app's callback URLs
+        servers.append(server)
+        settings = Settings(
+            aircore_url=aircore_service.url, api_key="test-key", public_url=server.url, **BUCKET
+        )
         for name, value in overrides.items():
             setattr(settings, name, value)
-        server = AppServer(create_app(settings)).start()
-        servers.append(server)
+        server.app = create_app(settings)
+        server.start()
         return httpx.Client(base_url=server.url, timeout=10)
 
     yield serve
     for server in servers:
-        server.stop()
+        server.stop()  # also releases the port of one that never started
 
 
 def test_happy_path(aircore_service: Any, serve_backend: Any) -> None:

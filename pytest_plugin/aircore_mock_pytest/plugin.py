@@ -5,7 +5,7 @@ PYTEST_DONT_REWRITE: loaded into every pytest run; no bare asserts to rewrite.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -137,16 +137,59 @@ def aircore_send(request: pytest.FixtureRequest, aircore_generator: Any) -> Call
 
 
 @pytest.fixture(scope="session")
-def _aircore_receiver_server() -> Iterator[Any]:
+def aircore_receiver_options() -> dict[str, Any]:
+    """Keyword arguments for the session's `aircore_mock.Receiver` behind `aircore_receiver`.
+
+    Override it, session-scoped, in your conftest.py to configure that server: e.g.
+    `{"strict": True, "path": "/aircore/callbacks", "status": 202}` (also `max_body`,
+    `limits`, `log`, `keep`, `host`, `port`). The default, `{}`, is a lenient server on a
+    free port of 127.0.0.1 that files callbacks at `/` and answers 204.
+    """
+    return {}
+
+
+@pytest.fixture(scope="session")
+def aircore_service_options() -> dict[str, Any]:
+    """Keyword arguments for the session's `aircore_mock.FakeAircore` behind `aircore_service`.
+
+    Override it, session-scoped, in your conftest.py to configure the fake: e.g.
+    `{"api_keys": ["test-key"], "auto_stop": 600, "retries": 2}` (also `clock`, `speed`,
+    `upload_delay`, `backoff`, `callback_timeout`, `seed`, `public_url`, `limits`, `log`,
+    `host`, `port`). The default, `{}`, is a manual clock, any bearer key, no retries and
+    the session seed (`--aircore-seed`), served on a free port of 127.0.0.1.
+    """
+    return {}
+
+
+def _build(kind: Callable[..., Any], fixture: str, options: Any) -> Any:
+    """`kind(**options)`, or a usage error that names the fixture the options came from (a
+    misspelt option would otherwise surface as a TypeError deep in a session fixture)."""
+    import inspect
+
+    if not isinstance(options, Mapping):
+        raise pytest.UsageError(
+            f"{fixture} must return a dict of keyword arguments for {kind.__name__}, "
+            f"got {type(options).__name__}"
+        )
+    try:
+        inspect.signature(kind).bind(**options)
+    except TypeError as exc:
+        raise pytest.UsageError(f"{fixture}: {kind.__name__}() {exc}") from None
+    return kind(**options)
+
+
+@pytest.fixture(scope="session")
+def _aircore_receiver_server(aircore_receiver_options: dict[str, Any]) -> Iterator[Any]:
     from aircore_mock import Receiver
 
-    with Receiver() as receiver:
+    with _build(Receiver, "aircore_receiver_options", aircore_receiver_options) as receiver:
         yield receiver
 
 
 @pytest.fixture
 def aircore_receiver(_aircore_receiver_server: Any) -> Any:
-    """A live capture server on 127.0.0.1 (shared by the session, emptied for each test).
+    """A live capture server on 127.0.0.1 (shared by the session, emptied for each test;
+    configured by `aircore_receiver_options`).
 
     `.url`, `.callbacks`, `.captures`, `.wait_for(n, timeout=...)`, `.summary()`.
     """
@@ -155,17 +198,21 @@ def aircore_receiver(_aircore_receiver_server: Any) -> Any:
 
 
 @pytest.fixture(scope="session")
-def _aircore_service_server(aircore_seed: int) -> Iterator[Any]:
+def _aircore_service_server(
+    aircore_seed: int, aircore_service_options: dict[str, Any]
+) -> Iterator[Any]:
     from aircore_mock import FakeAircore
 
-    with FakeAircore(seed=aircore_seed) as fake:
+    options = {"seed": aircore_seed, **aircore_service_options}
+    with _build(FakeAircore, "aircore_service_options", options) as fake:
         yield fake
 
 
 @pytest.fixture
 def aircore_service(_aircore_service_server: Any) -> Any:
     """A fake of Aircore's recording API on 127.0.0.1 that sends the callbacks back (shared
-    by the session, reset for each test), on a manual clock.
+    by the session, reset for each test; configured by `aircore_service_options`), on a
+    manual clock unless those options say otherwise.
 
     Point your app's Aircore client at `.url` (`POST {url}/recording`); `.advance(seconds)`
     runs the auto-stops and uploads due by then; `.wait_for_callbacks(n, timeout=...)`,
