@@ -15,6 +15,34 @@ class UsageError(AircoreMockError, ValueError):
     """An argument the caller gave cannot be used (unknown scenario, bad override, ...)."""
 
 
+def number(
+    name: str,
+    value: object,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    above: float | None = None,
+    integer: bool = False,
+) -> float:
+    """`value` checked at a library boundary: a finite number (an int when `integer`), at
+    least `low`, more than `above`, at most `high`; else a `UsageError` that names it."""
+    kinds = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        wanted = "an integer" if integer else "a number"
+        raise UsageError(f"{name} must be {wanted}, got {type(value).__name__}")
+    if not math.isfinite(value):
+        raise UsageError(f"{name} must be finite, got {value}")
+    if low is not None and value < low:
+        bound = "must not be negative" if low == 0 else f"must be at least {low:g}"
+        raise UsageError(f"{name} {bound}, got {value}")
+    if above is not None and not value > above:
+        bound = "must be positive" if above == 0 else f"must be more than {above:g}"
+        raise UsageError(f"{name} {bound}, got {value}")
+    if high is not None and value > high:
+        raise UsageError(f"{name} must be at most {high:g}, got {value}")
+    return value
+
+
 def seconds(name: str, value: object) -> float:
     """`value` as a number of seconds to wait: a finite, non-negative int or float, or a
     `UsageError` naming the argument (a NaN or an infinity would wait for ever)."""

@@ -83,6 +83,24 @@ def _plainly_json(payload: Any) -> bool:
     return True
 
 
+def deeper_than(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether `value` nests objects and arrays more than `limit` levels deep (walked without
+    recursion: what checks a body must not itself fail on one nested 100,000 deep)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if type(item) is dict:
+            children: Any = item.values()
+        elif type(item) is list:
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if type(child) in (dict, list))
+    return False
+
+
 def _not_json(path: str, what: str) -> TypeError:
     return TypeError(
         f"{path}: {what} is not a JSON value (JSON has objects, arrays, strings, numbers, "

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .. import model
-from ..errors import AircoreMockError, UsageError, seconds
+from ..errors import AircoreMockError, UsageError, number, seconds
 from ..model import Callback
 from ..results import Result
 from ..server import ServedSummary
@@ -178,6 +178,8 @@ class JournalEntry:
 
 
 INJECTABLE = ("stop", "upload-failure", "error")
+MAX_WAIT_S = 366 * 24 * 3600.0
+"""The furthest the clock may be advanced, or a fault put off, in one call: a year."""
 
 
 @dataclass(frozen=True)
@@ -428,8 +430,11 @@ class FakeBackend:
 
     def advance(self, seconds: float) -> int:
         """Move the clock forward and run every step due by then, each at its own time."""
-        if not seconds >= 0:
+        if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and seconds < 0:
             raise UsageError(f"time only moves forward: advance({seconds!r})")
+        # Bounded: a clock pushed past what a timestamp can hold would break every later
+        # callback (and the fake with it).
+        seconds = number("seconds", seconds, low=0, high=MAX_WAIT_S)
         with self._lock:
             target = self.clock.now() + round(seconds * 1000)
             ran = 0
@@ -562,8 +567,7 @@ class FakeBackend:
             reasons = model.lifecycle().stop_reasons
             if reason not in reasons:
                 raise UsageError(f"unknown stop reason {reason!r}; known: {', '.join(reasons)}")
-            if not after >= 0:
-                raise UsageError(f"after must be 0 seconds or more, got {after}")
+            number("after", after, low=0, high=MAX_WAIT_S)
         if what == "upload-failure":
             from ..generation.facts import failure_families
 
@@ -574,6 +578,8 @@ class FakeBackend:
             isinstance(status, bool) or not isinstance(status, int) or not 500 <= status <= 599
         ):
             raise UsageError(f"an injected error is a 5XX status, got {status!r}")
+        if recording is not None and not isinstance(recording, str):
+            raise UsageError(f"recording must be an id or a URL (a string), got {recording!r}")
         with self._lock:
             target = None
             if recording is not None:

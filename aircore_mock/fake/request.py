@@ -16,6 +16,7 @@ from urllib.parse import quote, unquote
 
 from .. import schemas as _schemas
 from ..errors import Problem
+from ..validation import MAX_DEPTH, deeper_than
 
 REQUEST_SCHEMA = "start-recording-request"
 REDACTED = "[redacted]"
@@ -55,6 +56,8 @@ def check_request(body: Any) -> list[Problem]:
     Messages name the field and the rule, never the value: a mistyped secret must not come
     back in an error body or a log line.
     """
+    if deeper_than(body):  # (the explainer would recurse past Python's limit)
+        return [Problem("$", f"nested more than {MAX_DEPTH} levels deep", "depth")]
     is_valid, explainer = _validators()
     if is_valid(body):
         return []

@@ -9,7 +9,7 @@ from typing import Any
 
 from faker import Generator as FakerGenerator
 
-from ..errors import UsageError
+from ..errors import UsageError, number
 from ..model import Callback, Delivery, Recording, lifecycle
 from ..seeds import new_seed
 from ._draw import between, pick
@@ -29,6 +29,8 @@ class Generator:
     """Seeded source of realistic recordings and callbacks (one Faker instance, built once)."""
 
     def __init__(self, seed: int | None = None) -> None:
+        if seed is not None:
+            number("seed", seed, integer=True)
         self.seed: int = new_seed() if seed is None else int(seed)
         """The seed in use: pass it back to reproduce every byte."""
         self.faker = FakerGenerator()
@@ -126,8 +128,8 @@ class Generator:
         self, scenario: Scenario, count: int | None, pins: Mapping[str, Any]
     ) -> Iterator[Recording]:
         # Checked now, not on first iteration, so a bad request fails where it is made.
-        if count is not None and count < 1:
-            raise UsageError(f"count must be at least 1, got {count}")
+        if count is not None:
+            number("count", count, low=1, integer=True)
         if count != 1 and pins.get("url") is not None:
             raise UsageError("a pinned url names one recording: use a count of 1")
         return self._timeline(scenario, count, pins)

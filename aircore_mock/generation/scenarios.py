@@ -239,6 +239,8 @@ def names() -> list[str]:
 
 def resolve(name: str) -> Scenario:
     """A scenario from its name: `OUTCOME`, `FAULT` or `OUTCOME+FAULT[+FAULT...]`."""
+    if not isinstance(name, str):
+        raise UsageError(f"a scenario is named by a string such as 'uploaded', got {name!r}")
     parts = [p.strip() for p in name.split("+")]
     chosen: Outcome | None = None
     faults: list[Fault] = []

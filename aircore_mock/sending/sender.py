@@ -16,9 +16,9 @@ import weakref
 from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypedDict
 
-from ..errors import UsageError
+from ..errors import UsageError, number
 from ..results import Report, Result
-from .engine import Engine, Options
+from .engine import MAX_BACKOFF, Engine, Options
 from .targets import Kind, check_header_value, check_url, target_kind
 from .transports import AiohttpTransport, AsgiTransport, Transport, WsgiTransport
 
@@ -44,6 +44,13 @@ class SendOptions(TypedDict, total=False):
     keepalive: bool
     lifespan: bool
     max_failures: int | None
+
+
+MAX_CONCURRENCY = 10_000
+"""Lanes a sender runs at once (each holds a connection): beyond this, a send would spend
+its time and memory on lanes rather than deliveries."""
+MAX_RETRIES = 100
+"""Retries of one delivery (with backoff capped at 30 s each, 100 already span ~50 min)."""
 
 
 class AsyncSender:
@@ -80,16 +87,19 @@ class AsyncSender:
         lifespan: bool = True,
         max_failures: int | None = None,
     ) -> None:
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-            raise UsageError(f"concurrency must be at least 1, got {concurrency!r}")
-        for name, value in (("rate", rate), ("speed", speed), ("timeout", timeout)):
-            if value is not None and not value > 0:
-                raise UsageError(f"{name} must be positive, got {value}")
-        for name, number in (("retries", retries), ("backoff", backoff)):
-            if number < 0:
-                raise UsageError(f"{name} must not be negative, got {number}")
-        if max_failures is not None and max_failures < 1:
-            raise UsageError(f"max_failures must be at least 1 (or None), got {max_failures}")
+        # Checked here, by name: a NaN or an infinity would wait for ever, a float count or a
+        # million lanes would misbehave far from where it was given.
+        number("concurrency", concurrency, low=1, high=MAX_CONCURRENCY, integer=True)
+        for name, value in (("rate", rate), ("speed", speed)):
+            if value is not None:
+                number(name, value, above=0)
+        number("timeout", timeout, above=0)
+        number("retries", retries, low=0, high=MAX_RETRIES, integer=True)
+        number("backoff", backoff, low=0, high=MAX_BACKOFF)
+        if max_failures is not None:
+            number("max_failures", max_failures, low=1, integer=True)
+        if headers is not None and not isinstance(headers, Mapping):
+            raise UsageError(f"headers must be a mapping of names to values, got {headers!r}")
         self.kind: Kind
         if transport is not None:
             if headers:  # they would be silently lost: the transport sends its own

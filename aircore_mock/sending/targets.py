@@ -83,5 +83,7 @@ def parse_headers(lines: Iterable[str]) -> dict[str, str]:
 
 def check_header_value(name: str, value: str) -> None:
     """A usage error for a header value HTTP cannot carry (non-ASCII, line breaks, NUL)."""
+    if not isinstance(name, str) or not name or not name.isascii():
+        raise UsageError(f"bad header name {name!r}: an ASCII string")
     if not isinstance(value, str) or not value.isascii() or any(c in value for c in "\r\n\0"):
         raise UsageError(f"bad header {name!r}: the value must be ASCII on one line")

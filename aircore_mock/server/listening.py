@@ -9,12 +9,14 @@ import threading
 import time
 from typing import TypeVar
 
-from ..errors import UsageError
+from ..errors import UsageError, number
 from .limits import Limits, Refusals
 
 
 def normalize_path(path: str) -> str:
     """`/path` with one leading slash and no trailing one (`/` for the root)."""
+    if not isinstance(path, str):
+        raise UsageError(f"path must be a string such as '/aircore', got {path!r}")
     return "/" + path.strip("/") if path.strip("/") else "/"
 
 
@@ -46,6 +48,10 @@ def quiet_accept_errors() -> None:
 
 def bind(host: str, port: int) -> socket.socket:
     """A listening socket; bound before the server starts, so its port is known at once."""
+    if not isinstance(host, str) or not host:
+        raise UsageError(f"host must be a name or an address, got {host!r}")
+    # (getaddrinfo would take 70000 as 70000 % 65536 and listen somewhere else)
+    number("port", port, low=0, high=65535, integer=True)
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
