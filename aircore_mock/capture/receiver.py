@@ -115,6 +115,7 @@ class Receiver:
             self.store.summary(),
             refused=dataclasses.replace(self.refusals),
             log_lines_dropped=None if self._log is None else self._log.dropped,
+            log_drop_causes={} if self._log is None else self._log.dropped_by,
         )
 
     def flush_log(self, timeout: float = 5.0) -> bool:

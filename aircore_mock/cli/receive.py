@@ -117,5 +117,6 @@ def receive(
     report_dropped(out)
     log_dropped = summary.log_lines_dropped
     if log_dropped:
-        click.echo(text.dropped_lines(log_dropped, str(log_file), "log"), err=True)
+        causes = summary.log_drop_causes
+        click.echo(text.dropped_lines(log_dropped, str(log_file), "log", causes), err=True)
     sys.exit(EXIT_FAILED if summary.invalid else EXIT_OK)

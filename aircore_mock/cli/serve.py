@@ -119,5 +119,10 @@ def serve(
         fake.serve(on_ready=ready)
     finally:
         out.close(timeout=2)
-    echo_lines(text.fake_summary(fake.summary()), err=True)
+    summary = fake.summary()
+    echo_lines(text.fake_summary(summary), err=True)
     report_dropped(out)
+    if summary.log_lines_dropped:
+        causes = summary.log_drop_causes
+        log = str(log_file)
+        click.echo(text.dropped_lines(summary.log_lines_dropped, log, "log", causes), err=True)

@@ -96,7 +96,7 @@ def report_dropped(out: Any) -> None:
     from ..reporting.text import dropped_lines
 
     if out.dropped and not out.broken:
-        click.echo(dropped_lines(out.dropped), err=True)
+        click.echo(dropped_lines(out.dropped, causes=dict(out.dropped_by)), err=True)
 
 
 def check_ready_file(path: str | None) -> None:

@@ -188,6 +188,7 @@ class FakeAircore:
             self.backend.summary(),
             refused=None if refusals is None else dataclasses.replace(refusals),
             log_lines_dropped=None if self._log is None else self._log.dropped,
+            log_drop_causes={} if self._log is None else self._log.dropped_by,
         )
 
     @property

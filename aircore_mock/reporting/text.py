@@ -400,6 +400,17 @@ def fake_summary(summary: FakeSummary) -> list[str]:
     return [*lines, refused] if refused else lines
 
 
-def dropped_lines(dropped: int, where: str = "stdout", what: str = "output") -> str:
-    """The notice for lines (output, or log) that could not keep up with a server."""
-    return f"aircore-mock: {dropped} {what} line(s) dropped: {where} did not keep up"
+def dropped_lines(
+    dropped: int,
+    where: str = "stdout",
+    what: str = "output",
+    causes: dict[str, int] | None = None,
+) -> str:
+    """The notice for lines (output, or log) a server could not write, with their causes:
+    `... dropped: stdout did not keep up`, or `... dropped: received.jsonl: No space left on
+    device (12), did not keep up (3)`."""
+    named = {k: n for k, n in (causes or {}).items() if n}
+    if set(named) <= {"did not keep up", "not written in time"}:  # a slow reader, either way
+        return f"aircore-mock: {dropped} {what} line(s) dropped: {where} did not keep up"
+    why = ", ".join(f"{cause} ({n})" for cause, n in sorted(named.items(), key=lambda c: -c[1]))
+    return f"aircore-mock: {dropped} {what} line(s) dropped: {where}: {why}"

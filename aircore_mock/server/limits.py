@@ -202,6 +202,8 @@ class ServedSummary:
     """Clients the server's limits turned away (None: never served over HTTP)."""
     log_lines_dropped: int | None = field(default=None, kw_only=True)
     """Log lines not written: the disk could not keep up, or failed (None: no log)."""
+    log_drop_causes: dict[str, int] = field(default_factory=dict, kw_only=True)
+    """The log lines not written, by cause (`did not keep up`, `No space left on device`)."""
 
     def _served_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -209,4 +211,6 @@ class ServedSummary:
             out["refused"] = self.refused.to_json()
         if self.log_lines_dropped is not None:
             out["log_lines_dropped"] = self.log_lines_dropped
+        if self.log_drop_causes:
+            out["log_drop_causes"] = dict(self.log_drop_causes)
         return out

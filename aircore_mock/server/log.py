@@ -3,6 +3,7 @@ appended, written by a thread of its own so that a slow or full disk never stall
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
@@ -26,7 +27,7 @@ class JsonlLog:
         self._to_json = to_json
         self._file: IO[bytes] | None = None
         self._writer: LineWriter | None = None
-        self._dropped = 0
+        self._dropped_by: collections.Counter[str] = collections.Counter()
 
     def _line(self, record: Any) -> bytes:
         data = record if self._to_json is None else self._to_json(record)
@@ -52,7 +53,15 @@ class JsonlLog:
     @property
     def dropped(self) -> int:
         """Records that could not be written (the disk could not keep up, or failed)."""
-        return self._dropped + (self._writer.dropped if self._writer is not None else 0)
+        return sum(self.dropped_by.values())
+
+    @property
+    def dropped_by(self) -> dict[str, int]:
+        """Records not written, by cause (`did not keep up`, `No space left on device`, ...)."""
+        causes = collections.Counter(self._dropped_by)
+        if self._writer is not None:
+            causes.update(self._writer.dropped_by)
+        return dict(causes)
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until every record so far is written; False if that took over `timeout`."""
@@ -62,7 +71,7 @@ class JsonlLog:
         """Write what is queued (for up to `timeout` seconds) and close the file."""
         if self._writer is not None:
             self._writer.close(timeout=timeout)
-            self._dropped += self._writer.dropped
+            self._dropped_by.update(self._writer.dropped_by)
             self._writer = None
         if self._file is not None:
             self._file.close()

@@ -25,6 +25,7 @@ import contextlib
 import errno
 import os
 import select
+import stat
 import threading
 import time
 from collections.abc import Callable
@@ -37,6 +38,11 @@ _CHUNK = 4096  # PIPE_BUF: a pipe that polls writable takes this much without bl
 _POLL = 0.2  # seconds between checks whether the writer is being closed
 _BATCH = 1024
 _GATHER = 0.05  # seconds the writer lets items gather: one wake-up a batch, not one an item
+_FINISH_LINE = 2.0  # seconds a line begun may take to finish after close() gave up
+
+SLOW = "did not keep up"
+CLOSED = "closed"
+LATE = "not written in time"
 
 
 class LineWriter:
@@ -65,8 +71,10 @@ class LineWriter:
         self.on_broken = on_broken
         self.written = 0
         """Items written."""
-        self.dropped = 0
-        """Items dropped: the queue was full, the reader had gone, or `close()` gave up."""
+        self.dropped_by: collections.Counter[str] = collections.Counter()
+        """Items dropped, by cause: `did not keep up` (the queue was full), `closed` (the
+        reader went away), `not written in time` (`close()` gave up on a reader), or the
+        write's error (`No space left on device`, ...)."""
         self.broken = False
         """The reader went away (EPIPE); later items are dropped."""
         self.error: str | None = None
@@ -75,6 +83,7 @@ class LineWriter:
         self._wake = threading.Condition(threading.Lock())
         self._closing = False
         self._abandon = False
+        self._abandoned_at: float | None = None
         self._busy = False
         # poll, not select: select cannot watch a descriptor numbered above 1023, which a busy
         # server's log file may get. Without poll (Windows) writes simply block the thread.
@@ -85,13 +94,25 @@ class LineWriter:
         self._thread = threading.Thread(target=self._run, name=f"aircore-mock {name}", daemon=True)
         self._thread.start()
 
+    @property
+    def dropped(self) -> int:
+        """Items dropped, whatever the cause (see `dropped_by`)."""
+        return sum(self.dropped_by.values())
+
+    def _drop(self, count: int, cause: str) -> None:
+        if count:
+            self.dropped_by[cause] += count
+
     def put(self, item: Any) -> bool:
         """Render `item` and queue it for writing; False (and counted in `dropped`) if it
         cannot be."""
         # deque.append is atomic; the length check may let a few past the capacity under a
         # race, which is harmless: the bound is on memory, not exact.
-        if self._closing or self.broken or len(self._queue) >= self.capacity:
-            self.dropped += 1
+        if self.broken:
+            self._drop(1, CLOSED)
+            return False
+        if self._closing or len(self._queue) >= self.capacity:
+            self._drop(1, SLOW)
             return False
         try:
             data = self.render(item)
@@ -128,10 +149,10 @@ class LineWriter:
         gave_up = self._thread.is_alive()
         if gave_up:
             self._abandon = True
-            self._thread.join(_POLL * 2 + 0.1)
+            self._thread.join(_FINISH_LINE + _POLL * 2 + 0.1)
         left = len(self._queue)
         if left:
-            self.dropped += left
+            self._drop(left, CLOSED if self.broken else LATE)
             self._queue.clear()
         return not gave_up and not left and not self.broken
 
@@ -153,29 +174,77 @@ class LineWriter:
                 batch = []
                 while queue and len(batch) < _BATCH:
                     batch.append(queue.popleft())
-            if not self._write(b"".join(batch)):
-                self.dropped += len(batch) + len(queue)
-                queue.clear()
+            done = self._write_lines(batch)
+            self.written += done
+            if done < len(batch):
+                cause = CLOSED if self.broken else LATE if self._abandon else self.error or "?"
+                self._drop(len(batch) - done, cause)
                 if self.broken or self._abandon:
+                    self._drop(len(queue), CLOSED if self.broken else LATE)
+                    queue.clear()
                     return
-                continue
-            self.written += len(batch)
 
-    def _write(self, data: bytes) -> bool:
+    def _write_lines(self, lines: list[bytes]) -> int:
+        """Write whole lines, in chunks that end where a line ends; how many were written.
+
+        A line is written whole or not at all: chunks of up to `_CHUNK` bytes of whole lines
+        (a pipe takes each in one atomic write), a longer line on its own; when a write fails
+        part-way (a full disk), a regular file is cut back to the end of the last whole line,
+        so that the file stays valid JSONL when space comes back."""
+        done = index = 0
+        while index < len(lines):
+            size, end = len(lines[index]), index + 1
+            while end < len(lines) and size + len(lines[end]) <= _CHUNK:
+                size += len(lines[end])
+                end += 1
+            chunk = lines[index]
+            if end > index + 1:
+                chunk = b"".join(lines[index:end])
+            sent = self._write(chunk)
+            if sent < len(chunk):
+                # Count what went whole; take back a torn line where the target allows.
+                whole = chunk.rfind(b"\n", 0, sent) + 1
+                done += chunk.count(b"\n", 0, whole)
+                if sent > whole:
+                    self._take_back(sent - whole)
+                return done
+            done += end - index
+            index = end
+        return done
+
+    def _take_back(self, size: int) -> None:
+        # Only a regular file can be cut back (a pipe or a terminal cannot unsay bytes).
+        with contextlib.suppress(OSError):
+            info = os.fstat(self.fd)
+            if stat.S_ISREG(info.st_mode):
+                os.ftruncate(self.fd, max(0, info.st_size - size))
+
+    def _write(self, data: bytes) -> int:
+        """Write `data`; the bytes written (fewer when the target failed or was given up)."""
         view = memoryview(data)
-        while view:
-            if self._abandon:
-                return False
+        sent = 0
+        while sent < len(data):
+            # Given up (close() timed out) between lines, never inside one already begun on
+            # a pipe: a pipe whose reader is slow still gets the line's end.
+            if self._abandon and (sent == 0 or self._gave_up_on_line()):
+                return sent
             if self._poller is not None and not self._poller.poll(_POLL * 1000):
                 continue  # not writable yet (or an error, which the write below reports)
             try:
-                done = os.write(self.fd, view[:_CHUNK])
+                done = os.write(self.fd, view[sent : sent + _CHUNK])
             except BlockingIOError:
                 continue
             except OSError as exc:
-                return self._failed(exc)
-            view = view[done:]
-        return True
+                self._failed(exc)
+                return sent
+            sent += done
+        return sent
+
+    def _gave_up_on_line(self) -> bool:
+        """After `close()` gave up: a line begun is finished for up to `_FINISH_LINE` s more."""
+        if self._abandoned_at is None:
+            self._abandoned_at = time.monotonic()
+        return time.monotonic() - self._abandoned_at > _FINISH_LINE
 
     def _failed(self, exc: BaseException) -> bool:
         if isinstance(exc, OSError) and exc.errno in (errno.EPIPE, errno.EBADF):
