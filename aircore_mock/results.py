@@ -47,6 +47,10 @@ class DeliveryOutcome(str, enum.Enum):
 _DELIVERED = DeliveryOutcome.DELIVERED
 
 
+def _one_line(text: str) -> str:
+    return " ".join(text.split()) if "\n" in text or "\r" in text else text
+
+
 @dataclass(slots=True)  # not frozen: a frozen dataclass takes ~3x longer to build, per delivery
 class Result:
     """What happened to one delivery: the answer, or why there was none."""
@@ -81,12 +85,13 @@ class Result:
         return self.outcome is DeliveryOutcome.DELIVERED
 
     def describe(self) -> str:
-        """One line: the answer, or the error."""
+        """One line: the answer, or the error (line breaks in either folded: a report has one
+        line per delivery)."""
         if self.error is not None:
-            return f"{self.outcome.value}: {self.error}"
+            return f"{self.outcome.value}: {_one_line(self.error)}"
         text = f"HTTP {self.status}"
         if not self.delivered and self.body:
-            text += f": {self.body[:80]}"
+            text += f": {_one_line(self.body[:80])}"
         return text
 
     def to_json(self) -> dict[str, Any]:

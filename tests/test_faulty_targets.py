@@ -122,7 +122,10 @@ def test_retry_after_is_capped() -> None:
     from aircore_mock.sending.engine import MAX_RETRY_AFTER, retry_after
 
     assert retry_after({"retry-after": "100000"}) == MAX_RETRY_AFTER
-    assert retry_after({"retry-after": "-5"}) == 0.0
+    # not delta-seconds: ignored (a retry then backs off as usual), never misread
+    for bad in ("-5", "1_0", "0x10", "１０", "ten"):
+        assert retry_after({"retry-after": bad}) is None, bad
+    assert retry_after({"retry-after": " 7 "}) == 7.0
     assert retry_after({"retry-after": "soon"}) is None
     assert retry_after({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0.0
     assert app.state.calls == []

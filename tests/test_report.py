@@ -64,3 +64,15 @@ def test_percentiles_reach_the_edges_and_refuse_what_is_not_one() -> None:
     assert report.percentiles(0, 50, 100) == [1.0, 1.0, 5000.0]
     with pytest.raises(ValueError, match="between 0 and 100"):
         report.percentile(150)
+
+
+def test_a_result_describes_itself_on_one_line() -> None:
+    from aircore_mock import DeliveryOutcome, Result
+
+    def result(outcome: DeliveryOutcome, status: int | None, **kw: str) -> Result:
+        return Result(0, {}, "u", None, 1, status, 1.0, outcome, **kw)
+
+    broken = result(DeliveryOutcome.ERROR, None, error="bad\r\nanswer:\n  x")
+    assert broken.describe() == "error: bad answer: x"
+    rejected = result(DeliveryOutcome.REJECTED, 400, body="line one\nline two")
+    assert rejected.describe() == "HTTP 400: line one line two"

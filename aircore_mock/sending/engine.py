@@ -18,6 +18,7 @@ import asyncio
 import collections
 import contextlib
 import email.utils
+import re
 import threading
 import time
 import zlib
@@ -134,6 +135,9 @@ _Attempt = tuple[Result, float | None]
 """An attempt's result, and the wait its answer asked for (`Retry-After`), if any."""
 
 
+_DELTA_SECONDS = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+
+
 def retry_after(headers: Mapping[str, str]) -> float | None:
     """Seconds a `Retry-After` header asks for (delta-seconds or an HTTP-date), capped.
 
@@ -142,10 +146,9 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
     value = headers.get("retry-after")
     if not value:
         return None
-    try:
-        return max(0.0, min(float(value), MAX_RETRY_AFTER))
-    except ValueError:
-        pass
+    value = value.strip()
+    if _DELTA_SECONDS.fullmatch(value):  # 1*DIGIT (and decimals, which some servers send);
+        return min(float(value), MAX_RETRY_AFTER)  # float() alone would take "1_0" or "-5"
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
