@@ -123,7 +123,7 @@ def test_retry_after_is_capped() -> None:
 
     assert retry_after({"retry-after": "100000"}) == MAX_RETRY_AFTER
     # not delta-seconds: ignored (a retry then backs off as usual), never misread
-    for bad in ("-5", "1_0", "0x10", "１０", "ten"):
+    for bad in ("-5", "1_0", "0x10", "\uff11\uff10", "ten"):
         assert retry_after({"retry-after": bad}) is None, bad
     assert retry_after({"retry-after": " 7 "}) == 7.0
     assert retry_after({"retry-after": "soon"}) is None
