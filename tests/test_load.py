@@ -366,3 +366,83 @@ def test_locusts_own_usage_error_is_one_line_and_exit_2() -> None:
     assert "Error: Locust refused its options: unrecognized arguments: --bogus-flag" in done.stderr
     assert "usage: locust" not in done.stderr and ": error: " not in done.stderr
     assert "Traceback" not in done.stderr and done.stdout == ""
+
+
+def _children(pid: int) -> list[int]:
+    # Linux: the processes whose parent is `pid`, from /proc (no procps needed).
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _gone(pid: int, within: float) -> bool:
+    import os
+    import time
+
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            return True  # a zombie: it has ended, its parent has not reaped it yet
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_a_worker_lost_mid_test_makes_the_counts_inexact_and_names_it() -> None:
+    import os
+
+    with Receiver(keep=False) as receiver:
+        load = subprocess.Popen(
+            [*CLI, "load", "--target", receiver.url, "--processes", "2", "-u", "4", "-r", "4",
+             "--run-time", "6s", "--seed", "3", "--format", "json"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        try:
+            receiver.wait_for(50, timeout=60)
+            (master,) = _children(load.pid)
+            workers = _children(master)
+            assert len(workers) == 2
+            os.kill(workers[0], signal.SIGKILL)
+            out, err = load.communicate(timeout=BOUND_S)
+        finally:
+            _stop(load)
+    summary = json.loads(out)
+    assert load.returncode == 1, err[-2000:]
+    assert summary["exact"] is False and summary["workers"] == 2
+    assert len(summary["workers_without_last_report"]) == 1
+    assert "error: the counts are not exact" in err
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_locust_ends_with_the_load_process_that_started_it() -> None:
+    with Receiver(keep=False) as receiver:
+        load = subprocess.Popen(
+            [*CLI, "load", "--target", receiver.url, "--processes", "2", "-u", "2", "-r", "2",
+             "--run-time", "5m", "--seed", "3"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            receiver.wait_for(20, timeout=60)
+            (master,) = _children(load.pid)
+            workers = _children(master)
+            load.kill()  # SIGKILL: it cannot pass anything on
+            load.wait(timeout=BOUND_S)
+            assert _gone(master, 60) and all(_gone(w, 60) for w in workers)
+        finally:
+            _stop(load)

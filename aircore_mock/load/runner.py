@@ -318,6 +318,7 @@ def run_load(
             stderr=subprocess.PIPE,
             env=env,
             start_new_session=True,
+            preexec_fn=_end_with_parent,
         )
         relay = _StderrRelay(child.stderr)  # type: ignore[arg-type]
         if on_started is not None:
@@ -331,6 +332,22 @@ def run_load(
             with open(summary_path, encoding="utf-8") as handle:
                 summary = LoadSummary.from_json(json.load(handle))
     return LoadOutcome(child.returncode, summary, timed_out, relay.usage_error)
+
+
+def _end_with_parent() -> None:
+    """In Locust's process, before it runs: a SIGTERM when the process that started it dies
+    (even by SIGKILL), so that a killed `aircore-mock load` does not leave Locust loading the
+    target until its run time ends. Linux only (prctl); elsewhere nothing."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 class _StderrRelay:

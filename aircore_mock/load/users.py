@@ -87,7 +87,10 @@ class LoadState:
         self.drained = gevent.event.Event()
         self.undrained: list[str] = []
         self.workers = 0
-        """Workers asked for their last counts (a master's, at the end of a test)."""
+        """Workers that took part (a master's): those that reported, or were asked to."""
+        self.seen: set[str] = set()
+        """Workers whose counts have come in (a master's): one that is gone by the end took
+        its last deliveries with it."""
 
     def count(self, event: str, status: str) -> None:
         self.deliveries.setdefault(event, Counter())[status] += 1
@@ -382,7 +385,9 @@ def _on_init(environment: Environment, **_: Any) -> None:
 
 @events.test_start.add_listener
 def _on_test_start(environment: Environment, **_: Any) -> None:
-    load_state(environment).reset()
+    state = load_state(environment)
+    state.reset()
+    state.seen = set()
 
 
 @events.report_to_master.add_listener
@@ -405,6 +410,7 @@ def _on_worker_report(client_id: str, data: dict[str, Any], **_: Any) -> None:
     for environment, state in list(_STATES.items()):
         if isinstance(environment.runner, MasterRunner):
             state.merge(data["aircore"])
+            state.seen.add(client_id)
             return
 
 
@@ -425,7 +431,18 @@ def _drain(environment: Environment) -> None:
     assert isinstance(runner, MasterRunner)
     state = load_state(environment)
     workers = [c.id for c in runner.clients.all if c.state != STATE_MISSING]
-    state.workers = len(workers)
+    # A worker that died (killed, out of memory) or stopped answering is gone before its
+    # last report: what it delivered since its previous one is not counted, so the totals
+    # are not exact, and the summary names it.
+    lost = sorted(state.seen.union(c.id for c in runner.clients.all) - set(workers))
+    state.workers = len(workers) + len(lost)
+    if lost:
+        logger.warning(
+            "aircore-mock: %d worker(s) were lost before the end: their last deliveries are "
+            "not counted",
+            len(lost),
+        )
+    state.undrained = lost
     if not workers:
         return
     state.awaiting = set(workers)
@@ -434,7 +451,7 @@ def _drain(environment: Environment) -> None:
         runner.send_message(_DRAIN, None, client_id=worker)
     timeout = float(environment.stop_timeout or 0) + _DRAIN_GRACE_S
     if not state.drained.wait(timeout):
-        state.undrained = sorted(state.awaiting)
+        state.undrained = sorted({*lost, *state.awaiting})
         logger.warning(
             "aircore-mock: %d worker(s) sent no last report within %.0f s; the counts may "
             "miss their last deliveries",
