@@ -2,6 +2,6 @@
 
 # Guarded: worker processes (multiprocessing's spawn) import the main module again.
 if __name__ == "__main__":
-    from aircore_mock.cli import main
+    from aircore_mock._entry import main
 
-    main(prog_name="aircore-mock")
+    main()

@@ -36,7 +36,8 @@ LAYERS = {
     "openapi": 7,
     "reporting": 7,
     "cli": 8,
-    "__main__": 9,
+    "_entry": 9,  # the console script: signal handlers first, then the CLI
+    "__main__": 10,
 }
 
 

@@ -52,7 +52,7 @@ def test_wheel_carries_the_schemas_and_type_marker(wheel: Path) -> None:
     assert not any(n.startswith(("schemas/", "tests/")) for n in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     entry_text = zipfile.ZipFile(wheel).read(entry_points).decode()
-    assert "aircore-mock = aircore_mock.cli:main" in entry_text
+    assert "aircore-mock = aircore_mock._entry:main" in entry_text
     # the pytest plugin installs as its own top-level package, loaded through pytest11
     assert "[pytest11]\naircore_mock = aircore_mock_pytest.plugin" in entry_text
     assert {"aircore_mock_pytest/plugin.py", "aircore_mock_pytest/contract.py"} <= names

@@ -34,9 +34,10 @@ class _Group(click.Group):
             raise click.ClickException(str(exc)) from None
         except KeyboardInterrupt:
             # A Ctrl-C before a command's own handling is in place (while it starts up):
-            # the documented exit code and one line, not click's bare "Aborted!".
+            # one line and the documented exit code, not click's bare "Aborted!": 1, or 0
+            # for the servers, which Ctrl-C is the way to stop.
             click.echo("aircore-mock: interrupted before the run began: nothing done", err=True)
-            sys.exit(EXIT_FAILED)
+            sys.exit(EXIT_OK if ctx.invoked_subcommand in ("receive", "serve") else EXIT_FAILED)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

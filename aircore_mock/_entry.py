@@ -1,0 +1,55 @@
+"""The console script's first code: Ctrl-C and SIGTERM handled before anything heavy loads.
+
+Importing the CLI and the libraries a command needs takes a good part of a second; a signal
+in that time would end the process with a traceback (Ctrl-C) or a bare exit 143 (SIGTERM).
+So this module, which imports nothing, installs the handlers first, then loads the CLI. A
+signal before a command has its own handling ends it with one line and the documented exit
+code: 1 (interrupted), or 0 for the servers (`receive`, `serve`), which Ctrl-C stops.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+
+_SERVERS = ("receive", "serve")
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def interrupted_code(argv: list[str]) -> int:
+    """The exit code of a run interrupted before its command took over its signals."""
+    command = next((a for a in argv if not a.startswith("-")), None)
+    return 0 if command in _SERVERS else 1
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the command line (the `aircore-mock` console script, `python -m aircore_mock`)."""
+    args = sys.argv[1:] if argv is None else argv
+    # SIGTERM (a CI timeout, `kill`) stops like Ctrl-C from the first instruction on; the
+    # commands install their own handlers (summaries, graceful stops) where they run.
+    signal.signal(signal.SIGTERM, _interrupt)
+    code = 1
+    try:
+        from .cli import main as run
+
+        run(args)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        raise
+    except KeyboardInterrupt:
+        code = interrupted_code(args)
+        with contextlib.suppress(OSError, ValueError):  # a closed stderr: nobody to tell
+            sys.stderr.write("aircore-mock: interrupted before the run began: nothing done\n")
+            sys.stderr.flush()
+        sys.exit(code)
+    finally:
+        # Once the command has ended, a late signal ends the process with the same code
+        # rather than a traceback from the interpreter's shutdown.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: os._exit(code))
