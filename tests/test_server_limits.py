@@ -24,6 +24,7 @@ from aircore_mock import FakeAircore, Receiver, get_schema
 from aircore_mock.server import AppServer, Limits, LineWriter, default_max_connections
 
 from .helpers import connect as _connect
+from .helpers import default_signals
 from .helpers import sockets as _sockets
 from .helpers import start_receive as _start_receive
 from .helpers import until_closed as _answer
@@ -312,3 +313,50 @@ def test_at_a_low_open_file_limit_half_sent_requests_exhaust_nothing(tmp_path: P
     assert "Traceback" not in err and "Too many open files" not in err, err[-4000:]
     assert "cannot accept connections" not in err
     assert "at most 64 connections" in err and "too slow sending headers" in err
+
+
+def test_serve_keeps_answering_and_stops_when_nobody_reads_its_stderr(tmp_path: Path) -> None:
+    # `aircore-mock serve 2>&1 | sleep 600`: uvicorn warns about each invalid request; those
+    # warnings must not block the server once the pipe is full, nor its exit on SIGTERM.
+    import time
+
+    ready = tmp_path / "ready"
+    read_end, write_end = os.pipe()
+    try:
+        serve = subprocess.Popen(
+            [sys.executable, "-m", "aircore_mock", "serve", "--port", "0", "--ready-file",
+             str(ready)],
+            stdout=write_end,
+            stderr=write_end,
+            preexec_fn=default_signals,
+        )  # fmt: skip
+        os.close(write_end)
+        write_end = -1
+        try:
+            deadline = time.monotonic() + 30
+            while not ready.exists() and time.monotonic() < deadline and serve.poll() is None:
+                time.sleep(0.02)
+            port = int(ready.read_text().strip().rsplit(":", 1)[1])
+            stuck = None
+            for sent in range(3000):  # a warning each: twice what a pipe holds
+                with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+                    sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+                    try:
+                        sock.recv(1024)
+                    except TimeoutError:
+                        stuck = sent
+                        break
+            assert stuck is None, f"no answer after {stuck} invalid requests"
+            with httpx.Client(timeout=10) as client:
+                answer = client.get(f"http://127.0.0.1:{port}/_aircore-mock/")
+            assert answer.status_code == 200  # still serving
+            serve.send_signal(signal.SIGTERM)
+            assert serve.wait(timeout=30) == 0  # and it stops, though stderr is full
+        finally:
+            if serve.poll() is None:
+                serve.kill()
+                serve.wait(timeout=30)
+    finally:
+        for fd in (read_end, write_end):
+            if fd >= 0:
+                os.close(fd)

@@ -12,10 +12,10 @@ from . import options
 from .terminal import (
     EXIT_FAILED,
     EXIT_OK,
+    ServerStderr,
     Text,
     check_ready_file,
-    echo_lines,
-    report_dropped,
+    dropped_notice,
     stdout_writer,
     write_ready_file,
     writer_style,
@@ -86,9 +86,11 @@ def receive(
             return json.dumps(json_report.capture(capture))
         return text.capture_line(capture, colour)
 
+    err = ServerStderr()
+
     def ready(receiver: Any) -> None:
         write_ready_file(ready_file, receiver.host, receiver.port)
-        click.echo(text.capture_ready(receiver), err=True)
+        err.lines([text.capture_ready(receiver)])
 
     # The server's loop only queues each capture (out.put); the writer's thread renders and
     # prints it. `aircore-mock receive | head`: once the reader leaves, stop rather than keep
@@ -106,17 +108,21 @@ def receive(
         keep=False,
         limits=options.build_limits(header_timeout, max_connections),
     )
-    receiver.serve(on_ready=ready)
-    summary = receiver.summary()
-    if output_format == "json":
-        out.put(Text(json.dumps(json_report.capture_summary(summary))))
-    out.close(timeout=2)
-    if output_format != "json":
-        echo_lines(text.capture_summary(summary), err=True)
-        echo_lines([text.refusals_line(summary.refused)], err=True)
-    report_dropped(out)
-    log_dropped = summary.log_lines_dropped
-    if log_dropped:
-        causes = summary.log_drop_causes
-        click.echo(text.dropped_lines(log_dropped, str(log_file), "log", causes), err=True)
+    try:
+        receiver.serve(on_ready=ready)
+        summary = receiver.summary()
+        if output_format == "json":
+            out.put(Text(json.dumps(json_report.capture_summary(summary))))
+        out.close(timeout=2)
+        if output_format != "json":
+            err.lines(text.capture_summary(summary))
+            err.lines([text.refusals_line(summary.refused)])
+        err.lines([dropped_notice(out)])
+        if summary.log_lines_dropped:
+            causes = summary.log_drop_causes
+            where = str(log_file)
+            err.lines([text.dropped_lines(summary.log_lines_dropped, where, "log", causes)])
+    finally:
+        out.close(timeout=2)
+        err.close(timeout=2)
     sys.exit(EXIT_FAILED if summary.invalid else EXIT_OK)

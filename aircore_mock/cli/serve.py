@@ -8,10 +8,10 @@ import click
 
 from . import options
 from .terminal import (
+    ServerStderr,
     check_ready_file,
-    echo_lines,
+    dropped_notice,
     fail_usage,
-    report_dropped,
     report_seed,
     stdout_writer,
     write_ready_file,
@@ -111,18 +111,23 @@ def serve(
         limits=options.build_limits(header_timeout, max_connections),
     )
 
+    err = ServerStderr()
+
     def ready(fake: Any) -> None:
         write_ready_file(ready_file, fake.host, fake.port)
-        click.echo(text.fake_ready(fake, len(api_keys), retries, CONTROL), err=True)
+        err.lines([text.fake_ready(fake, len(api_keys), retries, CONTROL)])
 
     try:
-        fake.serve(on_ready=ready)
+        try:
+            fake.serve(on_ready=ready)
+        finally:
+            out.close(timeout=2)
+        summary = fake.summary()
+        err.lines(text.fake_summary(summary))
+        err.lines([dropped_notice(out)])
+        if summary.log_lines_dropped:
+            causes = summary.log_drop_causes
+            log = str(log_file)
+            err.lines([text.dropped_lines(summary.log_lines_dropped, log, "log", causes)])
     finally:
-        out.close(timeout=2)
-    summary = fake.summary()
-    echo_lines(text.fake_summary(summary), err=True)
-    report_dropped(out)
-    if summary.log_lines_dropped:
-        causes = summary.log_drop_causes
-        log = str(log_file)
-        click.echo(text.dropped_lines(summary.log_lines_dropped, log, "log", causes), err=True)
+        err.close(timeout=2)

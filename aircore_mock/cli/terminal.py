@@ -91,12 +91,50 @@ def stdout_writer(render: Callable[[Any], str] | None = None, on_broken: Any = N
     return LineWriter(sys.stdout, line, name="stdout", on_broken=on_broken)
 
 
-def report_dropped(out: Any) -> None:
+def dropped_notice(out: Any) -> str | None:
     """The notice for lines a writer dropped (none when its reader left: nobody to tell)."""
     from ..reporting.text import dropped_lines
 
     if out.dropped and not out.broken:
-        click.echo(dropped_lines(out.dropped, causes=dict(out.dropped_by)), err=True)
+        return dropped_lines(out.dropped, causes=dict(out.dropped_by))
+    return None
+
+
+def report_dropped(out: Any) -> None:
+    """Print `dropped_notice` on stderr, if there is one."""
+    notice = dropped_notice(out)
+    if notice is not None:
+        click.echo(notice, err=True)
+
+
+class ServerStderr:
+    """A running server's stderr: its lines (ready, summary, notices) and its HTTP stack's
+    own log records (uvicorn's warnings and tracebacks) go through a `LineWriter`, so that a
+    stderr nobody reads (`serve 2>&1 | sleep 600`) never stops the server or its exit; what
+    cannot be written within `close`'s bound is dropped."""
+
+    def __init__(self) -> None:
+        from ..server import LineWriter, route_server_logs
+
+        sys.stderr.flush()
+        self.writer = LineWriter(
+            sys.stderr.fileno(),
+            lambda line: str(line).encode("utf-8", "replace") + b"\n",
+            capacity=10_000,
+            name="stderr",
+        )
+        route_server_logs(self.writer)
+
+    def lines(self, lines: Iterable[str | None]) -> None:
+        for line in lines:
+            if line is not None:
+                self.writer.put(line)
+
+    def close(self, timeout: float = 2.0) -> None:
+        from ..server import unroute_server_logs
+
+        unroute_server_logs()
+        self.writer.close(timeout)
 
 
 def check_ready_file(path: str | None) -> None:

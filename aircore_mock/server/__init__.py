@@ -21,7 +21,13 @@ from .limits import (
 )
 from .listening import ListeningServer, bind, normalize_path, quiet_accept_errors
 from .log import JsonlLog
-from .output import LineWriter
+from .output import (
+    LineWriter,
+    WriterHandler,
+    route_server_logs,
+    server_logs_routed,
+    unroute_server_logs,
+)
 
 __all__ = [
     "BODY_TIMEOUT",
@@ -37,10 +43,14 @@ __all__ = [
     "ListeningServer",
     "Refusals",
     "ServedSummary",
+    "WriterHandler",
     "accept_burst",
     "bind",
     "default_max_connections",
     "guarded_protocol",
     "normalize_path",
     "quiet_accept_errors",
+    "route_server_logs",
+    "server_logs_routed",
+    "unroute_server_logs",
 ]

@@ -18,6 +18,7 @@ from typing import Any
 from ..errors import AircoreMockError, UsageError
 from .limits import DeadlineSweeper, HeadCount, Limits, Refusals
 from .listening import ListeningServer, quiet_accept_errors
+from .output import server_logs_routed
 
 
 def _answer(status: bytes) -> bytes:
@@ -173,6 +174,9 @@ class AppServer(ListeningServer):
             self.app,
             http=guarded_protocol(self.limits, self.refusals),
             log_level="warning",
+            # Routed (the CLI's servers): uvicorn keeps the handlers set for it, which never
+            # block on a full stderr; else its own configuration, to stderr.
+            log_config=None if server_logs_routed() else uvicorn.config.LOGGING_CONFIG,
             access_log=False,
             lifespan="auto",
             timeout_keep_alive=self.limits.keep_alive,

@@ -23,6 +23,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import errno
+import logging
 import os
 import select
 import stat
@@ -254,3 +255,58 @@ class LineWriter:
             with contextlib.suppress(Exception):
                 self.on_broken()
         return False
+
+
+SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "asyncio")
+"""The loggers a server's own stack writes to (uvicorn's warnings and tracebacks, asyncio's
+errors): by default they write to stderr themselves, and block when it is a full pipe."""
+
+_routed: list[logging.Handler] = []
+
+
+class WriterHandler(logging.Handler):
+    """A logging handler that queues each record as a line on a `LineWriter` (never blocks:
+    a record that cannot be written in time is dropped and counted, as any line)."""
+
+    def __init__(self, writer: LineWriter) -> None:
+        super().__init__()
+        self.writer = writer
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = self.format(record)
+        except Exception:  # a broken record must not take the server down
+            text = f"aircore-mock: a log record could not be formatted: {record.msg!r}"
+        # One line a record: a traceback's lines joined, so that lines never interleave.
+        self.writer.put(text.replace("\n", "\n  "))
+
+
+def route_server_logs(writer: LineWriter) -> None:
+    """Send the servers' own log records (see `SERVER_LOGGERS`) to `writer`, never straight
+    to stderr; `AppServer` then leaves uvicorn's logging as it is set here."""
+    unroute_server_logs()
+    handler = WriterHandler(writer)
+    handler.setFormatter(logging.Formatter("%(name)s: %(levelname)s: %(message)s"))
+    for name in SERVER_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.handlers = [handler]
+        logger.propagate = False
+        if name != "asyncio":
+            logger.setLevel(logging.WARNING)
+    _routed.append(handler)
+
+
+def unroute_server_logs() -> None:
+    """Undo `route_server_logs`."""
+    if not _routed:
+        return
+    for name in SERVER_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.handlers = [h for h in logger.handlers if h not in _routed]
+        logger.propagate = True
+    _routed.clear()
+
+
+def server_logs_routed() -> bool:
+    """Whether `route_server_logs` is in force."""
+    return bool(_routed)
