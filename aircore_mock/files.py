@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -54,7 +55,14 @@ class Item(NamedTuple):
 
 
 def _not_json(exc: ValueError) -> str:
-    return f"not JSON: {exc}"
+    """orjson's message, in a reader's words (where it broke, without the character count)."""
+    text = re.sub(r" \(char \d+\)$", "", str(exc))
+    if "not valid UTF-8" in text or "surrogates not allowed" in text:
+        where = text.rsplit(": ", 1)[-1]
+        return "not JSON: not UTF-8 text" + (f" ({where})" if where.startswith("line ") else "")
+    if text.startswith("depth limit exceeded"):
+        return "not JSON: nested more than 1,024 levels deep"
+    return f"not JSON: {text}"
 
 
 class _TooLong(NamedTuple):
@@ -121,35 +129,161 @@ def _lines(source: str, lines: Iterable[bytes | _TooLong], start: int) -> Iterat
             yield Item(source, number, None, value)
 
 
-class _Replay:
-    """A binary reader that hands out `head` before reading on (for ijson, after sniffing)."""
-
-    def __init__(self, head: bytes, rest: Iterator[bytes]) -> None:
-        self._head, self._rest = head, rest
-
-    def read(self, size: int = -1) -> bytes:
-        if size == 0:  # ijson asks for nothing first, to learn whether it gets bytes or text
-            return b""
-        if self._head:
-            data, self._head = self._head, b""
-            return data
-        return next(self._rest, b"")
+def _document_error(exc: ValueError) -> str:
+    """`_not_json`, with a hint for a file of one callback a line read as one document."""
+    text = str(exc)
+    if text.startswith("unexpected content after document"):
+        text = re.sub(r" \(char \d+\)$", "", text)
+        where = text.rsplit(": ", 1)[-1]
+        return (
+            f"not JSON: more after the document ({where}): one callback a line? name it "
+            ".jsonl or pass --input-format jsonl"
+        )
+    return _not_json(exc)
 
 
-def _ijson_error(exc: Exception) -> str:
-    # yajl's messages run over several lines with a picture of where; keep the first.
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    first = first.removeprefix("parse error: ").removeprefix("lexical error: ")
-    if first == "premature EOF":
-        first = "unexpected end of data"
-    return f"not JSON: {first}"
+_TOKEN = re.compile(rb'["\[\]{},]')
+_STRING_END = re.compile(rb'["\\]')
+_CLOSES = {ord("]"): ord("["), ord("}"): ord("{")}
+
+
+def _elements(chunks: Iterator[bytes]) -> Iterator[bytes | _TooLong | str]:
+    """The elements of a top-level JSON array, as the bytes of each (or `_TooLong` for one
+    over `MAX_LINE`, its bytes skipped); a `str` is an error that ends the array.
+
+    A scanner, not a parser: it finds only strings (to skip what they hold), brackets and
+    the commas between elements, with `re` doing the searching in C, so time grows with the
+    input's size whatever its strings or nesting (a parser that re-reads a token cut by a
+    read boundary grows with its square); each element is parsed on its own by orjson.
+    """
+    stack = bytearray()  # the open brackets: a mismatched close is an error, not a guess
+    carry = bytearray()  # the element so far, from earlier chunks
+    too_long = in_string = escaped = False
+    for data in chunks:
+        start = 0 if stack else -1  # where the element begins in this chunk (-1: before it)
+        i, end = 0, len(data)
+        while i < end:
+            if in_string:
+                if escaped:  # the previous chunk ended on a backslash
+                    i, escaped = i + 1, False
+                    continue
+                match = _STRING_END.search(data, i)
+                if match is None:
+                    break
+                j = match.start()
+                if data[j] == 0x5C:  # a backslash: the next byte is escaped, maybe past the end
+                    i = j + 2
+                    escaped = i > end
+                    continue
+                in_string, i = False, j + 1
+                continue
+            match = _TOKEN.search(data, i)
+            if match is None:
+                break
+            j = match.start()
+            byte = data[j]
+            i = j + 1
+            if byte == 0x22:  # "
+                in_string = True
+            elif byte in (0x5B, 0x7B):  # [ {
+                if not stack and byte != 0x5B:
+                    yield "not JSON: the document is not an array"
+                    return
+                stack.append(byte)
+                if len(stack) == 1:
+                    start = i
+            elif byte in _CLOSES:
+                if not stack or stack[-1] != _CLOSES[byte]:
+                    opened = repr(chr(stack[-1])) if stack else "anything"
+                    yield f"not JSON: {chr(byte)!r} does not close {opened}"
+                    return
+                stack.pop()
+                if not stack:  # the array's end
+                    yield from _element(carry, data[start:j], too_long, last=True)
+                    if data[i:].strip() or any(more.strip() for more in chunks):
+                        yield "not JSON: more after the array"
+                    return
+            elif len(stack) == 1:  # a comma between elements
+                yield from _element(carry, data[start:j], too_long, last=False)
+                carry, too_long, start = bytearray(), False, i
+        if stack and start >= 0 and not too_long:
+            carry += data[start:]
+            if len(carry) > MAX_LINE:
+                carry, too_long = bytearray(), True
+    yield "not JSON: unexpected end of data" if stack else "not JSON: the input is empty"
+
+
+class _Parsed(NamedTuple):
+    value: Any
+
+
+# an object or array, the comma after it, and the next object or array
+_BOUNDARY = re.compile(rb"[}\]]\s*,(?=\s*[{\[])")
+
+
+def _fast_elements(chunks: Iterator[bytes]) -> Iterator[bytes | _TooLong | str | _Parsed]:
+    """`_elements`, mostly in C: the bytes up to the last `},` of what has arrived are parsed
+    as one array by orjson, which succeeds only where that comma ends an element (a cut
+    inside a string or a nested value leaves the piece invalid). Anything else (an element
+    that is not an object or array, one that does not parse, a long element) goes to the
+    scanner from where the fast path stopped, so verdicts and errors are the scanner's."""
+    data = bytearray()
+    head = b""
+    for chunk in chunks:
+        data += chunk
+        if not head:
+            stripped = data.lstrip()
+            if not stripped:
+                continue
+            head, data = b"[", bytearray(stripped[1:])  # (the caller saw the "[")
+        if len(data) > MAX_LINE:  # (the batches below hold whole elements: none this long)
+            break
+        # The last comma between two objects or arrays that ends an element: tried from the
+        # end, a few (one inside a list field of an element does not parse, and is passed).
+        cuts = [m.end() - 1 for m in _BOUNDARY.finditer(data, max(0, len(data) - len(chunk) - 64))]
+        values = None
+        for cut in reversed(cuts[-4:]):
+            try:
+                values = orjson.loads(b"[" + data[:cut] + b"]")
+                break
+            except orjson.JSONDecodeError:
+                continue
+        if values is None:
+            if len(data) > min(_READ * 4, MAX_LINE):  # a long element, or no such commas
+                break
+            continue
+        for value in values:
+            yield _Parsed(value)
+        del data[: cut + 1]
+    else:
+        if head and len(data) <= MAX_LINE and data.rstrip().endswith(b"]"):
+            try:
+                values = orjson.loads(b"[" + data)
+            except orjson.JSONDecodeError:
+                pass
+            else:
+                for value in values:
+                    yield _Parsed(value)
+                return
+    # From an element's start (or before the "[" when nothing but blanks came).
+    yield from _elements(itertools.chain([head + bytes(data)], chunks))
+
+
+def _element(
+    carry: bytearray, tail: bytes, too_long: bool, *, last: bool
+) -> Iterator[bytes | _TooLong]:
+    if too_long or len(carry) + len(tail) > MAX_LINE:
+        yield _TooLong(MAX_LINE)
+        return
+    raw = bytes(carry + tail) if carry else tail
+    if last and not raw.strip():
+        return  # `[]`, or the end of `[1, 2]`
+    yield raw
 
 
 def _document(source: str, head: bytes, rest: Iterator[bytes]) -> Iterator[Item]:
     """One JSON document, streamed: an array's elements one by one (never the whole array in
-    memory), or each top-level value."""
-    import ijson
-
+    memory), or a single value of at most `MAX_LINE` bytes."""
     while not head.strip():  # leading blank chunks say nothing: drop them, not keep them
         head = next(rest, b"")
         if not head:
@@ -157,24 +291,35 @@ def _document(source: str, head: bytes, rest: Iterator[bytes]) -> Iterator[Item]
     if not head.strip():
         yield Item(source, error="not JSON: the input is empty")
         return
-    start = head.lstrip()[:1]
-    stream = _Replay(head, rest)
-    count = 0
-    try:
-        if start == b"[":
-            for element in ijson.items(stream, "item", use_float=True):
-                yield Item(source, None, count, element)
-                count += 1
+    chunks = itertools.chain([head], rest)
+    if head.lstrip()[:1] != b"[":
+        data = bytearray()
+        for chunk in chunks:
+            data += chunk
+            if len(data) > MAX_LINE:
+                yield Item(source, error=f"document longer than {MAX_LINE:,} bytes")
+                return
+        try:
+            yield Item(source, None, None, orjson.loads(data))
+        except orjson.JSONDecodeError as exc:
+            yield Item(source, error=_document_error(exc))
+        return
+    loads = orjson.loads
+    for count, raw in enumerate(_fast_elements(chunks)):
+        if type(raw) is _Parsed:
+            yield Item(source, None, count, raw.value)
+            continue
+        if type(raw) is str:
+            after = f" (after element {count - 1})" if count else ""
+            yield Item(source, error=raw + after)
+            return
+        if type(raw) is _TooLong:
+            yield Item(source, None, count, None, f"element longer than {raw.size:,} bytes")
         else:
-            for value in ijson.items(stream, "", use_float=True):
-                yield Item(source, None, None, value)
-    except ijson.JSONError as exc:
-        error = _ijson_error(exc)
-        if "trailing garbage" in error:
-            error += " (one callback a line? name it .jsonl or pass --input-format jsonl)"
-        elif start == b"[" and count:
-            error += f" (after element {count - 1})"
-        yield Item(source, error=error)
+            try:
+                yield Item(source, None, count, loads(raw))
+            except orjson.JSONDecodeError as exc:
+                yield Item(source, None, count, None, _document_error(exc))
 
 
 def _first_line_is_json(head: bytes) -> bool:
