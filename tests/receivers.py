@@ -39,6 +39,9 @@ DEFECTS: dict[str, str] = {
     "not-concurrency-safe": "test_concurrent_deliveries",
     "crash-on-new-event": "test_forward_compatible",
     "recursion-on-deep-json": "test_handles_malformed_input",
+    # Written from today's docs: a 4xx for a stop reason or state Aircore adds later loses
+    # that recording's stop or upload (issue 19: forward compatibility with teeth).
+    "rejects-new-values": "test_forward_compatible",
     "trusts-field-types": "test_handles_malformed_input",
 }
 
@@ -68,9 +71,9 @@ MORE_DEFECTS: dict[str, set[str]] = {
 
 # Allowed but doubtful: each must warn (not fail) in exactly this test.
 WARNING_DEFECTS: dict[str, str] = {
-    # Written from today's docs: a 4xx for a stop reason or event type Aircore adds later
-    # tells Aircore to drop the callback.
-    "rejects-new-values": "test_forward_compatible",
+    # A 4xx for an event type Aircore adds later: the callback is dropped, but no recording
+    # the receiver knows of loses anything.
+    "rejects-new-event-types": "test_forward_compatible",
 }
 
 _INTEGER_FIELDS = ("startTime", "elapsedTime")
@@ -158,6 +161,8 @@ def make_receiver(defect: str | None = None, delay: float = 1.0) -> Starlette:
             or (event == "recording-stopped" and recording.get("reason") not in REASONS)
         ):
             return JSONResponse({"error": "unknown event or stop reason"}, 422)
+        if defect == "rejects-new-event-types" and event not in EVENTS:
+            return JSONResponse({"error": "unknown event"}, 422)
         if event not in EVENTS:
             return Response(status_code=204)  # an event type Aircore added: acknowledged
         if event == "recording-stopped" and not isinstance(recording.get("reason"), str):

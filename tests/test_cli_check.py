@@ -206,7 +206,7 @@ def test_one_ctrl_c_stops_check_at_once_and_prints_what_happened(stop: str) -> N
     assert skipped and f"{skipped} were skipped" in last[0]
 
 
-@pytest.mark.parametrize("defect", [None, "divides-by-elapsed", "rejects-new-values"])
+@pytest.mark.parametrize("defect", [None, "divides-by-elapsed", "rejects-new-event-types"])
 def test_the_pytest_class_and_check_agree(pytester: pytest.Pytester, defect: str | None) -> None:
     from .helpers import contract_file as _contract_file
     from .helpers import outcomes as _outcomes
@@ -227,7 +227,7 @@ def test_the_pytest_class_and_check_agree(pytester: pytest.Pytester, defect: str
     }
     assert by_class == checked
     warned = {c for c, v in report["clauses"].items() if v == "warned"}
-    assert warned == ({"forward-compatible"} if defect == "rejects-new-values" else set())
+    assert warned == ({"forward-compatible"} if defect == "rejects-new-event-types" else set())
 
 
 def test_max_time_reports_what_was_not_checked() -> None:

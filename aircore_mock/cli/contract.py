@@ -13,7 +13,6 @@ from .terminal import (
     EXIT_FAILED,
     EXIT_OK,
     STOP_SIGNALS,
-    InputProblem,
     Progress,
     echo_lines,
     report_seed,
@@ -179,18 +178,13 @@ def fuzz(
     Draws documented callbacks (a 2xx expected), what Aircore may add (no 5xx) and callbacks
     with a wrong JSON type somewhere (no 5xx) from the Hypothesis strategies, one request at a
     time; each distinct failure (clause and status) is shrunk to the smallest request that
-    still shows it. The same seed sends the same requests. Needs Hypothesis
-    (pip install 'aircore-mock[hypothesis]').
+    still shows it. The same seed sends the same requests.
 
     Exit codes: 0 no failure, 1 a failure (or interrupted), 2 usage error or unreachable.
     """
-    import importlib.util
-
     from ..contract import fuzz_receiver, preflight
     from ..reporting import text
 
-    if importlib.util.find_spec("hypothesis") is None:
-        raise InputProblem("fuzz needs Hypothesis: pip install 'aircore-mock[hypothesis]'")
     session = _session(target, budget, seed, headers, insecure)
     report_seed(seed, session.seed)
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import json
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,15 +18,35 @@ Verdict = Literal["passed", "failed", "warned", "skipped"]
 _CURL_BODY_LIMIT = 2000
 
 
+def dumps(value: Any, *, sort_keys: bool = False) -> bytes:
+    """The JSON text of any JSON value, integers of any size included: orjson refuses integers
+    beyond 64 bits ("Integer exceeds 64-bit range"), so those go out as their digits through
+    the standard library; whatever the search draws can be sent."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS if sort_keys else None)
+    except TypeError:
+        try:
+            text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys)
+            return text.encode()
+        except UnicodeEncodeError:  # a lone surrogate: escaped, still valid JSON
+            return json.dumps(value, separators=(",", ":"), sort_keys=sort_keys).encode()
+
+
+def loads(data: bytes) -> Any:
+    """JSON text back to values, integers of any size kept exact (orjson reads an integer
+    beyond 64 bits as a float)."""
+    return json.loads(data)
+
+
 def replaced(callback: dict[str, Any], path: Sequence[str], value: Any) -> dict[str, Any]:
     """A deep copy of `callback` with the field at `path` set to `value` (which may be any
     JSON value, or something a receiver should refuse)."""
-    copy = orjson.loads(orjson.dumps(callback))
-    target = copy
+    result = copy.deepcopy(callback)
+    target = result
     for key in path[:-1]:
         target = target[key]
     target[path[-1]] = value
-    return copy  # type: ignore[no-any-return]
+    return result
 
 
 def describe(callback: Any) -> str:

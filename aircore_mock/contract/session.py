@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import heapq
-import importlib.util
 import inspect
 import signal
 import threading
@@ -337,9 +336,6 @@ class ContractSession:
     def _skip_reason(self, clause: str) -> str | None:
         if self.interrupted:
             return "skipped: interrupted"
-        needs = CLAUSES[clause].needs if clause in CLAUSES else None
-        if needs is not None and importlib.util.find_spec(needs) is None:
-            return f"skipped: needs {needs} (pip install 'aircore-mock[{needs}]')"
         if self.deadline is not None and time.monotonic() >= self.deadline:
             self.timed_out = True
             return f"not checked: the run's time limit ({self.max_time:g} s) came first"
@@ -515,6 +511,8 @@ def check_receiver(
 ) -> ContractReport:
     """Run the receiver contract against a URL, an ASGI app or a WSGI app.
 
+    A target that cannot be reached raises `InputError` ("cannot reach ...", what `check`
+    exits 2 with) instead of failing every clause.
     `seed=None` picks one (the report carries it, so the run can be repeated). With
     `concurrency` above 1 independent requests and clauses go at once; `max_time` bounds
     the whole run (what is left is reported as not checked).
@@ -532,6 +530,10 @@ def check_receiver(
         max_time=max_time,
     )
     try:
+        session.select(only, skip)  # usage errors before anything is sent
+        from .preflight import preflight
+
+        preflight(session)  # unreachable: the InputError `check` exits 2 with
         return session.run_all(only=only, skip=skip)
     finally:
         close_or_warn(session)
