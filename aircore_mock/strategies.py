@@ -535,8 +535,15 @@ def callbacks(draw: st.DrawFn, event: str | None = None, strict: bool = False) -
 
 # --- what Aircore may add -----------------------------------------------------------------
 
-_IDENTIFIER = st.from_regex(r"[a-z][a-zA-Z0-9]{0,15}", fullmatch=True)
-_EVENT_SUFFIX = st.from_regex(r"[a-z]{3,12}", fullmatch=True)
+# Built from alphabets, not regexes: `st.from_regex` takes seconds on first use in a fresh
+# process (Hypothesis's Unicode tables), failing the too_slow health check.
+_LOWER = "abcdefghijklmnopqrstuvwxyz"
+_IDENTIFIER = st.builds(
+    str.__add__,
+    st.sampled_from(_LOWER),
+    st.text(_LOWER + _LOWER.upper() + "0123456789", max_size=15),
+)
+_EVENT_SUFFIX = st.text(_LOWER, min_size=3, max_size=12)
 _JSON_LEAF = st.one_of(
     st.none(),
     st.booleans(),
