@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-
 from .. import schemas
 from ..errors import UsageError
 from ..generation import AWS_REGIONS, UPLOAD_FAILURES, Generator, outcomes
@@ -521,16 +520,23 @@ def _sizes(seed: int, case: str | None) -> list[Post]:
 
 
 def _every_value(seed: int, case: str | None) -> list[Post]:
-    """The search's first pass: examples drawn from the strategies (the session shrinks any
+    """The coverage phase (the edges of every field's domain, the same whatever the seed),
+    then the search's first pass: examples drawn from the strategies (the session shrinks any
     failure by sending more)."""
     from . import search
+    from .coverage import coverage_callbacks
+
+    covered = [
+        _callback(c, c["recording"]["url"], f"{_describe(c)}: {what}")
+        for c, what in coverage_callbacks(seed, case)
+    ]
 
     drawn = search.examples(case, seed + zlib.crc32(f"accepts-every-value/{case}".encode()))
     sends = [
         _callback(unique_recording(c, f"{case}/{i}"), what=f"{_describe(c)} (drawn by the search)")
         for i, c in enumerate(drawn)
     ]
-    return _boundaries(seed, case) + sends
+    return covered + _boundaries(seed, case) + sends
 
 
 def _boundaries(seed: int, case: str | None) -> list[Post]:
@@ -613,8 +619,9 @@ CLAUSES: dict[str, Clause] = {
         ),
         Clause(
             "accepts-every-value",
-            "accepts every realistic value of every field, boundaries included (2xx; a search"
-            " that shrinks a failure to its minimal callback)",
+            "accepts every realistic value of every field: the edges of each field's domain"
+            " (a coverage phase, every run), then a seeded search that shrinks a failure to its"
+            " minimal callback (2xx)",
             "2xx",
             _every_value,
             lambda: schemas.callback_types(),

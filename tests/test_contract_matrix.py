@@ -1,0 +1,51 @@
+"""The contract at the library layer, in-process, over the whole defect matrix: each planted
+defect fails exactly its clause (or warns), and correct receivers pass every clause. The CLI
+and pytester tests keep to exit codes and output."""
+
+from __future__ import annotations
+
+import pytest
+
+from aircore_mock import check_receiver
+
+from .receivers import DEFECTS, MORE_DEFECTS, WARNING_DEFECTS, make_receiver
+
+
+def _verdicts(defect: str | None, **options: object) -> tuple[set[str], set[str]]:
+    report = check_receiver(
+        make_receiver(defect, delay=5), path="/aircore", seed=1, budget=2, **options
+    )
+    by_clause = report.by_clause()
+    if defect != "slow":  # the rest is skipped once the receiver proves slow
+        assert "skipped" not in by_clause.values(), [r.reason for r in report.results]
+    failed = {c for c, v in by_clause.items() if v == "failed"}
+    warned = {c for c, v in by_clause.items() if v == "warned"}
+    return failed, warned
+
+
+def _clause(test_name: str) -> str:
+    return test_name.removeprefix("test_").replace("_", "-")
+
+
+def test_a_correct_receiver_passes_every_clause() -> None:
+    assert _verdicts(None, concurrency=8) == (set(), set())
+
+
+@pytest.mark.parametrize("defect", sorted(DEFECTS))
+def test_each_defect_fails_exactly_its_clause(defect: str) -> None:
+    # A receiver that breaks under concurrency breaks every clause of a concurrent check.
+    concurrency = 1 if defect == "not-concurrency-safe" else 8
+    failed, _ = _verdicts(defect, concurrency=concurrency)
+    assert failed == {_clause(DEFECTS[defect])}
+
+
+@pytest.mark.parametrize("defect", sorted(MORE_DEFECTS))
+def test_more_defects_fail_the_clauses_they_break(defect: str) -> None:
+    failed, _ = _verdicts(defect, concurrency=8)
+    assert {_clause(t) for t in MORE_DEFECTS[defect]} <= failed
+    assert not failed & {"answers-in-time", "handles-malformed-input"}
+
+
+@pytest.mark.parametrize("defect", sorted(WARNING_DEFECTS))
+def test_doubtful_answers_warn_in_their_clause(defect: str) -> None:
+    assert _verdicts(defect, concurrency=8) == (set(), {_clause(WARNING_DEFECTS[defect])})
