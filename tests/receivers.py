@@ -43,6 +43,11 @@ DEFECTS: dict[str, str] = {
     # that recording's stop or upload (issue 19: forward compatibility with teeth).
     "rejects-new-values": "test_forward_compatible",
     "trusts-field-types": "test_handles_malformed_input",
+    # The coverage phase's edges (issue 19): each is met only there.
+    "address-column-2048": "test_accepts_every_value",
+    "start-in-int32-seconds": "test_accepts_every_value",
+    # The delivery patterns (issue 19).
+    "duplicate-race": "test_idempotent_duplicates",
 }
 
 # Mistakes of our own invention that break more than one clause: each must fail at least
@@ -67,6 +72,14 @@ MORE_DEFECTS: dict[str, set[str]] = {
         "test_accepts_lifecycles",
         "test_accepts_every_value",
     },
+}
+
+MORE_DEFECTS["unique-event-and-timestamp"] = {
+    # "unique (event, timestamp)": met by the coverage phase's same-millisecond row and by
+    # concurrent-deliveries' recordings stamped in one millisecond (issue 19).
+    "test_accepts_every_value",
+    "test_concurrent_deliveries",
+    "test_handles_malformed_input",  # several malformed bodies carry one timestamp
 }
 
 # Allowed but doubtful: each must warn (not fail) in exactly this test.
@@ -110,6 +123,8 @@ def make_receiver(defect: str | None = None, delay: float = 1.0) -> Starlette:
     store: dict[str, dict[str, Any]] = {}
     retries: dict[tuple[str, str], int] = {}
     busy = [False]
+    stamps: dict[tuple[str, Any], str] = {}
+    in_flight: set[tuple[str, str]] = set()
 
     async def callback(request: Request) -> Response:
         if defect == "exact-content-type" and request.headers.get("content-type") != (
@@ -198,6 +213,28 @@ def make_receiver(defect: str | None = None, delay: float = 1.0) -> Starlette:
             and (len(recording["reason"]) > 120)
         ):
             raise ValueError("value too long for type character varying(120)")
+        if (
+            defect == "address-column-2048"
+            and len(str((recording.get("location") or {}).get("address"))) > 2048
+        ):
+            raise ValueError("value too long for type character varying(2048)")
+        if defect == "start-in-int32-seconds" and recording["startTime"] // 1000 >= 2**31:
+            raise OverflowError("startTime does not fit a 32-bit count of seconds")
+        if defect == "unique-event-and-timestamp":
+            # "unique (event, timestamp)": its author thought a millisecond names a callback
+            key = (event, payload["timestamp"])
+            if stamps.setdefault(key, url) != url:
+                raise RuntimeError("UNIQUE constraint failed: callbacks.event, callbacks.timestamp")
+        if defect == "duplicate-race" and event == "recording-started":
+            # check-then-insert without a transaction: a retry while the first is in flight
+            # finds no row, then both insert
+            if (url, event) in in_flight:
+                raise RuntimeError("UNIQUE constraint failed: callbacks.url, callbacks.event")
+            in_flight.add((url, event))
+            try:
+                await asyncio.sleep(0.05)
+            finally:
+                in_flight.discard((url, event))
         row = store.get(url)
         stamp = retries.setdefault((url, event), payload["timestamp"])
         if defect == "conflict-on-restamped-retry" and stamp != payload["timestamp"]:

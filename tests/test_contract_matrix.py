@@ -36,14 +36,18 @@ def test_each_defect_fails_exactly_its_clause(defect: str) -> None:
     # A receiver that breaks under concurrency breaks every clause of a concurrent check.
     concurrency = 1 if defect == "not-concurrency-safe" else 8
     failed, _ = _verdicts(defect, concurrency=concurrency)
-    assert failed == {_clause(DEFECTS[defect])}
+    expected = {_clause(DEFECTS[defect])}
+    if defect == "not-concurrency-safe":  # a retry racing its original is concurrency too
+        expected.add("idempotent-duplicates")
+    assert failed == expected
 
 
 @pytest.mark.parametrize("defect", sorted(MORE_DEFECTS))
 def test_more_defects_fail_the_clauses_they_break(defect: str) -> None:
     failed, _ = _verdicts(defect, concurrency=8)
-    assert {_clause(t) for t in MORE_DEFECTS[defect]} <= failed
-    assert not failed & {"answers-in-time", "handles-malformed-input"}
+    expected = {_clause(t) for t in MORE_DEFECTS[defect]}
+    assert expected <= failed
+    assert not failed & ({"answers-in-time", "handles-malformed-input"} - expected)
 
 
 @pytest.mark.parametrize("defect", sorted(WARNING_DEFECTS))

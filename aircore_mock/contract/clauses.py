@@ -300,9 +300,27 @@ def _forward_compatible(seed: int, case: str | None) -> list[Post]:
 def _duplicates(seed: int, case: str | None) -> list[Post]:
     sends = []
     for callback in _standalone(seed, "idempotent-duplicates", case):
-        first = replace(_callback(callback), unit=callback["recording"]["url"])
+        url = callback["recording"]["url"]
+        if case == "at-once":
+            # A retry after a timeout while the first is still being handled: both in flight
+            # at once (each its own unit, in one burst).
+            first = replace(_callback(callback), unit=f"{url}#1", group="retry-race")
+            again = replace(
+                first,
+                unit=f"{url}#2",
+                what=f"{first.what}, delivered twice at once (a retry while the first is in"
+                " flight)",
+            )
+            sends += [first, again]
+            continue
+        first = replace(_callback(callback), unit=url)
         sends += [first, replace(first, what=f"{first.what}, delivered a second time")]
     return sends
+
+
+RUN_ALONE = {("idempotent-duplicates", "at-once"), ("redeliveries", "after-many")}
+"""Cases a full run sends on their own, after the rest: a race (both requests at once) and a
+redelivery after every other delivery of the run (hundreds)."""
 
 
 def _redeliveries(seed: int, case: str | None) -> list[Post]:
@@ -328,6 +346,14 @@ def _redeliveries(seed: int, case: str | None) -> list[Post]:
                     again, url, f"{_describe(c)}, redelivered {minutes} min later, re-stamped"
                 )
             )
+    elif case == "after-many":
+        # The lifecycle of redeliveries[later] again, once the rest of the run (hundreds of
+        # other deliveries) has gone: a retry from a queue that was backed up.
+        sends = [
+            replace(s, what=f"{s.what}, delivered again after the rest of the run")
+            for s in after_many_originals(seed)
+        ]
+        url = sends[0].lifecycle or url
     elif case == "lifecycle-twice":
         sends += [
             replace(_callback(c, url), what=f"{_describe(c)} (the whole lifecycle again)")
@@ -336,19 +362,33 @@ def _redeliveries(seed: int, case: str | None) -> list[Post]:
     return [replace(s, unit=url) for s in sends]
 
 
+def after_many_originals(seed: int) -> list[Post]:
+    """What redeliveries[after-many] delivers again: redeliveries[later]'s lifecycle."""
+    return _redeliveries(seed, "later")[:3]
+
+
 def _concurrent(seed: int, case: str | None) -> list[Post]:
     # Many recordings at once, each recording's callbacks in order: what a busy Aircore does.
     gen = _generator(seed, "concurrent-deliveries", case)
     sends = []
     reasons = lifecycle().stop_reasons
+    first_stamps: list[int] = []
     for n in range(CONCURRENT_RECORDINGS):
         # Every outcome and stop reason, in turn: the burst is about timing, not values.
         outcome = ("uploaded", "upload-failed", "in-progress")[n % 3]
         pins = {"stop_reason": reasons[n % len(reasons)]} if outcome != "in-progress" else {}
         recording = gen.recording(outcome, **pins)
+        callbacks = recording.callbacks()
+        if n % 2:
+            # Half of them stamped in the very milliseconds of the first recording's events:
+            # many recordings' callbacks in one millisecond.
+            for callback, stamp in zip(callbacks, first_stamps, strict=False):
+                callback["timestamp"] = stamp
+        elif n == 0:
+            first_stamps = [c["timestamp"] for c in callbacks]
         sends += [
             replace(_callback(c, recording.url), unit=recording.url, group="burst")
-            for c in recording.callbacks()
+            for c in callbacks
         ]
     return sends
 
@@ -628,17 +668,18 @@ CLAUSES: dict[str, Clause] = {
         ),
         Clause(
             "idempotent-duplicates",
-            "accepts the same callback delivered twice (2xx both times)",
+            "accepts the same callback delivered twice, in turn and at once (2xx both times)",
             "2xx",
             _duplicates,
+            lambda: ("in-turn", "at-once"),
         ),
         Clause(
             "redeliveries",
-            "accepts a callback delivered again later, re-stamped as a retry, and a whole"
-            " lifecycle twice (2xx every time)",
+            "accepts a callback delivered again later, re-stamped as a retry, a whole"
+            " lifecycle twice, and a lifecycle again after the rest of the run (2xx every time)",
             "2xx",
             _redeliveries,
-            lambda: ("later", "restamped", "restamped-failure", "lifecycle-twice"),
+            lambda: ("later", "restamped", "restamped-failure", "lifecycle-twice", "after-many"),
         ),
         Clause(
             "concurrent-deliveries",

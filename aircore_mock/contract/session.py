@@ -22,8 +22,10 @@ from .clauses import (
     CLAUSES,
     HEADER_VARIANTS,
     PROBE,
+    RUN_ALONE,
     Clause,
     Post,
+    after_many_originals,
     check_clause_names,
     clause_names,
     got,
@@ -128,6 +130,9 @@ class ContractSession:
         """Every request made so far, counted by outcome, event and status."""
         self.interrupted = False
         """Ctrl-C stopped a clause: the rest are skipped."""
+        self._lifecycles_first = False
+        """redeliveries[later] runs earlier in this run (redeliveries[after-many] redelivers
+        its lifecycle)."""
         # A connection per request: a server may close one after a 5xx, and the next callback
         # must not be blamed for that. The budget is each request's whole deadline.
         self._sender = Sender(
@@ -239,6 +244,9 @@ class ContractSession:
     def sends(self, clause: str, case: str | None = None) -> list[Post]:
         """What one clause (or case) sends, each request with its header variant."""
         sends = self._clause(clause).build(self.seed, case)
+        if (clause, case) == ("redeliveries", "after-many") and not self._lifecycles_first:
+            # Run on its own: the original deliveries first, then the redelivery.
+            sends = after_many_originals(self.seed) + sends
         return with_header_variants(sends, f"{clause}/{case}")
 
     def run(self, clause: str, case: str | None = None) -> ClauseResult:
@@ -401,11 +409,13 @@ class ContractSession:
         results: dict[tuple[str, str | None], ClauseResult] = {}
         # answers-in-time leads the batch: its requests are first on their lanes, so a slow
         # receiver is found in the first wave, and the rest of the batch is skipped.
-        batch = [p for p in pairs if p[0] != PROBE]
+        batch = [p for p in pairs if p[0] != PROBE and p not in RUN_ALONE]
         first: list[tuple[str, str | None]] = []
-        last = [p for p in pairs if p[0] == PROBE]
+        last = [p for p in pairs if p[0] == PROBE or p in RUN_ALONE]
         if self.concurrency == 1:
-            first, batch, last = pairs, [], []
+            first, batch, last = [p for p in pairs if p not in RUN_ALONE], [], []
+            last = [p for p in pairs if p in RUN_ALONE]
+        self._lifecycles_first = ("redeliveries", "later") in pairs
         try:
             for clause, case in first:
                 results[(clause, case)] = self.run(clause, case)
