@@ -298,9 +298,13 @@ def coverage_callbacks(seed: int, event: str | None = None) -> list[tuple[Callba
     out = []
     for row in COVERAGE:
         gen = Generator(seed + zlib.crc32(f"coverage/{row.field}/{row.edge}".encode()))
+        # A whole lifecycle stays together (in order), in the case of its last event.
+        recordings: dict[str, list[tuple[Callback, str]]] = {}
         for callback, what in row.build(gen):
-            if event is None or callback["event"] == event:
-                out.append((callback, f"{what} [coverage: {row.field}]"))
+            recordings.setdefault(callback["recording"]["url"], []).append((callback, what))
+        for sent in recordings.values():
+            if event is None or sent[-1][0]["event"] == event:
+                out += [(c, f"{what} [coverage: {row.field}]") for c, what in sent]
     return out
 
 
