@@ -46,6 +46,8 @@ class Post:
     callback and its redelivery); different units may go at once."""
     group: str | None = None
     """A burst: the requests of one group are sent at once (concurrent-deliveries)."""
+    profile: str | None = None
+    """The client wire profile this request is written in (speaks-http), if any."""
 
 
 # Header variants: Aircore's docs say callbacks are POSTs with JSON, not which headers come
@@ -319,6 +321,7 @@ def _duplicates(seed: int, case: str | None) -> list[Post]:
 
 
 RUN_ALONE = {("idempotent-duplicates", "at-once"), ("redeliveries", "after-many")}
+WIRE = "speaks-http"
 """Cases a full run sends on their own, after the rest: a race (both requests at once) and a
 redelivery after every other delivery of the run (hundreds)."""
 
@@ -601,6 +604,24 @@ def _boundaries(seed: int, case: str | None) -> list[Post]:
     return sends
 
 
+def _wire(seed: int, case: str | None) -> list[Post]:
+    """A whole lifecycle written as one kind of client writes it (the profile), its answers
+    read strictly; the session sends these itself, over a socket (contract/wire.py)."""
+    recording = _generator(seed, "speaks-http", case).recording(
+        "uploaded", stop_reason="clientStopped"
+    )
+    return [
+        replace(_callback(c, recording.url), unit=recording.url, profile=case, headers={})
+        for c in recording.callbacks()
+    ]
+
+
+def _profiles() -> Sequence[str]:
+    from .wire import PROFILES
+
+    return tuple(p.name for p in PROFILES)
+
+
 def _in_time(seed: int, case: str | None) -> list[Post]:
     recording = _generator(seed, "answers-in-time", case).recording("uploaded")
     return [_callback(c, recording.url) for c in recording.callbacks()]
@@ -692,6 +713,15 @@ CLAUSES: dict[str, Clause] = {
             "answers out-of-order callbacks (upload before stop, stop before start) without a 5xx",
             "no-5xx",
             _out_of_order,
+        ),
+        Clause(
+            "speaks-http",
+            "accepts callbacks as every real HTTP client writes them (chunked or sized bodies,"
+            " Expect: 100-continue, header names in any case, with or without User-Agent,"
+            " keep-alive or close), and answers with HTTP a client can read to its end (2xx)",
+            "2xx",
+            _wire,
+            _profiles,
         ),
         Clause(
             "handles-malformed-input",

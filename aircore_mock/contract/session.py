@@ -23,6 +23,7 @@ from .clauses import (
     HEADER_VARIANTS,
     PROBE,
     RUN_ALONE,
+    WIRE,
     Clause,
     Post,
     after_many_originals,
@@ -131,6 +132,8 @@ class ContractSession:
         self.interrupted = False
         """Ctrl-C stopped a clause: the rest are skipped."""
         self._lifecycles_first = False
+        self._app_server: Any = None
+        """An in-process app served on 127.0.0.1 for speaks-http (started when needed)."""
         """redeliveries[later] runs earlier in this run (redeliveries[after-many] redelivers
         its lifecycle)."""
         # A connection per request: a server may close one after a 5xx, and the next callback
@@ -149,6 +152,74 @@ class ContractSession:
     def close(self) -> None:
         """Shut an ASGI app down (lifespan) and release its event loop."""
         self._sender.close()
+        if self._app_server is not None:
+            self._app_server.stop()
+            self._app_server = None
+
+    def _wire_url(self) -> str:
+        """Where speaks-http connects: the URL, or an in-process app served on 127.0.0.1."""
+        if self.kind == "url":
+            return str(self.target)
+        if self._app_server is None:
+            from ..server import AppServer
+
+            app = self.target
+            if self.kind == "wsgi":
+                from uvicorn.middleware.wsgi import WSGIMiddleware
+
+                app = WSGIMiddleware(app)
+            self._app_server = AppServer(app, path=self.path).start()
+        return str(self._app_server.url)
+
+    def _run_wire(self, cases: Sequence[str | None]) -> list[ClauseResult]:
+        """speaks-http: each profile's lifecycle over its own socket, profiles at once
+        (`concurrency` of them), each answer read strictly."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from .wire import PROFILES, deliver
+
+        url = self._wire_url()
+        by_name = {p.name: p for p in PROFILES}
+        planned = [(case, self.sends(WIRE, case)) for case in cases]
+
+        def one(item: tuple[str | None, list[Post]]) -> ClauseResult:
+            case, sends = item
+            result = ClauseResult(WIRE, case, "passed", "")
+            if self.deadline is not None and time.monotonic() >= self.deadline:
+                self.timed_out = True
+                reason = f"not checked: the run's time limit ({self.max_time:g} s) came first"
+                return ClauseResult(WIRE, case, "skipped", reason)
+            profile = by_name[str(case)]
+            answers = deliver(
+                url, [s.body for s in sends], profile, self.headers, self.budget, self.verify
+            )
+            for send, answer in zip(sends, answers, strict=False):
+                result.requests += 1
+                self._done += 1
+                if answer.status is not None:
+                    self.statuses[answer.status] += 1
+                expected = None
+                if answer.problem is not None:
+                    expected = "an answer a client can read to its end, in time"
+                elif answer.latency_ms > self.budget * 1000:
+                    expected = f"a whole answer within {self.budget:g} s"
+                elif answer.status is None or not 200 <= answer.status < 300:
+                    expected = "a 2xx"
+                if expected is None:
+                    continue
+                text = answer.body.decode("utf-8", "replace").strip().replace("\n", " ")
+                seen = answer.problem or f"HTTP {answer.status}" + (
+                    f": {text[:120]}" if text else ""
+                )
+                what = send.what + (" (on a reused connection)" if answer.reused else "")
+                result.failures.append(
+                    Failure(what, send.body, seen, expected, None, send.headers, profile.name)
+                )
+            return _conclude(result)
+
+        width = max(1, min(self.concurrency, len(planned)))
+        with ThreadPoolExecutor(width, thread_name_prefix="aircore-mock wire") as pool:
+            return list(pool.map(one, planned))
 
     def hint(self) -> str | None:
         """A likely cause when every answer says the same wrong thing (e.g. a wrong path)."""
@@ -259,6 +330,8 @@ class ContractSession:
         skipped = self._skip_reason(clause)
         if skipped is not None:
             return ClauseResult(clause, case, "skipped", skipped)
+        if clause == WIRE:
+            return self._run_wire([case])[0]
         sends = self.sends(clause, case)
         return self._judge(spec, case, sends, self._post(sends))
 
@@ -409,18 +482,26 @@ class ContractSession:
         results: dict[tuple[str, str | None], ClauseResult] = {}
         # answers-in-time leads the batch: its requests are first on their lanes, so a slow
         # receiver is found in the first wave, and the rest of the batch is skipped.
-        batch = [p for p in pairs if p[0] != PROBE and p not in RUN_ALONE]
+        wire = [p for p in pairs if p[0] == WIRE]
+        pairs_left = [p for p in pairs if p[0] != WIRE]
+        batch = [p for p in pairs_left if p[0] != PROBE and p not in RUN_ALONE]
         first: list[tuple[str, str | None]] = []
-        last = [p for p in pairs if p[0] == PROBE or p in RUN_ALONE]
+        last = [p for p in pairs_left if p[0] == PROBE or p in RUN_ALONE]
         if self.concurrency == 1:
-            first, batch, last = [p for p in pairs if p not in RUN_ALONE], [], []
-            last = [p for p in pairs if p in RUN_ALONE]
+            first, batch = [p for p in pairs_left if p not in RUN_ALONE and p[0] != PROBE], []
+            last = [p for p in pairs_left if p in RUN_ALONE or p[0] == PROBE]
         self._lifecycles_first = ("redeliveries", "later") in pairs
         try:
             for clause, case in first:
                 results[(clause, case)] = self.run(clause, case)
             if batch:
                 results.update(self._run_batch(batch))
+            if wire:
+                skipped = self._skip_reason(WIRE)
+                if skipped is not None:
+                    results.update({p: ClauseResult(*p, "skipped", skipped) for p in wire})
+                else:
+                    results.update(zip(wire, self._run_wire([c for _, c in wire]), strict=True))
             for clause, case in last:
                 results[(clause, case)] = self.run(clause, case)
         except KeyboardInterrupt:
