@@ -8,6 +8,7 @@ import pytest
 
 from aircore_mock import check_receiver
 
+from .raw_receivers import WIRE_CORRECT, WIRE_DEFECTS, raw_receiver, verdicts
 from .receivers import DEFECTS, MORE_DEFECTS, WARNING_DEFECTS, make_receiver
 
 
@@ -53,3 +54,24 @@ def test_more_defects_fail_the_clauses_they_break(defect: str) -> None:
 @pytest.mark.parametrize("defect", sorted(WARNING_DEFECTS))
 def test_doubtful_answers_warn_in_their_clause(defect: str) -> None:
     assert _verdicts(defect, concurrency=8) == (set(), {_clause(WARNING_DEFECTS[defect])})
+
+
+# --- the wire: socket-level receivers --------------------------------------------------
+
+
+@pytest.mark.parametrize("defect", WIRE_DEFECTS)
+def test_each_wire_defect_fails_exactly_speaks_http(defect: str) -> None:
+    with raw_receiver(defect) as url:
+        report = check_receiver(url, seed=1, budget=2, concurrency=8)
+    failed, _ = verdicts(report)
+    assert failed == {"speaks-http"}, [r.reason for r in report.results if r.verdict == "failed"]
+    failure = next(r for r in report.results if r.failures).failures[0]
+    assert failure.profile is not None
+    assert "[profile " in failure.explain(url) and "curl " in failure.explain(url)
+
+
+@pytest.mark.parametrize("kind", WIRE_CORRECT)
+def test_unusual_but_correct_receivers_pass(kind: str) -> None:
+    with raw_receiver(kind) as url:
+        report = check_receiver(url, seed=1, budget=2, concurrency=8)
+    assert verdicts(report)[0] == set(), [r.reason for r in report.results if r.failures]
