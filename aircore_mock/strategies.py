@@ -554,7 +554,8 @@ _JSON_LEAF = st.one_of(
 _JSON = st.recursive(
     _JSON_LEAF,
     lambda inner: st.one_of(
-        st.lists(inner, max_size=3), st.dictionaries(st.text(KEY_ALPHABET, max_size=8), inner, max_size=3)
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.text(KEY_ALPHABET, max_size=8), inner, max_size=3),
     ),
     max_leaves=6,
 )

@@ -119,7 +119,15 @@ def _types_wrong(payload: dict[str, Any], recording: dict[str, Any]) -> str | No
     return None
 
 
-def make_receiver(defect: str | None = None, delay: float = 1.0) -> Starlette:
+def make_receiver(defect: str | None = None, delay: float = 1.0, ok: int = 204) -> Starlette:
+    """The receiver, with one planted `defect` (or none); `ok` is the status of its accepting
+    answers (204 with no body; any other with a small JSON body)."""
+
+    def accepted() -> Response:
+        if ok == 204:
+            return Response(status_code=204)
+        return JSONResponse({"ok": True}, ok)
+
     store: dict[str, dict[str, Any]] = {}
     retries: dict[tuple[str, str], int] = {}
     busy = [False]
@@ -179,7 +187,7 @@ def make_receiver(defect: str | None = None, delay: float = 1.0) -> Starlette:
         if defect == "rejects-new-event-types" and event not in EVENTS:
             return JSONResponse({"error": "unknown event"}, 422)
         if event not in EVENTS:
-            return Response(status_code=204)  # an event type Aircore added: acknowledged
+            return accepted()  # an event type Aircore added: acknowledged
         if event == "recording-stopped" and not isinstance(recording.get("reason"), str):
             return JSONResponse({"error": "stop reason is not a string"}, 422)
         wrong = _types_wrong(payload, recording)
@@ -269,7 +277,7 @@ def make_receiver(defect: str | None = None, delay: float = 1.0) -> Starlette:
         if RANK[event] >= row["rank"]:  # never move a recording's state backwards
             row["rank"] = RANK[event]
             row["elapsed"] = recording.get("elapsedTime", 0)
-        return Response(status_code=204)
+        return accepted()
 
     app = Starlette(routes=[Route("/aircore", callback, methods=["POST"])])
     app.state.store = store

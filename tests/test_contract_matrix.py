@@ -4,6 +4,8 @@ and pytester tests keep to exit codes and output."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from aircore_mock import check_receiver
@@ -75,3 +77,48 @@ def test_unusual_but_correct_receivers_pass(kind: str) -> None:
     with raw_receiver(kind) as url:
         report = check_receiver(url, seed=1, budget=2, concurrency=8)
     assert verdicts(report)[0] == set(), [r.reason for r in report.results if r.failures]
+
+
+@pytest.mark.parametrize("status", [200, 201, 202, 208])
+def test_any_2xx_is_an_acceptance(status: int) -> None:
+    report = check_receiver(
+        make_receiver(ok=status), path="/aircore", seed=1, budget=2, concurrency=8
+    )
+    assert verdicts(report) == (set(), set())
+
+
+def test_an_unreachable_target_raises_what_check_exits_2_with() -> None:
+    from aircore_mock.errors import InputError
+
+    from .apps import free_port_refusing
+
+    with pytest.raises(InputError, match="cannot reach"):
+        check_receiver(free_port_refusing(), budget=2)
+
+
+def test_a_big_integer_is_sent_not_a_crash() -> None:
+    from aircore_mock.contract.results import dumps, loads
+
+    body = dumps({"timestamp": 2**70, "x": [-(2**64)]})
+    assert body == b'{"timestamp":1180591620717411303424,"x":[-18446744073709551616]}'
+    assert loads(body)["timestamp"] == 2**70
+
+
+def test_junit_report_names_each_case_and_its_curl_line(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    from aircore_mock.reporting import junit
+
+    report = check_receiver(
+        make_receiver("crash-on-non-json"),
+        path="/aircore",
+        seed=1,
+        only=["handles-malformed-input"],
+    )
+    path = tmp_path / "report.xml"
+    junit.write(junit.contract(report), path)
+    suite = ET.parse(path).getroot()
+    cases = suite.findall("testcase")
+    assert [c.get("name") for c in cases] == [r.name for r in report.results]
+    failed = [c for c in cases if c.find("failure") is not None]
+    assert failed and all("curl -sS -X POST" in (c.find("failure").text or "") for c in failed)

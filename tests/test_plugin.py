@@ -95,7 +95,9 @@ def test_a_correct_receiver_passes_every_clause(pytester: pytest.Pytester) -> No
 
 # The whole defect matrix runs at the library layer (tests/test_contract_matrix.py); here a
 # few defects check what the pytest class adds: test names, the output, the seed line.
-@pytest.mark.parametrize("defect", ["crash-on-non-json", "divides-by-elapsed", "rejects-new-values"])
+@pytest.mark.parametrize(
+    "defect", ["crash-on-non-json", "divides-by-elapsed", "rejects-new-values"]
+)
 def test_each_planted_defect_fails_exactly_its_clause(
     pytester: pytest.Pytester, defect: str
 ) -> None:

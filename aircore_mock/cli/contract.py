@@ -13,6 +13,7 @@ from .terminal import (
     EXIT_FAILED,
     EXIT_OK,
     STOP_SIGNALS,
+    InputProblem,
     Progress,
     echo_lines,
     report_seed,
@@ -44,6 +45,16 @@ def _session(
         stop_signals=STOP_SIGNALS,
         **more,
     )
+
+
+def _write_junit(path: str, kind: str, report: Any, headers: Any) -> None:
+    from ..reporting import junit
+
+    tree = junit.contract(report, headers) if kind == "contract" else junit.fuzz(report, headers)
+    try:
+        junit.write(tree, path)
+    except OSError as exc:
+        raise InputProblem(f"cannot write --junit-xml {path}: {exc.strerror or exc}") from None
 
 
 class _CheckCommand(click.Command):
@@ -85,6 +96,15 @@ class _CheckCommand(click.Command):
 @options.header()
 @options.insecure
 @options.output_format(["text", "json"], "text: a table and failure details; json: a report.")
+@click.option(
+    "--junit-xml",
+    "junit_xml",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    metavar="PATH",
+    help="Also write a JUnit XML report to PATH (one test case per clause and case; each"
+    " failure with its curl line), for CI.",
+)
 def check(
     target: str,
     only: tuple[str, ...],
@@ -97,6 +117,7 @@ def check(
     headers: tuple[str, ...],
     insecure: bool,
     output_format: str,
+    junit_xml: str | None,
 ) -> None:
     """Run the receiver contract against a live URL and report each clause.
 
@@ -135,6 +156,8 @@ def check(
         session.close()
         if progress is not None:
             progress.clear()
+    if junit_xml is not None:
+        _write_junit(junit_xml, "contract", report, session.headers)
     if output_format == "json":
         click.echo(json.dumps(json_report.contract(report), indent=2))
     else:
@@ -160,6 +183,15 @@ def check(
 @options.header()
 @options.insecure
 @options.output_format(["text", "json"], "text: each failure and a summary; json: a report.")
+@click.option(
+    "--junit-xml",
+    "junit_xml",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    metavar="PATH",
+    help="Also write a JUnit XML report to PATH (one test case per clause and case; each"
+    " failure with its curl line), for CI.",
+)
 def fuzz(
     target: str,
     examples: int,
@@ -169,6 +201,7 @@ def fuzz(
     headers: tuple[str, ...],
     insecure: bool,
     output_format: str,
+    junit_xml: str | None,
 ) -> None:
     """Search for requests the receiver gets wrong, and shrink each to the smallest.
 
@@ -193,6 +226,8 @@ def fuzz(
             report = fuzz_receiver(session, examples=examples, max_time=max_time)
     finally:
         session.close()
+    if junit_xml is not None:
+        _write_junit(junit_xml, "fuzz", report, session.headers)
     if output_format == "json":
         click.echo(json.dumps(report.to_json(), indent=2))
     else:
