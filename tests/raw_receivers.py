@@ -74,10 +74,8 @@ def _handler(defect: str | None) -> type[socketserver.StreamRequestHandler]:
             status = _verdict(body)
             if defect == "needs-user-agent" and "user-agent" not in lower:
                 status = 400
-            close = (
-                lower.get("connection", "").lower() == "close"
-                or (chunked
-                and defect == ("no-chunked"))
+            close = lower.get("connection", "").lower() == "close" or (
+                chunked and defect == ("no-chunked")
             )
             text = {204: "No Content", 400: "Bad Request", 200: "OK"}.get(status, "OK")
             if defect == "http10-close":

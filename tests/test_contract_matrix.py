@@ -122,3 +122,30 @@ def test_junit_report_names_each_case_and_its_curl_line(tmp_path: Path) -> None:
     assert [c.get("name") for c in cases] == [r.name for r in report.results]
     failed = [c for c in cases if c.find("failure") is not None]
     assert failed and all("curl -sS -X POST" in (c.find("failure").text or "") for c in failed)
+
+
+def test_the_readme_coverage_table_mirrors_the_catalogue() -> None:
+    import re
+
+    from aircore_mock.contract.coverage import COVERAGE, coverage_size
+    from aircore_mock.validation import is_valid
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("**The coverage phase**", 1)[1].split("\n\n", 2)[1]
+    fields = [row.split("|")[1].strip() for row in section.splitlines()[2:]]
+    expected = [
+        ", ".join(
+            f"`{f.strip()}`" if "(" not in f else f"`{f.split(' (')[0]}` ({f.split(' (')[1]}"
+            for f in row.field.split(",")
+        )
+        for row in COVERAGE
+    ]
+    assert fields == expected
+    assert f"{coverage_size()} callbacks in all" in readme
+    # every callback covered is documented: a 2xx is due for each, times are integers
+    from aircore_mock.contract.coverage import coverage_callbacks
+
+    for callback, _ in coverage_callbacks(3):
+        assert is_valid(callback, strict=True)
+        assert isinstance(callback["timestamp"], int)
+        assert not re.search(r"\d\.\d", str(callback["recording"].get("startTime")))
