@@ -5,8 +5,11 @@
 2. `aircore-mock check` against the Starlette example served on 127.0.0.1 (aim: 2 s).
 3. `aircore-mock check` against the same receiver taking 2 s for every callback (aim: 60 s;
    one request after another it would take 2 s times the number of requests).
+4. What a default check holds: requests sent, covered values, wire profiles; and how its time
+   grows with the receiver's latency (--latencies).
 
     python benchmarks/bench_contract.py [--runs N] [--delay SECONDS] [--skip-slow]
+        [--latencies 0,0.25,0.5,1]
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--delay", type=float, default=2.0)
     parser.add_argument("--skip-slow", action="store_true")
+    parser.add_argument("--latencies", default="0.25,0.5,1")
     args = parser.parse_args(argv)
 
     from starlette_receiver import create_app

@@ -25,8 +25,8 @@ def test_a_correct_receiver_passes_over_http() -> None:
     with AppServer(make_receiver(), path="/aircore") as server:
         result = run("check", "--target", server.url, "--seed", "1")
     assert result.exit_code == 0, result.output
-    assert "10 clauses (47 checks): 10 passed" in result.output
-    verdicts = {line.split()[1] for line in result.stdout.splitlines()[:47]}
+    assert "11 clauses (56 checks): 11 passed" in result.output
+    verdicts = {line.split()[1] for line in result.stdout.splitlines()[:56]}
     assert verdicts == {"passed"}
 
 
@@ -66,7 +66,7 @@ def test_text_output_names_the_clause_and_how_to_reproduce() -> None:
     assert " failed " in row and "delivered a second time" in row
     assert f"curl -sS -X POST {server.url}" in result.stdout
     # a redelivery is a duplicate too
-    assert "10 clauses (47 checks): 2 failed, 8 passed" in result.stdout
+    assert "11 clauses (56 checks): 2 failed, 9 passed" in result.stdout
 
 
 def test_only_and_skip() -> None:
@@ -115,6 +115,8 @@ def test_only_and_skip() -> None:
                 "redeliveries",
                 "--skip",
                 "concurrent-deliveries",
+                "--skip",
+                "speaks-http",
             ],
             2,
             "no clause left to run",
@@ -261,9 +263,9 @@ def test_max_time_reports_what_was_not_checked() -> None:
 
 def test_fuzz_finds_and_shrinks_and_reproduces() -> None:
     with AppServer(make_receiver("divides-by-elapsed"), path="/aircore") as server:
-        first = run("fuzz", "--target", server.url, "-n", "80", "--seed", "5", "--format", "json")
-        again = run("fuzz", "--target", server.url, "-n", "80", "--seed", "5", "--format", "json")
-        text = run("fuzz", "--target", server.url, "-n", "80", "--seed", "5")
+        first = run("fuzz", "--target", server.url, "-n", "80", "--seed", "3", "--format", "json")
+        again = run("fuzz", "--target", server.url, "-n", "80", "--seed", "3", "--format", "json")
+        text = run("fuzz", "--target", server.url, "-n", "80", "--seed", "3")
     assert first.exit_code == 1 and text.exit_code == 1, first.output + text.output
     failures = json.loads(first.stdout)["failures"]
     assert [f["body"] for f in failures] == [
@@ -272,7 +274,7 @@ def test_fuzz_finds_and_shrinks_and_reproduces() -> None:
     assert {f["clause"] for f in failures} == {"accepts-every-value"}
     assert all(json.loads(f["body"])["recording"]["elapsedTime"] == 0 for f in failures)
     assert "accepts-every-value: HTTP 500" in text.stdout and "curl -sS -X POST" in text.stdout
-    assert "reproduce with --seed 5" in text.stdout
+    assert "reproduce with --seed 3" in text.stdout
 
 
 def test_fuzz_passes_a_correct_receiver() -> None:

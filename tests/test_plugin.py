@@ -37,6 +37,7 @@ CONTRACT_TESTS = [
     "test_redeliveries",
     "test_concurrent_deliveries",
     "test_tolerates_out_of_order",
+    "test_speaks_http",
     "test_handles_malformed_input",
     "test_probe",
     "test_fuzz",
@@ -90,7 +91,7 @@ def test_a_correct_receiver_passes_every_clause(pytester: pytest.Pytester) -> No
     assert all(outcomes[name] == {"skipped"} for name in skipped)
     # one test per clause, parametrized per callback type, outcome, place of the extras,
     # redelivery and kind of malformed body
-    result.assert_outcomes(passed=47, skipped=2)
+    result.assert_outcomes(passed=56, skipped=2)
 
 
 # The whole defect matrix runs at the library layer (tests/test_contract_matrix.py); here a

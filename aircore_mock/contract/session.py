@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..errors import UsageError
+from ..errors import InputError, UsageError
 from ..model import recording_id
 from ..results import Report, Result
 from ..seeds import new_seed
@@ -165,9 +165,7 @@ class ContractSession:
 
             app = self.target
             if self.kind == "wsgi":
-                from uvicorn.middleware.wsgi import WSGIMiddleware
-
-                app = WSGIMiddleware(app)
+                app = _served_wsgi(app)
             self._app_server = AppServer(app, path=self.path).start()
         return str(self._app_server.url)
 
@@ -560,6 +558,18 @@ class ContractSession:
         return results
 
 
+def _served_wsgi(app: Any) -> Any:
+    """A WSGI app as an ASGI app for a real server: the body comes whole (chunked or not), so
+    the environ says so (`wsgi.input_terminated`, as gunicorn and werkzeug's server say)."""
+    from uvicorn.middleware.wsgi import WSGIMiddleware
+
+    def terminated(environ: dict[str, Any], start_response: Any) -> Any:
+        environ.setdefault("wsgi.input_terminated", True)
+        return app(environ, start_response)
+
+    return WSGIMiddleware(terminated)
+
+
 def _conclude(result: ClauseResult) -> ClauseResult:
     if result.failures:
         first = result.failures[0]
@@ -583,6 +593,23 @@ def _arity(function: Callable[..., Any]) -> int:
     if any(p.kind is p.VAR_POSITIONAL for p in parameters):
         return 2
     return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in parameters)
+
+
+def preflight(session: ContractSession) -> None:
+    """Post `{}` once to the session's target: an InputError ("cannot reach ...") when it
+    cannot be reached, so that `check` and `fuzz` say so in one line instead of failing every
+    clause. A Ctrl-C already given marks the session interrupted."""
+    with Sender(
+        session.target,
+        timeout=min(session.budget, 5.0),
+        headers=session.headers,
+        verify=session.verify,
+    ) as probe:
+        (result,) = probe.send([b"{}"]).results or []
+    if result.outcome == "not-sent":  # Ctrl-C already
+        session.interrupted = True
+    if result.outcome in ("unreachable", "error"):
+        raise InputError(f"cannot reach {session.target}: {result.describe()}")
 
 
 def check_receiver(
@@ -622,8 +649,6 @@ def check_receiver(
     )
     try:
         session.select(only, skip)  # usage errors before anything is sent
-        from .preflight import preflight
-
         preflight(session)  # unreachable: the InputError `check` exits 2 with
         return session.run_all(only=only, skip=skip)
     finally:
