@@ -24,8 +24,10 @@ from hypothesis import strategies as st
 from .. import strategies
 from .results import dumps, loads, replaced
 
-EXAMPLES_PER_CASE = 10
-"""Examples each case of accepts-every-value sends (the fuzz command sends many more)."""
+EXAMPLES_PER_CASE = 6
+"""Examples each case of accepts-every-value draws after the coverage phase (the fuzz command
+sends many more); kept small so that a check of a receiver taking 2 s a callback ends within a
+minute."""
 SHRINK_TIME = 20.0
 """Seconds a shrink may spend sending smaller callbacks; then the smallest failure so far."""
 

@@ -489,17 +489,37 @@ class ContractSession:
             first, batch = [p for p in pairs_left if p not in RUN_ALONE and p[0] != PROBE], []
             last = [p for p in pairs_left if p in RUN_ALONE or p[0] == PROBE]
         self._lifecycles_first = ("redeliveries", "later") in pairs
+        alone = [p for p in last if p[0] != PROBE] if self.concurrency > 1 else []
+        last = [p for p in last if p not in alone]
+        wired: list[ClauseResult] = []
+
+        def run_wire() -> None:
+            skipped = self._skip_reason(WIRE)
+            if skipped is not None:
+                wired.extend(ClauseResult(*p, "skipped", skipped) for p in wire)
+            else:
+                wired.extend(self._run_wire([c for _, c in wire]))
+
+        # The wire profiles use sockets of their own: with concurrency, they go alongside
+        # the batch (a slow receiver then costs one wait, not two).
+        beside = None
+        if wire and self.concurrency > 1:
+            beside = threading.Thread(target=run_wire, name="aircore-mock speaks-http")
+            beside.daemon = True
         try:
             for clause, case in first:
                 results[(clause, case)] = self.run(clause, case)
+            if beside is not None:
+                beside.start()
             if batch:
                 results.update(self._run_batch(batch))
-            if wire:
-                skipped = self._skip_reason(WIRE)
-                if skipped is not None:
-                    results.update({p: ClauseResult(*p, "skipped", skipped) for p in wire})
-                else:
-                    results.update(zip(wire, self._run_wire([c for _, c in wire]), strict=True))
+            if alone:  # a race and a late redelivery, together, after the batch
+                results.update(self._run_batch(alone, keep_groups=True))
+            if beside is not None:
+                beside.join()
+            elif wire:
+                run_wire()
+            results.update(zip(wire, wired, strict=True))
             for clause, case in last:
                 results[(clause, case)] = self.run(clause, case)
         except KeyboardInterrupt:
@@ -520,7 +540,7 @@ class ContractSession:
         )
 
     def _run_batch(
-        self, pairs: Sequence[tuple[str, str | None]]
+        self, pairs: Sequence[tuple[str, str | None]], keep_groups: bool = False
     ) -> dict[tuple[str, str | None], ClauseResult]:
         results: dict[tuple[str, str | None], ClauseResult] = {}
         planned: list[tuple[tuple[str, str | None], list[Post]]] = []
@@ -531,7 +551,11 @@ class ContractSession:
                 continue
             # Units of different cases are different units, whatever their names.
             sends = [
-                replace(s, unit=f"{clause}/{case}/{s.unit or s.lifecycle or i}", group=None)
+                replace(
+                    s,
+                    unit=f"{clause}/{case}/{s.unit or s.lifecycle or i}",
+                    group=s.group if keep_groups else None,
+                )
                 for i, s in enumerate(self.sends(clause, case))
             ]
             planned.append(((clause, case), sends))
@@ -598,7 +622,13 @@ def _arity(function: Callable[..., Any]) -> int:
 def preflight(session: ContractSession) -> None:
     """Post `{}` once to the session's target: an InputError ("cannot reach ...") when it
     cannot be reached, so that `check` and `fuzz` say so in one line instead of failing every
-    clause. A Ctrl-C already given marks the session interrupted."""
+    clause. A Ctrl-C already given marks the session interrupted.
+
+    A URL is checked by connecting (and the TLS handshake, for https) without a request: a
+    receiver taking seconds an answer costs the run nothing more."""
+    if session.kind == "url":
+        _connect_or_raise(session)
+        return
     with Sender(
         session.target,
         timeout=min(session.budget, 5.0),
@@ -610,6 +640,39 @@ def preflight(session: ContractSession) -> None:
         session.interrupted = True
     if result.outcome in ("unreachable", "error"):
         raise InputError(f"cannot reach {session.target}: {result.describe()}")
+
+
+def _connect_or_raise(session: ContractSession) -> None:
+    import socket
+    import ssl
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(str(session.target))
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((host, port), timeout=min(session.budget, 5.0)) as sock:
+            if parts.scheme == "https":
+                context = ssl.create_default_context()
+                if not session.verify:
+                    context.check_hostname = False
+                    context.verify_mode = ssl.CERT_NONE
+                context.wrap_socket(sock, server_hostname=host).close()
+    except KeyboardInterrupt:
+        session.interrupted = True
+    except ConnectionRefusedError:
+        raise InputError(
+            f"cannot reach {session.target}: unreachable: connection refused by {host}:{port}"
+        ) from None
+    except socket.gaierror as exc:
+        raise InputError(
+            f"cannot reach {session.target}: unreachable: cannot resolve {host} ({exc.strerror})"
+        ) from None
+    except ssl.SSLError as exc:
+        raise InputError(f"cannot reach {session.target}: TLS: {exc.reason or exc}") from None
+    except OSError as exc:
+        reason = "timed out connecting" if isinstance(exc, TimeoutError) else str(exc)
+        raise InputError(f"cannot reach {session.target}: unreachable: {reason}") from None
 
 
 def check_receiver(
