@@ -149,3 +149,17 @@ def test_the_readme_coverage_table_mirrors_the_catalogue() -> None:
         assert is_valid(callback, strict=True)
         assert isinstance(callback["timestamp"], int)
         assert not re.search(r"\d\.\d", str(callback["recording"].get("startTime")))
+
+
+@pytest.mark.slow
+def test_a_correct_receiver_taking_2_s_a_callback_passes() -> None:
+    # Real time: every answer takes 2 s (under the 10 s budget); no clause may fail or be cut
+    # short. The clauses most sensitive to time: the wire profiles (Expect: 100-continue
+    # included), the race, the late redelivery, the burst.
+    from .receivers import make_receiver as _make
+
+    slow_but_right = _make("slow", delay=2)
+    only = ["speaks-http", "idempotent-duplicates", "redeliveries", "concurrent-deliveries"]
+    report = check_receiver(slow_but_right, path="/aircore", seed=1, concurrency=16, only=only)
+    assert verdicts(report) == (set(), set()), [r.reason for r in report.results]
+    assert report.ok
