@@ -119,8 +119,10 @@ def _every_callback(seed: int, case: str | None) -> list[Post]:
     r = lifecycle()
     gen = _generator(seed, "accepts-every-callback", case)
     if case == "documented-examples":
+        # One recording's: in order, one after another (as Aircore would deliver them).
         return [
-            _callback(ex, what=f"Aircore's documented {ex['event']} example") for ex in _examples()
+            _callback(ex, ex["recording"]["url"], f"Aircore's documented {ex['event']} example")
+            for ex in _examples()
         ]
 
     def one(event: str, outcome: str, **pins: Any) -> dict[str, Any]:

@@ -519,6 +519,12 @@ class ContractSession:
                 beside.join()
             elif wire:
                 run_wire()
+            if self.slow is not None:  # what went beside the batch met the same slowness
+                reason = f"skipped: the receiver proved slow ({self.slow})"
+                wired = [
+                    ClauseResult(r.clause, r.case, "skipped", reason) if r.failures else r
+                    for r in wired
+                ]
             results.update(zip(wire, wired, strict=True))
             for clause, case in last:
                 results[(clause, case)] = self.run(clause, case)
