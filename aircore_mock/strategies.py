@@ -257,12 +257,24 @@ def _utf8_prefix(text: str, limit: int) -> str:
     return data.decode("utf-8", "ignore")
 
 
-_KEY_TEXT = st.text(
-    # Any script, spaces, +, /; not surrogates (not UTF-8) and not control characters.
-    st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")),
-    min_size=1,
-    max_size=48,
+KEY_ALPHABET = (
+    "".join(chr(c) for c in range(0x20, 0x7F))  # printable ASCII: spaces, +, /, %, ...
+    + "àéîõüßçñøåæ"  # Latin with accents
+    + "αβγΩ"  # Greek
+    + "ДЖжя"  # Cyrillic
+    + "中文录音日本語한국어"  # CJK
+    + "עבר"  # Hebrew (right to left)
+    + "عربي"  # Arabic
+    + "हिंदी"  # Devanagari, with combining marks
+    + "\u0301\u00a0\u200b\u2028"  # a combining accent, NBSP, zero width space, LS
+    + "😀🎙\ufe0f𝄞"  # beyond the BMP (four UTF-8 bytes), a variation selector
 )
+"""What a `storage.filename` prefix may hold: every script's kind of character (ASCII, two-,
+three- and four-byte UTF-8, combining and invisible ones); no surrogates (not UTF-8) and no
+control characters. A fixed alphabet: `st.characters()` builds Hypothesis's Unicode tables
+on first use (seconds in a fresh process, failing the too_slow health check)."""
+
+_KEY_TEXT = st.text(KEY_ALPHABET, min_size=1, max_size=48)
 
 
 @functools.cache
@@ -523,19 +535,27 @@ def callbacks(draw: st.DrawFn, event: str | None = None, strict: bool = False) -
 
 # --- what Aircore may add -----------------------------------------------------------------
 
-_IDENTIFIER = st.from_regex(r"[a-z][a-zA-Z0-9]{0,15}", fullmatch=True)
-_EVENT_SUFFIX = st.from_regex(r"[a-z]{3,12}", fullmatch=True)
+# Built from alphabets, not regexes: `st.from_regex` takes seconds on first use in a fresh
+# process (Hypothesis's Unicode tables), failing the too_slow health check.
+_LOWER = "abcdefghijklmnopqrstuvwxyz"
+_IDENTIFIER = st.builds(
+    str.__add__,
+    st.sampled_from(_LOWER),
+    st.text(_LOWER + _LOWER.upper() + "0123456789", max_size=15),
+)
+_EVENT_SUFFIX = st.text(_LOWER, min_size=3, max_size=12)
 _JSON_LEAF = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(-(2**53), 2**53),
     st.floats(allow_nan=False, allow_infinity=False),
-    st.text(max_size=20),
+    st.text(KEY_ALPHABET, max_size=20),
 )
 _JSON = st.recursive(
     _JSON_LEAF,
     lambda inner: st.one_of(
-        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.text(KEY_ALPHABET, max_size=8), inner, max_size=3),
     ),
     max_leaves=6,
 )

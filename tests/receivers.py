@@ -39,7 +39,15 @@ DEFECTS: dict[str, str] = {
     "not-concurrency-safe": "test_concurrent_deliveries",
     "crash-on-new-event": "test_forward_compatible",
     "recursion-on-deep-json": "test_handles_malformed_input",
+    # Written from today's docs: a 4xx for a stop reason or state Aircore adds later loses
+    # that recording's stop or upload (issue 19: forward compatibility with teeth).
+    "rejects-new-values": "test_forward_compatible",
     "trusts-field-types": "test_handles_malformed_input",
+    # The coverage phase's edges (issue 19): each is met only there.
+    "address-column-2048": "test_accepts_every_value",
+    "start-in-int32-seconds": "test_accepts_every_value",
+    # The delivery patterns (issue 19).
+    "duplicate-race": "test_idempotent_duplicates",
 }
 
 # Mistakes of our own invention that break more than one clause: each must fail at least
@@ -66,11 +74,19 @@ MORE_DEFECTS: dict[str, set[str]] = {
     },
 }
 
+MORE_DEFECTS["unique-event-and-timestamp"] = {
+    # "unique (event, timestamp)": met by the coverage phase's same-millisecond row and by
+    # concurrent-deliveries' recordings stamped in one millisecond (issue 19).
+    "test_accepts_every_value",
+    "test_concurrent_deliveries",
+    "test_handles_malformed_input",  # several malformed bodies carry one timestamp
+}
+
 # Allowed but doubtful: each must warn (not fail) in exactly this test.
 WARNING_DEFECTS: dict[str, str] = {
-    # Written from today's docs: a 4xx for a stop reason or event type Aircore adds later
-    # tells Aircore to drop the callback.
-    "rejects-new-values": "test_forward_compatible",
+    # A 4xx for an event type Aircore adds later: the callback is dropped, but no recording
+    # the receiver knows of loses anything.
+    "rejects-new-event-types": "test_forward_compatible",
 }
 
 _INTEGER_FIELDS = ("startTime", "elapsedTime")
@@ -103,10 +119,20 @@ def _types_wrong(payload: dict[str, Any], recording: dict[str, Any]) -> str | No
     return None
 
 
-def make_receiver(defect: str | None = None, delay: float = 1.0) -> Starlette:
+def make_receiver(defect: str | None = None, delay: float = 1.0, ok: int = 204) -> Starlette:
+    """The receiver, with one planted `defect` (or none); `ok` is the status of its accepting
+    answers (204 with no body; any other with a small JSON body)."""
+
+    def accepted() -> Response:
+        if ok == 204:
+            return Response(status_code=204)
+        return JSONResponse({"ok": True}, ok)
+
     store: dict[str, dict[str, Any]] = {}
     retries: dict[tuple[str, str], int] = {}
     busy = [False]
+    stamps: dict[tuple[str, Any], str] = {}
+    in_flight: set[tuple[str, str]] = set()
 
     async def callback(request: Request) -> Response:
         if defect == "exact-content-type" and request.headers.get("content-type") != (
@@ -158,8 +184,10 @@ def make_receiver(defect: str | None = None, delay: float = 1.0) -> Starlette:
             or (event == "recording-stopped" and recording.get("reason") not in REASONS)
         ):
             return JSONResponse({"error": "unknown event or stop reason"}, 422)
+        if defect == "rejects-new-event-types" and event not in EVENTS:
+            return JSONResponse({"error": "unknown event"}, 422)
         if event not in EVENTS:
-            return Response(status_code=204)  # an event type Aircore added: acknowledged
+            return accepted()  # an event type Aircore added: acknowledged
         if event == "recording-stopped" and not isinstance(recording.get("reason"), str):
             return JSONResponse({"error": "stop reason is not a string"}, 422)
         wrong = _types_wrong(payload, recording)
@@ -193,6 +221,28 @@ def make_receiver(defect: str | None = None, delay: float = 1.0) -> Starlette:
             and (len(recording["reason"]) > 120)
         ):
             raise ValueError("value too long for type character varying(120)")
+        if (
+            defect == "address-column-2048"
+            and len(str((recording.get("location") or {}).get("address"))) > 2048
+        ):
+            raise ValueError("value too long for type character varying(2048)")
+        if defect == "start-in-int32-seconds" and recording["startTime"] // 1000 >= 2**31:
+            raise OverflowError("startTime does not fit a 32-bit count of seconds")
+        if defect == "unique-event-and-timestamp":
+            # "unique (event, timestamp)": its author thought a millisecond names a callback
+            key = (event, payload["timestamp"])
+            if stamps.setdefault(key, url) != url:
+                raise RuntimeError("UNIQUE constraint failed: callbacks.event, callbacks.timestamp")
+        if defect == "duplicate-race" and event == "recording-started":
+            # check-then-insert without a transaction: a retry while the first is in flight
+            # finds no row, then both insert
+            if (url, event) in in_flight:
+                raise RuntimeError("UNIQUE constraint failed: callbacks.url, callbacks.event")
+            in_flight.add((url, event))
+            try:
+                await asyncio.sleep(0.05)
+            finally:
+                in_flight.discard((url, event))
         row = store.get(url)
         stamp = retries.setdefault((url, event), payload["timestamp"])
         if defect == "conflict-on-restamped-retry" and stamp != payload["timestamp"]:
@@ -227,7 +277,7 @@ def make_receiver(defect: str | None = None, delay: float = 1.0) -> Starlette:
         if RANK[event] >= row["rank"]:  # never move a recording's state backwards
             row["rank"] = RANK[event]
             row["elapsed"] = recording.get("elapsedTime", 0)
-        return Response(status_code=204)
+        return accepted()
 
     app = Starlette(routes=[Route("/aircore", callback, methods=["POST"])])
     app.state.store = store

@@ -108,3 +108,19 @@ def test_checkout_falls_back_to_the_top_level_schemas() -> None:
     if (Path(aircore_mock.__file__).parent / "schema_files" / "callback.schema.json").exists():
         pytest.skip("running from an installed wheel")
     assert aircore_mock.schema_dir() == ROOT / "schemas"
+
+
+def test_every_clause_needs_only_the_plain_install(wheel: Path) -> None:
+    # Hypothesis (the search) and h11 (the wire profiles) are dependencies, not extras: a
+    # plain `pip install aircore-mock` runs every clause; `[hypothesis]` stays, empty.
+    names = zipfile.ZipFile(wheel).namelist()
+    metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA")))
+    requires = [
+        line.split(":", 1)[1].strip()
+        for line in metadata.decode().splitlines()
+        if line.startswith("Requires-Dist:")
+    ]
+    plain = [r for r in requires if "extra ==" not in r]
+    assert any(r.startswith("hypothesis") for r in plain)
+    assert any(r.startswith("h11") for r in plain)
+    assert "Provides-Extra: hypothesis" in metadata.decode()

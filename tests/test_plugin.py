@@ -37,6 +37,7 @@ CONTRACT_TESTS = [
     "test_redeliveries",
     "test_concurrent_deliveries",
     "test_tolerates_out_of_order",
+    "test_speaks_http",
     "test_handles_malformed_input",
     "test_probe",
     "test_fuzz",
@@ -90,10 +91,14 @@ def test_a_correct_receiver_passes_every_clause(pytester: pytest.Pytester) -> No
     assert all(outcomes[name] == {"skipped"} for name in skipped)
     # one test per clause, parametrized per callback type, outcome, place of the extras,
     # redelivery and kind of malformed body
-    result.assert_outcomes(passed=44, skipped=2)
+    result.assert_outcomes(passed=56, skipped=2)
 
 
-@pytest.mark.parametrize("defect", sorted(DEFECTS))
+# The whole defect matrix runs at the library layer (tests/test_contract_matrix.py); here a
+# few defects check what the pytest class adds: test names, the output, the seed line.
+@pytest.mark.parametrize(
+    "defect", ["crash-on-non-json", "divides-by-elapsed", "rejects-new-values"]
+)
 def test_each_planted_defect_fails_exactly_its_clause(
     pytester: pytest.Pytester, defect: str
 ) -> None:
@@ -116,7 +121,7 @@ def test_a_slow_receiver_fails_fast_and_the_rest_skip(pytester: pytest.Pytester)
     assert result.duration < 30  # type: ignore[attr-defined]  # 5 s answers not waited out
 
 
-@pytest.mark.parametrize("defect", sorted(MORE_DEFECTS))
+@pytest.mark.parametrize("defect", ["exact-content-type"])
 def test_more_defects_fail_the_clauses_they_break(pytester: pytest.Pytester, defect: str) -> None:
     _contract_file(pytester, f"make_receiver({defect!r})")
     failed = _failed(_run(pytester))

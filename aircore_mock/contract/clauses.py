@@ -6,12 +6,11 @@ of payloads), with a stream of randomness of its own, so one test reproduces on 
 
 from __future__ import annotations
 
+import copy
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
-
-import orjson
 
 from .. import schemas
 from ..errors import UsageError
@@ -20,7 +19,7 @@ from ..model import lifecycle, parse_recording_url
 from ..results import Result
 from ..validation import is_valid
 from .results import describe as _describe
-from .results import replaced
+from .results import dumps, loads, replaced
 
 Expect = Literal["answer", "2xx", "no-5xx", "4xx-preferred", "2xx-preferred"]
 """What a right answer is: any answer in time; a 2xx; anything but a 5xx; no 5xx and better a
@@ -47,6 +46,8 @@ class Post:
     callback and its redelivery); different units may go at once."""
     group: str | None = None
     """A burst: the requests of one group are sent at once (concurrent-deliveries)."""
+    profile: str | None = None
+    """The client wire profile this request is written in (speaks-http), if any."""
 
 
 # Header variants: Aircore's docs say callbacks are POSTs with JSON, not which headers come
@@ -80,7 +81,7 @@ def _variant(i: int) -> dict[str, str]:
 
 
 def _callback(callback: dict[str, Any], lifecycle: str | None = None, what: str = "") -> Post:
-    return Post(orjson.dumps(callback), what or _describe(callback), lifecycle, callback)
+    return Post(dumps(callback), what or _describe(callback), lifecycle, callback)
 
 
 def _raw(body: bytes, what: str, expect: Expect | None = None) -> Post:
@@ -118,8 +119,10 @@ def _every_callback(seed: int, case: str | None) -> list[Post]:
     r = lifecycle()
     gen = _generator(seed, "accepts-every-callback", case)
     if case == "documented-examples":
+        # One recording's: in order, one after another (as Aircore would deliver them).
         return [
-            _callback(ex, what=f"Aircore's documented {ex['event']} example") for ex in _examples()
+            _callback(ex, ex["recording"]["url"], f"Aircore's documented {ex['event']} example")
+            for ex in _examples()
         ]
 
     def one(event: str, outcome: str, **pins: Any) -> dict[str, Any]:
@@ -212,15 +215,16 @@ def _new_values(seed: int, case: str | None) -> list[Post]:
         for kind in ("reason", "state")
         for c in _drawn_unknown(seed, case, kind, 2)
     ]
-    return [replace(s, expect="2xx-preferred") for s in sends]
+    # A documented event type with a new value of an enumerated field: a 4xx loses that
+    # recording's stop or upload for good, so anything but a 2xx fails (no warning).
+    return [replace(s, expect="2xx") for s in sends]
 
 
 def _drawn_unknown(seed: int, case: str | None, kind: str, count: int) -> list[dict[str, Any]]:
     """Callbacks with an undocumented event type, stop reason, state or extra field, drawn by
-    the Hypothesis strategies (none when Hypothesis is not installed)."""
-    search = _search()
-    if search is None:
-        return []
+    the Hypothesis strategies."""
+    from . import search
+
     salt = zlib.crc32(f"forward-compatible/{case}".encode())
     drawn = search.draw_unknown(seed + salt, kind, count)
     bases = {c["event"]: c for c in _standalone(seed, "forward-compatible/drawn", case)}
@@ -240,7 +244,7 @@ def _graft(drawn: dict[str, Any], bases: dict[str, dict[str, Any]]) -> dict[str,
     values stay ordinary (accepts-every-value explores those)."""
     r = lifecycle()
     event = drawn["event"]
-    base = orjson.loads(orjson.dumps(bases.get(event) or bases[r.started]))
+    base = copy.deepcopy(bases.get(event) or bases[r.started])
     base["event"] = event
     recording, new = base["recording"], drawn["recording"]
     if new.get("state") not in ("started", "stopped"):
@@ -268,15 +272,7 @@ def unique_recording(callback: dict[str, Any], salt: str) -> dict[str, Any]:
     old = parts["id"]
     head = old.rsplit("-", 1)[0] if old.count("-") >= 2 else old
     new = f"{head}-{zlib.crc32(salt.encode()) % 10**9}"
-    return orjson.loads(orjson.dumps(callback).replace(old.encode(), new.encode()))
-
-
-def _search() -> Any:
-    try:
-        from . import search
-    except ImportError:  # Hypothesis is an extra: the clauses that need it say so
-        return None
-    return search
+    return loads(dumps(callback).replace(old.encode(), new.encode()))  # type: ignore[no-any-return]
 
 
 def _forward_compatible(seed: int, case: str | None) -> list[Post]:
@@ -308,9 +304,28 @@ def _forward_compatible(seed: int, case: str | None) -> list[Post]:
 def _duplicates(seed: int, case: str | None) -> list[Post]:
     sends = []
     for callback in _standalone(seed, "idempotent-duplicates", case):
-        first = replace(_callback(callback), unit=callback["recording"]["url"])
+        url = callback["recording"]["url"]
+        if case == "at-once":
+            # A retry after a timeout while the first is still being handled: both in flight
+            # at once (each its own unit, in one burst).
+            first = replace(_callback(callback), unit=f"{url}#1", group="retry-race")
+            again = replace(
+                first,
+                unit=f"{url}#2",
+                what=f"{first.what}, delivered twice at once (a retry while the first is in"
+                " flight)",
+            )
+            sends += [first, again]
+            continue
+        first = replace(_callback(callback), unit=url)
         sends += [first, replace(first, what=f"{first.what}, delivered a second time")]
     return sends
+
+
+RUN_ALONE = {("idempotent-duplicates", "at-once"), ("redeliveries", "after-many")}
+WIRE = "speaks-http"
+"""Cases a full run sends on their own, after the rest: a race (both requests at once) and a
+redelivery after every other delivery of the run (hundreds)."""
 
 
 def _redeliveries(seed: int, case: str | None) -> list[Post]:
@@ -336,6 +351,12 @@ def _redeliveries(seed: int, case: str | None) -> list[Post]:
                     again, url, f"{_describe(c)}, redelivered {minutes} min later, re-stamped"
                 )
             )
+    elif case == "after-many":
+        # The lifecycle of redeliveries[later] again, once the rest of the run (hundreds of
+        # other deliveries) has gone: a retry from a queue that was backed up.
+        last = after_many_originals(seed)[-1]
+        sends = [replace(last, what=f"{last.what}, delivered again after the rest of the run")]
+        url = sends[0].lifecycle or url
     elif case == "lifecycle-twice":
         sends += [
             replace(_callback(c, url), what=f"{_describe(c)} (the whole lifecycle again)")
@@ -344,19 +365,33 @@ def _redeliveries(seed: int, case: str | None) -> list[Post]:
     return [replace(s, unit=url) for s in sends]
 
 
+def after_many_originals(seed: int) -> list[Post]:
+    """What redeliveries[after-many] delivers again: redeliveries[later]'s lifecycle."""
+    return _redeliveries(seed, "later")[:3]
+
+
 def _concurrent(seed: int, case: str | None) -> list[Post]:
     # Many recordings at once, each recording's callbacks in order: what a busy Aircore does.
     gen = _generator(seed, "concurrent-deliveries", case)
     sends = []
     reasons = lifecycle().stop_reasons
+    first_stamps: list[int] = []
     for n in range(CONCURRENT_RECORDINGS):
         # Every outcome and stop reason, in turn: the burst is about timing, not values.
         outcome = ("uploaded", "upload-failed", "in-progress")[n % 3]
         pins = {"stop_reason": reasons[n % len(reasons)]} if outcome != "in-progress" else {}
         recording = gen.recording(outcome, **pins)
+        callbacks = recording.callbacks()
+        if n % 2:
+            # Half of them stamped in the very milliseconds of the first recording's events:
+            # many recordings' callbacks in one millisecond.
+            for callback, stamp in zip(callbacks, first_stamps, strict=False):
+                callback["timestamp"] = stamp
+        elif n == 0:
+            first_stamps = [c["timestamp"] for c in callbacks]
         sends += [
             replace(_callback(c, recording.url), unit=recording.url, group="burst")
-            for c in recording.callbacks()
+            for c in callbacks
         ]
     return sends
 
@@ -387,6 +422,17 @@ def _malformed(seed: int, case: str | None) -> list[Post]:
     if case == "sizes":
         return _sizes(seed, case)
     example = _generator(seed, "handles-malformed-input", case).recording("uploaded").callbacks()
+    # Each case about a recording of its own: a verdict belongs to its case, not to what an
+    # earlier case of the same recording left behind (a duplicate start, say).
+    example = [unique_recording(c, f"{case}/{i}") for i, c in enumerate(example)]
+    if case == "not-json":
+        return [
+            Post(dumps(example[0])[:40], "a truncated JSON body"),
+            Post(b"<html>not json</html>", "a body that is not JSON"),
+            Post(b"", "an empty body"),
+            Post(b"NaN", "the bare literal NaN"),
+            Post(b"{'event': 'recording-started'}", "a Python dict literal (single quotes)"),
+        ]
     # A new stop reason is no defect (Aircore may add one); a reason that is no string is.
     stopped = dict(example[1], recording=dict(example[1]["recording"], reason=404))
     no_url = dict(
@@ -394,17 +440,15 @@ def _malformed(seed: int, case: str | None) -> list[Post]:
     )
     event = example[0]["event"]
     return [
-        Post(orjson.dumps(example[0])[:40], "a truncated JSON body"),
-        Post(b"<html>not json</html>", "a body that is not JSON"),
-        Post(b"", "an empty body"),
         Post(b'{"hello": "world"}', "a JSON object that is not a callback"),
         Post(b"[1, 2, 3]", "a JSON array"),
-        Post(orjson.dumps(event), "a JSON string"),
+        Post(dumps(event), "a JSON string"),
+        Post(b"null", "JSON null"),
         Post(
-            orjson.dumps(stopped),
+            dumps(stopped),
             f"a {stopped['event']} callback whose reason is not a string",
         ),
-        Post(orjson.dumps(no_url), f"a {no_url['event']} callback without recording.url"),
+        Post(dumps(no_url), f"a {no_url['event']} callback without recording.url"),
     ]
 
 
@@ -439,11 +483,12 @@ def _wrong_types(seed: int, case: str | None) -> list[Post]:
                 continue  # recording.url is the same position in all four
             seen.add(path)
             for name, value in _JSON_VALUES:
-                wrong = replaced(callback, path, value)
+                own = unique_recording(callback, f"wrong-types/{'.'.join(path)}/{name}")
+                wrong = replaced(own, path, value)
                 if is_valid(wrong):
                     continue
                 what = f"a {callback['event']} callback whose {'.'.join(path)} is {name}"
-                sends.append(Post(orjson.dumps(wrong), what, callback=wrong))
+                sends.append(Post(dumps(wrong), what, callback=wrong))
     return sends
 
 
@@ -455,7 +500,7 @@ def _structure(seed: int, case: str | None) -> list[Post]:
 
     def own(n: int) -> bytes:
         # Each body about its own recording: these are not meant as redeliveries.
-        return orjson.dumps(unique_recording(started, f"structure/{n}"))
+        return dumps(unique_recording(started, f"structure/{n}"))
 
     stamp = str(started["timestamp"]).encode()
     deep = b'{"event": "recording-started", "recording": ' + b"[" * _DEPTH + b"]" * _DEPTH + b"}"
@@ -473,12 +518,17 @@ def _structure(seed: int, case: str | None) -> list[Post]:
             "a recording-started callback whose timestamp is 2**64 (beyond 64 bits)",
             "no-5xx",  # valid JSON and, the schema setting no maximum, a valid callback
         ),
-        _raw(b"NaN", "the bare literal NaN"),
         _raw(
             own(3).replace(b'"started"', b'"st\xff\xfeed"', 1),
             "a recording-started callback with invalid UTF-8 in a string",
         ),
         _raw(b'"\\ud800"', "a JSON string holding a lone surrogate"),
+        _raw(
+            own(9).replace(b'"started"', b'"st\\ud800rted"', 1),
+            "a recording-started callback whose state holds a lone surrogate escape (valid JSON,"
+            " not valid text: it cannot be encoded to UTF-8 or stored as text)",
+            "no-5xx",
+        ),
         _raw(b"\xef\xbb\xbf" + own(4), "a callback behind a UTF-8 byte order mark", "no-5xx"),
         _raw(
             b'{"event": "recording-started", ' + own(5)[1:-1] + b"}",
@@ -504,26 +554,32 @@ def _sizes(seed: int, case: str | None) -> list[Post]:
     sends = []
     for size in _SIZES:
         padded = dict(unique_recording(started, f"sizes/{size}"), padding="")
-        room = size - len(orjson.dumps(padded))
+        room = size - len(dumps(padded))
         padded["padding"] = "x" * room
-        body = orjson.dumps(padded)
+        body = dumps(padded)
         assert len(body) == size
         sends.append(_raw(body, f"a recording-started callback padded to {size:,} bytes", "no-5xx"))
     return sends
 
 
 def _every_value(seed: int, case: str | None) -> list[Post]:
-    """The search's first pass: examples drawn from the strategies (the session shrinks any
+    """The coverage phase (the edges of every field's domain, the same whatever the seed),
+    then the search's first pass: examples drawn from the strategies (the session shrinks any
     failure by sending more)."""
-    search = _search()
-    if search is None:
-        return []
+    from . import search
+    from .coverage import coverage_callbacks
+
+    covered = [
+        _callback(c, c["recording"]["url"], f"{_describe(c)}: {what}")
+        for c, what in coverage_callbacks(seed, case)
+    ]
+
     drawn = search.examples(case, seed + zlib.crc32(f"accepts-every-value/{case}".encode()))
     sends = [
         _callback(unique_recording(c, f"{case}/{i}"), what=f"{_describe(c)} (drawn by the search)")
         for i, c in enumerate(drawn)
     ]
-    return _boundaries(seed, case) + sends
+    return covered + _boundaries(seed, case) + sends
 
 
 def _boundaries(seed: int, case: str | None) -> list[Post]:
@@ -548,6 +604,24 @@ def _boundaries(seed: int, case: str | None) -> list[Post]:
     return sends
 
 
+def _wire(seed: int, case: str | None) -> list[Post]:
+    """A whole lifecycle written as one kind of client writes it (the profile), its answers
+    read strictly; the session sends these itself, over a socket (contract/wire.py)."""
+    recording = _generator(seed, "speaks-http", case).recording(
+        "uploaded", stop_reason="clientStopped"
+    )
+    return [
+        replace(_callback(c, recording.url), unit=recording.url, profile=case, headers={})
+        for c in recording.callbacks()
+    ]
+
+
+def _profiles() -> Sequence[str]:
+    from .wire import PROFILES
+
+    return tuple(p.name for p in PROFILES)
+
+
 def _in_time(seed: int, case: str | None) -> list[Post]:
     recording = _generator(seed, "answers-in-time", case).recording("uploaded")
     return [_callback(c, recording.url) for c in recording.callbacks()]
@@ -565,8 +639,6 @@ class Clause:
     expect: Expect
     build: Callable[[int, str | None], list[Post]]
     cases: Callable[[], Sequence[str]] = lambda: ()
-    needs: str | None = None
-    """An optional package the clause needs (it is skipped, saying so, without it)."""
 
 
 def _event_cases() -> Sequence[str]:
@@ -599,34 +671,36 @@ CLAUSES: dict[str, Clause] = {
         ),
         Clause(
             "forward-compatible",
-            "accepts what Aircore may add: undocumented fields (2xx); new stop reasons, states"
-            " and event types (no 5xx; a 4xx loses the callback)",
+            "accepts what Aircore may add: undocumented fields, new stop reasons and states on"
+            " documented events (2xx: a 4xx loses the callback); new event types (no 5xx; a 4xx"
+            " is a warning)",
             "2xx",
             _forward_compatible,
             lambda: ("top-level", "recording", "location", "new-values", "new-event-type"),
         ),
         Clause(
             "accepts-every-value",
-            "accepts every realistic value of every field, boundaries included (2xx; a search"
-            " that shrinks a failure to its minimal callback)",
+            "accepts every realistic value of every field: the edges of each field's domain"
+            " (a coverage phase, every run), then a seeded search that shrinks a failure to its"
+            " minimal callback (2xx)",
             "2xx",
             _every_value,
             lambda: schemas.callback_types(),
-            needs="hypothesis",
         ),
         Clause(
             "idempotent-duplicates",
-            "accepts the same callback delivered twice (2xx both times)",
+            "accepts the same callback delivered twice, in turn and at once (2xx both times)",
             "2xx",
             _duplicates,
+            lambda: ("in-turn", "at-once"),
         ),
         Clause(
             "redeliveries",
-            "accepts a callback delivered again later, re-stamped as a retry, and a whole"
-            " lifecycle twice (2xx every time)",
+            "accepts a callback delivered again later, re-stamped as a retry, a whole"
+            " lifecycle twice, and a lifecycle again after the rest of the run (2xx every time)",
             "2xx",
             _redeliveries,
-            lambda: ("later", "restamped", "restamped-failure", "lifecycle-twice"),
+            lambda: ("later", "restamped", "restamped-failure", "lifecycle-twice", "after-many"),
         ),
         Clause(
             "concurrent-deliveries",
@@ -641,11 +715,20 @@ CLAUSES: dict[str, Clause] = {
             _out_of_order,
         ),
         Clause(
+            "speaks-http",
+            "accepts callbacks as every real HTTP client writes them (chunked or sized bodies,"
+            " Expect: 100-continue, header names in any case, with or without User-Agent,"
+            " keep-alive or close), and answers with HTTP a client can read to its end (2xx)",
+            "2xx",
+            _wire,
+            _profiles,
+        ),
+        Clause(
             "handles-malformed-input",
             "answers malformed bodies without a 5xx (4xx is right; 2xx is a warning)",
             "4xx-preferred",
             _malformed,
-            lambda: ("not-json", "wrong-types", "structure", "sizes"),
+            lambda: ("not-json", "not-a-callback", "wrong-types", "structure", "sizes"),
         ),
     )
 }

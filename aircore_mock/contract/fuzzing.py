@@ -15,7 +15,7 @@ from typing import Any
 from ..errors import UsageError
 from ..seeds import new_seed
 from .clauses import CLAUSES, HEADER_VARIANTS, Post, got, judge, unique_recording
-from .results import Failure
+from .results import Failure, dumps
 from .session import ContractSession
 
 DEFAULT_EXAMPLES = 500
@@ -97,9 +97,7 @@ def fuzz_receiver(
         if isinstance(callback, dict):
             # Each request about its own recording (drawn ones shrink toward one URL).
             callback = unique_recording(callback, f"fuzz/{zlib.crc32(probe.body)}")
-            import orjson
-
-            body = orjson.dumps(callback)
+            body = dumps(callback)
         headers = HEADER_VARIANTS[zlib.crc32(probe.body) % len(HEADER_VARIANTS)]
         send = Post(body, probe.what, callback=callback, headers=headers)
         answers = session._post([send], width=1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import json
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,15 +18,35 @@ Verdict = Literal["passed", "failed", "warned", "skipped"]
 _CURL_BODY_LIMIT = 2000
 
 
+def dumps(value: Any, *, sort_keys: bool = False) -> bytes:
+    """The JSON text of any JSON value, integers of any size included: orjson refuses integers
+    beyond 64 bits ("Integer exceeds 64-bit range"), so those go out as their digits through
+    the standard library; whatever the search draws can be sent."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS if sort_keys else None)
+    except TypeError:
+        try:
+            text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys)
+            return text.encode()
+        except UnicodeEncodeError:  # a lone surrogate: escaped, still valid JSON
+            return json.dumps(value, separators=(",", ":"), sort_keys=sort_keys).encode()
+
+
+def loads(data: bytes) -> Any:
+    """JSON text back to values, integers of any size kept exact (orjson reads an integer
+    beyond 64 bits as a float)."""
+    return json.loads(data)
+
+
 def replaced(callback: dict[str, Any], path: Sequence[str], value: Any) -> dict[str, Any]:
     """A deep copy of `callback` with the field at `path` set to `value` (which may be any
     JSON value, or something a receiver should refuse)."""
-    copy = orjson.loads(orjson.dumps(callback))
-    target = copy
+    result = copy.deepcopy(callback)
+    target = result
     for key in path[:-1]:
         target = target[key]
     target[path[-1]] = value
-    return copy  # type: ignore[no-any-return]
+    return result
 
 
 def describe(callback: Any) -> str:
@@ -61,13 +83,24 @@ class Failure:
     """An in-process app's exception behind the answer (its traceback, trimmed)."""
     headers: Mapping[str, str] | None = None
     """The header variant the request went with."""
+    profile: str | None = None
+    """The client wire profile the request was written in (speaks-http), if any."""
 
     def explain(self, url: str, headers: Mapping[str, str] | None = None) -> str:
         """Several lines for a human, with a curl command that sends the same request."""
         sent_headers = {**(headers or {}), **(self.headers or {})}
+        flags: list[str] = []
+        sent = self.sent
+        if self.profile is not None:
+            from .wire import PROFILES, curl_flags
+
+            chosen = next((p for p in PROFILES if p.name == self.profile), None)
+            if chosen is not None:
+                flags = curl_flags(chosen)
+                sent += f" [profile {chosen.name}: as {chosen.client} writes it]"
         text = (
-            f"sent:     {self.sent}\n"
-            f"          {curl(url, self.body, sent_headers)}\n"
+            f"sent:     {sent}\n"
+            f"          {curl(url, self.body, sent_headers, flags)}\n"
             f"got:      {self.got}\n"
             f"expected: {self.expected}"
         )
@@ -165,16 +198,42 @@ class ContractReport:
         return out
 
 
-def curl(url: str, body: bytes, headers: Mapping[str, str] | None = None) -> str:
-    """A curl command line that POSTs `body` as Aircore would."""
+def curl(
+    url: str,
+    body: bytes,
+    headers: Mapping[str, str] | None = None,
+    flags: Sequence[str] = (),
+) -> str:
+    """A curl command line that POSTs `body` as Aircore would, byte for byte: text through
+    `--data-binary 'TEXT'`; a body with bytes a terminal would not keep (invalid UTF-8,
+    control characters) through `printf` escapes piped to `--data-binary @-`. Bodies over
+    2,000 bytes are cut, saying so (the JSON report holds them whole)."""
     headers = dict(headers or {})
     if not any(name.lower() == "content-type" for name in headers):
         headers["content-type"] = "application/json"
     parts = ["curl", "-sS", "-X", "POST", url]
     for name, value in headers.items():
         parts += ["-H", f"{name}: {value}"]
-    text = body.decode("utf-8", "replace")
-    if len(text) > _CURL_BODY_LIMIT:
-        text = text[:_CURL_BODY_LIMIT] + "...(truncated)"
-    parts += ["--data-raw", text]
-    return shlex.join(parts)
+    parts += list(flags)
+    cut = len(body) > _CURL_BODY_LIMIT
+    shown = body[:_CURL_BODY_LIMIT] if cut else body
+    note = f"  # body cut to {_CURL_BODY_LIMIT:,} of {len(body):,} bytes" if cut else ""
+    try:
+        text = shown.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and not text.startswith("@") and all(c.isprintable() for c in text):
+        return shlex.join([*parts, "--data-binary", text]) + note
+    escaped = "".join(_printf_byte(b) for b in shown)
+    return f"printf {shlex.quote(escaped)} | " + shlex.join([*parts, "--data-binary", "@-"]) + note
+
+
+def _printf_byte(byte: int) -> str:
+    char = chr(byte)
+    if char == "%":
+        return "%%"
+    if char == "\\":
+        return "\\\\"
+    if 0x20 <= byte < 0x7F:
+        return char
+    return f"\\{byte:03o}"

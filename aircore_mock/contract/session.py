@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import heapq
-import importlib.util
 import inspect
 import signal
 import threading
@@ -14,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..errors import UsageError
+from ..errors import InputError, UsageError
 from ..model import recording_id
 from ..results import Report, Result
 from ..seeds import new_seed
@@ -23,8 +22,11 @@ from .clauses import (
     CLAUSES,
     HEADER_VARIANTS,
     PROBE,
+    RUN_ALONE,
+    WIRE,
     Clause,
     Post,
+    after_many_originals,
     check_clause_names,
     clause_names,
     got,
@@ -129,6 +131,11 @@ class ContractSession:
         """Every request made so far, counted by outcome, event and status."""
         self.interrupted = False
         """Ctrl-C stopped a clause: the rest are skipped."""
+        self._lifecycles_first = False
+        self._app_server: Any = None
+        """An in-process app served on 127.0.0.1 for speaks-http (started when needed)."""
+        """redeliveries[later] runs earlier in this run (redeliveries[after-many] redelivers
+        its lifecycle)."""
         # A connection per request: a server may close one after a 5xx, and the next callback
         # must not be blamed for that. The budget is each request's whole deadline.
         self._sender = Sender(
@@ -145,6 +152,72 @@ class ContractSession:
     def close(self) -> None:
         """Shut an ASGI app down (lifespan) and release its event loop."""
         self._sender.close()
+        if self._app_server is not None:
+            self._app_server.stop()
+            self._app_server = None
+
+    def _wire_url(self) -> str:
+        """Where speaks-http connects: the URL, or an in-process app served on 127.0.0.1."""
+        if self.kind == "url":
+            return str(self.target)
+        if self._app_server is None:
+            from ..server import AppServer
+
+            app = self.target
+            if self.kind == "wsgi":
+                app = _served_wsgi(app)
+            self._app_server = AppServer(app, path=self.path).start()
+        return str(self._app_server.url)
+
+    def _run_wire(self, cases: Sequence[str | None]) -> list[ClauseResult]:
+        """speaks-http: each profile's lifecycle over its own socket, profiles at once
+        (`concurrency` of them), each answer read strictly."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from .wire import PROFILES, deliver
+
+        url = self._wire_url()
+        by_name = {p.name: p for p in PROFILES}
+        planned = [(case, self.sends(WIRE, case)) for case in cases]
+
+        def one(item: tuple[str | None, list[Post]]) -> ClauseResult:
+            case, sends = item
+            result = ClauseResult(WIRE, case, "passed", "")
+            if self.deadline is not None and time.monotonic() >= self.deadline:
+                self.timed_out = True
+                reason = f"not checked: the run's time limit ({self.max_time:g} s) came first"
+                return ClauseResult(WIRE, case, "skipped", reason)
+            profile = by_name[str(case)]
+            answers = deliver(
+                url, [s.body for s in sends], profile, self.headers, self.budget, self.verify
+            )
+            for send, answer in zip(sends, answers, strict=False):
+                result.requests += 1
+                self._done += 1
+                if answer.status is not None:
+                    self.statuses[answer.status] += 1
+                expected = None
+                if answer.problem is not None:
+                    expected = "an answer a client can read to its end, in time"
+                elif answer.latency_ms > self.budget * 1000:
+                    expected = f"a whole answer within {self.budget:g} s"
+                elif answer.status is None or not 200 <= answer.status < 300:
+                    expected = "a 2xx"
+                if expected is None:
+                    continue
+                text = answer.body.decode("utf-8", "replace").strip().replace("\n", " ")
+                seen = answer.problem or f"HTTP {answer.status}" + (
+                    f": {text[:120]}" if text else ""
+                )
+                what = send.what + (" (on a reused connection)" if answer.reused else "")
+                result.failures.append(
+                    Failure(what, send.body, seen, expected, None, send.headers, profile.name)
+                )
+            return _conclude(result)
+
+        width = max(1, min(self.concurrency, len(planned)))
+        with ThreadPoolExecutor(width, thread_name_prefix="aircore-mock wire") as pool:
+            return list(pool.map(one, planned))
 
     def hint(self) -> str | None:
         """A likely cause when every answer says the same wrong thing (e.g. a wrong path)."""
@@ -240,6 +313,9 @@ class ContractSession:
     def sends(self, clause: str, case: str | None = None) -> list[Post]:
         """What one clause (or case) sends, each request with its header variant."""
         sends = self._clause(clause).build(self.seed, case)
+        if (clause, case) == ("redeliveries", "after-many") and not self._lifecycles_first:
+            # Run on its own: the original deliveries first, then the redelivery.
+            sends = after_many_originals(self.seed) + sends
         return with_header_variants(sends, f"{clause}/{case}")
 
     def run(self, clause: str, case: str | None = None) -> ClauseResult:
@@ -252,6 +328,8 @@ class ContractSession:
         skipped = self._skip_reason(clause)
         if skipped is not None:
             return ClauseResult(clause, case, "skipped", skipped)
+        if clause == WIRE:
+            return self._run_wire([case])[0]
         sends = self.sends(clause, case)
         return self._judge(spec, case, sends, self._post(sends))
 
@@ -337,9 +415,6 @@ class ContractSession:
     def _skip_reason(self, clause: str) -> str | None:
         if self.interrupted:
             return "skipped: interrupted"
-        needs = CLAUSES[clause].needs if clause in CLAUSES else None
-        if needs is not None and importlib.util.find_spec(needs) is None:
-            return f"skipped: needs {needs} (pip install 'aircore-mock[{needs}]')"
         if self.deadline is not None and time.monotonic() >= self.deadline:
             self.timed_out = True
             return f"not checked: the run's time limit ({self.max_time:g} s) came first"
@@ -405,16 +480,52 @@ class ContractSession:
         results: dict[tuple[str, str | None], ClauseResult] = {}
         # answers-in-time leads the batch: its requests are first on their lanes, so a slow
         # receiver is found in the first wave, and the rest of the batch is skipped.
-        batch = [p for p in pairs if p[0] != PROBE]
+        wire = [p for p in pairs if p[0] == WIRE]
+        pairs_left = [p for p in pairs if p[0] != WIRE]
+        batch = [p for p in pairs_left if p[0] != PROBE and p not in RUN_ALONE]
         first: list[tuple[str, str | None]] = []
-        last = [p for p in pairs if p[0] == PROBE]
+        last = [p for p in pairs_left if p[0] == PROBE or p in RUN_ALONE]
         if self.concurrency == 1:
-            first, batch, last = pairs, [], []
+            first, batch = [p for p in pairs_left if p not in RUN_ALONE and p[0] != PROBE], []
+            last = [p for p in pairs_left if p in RUN_ALONE or p[0] == PROBE]
+        self._lifecycles_first = ("redeliveries", "later") in pairs
+        alone = [p for p in last if p[0] != PROBE] if self.concurrency > 1 else []
+        last = [p for p in last if p not in alone]
+        wired: list[ClauseResult] = []
+
+        def run_wire() -> None:
+            skipped = self._skip_reason(WIRE)
+            if skipped is not None:
+                wired.extend(ClauseResult(*p, "skipped", skipped) for p in wire)
+            else:
+                wired.extend(self._run_wire([c for _, c in wire]))
+
+        # The wire profiles use sockets of their own: with concurrency, they go alongside
+        # the batch (a slow receiver then costs one wait, not two).
+        beside = None
+        if wire and self.concurrency > 1:
+            beside = threading.Thread(target=run_wire, name="aircore-mock speaks-http")
+            beside.daemon = True
         try:
             for clause, case in first:
                 results[(clause, case)] = self.run(clause, case)
+            if beside is not None:
+                beside.start()
             if batch:
                 results.update(self._run_batch(batch))
+            if alone:  # a race and a late redelivery, together, after the batch
+                results.update(self._run_batch(alone, keep_groups=True))
+            if beside is not None:
+                beside.join()
+            elif wire:
+                run_wire()
+            if self.slow is not None:  # what went beside the batch met the same slowness
+                reason = f"skipped: the receiver proved slow ({self.slow})"
+                wired = [
+                    ClauseResult(r.clause, r.case, "skipped", reason) if r.failures else r
+                    for r in wired
+                ]
+            results.update(zip(wire, wired, strict=True))
             for clause, case in last:
                 results[(clause, case)] = self.run(clause, case)
         except KeyboardInterrupt:
@@ -435,7 +546,7 @@ class ContractSession:
         )
 
     def _run_batch(
-        self, pairs: Sequence[tuple[str, str | None]]
+        self, pairs: Sequence[tuple[str, str | None]], keep_groups: bool = False
     ) -> dict[tuple[str, str | None], ClauseResult]:
         results: dict[tuple[str, str | None], ClauseResult] = {}
         planned: list[tuple[tuple[str, str | None], list[Post]]] = []
@@ -446,7 +557,11 @@ class ContractSession:
                 continue
             # Units of different cases are different units, whatever their names.
             sends = [
-                replace(s, unit=f"{clause}/{case}/{s.unit or s.lifecycle or i}", group=None)
+                replace(
+                    s,
+                    unit=f"{clause}/{case}/{s.unit or s.lifecycle or i}",
+                    group=s.group if keep_groups else None,
+                )
                 for i, s in enumerate(self.sends(clause, case))
             ]
             planned.append(((clause, case), sends))
@@ -471,6 +586,18 @@ class ContractSession:
                 continue
             results[key] = self._judge(self._clause(key[0]), key[1], sends, answers)
         return results
+
+
+def _served_wsgi(app: Any) -> Any:
+    """A WSGI app as an ASGI app for a real server: the body comes whole (chunked or not), so
+    the environ says so (`wsgi.input_terminated`, as gunicorn and werkzeug's server say)."""
+    from uvicorn.middleware.wsgi import WSGIMiddleware
+
+    def terminated(environ: dict[str, Any], start_response: Any) -> Any:
+        environ.setdefault("wsgi.input_terminated", True)
+        return app(environ, start_response)
+
+    return WSGIMiddleware(terminated)
 
 
 def _conclude(result: ClauseResult) -> ClauseResult:
@@ -498,6 +625,62 @@ def _arity(function: Callable[..., Any]) -> int:
     return sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in parameters)
 
 
+def preflight(session: ContractSession) -> None:
+    """Post `{}` once to the session's target: an InputError ("cannot reach ...") when it
+    cannot be reached, so that `check` and `fuzz` say so in one line instead of failing every
+    clause. A Ctrl-C already given marks the session interrupted.
+
+    A URL is checked by connecting (and the TLS handshake, for https) without a request: a
+    receiver taking seconds an answer costs the run nothing more."""
+    if session.kind == "url":
+        _connect_or_raise(session)
+        return
+    with Sender(
+        session.target,
+        timeout=min(session.budget, 5.0),
+        headers=session.headers,
+        verify=session.verify,
+    ) as probe:
+        (result,) = probe.send([b"{}"]).results or []
+    if result.outcome == "not-sent":  # Ctrl-C already
+        session.interrupted = True
+    if result.outcome in ("unreachable", "error"):
+        raise InputError(f"cannot reach {session.target}: {result.describe()}")
+
+
+def _connect_or_raise(session: ContractSession) -> None:
+    import socket
+    import ssl
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(str(session.target))
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((host, port), timeout=min(session.budget, 5.0)) as sock:
+            if parts.scheme == "https":
+                context = ssl.create_default_context()
+                if not session.verify:
+                    context.check_hostname = False
+                    context.verify_mode = ssl.CERT_NONE
+                context.wrap_socket(sock, server_hostname=host).close()
+    except KeyboardInterrupt:
+        session.interrupted = True
+    except ConnectionRefusedError:
+        raise InputError(
+            f"cannot reach {session.target}: unreachable: connection refused by {host}:{port}"
+        ) from None
+    except socket.gaierror as exc:
+        raise InputError(
+            f"cannot reach {session.target}: unreachable: cannot resolve {host} ({exc.strerror})"
+        ) from None
+    except ssl.SSLError as exc:
+        raise InputError(f"cannot reach {session.target}: TLS: {exc.reason or exc}") from None
+    except OSError as exc:
+        reason = "timed out connecting" if isinstance(exc, TimeoutError) else str(exc)
+        raise InputError(f"cannot reach {session.target}: unreachable: {reason}") from None
+
+
 def check_receiver(
     target: Any,
     *,
@@ -515,6 +698,8 @@ def check_receiver(
 ) -> ContractReport:
     """Run the receiver contract against a URL, an ASGI app or a WSGI app.
 
+    A target that cannot be reached raises `InputError` ("cannot reach ...", what `check`
+    exits 2 with) instead of failing every clause.
     `seed=None` picks one (the report carries it, so the run can be repeated). With
     `concurrency` above 1 independent requests and clauses go at once; `max_time` bounds
     the whole run (what is left is reported as not checked).
@@ -532,6 +717,8 @@ def check_receiver(
         max_time=max_time,
     )
     try:
+        session.select(only, skip)  # usage errors before anything is sent
+        preflight(session)  # unreachable: the InputError `check` exits 2 with
         return session.run_all(only=only, skip=skip)
     finally:
         close_or_warn(session)

@@ -87,50 +87,23 @@ class AircoreReceiverContract:
         clause = metafunc.function.__name__.removeprefix("test_").replace("_", "-")
         metafunc.parametrize("aircore_case", list(CLAUSES[clause].cases()))
 
-    # answers-in-time runs first: a slow receiver is found at once, and the rest skip.
-    def test_answers_in_time(self, aircore_contract: Any) -> None:
-        """Each callback is answered within the budget (--aircore-budget)."""
-        _verify(aircore_contract, "answers-in-time")
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """One test per clause of `CLAUSES` (and the probe), in the order they run, named
+        `test_<clause>` and parametrized by its cases: the clauses are listed once, in the
+        contract. A subclass that defines a `test_<clause>` itself keeps its own."""
+        super().__init_subclass__(**kwargs)
+        from aircore_mock.contract import CLAUSES, PROBE
 
-    def test_accepts_every_callback(self, aircore_contract: Any, aircore_case: str) -> None:
-        """Every callback type, stop reason, region, duration and upload failure gets a 2xx."""
-        _verify(aircore_contract, "accepts-every-callback", aircore_case)
-
-    def test_accepts_lifecycles(self, aircore_contract: Any, aircore_case: str) -> None:
-        """Whole lifecycles of every outcome, in order, get 2xx."""
-        _verify(aircore_contract, "accepts-lifecycles", aircore_case)
-
-    def test_forward_compatible(self, aircore_contract: Any, aircore_case: str) -> None:
-        """Callbacks with undocumented extra fields get a 2xx."""
-        _verify(aircore_contract, "forward-compatible", aircore_case)
-
-    def test_accepts_every_value(self, aircore_contract: Any, aircore_case: str) -> None:
-        """Every realistic value of every field gets a 2xx (a failure shows the smallest)."""
-        _verify(aircore_contract, "accepts-every-value", aircore_case)
-
-    def test_idempotent_duplicates(self, aircore_contract: Any) -> None:
-        """The same callback delivered twice gets a 2xx both times."""
-        _verify(aircore_contract, "idempotent-duplicates")
-
-    def test_redeliveries(self, aircore_contract: Any, aircore_case: str) -> None:
-        """A callback again later, re-stamped, or a whole lifecycle twice: a 2xx every time."""
-        _verify(aircore_contract, "redeliveries", aircore_case)
-
-    def test_concurrent_deliveries(self, aircore_contract: Any) -> None:
-        """Many recordings' callbacks at once: a 2xx for each, nothing lost."""
-        _verify(aircore_contract, "concurrent-deliveries")
-
-    def test_tolerates_out_of_order(self, aircore_contract: Any) -> None:
-        """Upload before stop, stop before start: answered without a 5xx."""
-        _verify(aircore_contract, "tolerates-out-of-order")
-
-    def test_handles_malformed_input(self, aircore_contract: Any, aircore_case: str) -> None:
-        """Non-JSON, wrong types, deep nesting, odd sizes: no 5xx (a 2xx is a warning)."""
-        _verify(aircore_contract, "handles-malformed-input", aircore_case)
-
-    def test_probe(self, aircore_contract: Any) -> None:
-        """Your aircore_probe passes after each delivered lifecycle."""
-        _verify(aircore_contract, "probe")
+        titles = {name: clause.title for name, clause in CLAUSES.items()}
+        titles[PROBE] = "Your aircore_probe passes after each delivered lifecycle."
+        for name, title in titles.items():
+            method = "test_" + name.replace("-", "_")
+            if hasattr(cls, method):
+                continue
+            test = _clause_test(name, bool(name in CLAUSES and CLAUSES[name].cases()))
+            test.__name__ = test.__qualname__ = method
+            test.__doc__ = title[0].upper() + title[1:]
+            setattr(cls, method, test)
 
     def test_fuzz(self, aircore_contract: Any) -> None:
         """The longer search (`aircore_fuzz_examples` requests): the smallest request of each
@@ -144,6 +117,22 @@ class AircoreReceiverContract:
         report = fuzz_receiver(aircore_contract, examples=self.aircore_fuzz_examples)
         if report.failures:
             pytest.fail("\n".join(text.fuzz(report, aircore_contract)), pytrace=False)
+
+
+def _clause_test(clause: str, with_cases: bool) -> Any:
+    if with_cases:
+
+        def test_with_cases(self: Any, aircore_contract: Any, aircore_case: str) -> None:
+            __tracebackhide__ = True
+            _verify(aircore_contract, clause, aircore_case)
+
+        return test_with_cases
+
+    def test(self: Any, aircore_contract: Any) -> None:
+        __tracebackhide__ = True
+        _verify(aircore_contract, clause)
+
+    return test
 
 
 def _verify(session: Any, clause: str, case: str | None = None) -> None:

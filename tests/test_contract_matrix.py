@@ -1,0 +1,165 @@
+"""The contract at the library layer, in-process, over the whole defect matrix: each planted
+defect fails exactly its clause (or warns), and correct receivers pass every clause. The CLI
+and pytester tests keep to exit codes and output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from aircore_mock import check_receiver
+
+from .raw_receivers import WIRE_CORRECT, WIRE_DEFECTS, raw_receiver, verdicts
+from .receivers import DEFECTS, MORE_DEFECTS, WARNING_DEFECTS, make_receiver
+
+
+def _verdicts(defect: str | None, **options: object) -> tuple[set[str], set[str]]:
+    report = check_receiver(
+        make_receiver(defect, delay=5), path="/aircore", seed=1, budget=2, **options
+    )
+    by_clause = report.by_clause()
+    if defect != "slow":  # the rest is skipped once the receiver proves slow
+        assert "skipped" not in by_clause.values(), [r.reason for r in report.results]
+    failed = {c for c, v in by_clause.items() if v == "failed"}
+    warned = {c for c, v in by_clause.items() if v == "warned"}
+    return failed, warned
+
+
+def _clause(test_name: str) -> str:
+    return test_name.removeprefix("test_").replace("_", "-")
+
+
+def test_a_correct_receiver_passes_every_clause() -> None:
+    assert _verdicts(None, concurrency=8) == (set(), set())
+
+
+@pytest.mark.parametrize("defect", sorted(DEFECTS))
+def test_each_defect_fails_exactly_its_clause(defect: str) -> None:
+    # A receiver that breaks under concurrency breaks every clause of a concurrent check.
+    concurrency = 1 if defect == "not-concurrency-safe" else 8
+    failed, _ = _verdicts(defect, concurrency=concurrency)
+    expected = {_clause(DEFECTS[defect])}
+    if defect == "not-concurrency-safe":  # a retry racing its original is concurrency too
+        expected.add("idempotent-duplicates")
+    assert failed == expected
+
+
+@pytest.mark.parametrize("defect", sorted(MORE_DEFECTS))
+def test_more_defects_fail_the_clauses_they_break(defect: str) -> None:
+    failed, _ = _verdicts(defect, concurrency=8)
+    expected = {_clause(t) for t in MORE_DEFECTS[defect]}
+    assert expected <= failed
+    assert not failed & ({"answers-in-time", "handles-malformed-input"} - expected)
+
+
+@pytest.mark.parametrize("defect", sorted(WARNING_DEFECTS))
+def test_doubtful_answers_warn_in_their_clause(defect: str) -> None:
+    assert _verdicts(defect, concurrency=8) == (set(), {_clause(WARNING_DEFECTS[defect])})
+
+
+# --- the wire: socket-level receivers --------------------------------------------------
+
+
+@pytest.mark.parametrize("defect", WIRE_DEFECTS)
+def test_each_wire_defect_fails_exactly_speaks_http(defect: str) -> None:
+    with raw_receiver(defect) as url:
+        report = check_receiver(url, seed=1, budget=2, concurrency=8)
+    failed, _ = verdicts(report)
+    assert failed == {"speaks-http"}, [r.reason for r in report.results if r.verdict == "failed"]
+    failure = next(r for r in report.results if r.failures).failures[0]
+    assert failure.profile is not None
+    assert "[profile " in failure.explain(url) and "curl " in failure.explain(url)
+
+
+@pytest.mark.parametrize("kind", WIRE_CORRECT)
+def test_unusual_but_correct_receivers_pass(kind: str) -> None:
+    with raw_receiver(kind) as url:
+        report = check_receiver(url, seed=1, budget=2, concurrency=8)
+    assert verdicts(report)[0] == set(), [r.reason for r in report.results if r.failures]
+
+
+@pytest.mark.parametrize("status", [200, 201, 202, 208])
+def test_any_2xx_is_an_acceptance(status: int) -> None:
+    report = check_receiver(
+        make_receiver(ok=status), path="/aircore", seed=1, budget=2, concurrency=8
+    )
+    assert verdicts(report) == (set(), set())
+
+
+def test_an_unreachable_target_raises_what_check_exits_2_with() -> None:
+    from aircore_mock.errors import InputError
+
+    from .apps import free_port_refusing
+
+    with pytest.raises(InputError, match="cannot reach"):
+        check_receiver(free_port_refusing(), budget=2)
+
+
+def test_a_big_integer_is_sent_not_a_crash() -> None:
+    from aircore_mock.contract.results import dumps, loads
+
+    body = dumps({"timestamp": 2**70, "x": [-(2**64)]})
+    assert body == b'{"timestamp":1180591620717411303424,"x":[-18446744073709551616]}'
+    assert loads(body)["timestamp"] == 2**70
+
+
+def test_junit_report_names_each_case_and_its_curl_line(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    from aircore_mock.reporting import junit
+
+    report = check_receiver(
+        make_receiver("crash-on-non-json"),
+        path="/aircore",
+        seed=1,
+        only=["handles-malformed-input"],
+    )
+    path = tmp_path / "report.xml"
+    junit.write(junit.contract(report), path)
+    suite = ET.parse(path).getroot()
+    cases = suite.findall("testcase")
+    assert [c.get("name") for c in cases] == [r.name for r in report.results]
+    failed = [c for c in cases if c.find("failure") is not None]
+    assert failed and all("curl -sS -X POST" in (c.find("failure").text or "") for c in failed)
+
+
+def test_the_readme_coverage_table_mirrors_the_catalogue() -> None:
+    import re
+
+    from aircore_mock.contract.coverage import COVERAGE, coverage_size
+    from aircore_mock.validation import is_valid
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("**The coverage phase**", 1)[1].split("\n\n", 2)[1]
+    fields = [row.split("|")[1].strip() for row in section.splitlines()[2:]]
+    expected = [
+        ", ".join(
+            f"`{f.strip()}`" if "(" not in f else f"`{f.split(' (')[0]}` ({f.split(' (')[1]}"
+            for f in row.field.split(",")
+        )
+        for row in COVERAGE
+    ]
+    assert fields == expected
+    assert f"{coverage_size()} callbacks in all" in readme
+    # every callback covered is documented: a 2xx is due for each, times are integers
+    from aircore_mock.contract.coverage import coverage_callbacks
+
+    for callback, _ in coverage_callbacks(3):
+        assert is_valid(callback, strict=True)
+        assert isinstance(callback["timestamp"], int)
+        assert not re.search(r"\d\.\d", str(callback["recording"].get("startTime")))
+
+
+@pytest.mark.slow
+def test_a_correct_receiver_taking_2_s_a_callback_passes() -> None:
+    # Real time: every answer takes 2 s (under the 10 s budget); no clause may fail or be cut
+    # short. The clauses most sensitive to time: the wire profiles (Expect: 100-continue
+    # included), the race, the late redelivery, the burst.
+    from .receivers import make_receiver as _make
+
+    slow_but_right = _make("slow", delay=2)
+    only = ["speaks-http", "idempotent-duplicates", "redeliveries", "concurrent-deliveries"]
+    report = check_receiver(slow_but_right, path="/aircore", seed=1, concurrency=16, only=only)
+    assert verdicts(report) == (set(), set()), [r.reason for r in report.results]
+    assert report.ok
