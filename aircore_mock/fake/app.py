@@ -39,6 +39,9 @@ def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -
     return Response(orjson.dumps(data), status, headers, media_type="application/json")
 
 
+_answer_json = _json
+
+
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     # Aircore's docs say only that error bodies carry the error message; this shape is ours.
     return _json({"status": status, "message": message}, status, headers)
@@ -72,7 +75,7 @@ def fake_app(
         try:
             response, body, secrets, recording_id = await _answer(request, backend, max_body)
         except ApiError as exc:
-            response = _error(exc.status, exc.message)
+            response = _error(exc.status, backend.secrets.scrub(exc.message))
             if isinstance(exc, _Filed):
                 body, secrets = exc.body, exc.secrets
         _file(backend, request, response, at, body, secrets, recording_id)
@@ -82,21 +85,34 @@ def fake_app(
         try:
             return await _control(request, backend)
         except UsageError as exc:
-            return _error(400, str(exc))
+            return _error(400, backend.secrets.scrub(str(exc)))
         except ApiError as exc:
-            return _error(exc.status, exc.message)
+            return _error(exc.status, backend.secrets.scrub(exc.message))
 
     return Starlette(
         routes=[
-            Route(CONTROL + "{rest:path}", control, methods=_METHODS),
-            Route("/{rest:path}", api, methods=_METHODS),
+            # No method list: every method reaches the handlers, which answer a JSON 405
+            # with the `Allow` the OpenAPI document gives (never Starlette's text/plain).
+            Route(CONTROL + "{rest:path}", _AnyMethod(control)),
+            Route("/{rest:path}", _AnyMethod(api)),
         ],
         lifespan=lifespan,
     )
 
 
-_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 _NOT_JSON = object()
+
+
+class _AnyMethod:
+    """An endpoint as an ASGI app, which Starlette routes whatever the method (a function
+    endpoint gets only the methods listed, and Starlette's text/plain 405 for the rest)."""
+
+    def __init__(self, handler: Callable[[Request], Awaitable[Response]]) -> None:
+        self.handler = handler
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        response = await self.handler(Request(scope, receive))
+        await response(scope, receive, send)
 
 
 async def _answer(
@@ -117,6 +133,7 @@ async def _answer(
         return Response(status_code=204), None, [], recording.id
     body = await _read_json(request, max_body)
     secrets = secrets_of(body)
+    backend.secrets.add(*secrets)
     try:
         recording = backend.start(body)
     except ApiError as exc:
@@ -180,21 +197,22 @@ def _file(
         with contextlib.suppress(ValueError):
             error = orjson.loads(response.body).get("message")
     headers = {}
+    known = backend.secrets
     for name, value in request.headers.items():
         if name in _SENSITIVE_HEADERS:
             scheme = value.split(" ", 1)[0] if " " in value else ""
             value = f"{scheme} {REDACTED}".strip()
-        headers[name] = scrub(value, secrets)
+        headers[name] = known.scrub(scrub(value, secrets))
     entry = JournalEntry(
         seq=backend.next_journal_seq(),
         at=at,
         method=request.method,
-        path=request.url.path,
+        path=known.scrub(request.url.path),
         status=response.status_code,
         headers=headers,
-        body=redact(body) if body is not _NOT_JSON else {"not_json": True},
+        body=known.scrub_json(redact(body)) if body is not _NOT_JSON else {"not_json": True},
         recording_id=recording_id,
-        error=error,
+        error=None if error is None else known.scrub(error),
     )
     backend.log(entry)
 
@@ -205,6 +223,9 @@ def _file(
 async def _control(request: Request, backend: FakeBackend) -> Response:
     path = request.url.path[len(CONTROL) :].strip("/")
     method = request.method
+
+    def _json(data: Any, status: int = 200) -> Response:  # every answer: secrets scrubbed
+        return _answer_json(backend.secrets.scrub_json(data), status)
 
     async def index() -> Response:
         return _json(
