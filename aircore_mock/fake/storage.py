@@ -88,7 +88,9 @@ class S3Config:
         try:
             data = path.read_bytes()
         except OSError as exc:
-            raise UsageError(f"cannot read the recording file {str(path)!r}: {exc.strerror}")
+            raise UsageError(
+                f"cannot read the recording file {str(path)!r}: {exc.strerror}"
+            ) from None
         if not data:
             raise UsageError(f"the recording file {str(path)!r} is empty")
         return data
