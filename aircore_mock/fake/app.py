@@ -20,6 +20,7 @@ from urllib.parse import unquote
 
 import orjson
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -97,7 +98,14 @@ def fake_app(
             Route("/{rest:path}", _AnyMethod(api)),
         ],
         lifespan=lifespan,
+        # What the routes cannot match (a path with a newline, say) is a JSON error too.
+        exception_handlers={HTTPException: _http_error},
     )
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    status = getattr(exc, "status_code", 500)
+    return _error(status, f"no such endpoint: {request.method} {request.url.path!r}")
 
 
 _NOT_JSON = object()
@@ -121,14 +129,16 @@ async def _answer(
     path, method = request.url.path, request.method
     if path.rstrip("/") != "/recording" and not path.startswith("/recording/"):
         raise ApiError(404, f"no such endpoint: {method} {path}")
-    collection = path.rstrip("/") == "/recording"
-    allowed = "POST, DELETE" if collection else "DELETE"
+    # `/recording` takes POST (start); `/recording/<id>` DELETE (stop), and `/recording/`
+    # with no identifier gets Aircore's documented 400 for a DELETE.
+    collection = path == "/recording"
+    allowed = "POST" if collection else "DELETE"
     if method not in allowed.split(", "):
         response = _error(405, f"{method} is not allowed here; use {allowed}", {"allow": allowed})
         return response, None, [], None
     backend.authorize(request.headers.get("authorization"))
     if method == "DELETE":
-        identifier = _identifier(request) if not collection else ""
+        identifier = _identifier(request)
         recording = backend.stop(identifier or None)
         return Response(status_code=204), None, [], recording.id
     body = await _read_json(request, max_body)
