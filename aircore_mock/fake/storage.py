@@ -161,8 +161,7 @@ class LocalS3:
         server.start()
         self._server = server
         self.port = server.get_host_and_port()[1]
-        # The admin user exists before authentication is on (moto lets the first requests in).
-        self._admin = self._new_user(Credentials("admin", "admin"), allow=True, name="admin")
+        self._admin = self._admin_keys()
         if self.auth:
             self._previous_auth = self._set_auth(0)
         return self
@@ -194,6 +193,20 @@ class LocalS3:
         settings.INITIAL_NO_AUTH_ACTION_COUNT = count
         ActionAuthenticatorMixin.request_count = 0
         return previous
+
+    def _admin_keys(self) -> Credentials:
+        # moto's IAM is the process's: one admin for every local S3 of the process, made
+        # while authentication is off (another local S3 may have turned it on).
+        global _ADMIN
+        with _ADMIN_LOCK:
+            if _ADMIN is None:
+                previous = self._set_auth(float("inf"))
+                try:
+                    bootstrap = Credentials("AKIAAIRCOREMOCKADMIN", "bootstrap")
+                    _ADMIN = self._new_user(bootstrap, allow=True, name="aircore-mock-admin")
+                finally:
+                    self._set_auth(previous)
+            return _ADMIN
 
     def client(self, service: str = "s3", *, credentials: Credentials | None = None) -> Any:
         """A boto3 client of this S3 (the admin's keys unless `credentials` say)."""
@@ -233,6 +246,8 @@ class LocalS3:
         return Credentials(key["AccessKeyId"], key["SecretAccessKey"])
 
 
+_ADMIN: Credentials | None = None
+_ADMIN_LOCK = threading.Lock()
 _CLIENTS_LOCK = threading.Lock()
 _SESSION: Any = None
 
