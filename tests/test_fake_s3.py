@@ -358,3 +358,79 @@ def _stderr_so_far(process: subprocess.Popen[str], marker: str) -> list[str]:
         if marker in line:
             return lines
     raise AssertionError("no ready line: " + "".join(lines))
+
+
+def test_serve_s3_endpoint_uploads_to_any_s3(tmp_path: Path) -> None:
+    # The README's `--s3-endpoint URL`: here an S3 this test serves on 127.0.0.1.
+    from aircore_mock import LocalS3
+
+    with LocalS3() as s3:
+        s3.create_bucket("acme-elsewhere", REGION)
+        # real keys: another test's S3 in this process may have turned moto's check on
+        keys = s3.credentials()
+        ready = tmp_path / "ready"
+        command = [
+            sys.executable, "-m", "aircore_mock", "serve", "--port", "0", "--instant",
+            "--s3-endpoint", s3.endpoint_url, "--ready-file", str(ready), "--quiet",
+        ]  # fmt: skip
+        process = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=default_signals,
+        )
+        try:
+            url = "http://" + _wait_for_file(ready, process)
+            body = {
+                "storage": {
+                    "filename": "elsewhere",
+                    "s3": {
+                        "access_key_id": keys.access_key_id,
+                        "secret_access_key": keys.secret_access_key,
+                        "bucket": "acme-elsewhere",
+                        "region": REGION,
+                    },
+                },
+                "location": {"latitude": 1.0, "longitude": 2.0},
+                "user_id": "u",
+                "channel_id": "c",
+            }
+            auth = {"authorization": "Bearer any-key-1"}
+            with httpx.Client(base_url=url, headers=auth, timeout=30) as client:
+                assert client.delete(client.post("/recording", json=body).json()["url"]).is_success
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline:
+                    (recording,) = client.get("/_aircore-mock/recordings").json()
+                    if recording["upload"] not in (None, "pending"):
+                        break
+                    time.sleep(0.05)  # polling the control API, bounded by the deadline
+        finally:
+            process.terminate()
+            process.communicate(timeout=30)
+        assert recording["upload"] == "uploaded", recording
+        got = s3.client().get_object(Bucket="acme-elsewhere", Key=recording["object"]["key"])
+        assert got["ContentType"] == "audio/mp4"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--s3", "local", "--s3-endpoint", "http://127.0.0.1:9"], "are exclusive"),
+        (["--s3-bucket", "b"], "--s3-bucket needs --s3 local or --s3-endpoint URL"),
+        (["--s3-endpoint", "http://127.0.0.1:9", "--s3-bucket", "b"], "use it with --s3 local"),
+        (["--s3", "remote"], "'remote' is not 'local'"),
+        (["--s3-endpoint", "ftp://x"], "'local' or an http(s) URL"),
+        (["--s3", "local", "--s3-timeout", "0"], "--s3-timeout"),
+        (["--recording-file", "/nonexistent.m4a", "--s3", "local"], "does not exist"),
+    ],
+)
+def test_bad_s3_options_are_one_line_usage_errors(arguments: list[str], message: str) -> None:
+    from click.testing import CliRunner
+
+    from aircore_mock.cli import cli
+
+    done = CliRunner().invoke(cli, ["serve", "--port", "0", *arguments])
+    assert done.exit_code == 2, done.output
+    assert message in done.output
+    assert "Traceback" not in done.output
