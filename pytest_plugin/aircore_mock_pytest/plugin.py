@@ -233,7 +233,7 @@ def _aircore_s3_service_server(
     from aircore_mock import FakeAircore, S3Config
 
     options = {"seed": aircore_seed, **aircore_service_options}
-    options.setdefault("s3", S3Config(auth=True))
+    options.setdefault("s3", S3Config())
     with _build(FakeAircore, "aircore_service_options", options) as fake:
         yield fake
 
@@ -241,8 +241,10 @@ def _aircore_s3_service_server(
 @pytest.fixture
 def aircore_s3_service(_aircore_s3_service_server: Any) -> Any:
     """`aircore_service` with real uploads (needs the `[s3]` extra): an embedded S3 (moto on
-    127.0.0.1) that checks credentials, shared by the session, the fake reset for each test
-    (the S3 keeps its buckets).
+    127.0.0.1), shared by the session, the fake reset for each test (the S3 keeps its
+    buckets). It takes any keys unless `aircore_service_options` says
+    `{"s3": S3Config(auth=True)}` (moto's credential check is process-wide: it would apply to
+    your own `mock_aws` tests too, for the rest of the session).
 
     `.s3.create_bucket(name, region)`, `.s3.credentials()` (an IAM user's keys for the start
     request), `.s3.client()` (boto3, to read what was uploaded), `.s3_endpoint`.
