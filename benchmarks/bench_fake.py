@@ -181,8 +181,34 @@ def main(argv: list[str] | None = None) -> int:
         f"p99 < {AIM_P99_MS:g} ms {verdict(statistics.median(p99) < AIM_P99_MS)}"
     )
     if not args.no_s3:
+        _raw_puts(3 if args.quick else 5)
         _object_times(3 if args.quick else 7)
     return 0
+
+
+def _raw_puts(repeats: int, count: int = 300) -> None:
+    """Baseline: bare boto3 PUTs of the same one-frame object to an embedded moto S3 (in this
+    process, 4 threads as the fake's uploader): the ceiling of the upload figure above."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from aircore_mock import LocalS3
+    from aircore_mock.fake.media import silent_m4a
+
+    body = silent_m4a(10)
+    rates = []
+    with LocalS3() as s3:
+        s3.create_bucket("bench-baseline", "eu-west-1")
+        client = s3.client()
+
+        def put(index: int) -> None:
+            client.put_object(Bucket="bench-baseline", Key=f"k{index}", Body=body)
+
+        for _ in range(repeats):
+            began = time.perf_counter()
+            with ThreadPoolExecutor(4) as pool:
+                list(pool.map(put, range(count)))
+            rates.append(count / (time.perf_counter() - began))
+    print(f"  baseline: bare boto3 PUTs/s to an embedded moto S3, 4 threads: {spread(rates, 0)}")
 
 
 def _runs(
