@@ -163,8 +163,9 @@ def test_in_process_the_same(tmp_path: Path) -> None:
         app = create_app(settings)
         fake.deliver_to = app
 
-        async def scenario(bucket: str) -> dict[str, Any]:
+        async def scenario(bucket: str, secret: str | None = None) -> dict[str, Any]:
             settings.bucket = bucket
+            settings.secret_access_key = secret or keys.secret_access_key
             async with (
                 LifespanManager(app),
                 httpx.AsyncClient(
@@ -183,10 +184,16 @@ def test_in_process_the_same(tmp_path: Path) -> None:
         (recording,) = fake.recordings
         body = fake.s3.client().get_object(Bucket="acme-in-process", Key=recording.object_key)
         assert abs(_duration(body["Body"].read()) - 3600) <= FRAME_MS / 1000
-        fake.reset()
-        row = asyncio.run(scenario("acme-missing"))
-        assert row["state"] == "upload-failed"
-        assert row["failure_reason"] == "The specified bucket does not exist"
+        _denying_bucket(fake.s3, "acme-in-process-denied")
+        for bucket, secret, family in [
+            ("acme-missing", None, "no-such-bucket"),
+            ("acme-in-process", "y" * 40, "signature-mismatch"),
+            ("acme-in-process-denied", None, "access-denied"),
+        ]:
+            fake.reset()
+            row = asyncio.run(scenario(bucket, secret))
+            assert row["state"] == "upload-failed", family
+            assert row["failure_reason"] == failure(family).template
     finally:
         fake.close()
 
@@ -288,6 +295,31 @@ def test_serve_s3_local_uploads_and_fails_as_s3_says(tmp_path: Path) -> None:
     )
     try:
         url = "http://" + _wait_for_file(ready, process)
+        endpoint = next(
+            line.split("S3 at ")[1].split(" ")[0]
+            for line in _stderr_so_far(process, "S3 at ")
+            if "S3 at " in line
+        )
+        client_s3 = boto3.client(
+            "s3", endpoint_url=endpoint, region_name=REGION,
+            aws_access_key_id="any", aws_secret_access_key="any",
+        )  # fmt: skip
+        # a bucket whose policy denies every upload (moto enforces bucket policies)
+        client_s3.create_bucket(
+            Bucket="acme-denied", CreateBucketConfiguration={"LocationConstraint": REGION}
+        )
+        deny = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:PutObject",
+                    "Resource": "arn:aws:s3:::acme-denied/*",
+                }
+            ],
+        }
+        client_s3.put_bucket_policy(Bucket="acme-denied", Policy=json.dumps(deny))
         body: dict[str, Any] = {
             "storage": {
                 "filename": "rec",
@@ -307,6 +339,8 @@ def test_serve_s3_local_uploads_and_fails_as_s3_says(tmp_path: Path) -> None:
             urls = [client.post("/recording", json=body).json()["url"]]
             body["storage"]["s3"]["bucket"] = "acme-nothing"
             urls.append(client.post("/recording", json=body).json()["url"])
+            body["storage"]["s3"]["bucket"] = "acme-denied"
+            urls.append(client.post("/recording", json=body).json()["url"])
             for stop in urls:
                 assert client.delete(stop).status_code == 204
             deadline = time.monotonic() + 30
@@ -315,18 +349,13 @@ def test_serve_s3_local_uploads_and_fails_as_s3_says(tmp_path: Path) -> None:
                 if all(r["upload"] not in (None, "pending") for r in recordings):
                     break
                 time.sleep(0.05)  # polling the control API, bounded by the deadline
-        uploaded, failed = recordings
+        uploaded, missing, denied = recordings
         assert uploaded["upload"] == "uploaded" and uploaded["object"]["size"] > 0
-        assert failed["failure_reason"] == "The specified bucket does not exist"
-        endpoint = next(
-            line.split("S3 at ")[1].split(" ")[0]
-            for line in _stderr_so_far(process, "S3 at ")
-            if "S3 at " in line
+        assert missing["failure_reason"] == "The specified bucket does not exist"
+        assert (denied["failure_family"], denied["failure_reason"]) == (
+            "access-denied",
+            "Access Denied",
         )
-        client_s3 = boto3.client(
-            "s3", endpoint_url=endpoint, region_name=REGION,
-            aws_access_key_id="any", aws_secret_access_key="any",
-        )  # fmt: skip
         got = client_s3.get_object(Bucket=BUCKET, Key=uploaded["object"]["key"])
         assert got["ContentType"] == "audio/mp4"
         assert _duration(got["Body"].read()) > 0
