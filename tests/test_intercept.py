@@ -93,3 +93,21 @@ def test_a_wrong_key_is_refused_and_a_given_fake_is_used(receiver: Any) -> None:
 
 def test_the_fixture(aircore_mock_api: FakeAircore, receiver: Any) -> None:
     _lifecycle(aircore_mock_api, receiver, CLIENTS["httpx"])
+
+
+def test_async_clients_never_block_their_loop(receiver: Any, monkeypatch: Any) -> None:
+    # From an AsyncClient the fake is awaited on its own loop: the blocking path is never taken.
+    from aircore_mock.fake import service
+
+    def blocking(*args: Any) -> Any:
+        raise AssertionError("an async client took the blocking path")
+
+    monkeypatch.setattr(service._InProcessTransport, "handle_request", blocking)
+
+    async def many() -> list[int]:
+        calls = [backend.record_with_httpx_async(receiver.url) for _ in range(5)]
+        return [status for _, status in await asyncio.gather(*calls)]
+
+    with mock_aircore() as fake:
+        assert asyncio.run(many()) == [204] * 5
+        assert len(fake.recordings) == 5

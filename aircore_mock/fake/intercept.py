@@ -10,6 +10,7 @@ answered; every other host passes through untouched. The fake's callbacks go out
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import inspect
 import re
@@ -69,8 +70,8 @@ class mock_aircore:
         fake = self._given or FakeAircore(**self._options)
         transport = fake.transport()
         try:
-            router = respx.MockRouter(assert_all_called=False, assert_all_mocked=True)
-            router.route(host=self.host).mock(side_effect=transport.handle_request)
+            router = _router(respx)(assert_all_called=False, assert_all_mocked=True)
+            router.route(host=self.host).mock(side_effect=_httpx_handler(transport))
             router.route().pass_through()
             requests_mock = responses.RequestsMock(assert_all_requests_are_fired=False)
             pattern = re.compile(rf"https?://{re.escape(self.host)}(:\d+)?(/|\?|$)", re.I)
@@ -122,6 +123,34 @@ class mock_aircore:
                 return function(*args, **kwargs)
 
         return run  # type: ignore[return-value]
+
+
+_IN_ASYNC: contextvars.ContextVar[bool] = contextvars.ContextVar("aircore_in_async", default=False)
+
+
+@functools.cache
+def _router(respx: Any) -> type:
+    """respx's router, telling the side effect when an async client is asking (then it
+    answers with an awaitable, which respx awaits: the caller's loop is never blocked)."""
+
+    class Router(respx.MockRouter):  # type: ignore[misc, name-defined]
+        async def async_handler(self, request: httpx.Request) -> httpx.Response:
+            token = _IN_ASYNC.set(True)
+            try:
+                return await super().async_handler(request)
+            finally:
+                _IN_ASYNC.reset(token)
+
+    return Router
+
+
+def _httpx_handler(transport: Any) -> Callable[[httpx.Request], Any]:
+    def handle(request: httpx.Request) -> Any:
+        if _IN_ASYNC.get():
+            return transport.handle_async(request)
+        return transport.handle_request(request)
+
+    return handle
 
 
 def _requests_handler(transport: httpx.BaseTransport) -> Callable[[Any], Any]:

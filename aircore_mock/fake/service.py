@@ -343,13 +343,23 @@ class _InProcessTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         request.read()  # a body the app can read on another thread's loop
+        status, headers, content = self.submit(request).result(timeout=60)
+        return httpx.Response(status, headers=headers, content=content, request=request)
+
+    async def handle_async(self, request: httpx.Request) -> httpx.Response:
+        """The same from async code: awaits the fake's loop without blocking the caller's."""
+        await request.aread()
+        future = asyncio.wrap_future(self.submit(request))
+        status, headers, content = await asyncio.wait_for(future, 60)
+        return httpx.Response(status, headers=headers, content=content, request=request)
+
+    def submit(self, request: httpx.Request) -> Any:
+        """Run `request` (its body read) through the app on the fake's background loop; a
+        `concurrent.futures.Future` of `(status, headers, content)`."""
 
         async def call() -> tuple[int, Any, bytes]:
             response = await self._asgi.handle_async_request(request)
             content = await response.aread()
             return response.status_code, response.headers, content
 
-        loop = self._fake._host.loop()
-        future = asyncio.run_coroutine_threadsafe(call(), loop)
-        status, headers, content = future.result(timeout=60)
-        return httpx.Response(status, headers=headers, content=content, request=request)
+        return asyncio.run_coroutine_threadsafe(call(), self._fake._host.loop())
