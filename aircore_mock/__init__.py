@@ -22,7 +22,7 @@ if TYPE_CHECKING:
         check_receiver,
     )
     from .errors import AircoreMockError, InputError, Problem, UsageError, ValidationError
-    from .fake import FakeAircore
+    from .fake import FakeAircore, LocalS3, S3Config, mock_aircore
     from .files import read_callbacks, write_callbacks
     from .generation import (
         AWS_REGIONS,
@@ -113,6 +113,9 @@ _PUBLIC: dict[str, str | tuple[str, str]] = {
     "WaitTimeout": "capture",
     # the fake recording API
     "FakeAircore": "fake",
+    "LocalS3": "fake",
+    "S3Config": "fake",
+    "mock_aircore": "fake",
     # the contract
     "AircoreContractWarning": "contract",
     "ClauseResult": "contract",

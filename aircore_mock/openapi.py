@@ -80,8 +80,9 @@ def _components(strict: bool) -> dict[str, Any]:
     return {"schemas": schemas}
 
 
-def _callback_operation(event: str, strict: bool) -> dict[str, Any]:
-    """The POST Aircore sends for one callback type (a webhook now, a `callbacks` entry later)."""
+def _callback_operation(event: str, strict: bool, *, suffix: str = "") -> dict[str, Any]:
+    """The POST Aircore sends for one callback type, as a webhook and (`suffix`: operationIds
+    are unique in a document) under the start's `callbacks`."""
     schema = _schemas.get_schema(event, strict=strict)
     examples = {
         f"documented-{i}": {"summary": f"Aircore's documented example {i}", "value": example}
@@ -89,9 +90,11 @@ def _callback_operation(event: str, strict: bool) -> dict[str, Any]:
     }
     return {
         "post": {
-            "operationId": "".join(part.title() for part in event.split("-")),
+            "operationId": "".join(part.title() for part in event.split("-")) + suffix,
             "summary": event,
             "description": schema.get("description", ""),
+            # Aircore's docs name no authentication for callbacks (no signature, no key).
+            "security": [],
             "requestBody": {
                 "required": True,
                 "content": {
@@ -139,10 +142,13 @@ def _paths(strict: bool) -> dict[str, Any]:
     """Aircore's recording API: start (with its callbacks) and stop."""
     example = _schemas.get_schema(REQUEST, strict=strict).get("examples", [])
     callbacks = {
-        event: {"{$request.body#/callback_url}": _callback_operation(event, strict)}
+        event: {
+            "{$request.body#/callback_url}": _callback_operation(event, strict, suffix="Callback")
+        }
         for event in _schemas.callback_types()
     }
     errors = {code: copy.deepcopy(_ERROR) for code in ("400", "401", "413", "415")}
+    errors["5XX"] = copy.deepcopy(_ERROR) | {"description": "Failed to start (internal error)."}
     start = {
         "operationId": "StartRecording",
         "summary": "Start a cloud recording of a channel",
@@ -163,6 +169,14 @@ def _paths(strict: bool) -> dict[str, Any]:
                 "description": "The recording resource (aircore-mock answers 200; the docs"
                 " show the body, not the code).",
                 "content": {"application/json": {"schema": copy.deepcopy(_RECORDING)}},
+                "links": {
+                    "StopRecording": {
+                        "operationId": "StopRecording",
+                        "description": "Stop the recording just started: the stop URL's"
+                        " last segment (aircore-mock also takes the whole `url`).",
+                        "parameters": {"recording": "$response.body#/url"},
+                    }
+                },
             },
             **errors,
         },
@@ -192,6 +206,15 @@ def _paths(strict: bool) -> dict[str, Any]:
     return {"/recording": {"post": start}, "/recording/{recording}": {"delete": stop}}
 
 
+SERVERS = [
+    {
+        "url": "https://services.aircore.io",
+        "description": "Aircore's recording API (`aircore-mock serve` answers the same paths"
+        " on its own address).",
+    }
+]
+
+
 def openapi_document(*, strict: bool = False) -> dict[str, Any]:
     """An OpenAPI 3.1 document: Aircore's recording API under `paths`, with the callbacks
     under its start's `callbacks`, and each callback type a webhook too.
@@ -204,9 +227,11 @@ def openapi_document(*, strict: bool = False) -> dict[str, Any]:
         "info": {
             "title": "Aircore cloud recording: the API and its callbacks",
             "version": __version__,
+            "license": {"name": "MIT", "identifier": "MIT"},
             "description": _DESCRIPTION + (_STRICT_MODE if strict else _DEFAULT_MODE),
         },
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
+        "servers": copy.deepcopy(SERVERS),
     }
     paths = _paths(strict)
     if paths:

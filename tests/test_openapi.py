@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 import pytest
 from click.testing import CliRunner
 from jsonschema import Draft202012Validator
@@ -111,3 +112,111 @@ def test_schema_command_prints_the_document_deterministically() -> None:
     mixed = runner.invoke(cli, ["schema", "--openapi", "recording-stopped"])
     assert mixed.exit_code == 2
     assert "--openapi and recording-stopped cannot be combined" in mixed.output
+
+
+def _no_callbacks_leave(scope: Any, receive: Any, send: Any) -> Any:
+    # Fuzzed start requests name any callback host: every callback is answered in-process.
+    async def answer() -> None:
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    return answer()
+
+
+@pytest.mark.parametrize("strict", [False, True], ids=["default", "strict"])
+def test_schemathesis_finds_no_failure_in_the_fake(tmp_path: Any, strict: bool) -> None:
+    """All of Schemathesis' checks, its examples, coverage, fuzzing and stateful phases (the
+    stateful one chaining each start to its stop by the document's link), a bounded number of
+    examples per operation, against a served fake."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from aircore_mock import FakeAircore
+
+    document = tmp_path / "openapi.json"
+    document.write_text(json.dumps(openapi_document(strict=strict)))
+    key = "schemathesis-key-1"
+    cli_path = Path(sys.executable).with_name("schemathesis")
+    with FakeAircore(clock="instant", api_keys=key, deliver_to=_no_callbacks_leave) as fake:
+        done = subprocess.run(
+            [
+                str(cli_path), "run", str(document), "--url", fake.url, "--checks", "all",
+                "--header", f"Authorization: Bearer {key}", "--max-examples", "25",
+                "--seed", "23", "--workers", "1", "--request-timeout", "10",
+                "--phases", "examples,coverage,fuzzing,stateful", "--no-color",
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )  # fmt: skip
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-6000:]
+    assert "API Links:    1 covered / 1 selected / 1 total" in output, output[-3000:]
+    assert "No issues found" in output
+
+
+@pytest.mark.parametrize("strict", [False, True], ids=["default", "strict"])
+def test_redocly_lints_the_document_without_an_error(tmp_path: Any, strict: bool) -> None:
+    import subprocess
+
+    from .helpers import node_modules
+
+    redocly = node_modules() / ".bin" / "redocly"
+    document = tmp_path / "openapi.json"
+    document.write_text(json.dumps(openapi_document(strict=strict)))
+    done = subprocess.run(
+        [str(redocly), "lint", "--format=json", str(document)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**__import__("os").environ, "REDOCLY_TELEMETRY": "off", "NO_COLOR": "1"},
+    )
+    report = json.loads(done.stdout)
+    errors = [p for p in report["problems"] if p["severity"] == "error"]
+    assert errors == [], errors
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_operation_ids_are_unique_and_the_start_links_to_the_stop() -> None:
+    document = openapi_document()
+    ids: list[str] = []
+    for path in document["paths"].values():
+        for operation in path.values():
+            ids.append(operation["operationId"])
+            for callback in operation.get("callbacks", {}).values():
+                ids += [op["operationId"] for item in callback.values() for op in item.values()]
+    ids += [op["operationId"] for item in document["webhooks"].values() for op in item.values()]
+    assert len(ids) == len(set(ids)) == 2 + 4 + 4
+    assert document["servers"][0]["url"] == "https://services.aircore.io"
+    link = document["paths"]["/recording"]["post"]["responses"]["200"]["links"]["StopRecording"]
+    assert link == {**link, "operationId": "StopRecording"}
+    assert link["parameters"] == {"recording": "$response.body#/url"}
+
+
+def test_the_fake_answers_json_errors_with_the_documented_allow(tmp_path: Any) -> None:
+    from aircore_mock import FakeAircore
+
+    document = openapi_document()
+    with FakeAircore() as fake:
+        for path, allowed in (("/recording", "POST"), ("/recording/x", "DELETE")):
+            documented = ", ".join(m.upper() for m in document["paths"][
+                "/recording" if path == "/recording" else "/recording/{recording}"
+            ])  # fmt: skip
+            assert documented == allowed
+            for method in ("GET", "PUT", "PATCH", "TRACE", "PROPFIND"):
+                answer = httpx.request(method, fake.url + path)
+                assert answer.status_code == 405, (method, path)
+                assert answer.headers["allow"] == allowed
+                assert answer.headers["content-type"] == "application/json"
+                assert answer.json()["status"] == 405
+        for path in ("/nothing", "/recording%0Ax", "/%0A"):
+            answer = httpx.get(fake.url + path)
+            assert (answer.status_code, answer.headers["content-type"]) == (
+                404,
+                "application/json",
+            ), path

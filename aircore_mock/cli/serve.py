@@ -53,6 +53,46 @@ from .terminal import (
     "Append every API request and callback delivery to this JSONL file (secrets redacted)."
 )
 @options.quiet("Print only the ready line and the summary on exit.")
+@click.option(
+    "--s3",
+    "s3_local",
+    type=click.Choice(["local"]),
+    default=None,
+    help="Really upload each recording, to an embedded S3 (moto's server on 127.0.0.1, a "
+    "free port; the ready line says where): S3's answer to the PUT decides the upload "
+    "callback. Needs the [s3] extra.",
+)
+@click.option(
+    "--s3-endpoint",
+    default=None,
+    metavar="URL",
+    help="Really upload each recording to this S3-compatible endpoint (MinIO, LocalStack, "
+    "AWS), with the start request's own bucket, region, keys and encryption. Needs [s3].",
+)
+@click.option(
+    "--s3-bucket",
+    "s3_buckets",
+    multiple=True,
+    metavar="[REGION/]NAME",
+    help="Create this bucket in the embedded S3 at start (repeatable; region default "
+    "us-east-1). Without one, every upload fails with NoSuchBucket.",
+)
+@click.option(
+    "--s3-timeout",
+    type=click.FloatRange(min=0, min_open=True, max=600),
+    default=30.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Each S3 call's connect and read timeout (no retries).",
+)
+@click.option(
+    "--recording-file",
+    type=click.Path(exists=True, dir_okay=False, readable=True),
+    default=None,
+    metavar="PATH",
+    help="Upload this file for every recording instead of silence as long as the recording "
+    "(with --s3 or --s3-endpoint).",
+)
 @options.limits
 def serve(
     host: str,
@@ -66,6 +106,11 @@ def serve(
     seed: int | None,
     log_file: str | None,
     quiet: bool,
+    s3_local: str | None,
+    s3_endpoint: str | None,
+    s3_buckets: tuple[str, ...],
+    s3_timeout: float,
+    recording_file: str | None,
     header_timeout: float,
     max_connections: int | None,
 ) -> None:
@@ -77,8 +122,12 @@ def serve(
     recording-upload-failed with the error the request's own bucket and region would cause.
     `/_aircore-mock/` shows recordings, callbacks and the journal, and injects faults.
 
+    With --s3 local or --s3-endpoint URL the recording is really uploaded (an AAC .m4a as
+    long as the recording, or --recording-file) and S3's answer decides the callback.
+
     \b
       aircore-mock serve --port 8080 --auto-stop 30 --speed 10
+      aircore-mock serve --instant --s3 local --s3-bucket eu-west-1/acme-recordings
       curl -s localhost:8080/_aircore-mock/recordings
     """
     from ..fake import CONTROL, FakeAircore
@@ -90,6 +139,7 @@ def serve(
     if any(not key.strip() for key in api_keys):
         fail_usage("--api-key must not be empty")
     check_ready_file(ready_file)
+    s3 = _s3_config(s3_local, s3_endpoint, s3_buckets, s3_timeout, recording_file)
     chosen_seed = new_seed() if seed is None else seed
     report_seed(seed, chosen_seed)
     colour = writer_style()
@@ -106,22 +156,32 @@ def serve(
         host=host,
         port=port,
         log=log_file,
-        on_request=None if quiet else lambda e: out.put(lambda: text.fake_request(e, colour)),
-        on_callback=None if quiet else lambda s: out.put(lambda: text.fake_callback(s, colour)),
+        on_request=None
+        if quiet
+        else lambda e: out.put(lambda: fake.scrub(text.fake_request(e, colour))),
+        on_callback=None
+        if quiet
+        else lambda s: out.put(lambda: fake.scrub(text.fake_callback(s, colour))),
         limits=options.build_limits(header_timeout, max_connections),
+        s3=s3,
     )
 
     err = ServerStderr()
 
     def ready(fake: Any) -> None:
         write_ready_file(ready_file, fake.host, fake.port)
-        err.lines([text.fake_ready(fake, len(api_keys), retries, CONTROL)])
+        line = text.fake_ready(fake, len(api_keys), retries, CONTROL)
+        if fake.s3_endpoint is not None:
+            where = "embedded, moto" if fake.s3 is not None else "its own keys"
+            line += f"; uploads: S3 at {fake.s3_endpoint} ({where})"
+        err.lines([fake.scrub(line)])
 
     try:
         try:
             fake.serve(on_ready=ready)
         finally:
             out.close(timeout=2)
+            fake.close()
         summary = fake.summary()
         err.lines(text.fake_summary(summary))
         err.lines([dropped_notice(out)])
@@ -131,3 +191,29 @@ def serve(
             err.lines([text.dropped_lines(summary.log_lines_dropped, log, "log", causes)])
     finally:
         err.close(timeout=2)
+
+
+def _s3_config(
+    local: str | None,
+    endpoint: str | None,
+    buckets: tuple[str, ...],
+    timeout: float,
+    recording_file: str | None,
+) -> Any:
+    if local and endpoint:
+        fail_usage("--s3 local and --s3-endpoint are exclusive: choose one S3")
+    if not (local or endpoint):
+        for name, given in (("--s3-bucket", buckets), ("--recording-file", recording_file)):
+            if given:
+                fail_usage(f"{name} needs --s3 local or --s3-endpoint URL")
+        return None
+    if buckets and not local:
+        fail_usage("--s3-bucket creates buckets in the embedded S3: use it with --s3 local")
+    from ..fake import S3Config
+
+    return S3Config(
+        endpoint=endpoint or "local",
+        buckets=buckets,
+        timeout=timeout,
+        recording_file=recording_file,
+    )

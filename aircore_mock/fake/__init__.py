@@ -21,10 +21,13 @@ from .backend import (
     SentCallback,
 )
 from .clock import CLOCK_MODES, Clock, ClockMode
+from .intercept import AIRCORE_HOST, mock_aircore
 from .request import REDACTED, REQUEST_SCHEMA, check_request
 from .service import IN_PROCESS_URL, FakeAircore
+from .storage import Credentials, LocalS3, S3Config
 
 __all__ = [
+    "AIRCORE_HOST",
     "CLOCK_MODES",
     "CONTROL",
     "INJECTABLE",
@@ -37,13 +40,17 @@ __all__ = [
     "CallbackTimeout",
     "Clock",
     "ClockMode",
+    "Credentials",
     "FakeAircore",
     "FakeBackend",
     "FakeSummary",
     "Injection",
     "JournalEntry",
+    "LocalS3",
     "RetryPolicy",
+    "S3Config",
     "SentCallback",
     "check_request",
     "fake_app",
+    "mock_aircore",
 ]

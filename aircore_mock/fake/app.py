@@ -20,6 +20,7 @@ from urllib.parse import unquote
 
 import orjson
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -37,6 +38,9 @@ _SENSITIVE_HEADERS = ("authorization", "proxy-authorization", "cookie")
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(orjson.dumps(data), status, headers, media_type="application/json")
+
+
+_answer_json = _json
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -72,7 +76,7 @@ def fake_app(
         try:
             response, body, secrets, recording_id = await _answer(request, backend, max_body)
         except ApiError as exc:
-            response = _error(exc.status, exc.message)
+            response = _error(exc.status, backend.secrets.scrub(exc.message))
             if isinstance(exc, _Filed):
                 body, secrets = exc.body, exc.secrets
         _file(backend, request, response, at, body, secrets, recording_id)
@@ -82,21 +86,41 @@ def fake_app(
         try:
             return await _control(request, backend)
         except UsageError as exc:
-            return _error(400, str(exc))
+            return _error(400, backend.secrets.scrub(str(exc)))
         except ApiError as exc:
-            return _error(exc.status, exc.message)
+            return _error(exc.status, backend.secrets.scrub(exc.message))
 
     return Starlette(
         routes=[
-            Route(CONTROL + "{rest:path}", control, methods=_METHODS),
-            Route("/{rest:path}", api, methods=_METHODS),
+            # No method list: every method reaches the handlers, which answer a JSON 405
+            # with the `Allow` the OpenAPI document gives (never Starlette's text/plain).
+            Route(CONTROL + "{rest:path}", _AnyMethod(control)),
+            Route("/{rest:path}", _AnyMethod(api)),
         ],
         lifespan=lifespan,
+        # What the routes cannot match (a path with a newline, say) is a JSON error too.
+        exception_handlers={HTTPException: _http_error},
     )
 
 
-_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+async def _http_error(request: Request, exc: Exception) -> Response:
+    status = getattr(exc, "status_code", 500)
+    return _error(status, f"no such endpoint: {request.method} {request.url.path!r}")
+
+
 _NOT_JSON = object()
+
+
+class _AnyMethod:
+    """An endpoint as an ASGI app, which Starlette routes whatever the method (a function
+    endpoint gets only the methods listed, and Starlette's text/plain 405 for the rest)."""
+
+    def __init__(self, handler: Callable[[Request], Awaitable[Response]]) -> None:
+        self.handler = handler
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        response = await self.handler(Request(scope, receive))
+        await response(scope, receive, send)
 
 
 async def _answer(
@@ -105,18 +129,21 @@ async def _answer(
     path, method = request.url.path, request.method
     if path.rstrip("/") != "/recording" and not path.startswith("/recording/"):
         raise ApiError(404, f"no such endpoint: {method} {path}")
-    collection = path.rstrip("/") == "/recording"
-    allowed = "POST, DELETE" if collection else "DELETE"
+    # `/recording` takes POST (start); `/recording/<id>` DELETE (stop), and `/recording/`
+    # with no identifier gets Aircore's documented 400 for a DELETE.
+    collection = path == "/recording"
+    allowed = "POST" if collection else "DELETE"
     if method not in allowed.split(", "):
         response = _error(405, f"{method} is not allowed here; use {allowed}", {"allow": allowed})
         return response, None, [], None
     backend.authorize(request.headers.get("authorization"))
     if method == "DELETE":
-        identifier = _identifier(request) if not collection else ""
+        identifier = _identifier(request)
         recording = backend.stop(identifier or None)
         return Response(status_code=204), None, [], recording.id
     body = await _read_json(request, max_body)
     secrets = secrets_of(body)
+    backend.secrets.add(*secrets)
     try:
         recording = backend.start(body)
     except ApiError as exc:
@@ -180,21 +207,22 @@ def _file(
         with contextlib.suppress(ValueError):
             error = orjson.loads(response.body).get("message")
     headers = {}
+    known = backend.secrets
     for name, value in request.headers.items():
         if name in _SENSITIVE_HEADERS:
             scheme = value.split(" ", 1)[0] if " " in value else ""
             value = f"{scheme} {REDACTED}".strip()
-        headers[name] = scrub(value, secrets)
+        headers[name] = known.scrub(scrub(value, secrets))
     entry = JournalEntry(
         seq=backend.next_journal_seq(),
         at=at,
         method=request.method,
-        path=request.url.path,
+        path=known.scrub(request.url.path),
         status=response.status_code,
         headers=headers,
-        body=redact(body) if body is not _NOT_JSON else {"not_json": True},
+        body=known.scrub_json(redact(body)) if body is not _NOT_JSON else {"not_json": True},
         recording_id=recording_id,
-        error=error,
+        error=None if error is None else known.scrub(error),
     )
     backend.log(entry)
 
@@ -205,6 +233,9 @@ def _file(
 async def _control(request: Request, backend: FakeBackend) -> Response:
     path = request.url.path[len(CONTROL) :].strip("/")
     method = request.method
+
+    def _json(data: Any, status: int = 200) -> Response:  # every answer: secrets scrubbed
+        return _answer_json(backend.secrets.scrub_json(data), status)
 
     async def index() -> Response:
         return _json(

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from .. import model
 from ..errors import AircoreMockError, UsageError, number, seconds
@@ -24,6 +24,7 @@ from ..server import ServedSummary
 from .clock import Clock
 from .request import (
     REDACTED,
+    SecretValues,
     check_request,
     describe,
     effective_region,
@@ -125,6 +126,10 @@ class ApiRecording:
     server_side_encryption: str | None = None
     injected_failure: str | None = None
     """A catalogue family to fail the upload with, whatever the settings say."""
+    object_key: str | None = None
+    """With real uploads: the object's key in `bucket` once S3 has it."""
+    object_size: int | None = None
+    """With real uploads: the object's size in bytes."""
 
     def resource(self, now: int) -> dict[str, Any]:
         """The recording resource as the API shows it."""
@@ -149,6 +154,9 @@ class ApiRecording:
             "address": self.address,
             "failure_family": self.failure_family,
             "failure_reason": self.failure_reason,
+            "object": None
+            if self.object_key is None
+            else {"bucket": self.bucket, "key": self.object_key, "size": self.object_size},
             "user_id": self.user_id,
             "channel_id": self.channel_id,
             "callback_url": None if self.callback_url is None else redact_url(self.callback_url),
@@ -220,6 +228,12 @@ class RetryPolicy:
         return dict(vars(self))
 
 
+class Uploader(Protocol):
+    """What real uploads need of an uploader (`storage.S3Uploader` is one)."""
+
+    def submit(self, job: Any, done: Callable[[Any], None]) -> None: ...
+
+
 class FakeBackend:
     """The state of a fake Aircore recording API; every method is thread-safe."""
 
@@ -233,6 +247,7 @@ class FakeBackend:
         upload_delay: float | None = None,
         seed: int | None = None,
         retry: RetryPolicy | None = None,
+        uploader: Uploader | None = None,
     ) -> None:
         from ..generation import Generator
 
@@ -245,6 +260,11 @@ class FakeBackend:
         self.api_keys = frozenset([api_keys] if isinstance(api_keys, str) else api_keys)
         if any(not key for key in self.api_keys):
             raise UsageError("an API key must not be empty")
+        self.secrets = SecretValues(self.api_keys)
+        """Every secret value seen: scrubbed, by value, from everything the fake writes."""
+        self.uploader = uploader
+        """Real uploads (`[s3]`): PUTs each recording and reports S3's answer; None picks
+        the answer from the settings and the catalogue, as without the extra."""
         self.public_url = public_url.rstrip("/")
         self.auto_stop = auto_stop
         self.upload_delay = upload_delay
@@ -267,6 +287,7 @@ class FakeBackend:
         self._schedule: list[tuple[int, int, str, str, str]] = []
         self._outbox: list[SentCallback] = []
         self._sent: list[SentCallback] = []
+        self._keys: dict[str, tuple[str, str, str | None]] = {}
         self._answered = 0
         self._seq = itertools.count()
 
@@ -302,6 +323,7 @@ class FakeBackend:
         """Raise a 401 unless `header` is `Bearer <a key this fake accepts>`."""
         scheme, _, key = (header or "").partition(" ")
         key = key.strip()
+        self.secrets.add(key)
         if scheme.lower() != "bearer" or not key:
             raise ApiError(401, "missing bearer token: send 'Authorization: Bearer <API key>'")
         if self.api_keys and key not in self.api_keys:
@@ -351,6 +373,13 @@ class FakeBackend:
             )
             self._recordings[recording.id] = recording
             self._by_url[url] = recording
+            if self.uploader is not None:  # kept in memory for the upload, never written
+                token = s3.get("session_token")
+                self._keys[recording.id] = (
+                    s3["access_key_id"],
+                    s3["secret_access_key"],
+                    token if isinstance(token, str) and token else None,
+                )
             self._send(recording, model.started(url, now))
             stop_after = self.auto_stop
             for injection in self._take_injections():
@@ -387,6 +416,13 @@ class FakeBackend:
             raise ApiError(400, "missing unique recording identifier")
         with self._lock:
             recording = self._by_url.get(internal_url)
+            prefix = self.public_url + "/recording/"
+            if recording is None and internal_url.startswith(prefix):
+                # the whole stop URL as the identifier (what OpenAPI's link from the start's
+                # `url` hands a client): the same recording
+                from urllib.parse import unquote
+
+                recording = self._by_url.get(unquote(internal_url[len(prefix) :]))
             status = self.injected_error(recording.id if recording else None)
             if status is not None:
                 raise ApiError(status, "failed to stop the recording (injected internal error)")
@@ -480,6 +516,11 @@ class FakeBackend:
             if problem is not None:
                 family, bad_region = problem
         start, elapsed = recording.start_time, recording.elapsed_time
+        keys = self._keys.get(recording.id)
+        if family is None and self.uploader is not None and keys is not None:
+            self._put(recording, keys)
+            return
+        self._keys.pop(recording.id, None)
         if family is None:
             region = effective_region(recording.region).lower()
             recording.upload = "uploaded"
@@ -504,6 +545,64 @@ class FakeBackend:
             recording.failure_reason = reason
             callback = model.upload_failed(recording.url, start, elapsed, reason, timestamp=at)
         self._send(recording, callback)
+
+    def _put(self, recording: ApiRecording, keys: tuple[str, str, str | None]) -> None:
+        # Real upload: S3 answers on an uploader thread; its answer decides the callback.
+        from .storage import UploadJob
+
+        job = UploadJob(
+            recording_id=recording.id,
+            bucket=recording.bucket,
+            region=effective_region(recording.region).lower(),
+            key=f"{recording.filename}_{recording.id}.m4a",
+            elapsed_ms=recording.elapsed_time,
+            access_key_id=keys[0],
+            secret_access_key=keys[1],
+            session_token=keys[2],
+            server_side_encryption=recording.server_side_encryption,
+        )
+        generation, uploader = self._generation, self.uploader
+        assert uploader is not None
+        uploader.submit(job, lambda outcome: self._uploaded(job, generation, outcome))
+
+    def _uploaded(self, job: Any, generation: int, outcome: Any) -> None:
+        """S3's answer to a recording's PUT (from an uploader thread)."""
+        from .storage import failure_family
+
+        with self._lock:
+            recording = self._recordings.get(job.recording_id)
+            if generation != self._generation or recording is None:
+                return
+            self._keys.pop(recording.id, None)
+            if recording.upload != "pending":
+                return
+            at = self.clock.now()
+            start, elapsed = recording.start_time, recording.elapsed_time
+            if outcome.ok:
+                recording.upload = "uploaded"
+                recording.object_key, recording.object_size = job.key, outcome.size
+                recording.address = upload_address(
+                    recording.bucket, job.region, recording.filename, recording.id
+                )
+                callback = model.uploaded(
+                    recording.url, start, elapsed, recording.address, job.region, timestamp=at
+                )
+            else:
+                family = failure_family(outcome.code)
+                if family is not None:
+                    _, reason = self._faker.upload_failure(
+                        family, bucket=recording.bucket, region=recording.region
+                    )
+                else:  # a code the catalogue does not know: S3's own words
+                    family, reason = outcome.code, outcome.message or outcome.code
+                recording.upload = "upload-failed"
+                recording.failure_family = family
+                recording.failure_reason = self.secrets.scrub(reason)
+                callback = model.upload_failed(
+                    recording.url, start, elapsed, recording.failure_reason, timestamp=at
+                )
+            self._send(recording, callback)
+        self._notify()
 
     def _send(self, recording: ApiRecording, callback: Callback) -> None:
         if recording.callback_url is None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -262,3 +263,87 @@ def server_region(latitude: float, longitude: float) -> str:
 def stop_url(public_url: str, recording_url: str) -> str:
     """The public host plus the percent-encoded internal recording URL (every `/` and `:`)."""
     return f"{public_url.rstrip('/')}/recording/{quote(recording_url, safe='')}"
+
+
+# --- secrets by value -------------------------------------------------------------------
+
+MIN_SECRET = 8
+"""Shortest value scrubbed wherever it appears: a shorter "secret" (`k`, `AK`) would blot out
+ordinary words. Shorter values are still redacted where their field or parameter name says
+secret."""
+
+
+def secret_forms(value: str) -> set[str]:
+    """The ways a secret shows up in text: as it is, percent-encoded (path, query and form
+    style) and base64 (standard and URL-safe, with and without padding)."""
+    import base64
+    from urllib.parse import quote_plus
+
+    raw = value.encode()
+    forms = {value, quote(value, safe=""), quote(value, safe="/"), quote_plus(value)}
+    for encoded in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
+        text = encoded.decode()
+        forms |= {text, text.rstrip("=")}
+    return {form for form in forms if form}
+
+
+class SecretValues:
+    """Every secret value a fake has seen (API keys, bearer keys, values under secret names,
+    secret query parameters): `scrub` replaces each, in any of its forms, wherever it
+    appears. Thread-safe; never forgets (a reset keeps them)."""
+
+    def __init__(self, values: Iterable[str] = ()) -> None:
+        self._lock = threading.Lock()
+        self._values: set[str] = set()
+        self._forms: tuple[str, ...] = ()
+        self.add(*values)
+
+    def add(self, *values: str) -> None:
+        """Know these values from now on (those under `MIN_SECRET` characters are ignored)."""
+        fresh = {v for v in values if isinstance(v, str) and len(v) >= MIN_SECRET}
+        with self._lock:
+            fresh -= self._values
+            if not fresh:
+                return
+            self._values |= fresh
+            forms = set(self._forms)
+            for value in fresh:
+                forms |= secret_forms(value)
+            # Longest first: a secret that contains another is scrubbed whole.
+            self._forms = tuple(sorted(forms, key=len, reverse=True))
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._values
+
+    def scrub(self, text: str) -> str:
+        """`text` with every known secret, in any of its forms, replaced by `[redacted]`."""
+        for form in self._forms:
+            if form in text:
+                text = text.replace(form, REDACTED)
+        return text
+
+    def scrub_json(self, data: Any) -> Any:
+        """A copy of JSON-like data with every string (keys too) scrubbed; no recursion."""
+        if not self._forms:
+            return data
+        root: list[Any] = [None]
+        stack: list[tuple[Any, Any, Any]] = [(data, root, 0)]
+        while stack:
+            value, parent, key = stack.pop()
+            if isinstance(value, dict):
+                copy: dict[Any, Any] = {}
+                parent[key] = copy
+                for name, item in value.items():
+                    name = self.scrub(name) if isinstance(name, str) else name
+                    copy[name] = None
+                    stack.append((item, copy, name))
+            elif isinstance(value, list | tuple):
+                items: list[Any] = [None] * len(value)
+                parent[key] = items
+                stack.extend((item, items, index) for index, item in enumerate(value))
+            else:
+                parent[key] = self.scrub(value) if isinstance(value, str) else value
+        return root[0]

@@ -24,6 +24,7 @@ from .backend import (
 )
 from .clock import Clock, ClockMode
 from .dispatch import DispatchHost
+from .storage import LocalS3, S3Config, S3Uploader, s3_config
 
 IN_PROCESS_URL = "http://aircore-mock.test"
 """The public host in stop URLs of a fake that is not served (`.test` never resolves)."""
@@ -37,6 +38,11 @@ class FakeAircore:
     FakeAircore() as fake:` serves on 127.0.0.1 (a free port unless `port` says) and
     `fake.url` is where to send requests. Both share one state: `recordings`, `callbacks`,
     `journal`, `advance()`, `inject()`, `reset()`.
+
+    Real uploads (the `[s3]` extra): `s3="local"` runs an embedded S3 (moto's server on
+    127.0.0.1, `fake.s3`), `s3="http://..."` uses any S3-compatible endpoint, an `S3Config`
+    says more; each recording is PUT to its start request's bucket with its own keys and
+    S3's answer decides the upload callback (`fake.s3_endpoint` is where to look).
 
     Time: `clock="manual"` (the default) stands still until `advance(seconds)`, so tests never
     sleep; `"realtime"` runs at `speed` times real time; `"instant"` runs every step (an
@@ -64,9 +70,18 @@ class FakeAircore:
         log: str | Path | None = None,
         on_request: Callable[[JournalEntry], None] | None = None,
         on_callback: Callable[[SentCallback], None] | None = None,
+        s3: str | S3Config | None = None,
     ) -> None:
         if max_body < 1:
             raise UsageError(f"max_body must be positive, got {max_body}")
+        self.s3_config = s3_config(s3)
+        """Where recordings are really uploaded (None: nowhere, as without the extra)."""
+        self.s3: LocalS3 | None = None
+        """The embedded S3 when `s3` is local: `.endpoint_url`, `.client()`,
+        `.create_bucket()`, `.credentials()`."""
+        self._uploader: S3Uploader | None = None
+        if self.s3_config is not None:
+            self._uploader = self._start_s3(self.s3_config)
         self.backend = FakeBackend(
             clock=Clock(clock, speed=speed),
             api_keys=api_keys,
@@ -75,6 +90,7 @@ class FakeAircore:
             upload_delay=upload_delay,
             seed=seed,
             retry=RetryPolicy(retries, backoff, callback_timeout),
+            uploader=self._uploader,
         )
         """The state every layer shares."""
         self._fixed_public_url = public_url
@@ -93,7 +109,33 @@ class FakeAircore:
         self.backend.on_journal = self._journaled
         self.backend.on_result = self._delivered
 
+    def _start_s3(self, config: S3Config) -> S3Uploader:
+        if not config.local:
+            return S3Uploader(config, config.endpoint)
+        local = LocalS3(auth=config.auth, timeout=config.timeout)
+        local.start()
+        try:
+            for spec in config.buckets:
+                region, _, name = spec.rpartition("/")
+                local.create_bucket(name, region or "us-east-1")
+            uploader = S3Uploader(config, local.endpoint_url)
+        except BaseException:
+            local.stop()
+            raise
+        self.s3 = local
+        return uploader
+
     # --- where it is ---------------------------------------------------------------------
+
+    @property
+    def s3_endpoint(self) -> str | None:
+        """The S3 endpoint recordings are uploaded to (None without real uploads)."""
+        return None if self._uploader is None else self._uploader.endpoint_url
+
+    def scrub(self, text: str) -> str:
+        """`text` with every secret value this fake has seen replaced by `[redacted]`: raw,
+        percent-encoded or base64 (what its own outputs go through)."""
+        return self.backend.secrets.scrub(text)
 
     @property
     def url(self) -> str:
@@ -259,14 +301,18 @@ class FakeAircore:
             self._log.close()
 
     def close(self) -> None:
-        """Stop everything this fake runs (idempotent)."""
+        """Stop everything this fake runs, the embedded S3 included (idempotent)."""
         self.stop()
+        if self._uploader is not None:
+            self._uploader.close()
+        if self.s3 is not None:
+            self.s3.stop()
 
     def __enter__(self) -> FakeAircore:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self.close()
 
     # --- output --------------------------------------------------------------------------
 
@@ -276,7 +322,7 @@ class FakeAircore:
 
     def _write(self, record: dict[str, Any]) -> None:
         if self._log is not None:
-            self._log.put(record)
+            self._log.put(self.backend.secrets.scrub_json(record))
 
     def _journaled(self, entry: JournalEntry) -> None:
         self._write({"type": "request", **entry.to_json()})
@@ -298,13 +344,23 @@ class _InProcessTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         request.read()  # a body the app can read on another thread's loop
+        status, headers, content = self.submit(request).result(timeout=60)
+        return httpx.Response(status, headers=headers, content=content, request=request)
+
+    async def handle_async(self, request: httpx.Request) -> httpx.Response:
+        """The same from async code: awaits the fake's loop without blocking the caller's."""
+        await request.aread()
+        future = asyncio.wrap_future(self.submit(request))
+        status, headers, content = await asyncio.wait_for(future, 60)
+        return httpx.Response(status, headers=headers, content=content, request=request)
+
+    def submit(self, request: httpx.Request) -> Any:
+        """Run `request` (its body read) through the app on the fake's background loop; a
+        `concurrent.futures.Future` of `(status, headers, content)`."""
 
         async def call() -> tuple[int, Any, bytes]:
             response = await self._asgi.handle_async_request(request)
             content = await response.aread()
             return response.status_code, response.headers, content
 
-        loop = self._fake._host.loop()
-        future = asyncio.run_coroutine_threadsafe(call(), loop)
-        status, headers, content = future.result(timeout=60)
-        return httpx.Response(status, headers=headers, content=content, request=request)
+        return asyncio.run_coroutine_threadsafe(call(), self._fake._host.loop())

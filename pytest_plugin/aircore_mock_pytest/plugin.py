@@ -164,6 +164,11 @@ def aircore_service_options() -> dict[str, Any]:
 def _build(kind: Callable[..., Any], fixture: str, options: Any) -> Any:
     """`kind(**options)`, or a usage error that names the fixture the options came from (a
     misspelt option would otherwise surface as a TypeError deep in a session fixture)."""
+    _check(kind, fixture, options)
+    return kind(**options)
+
+
+def _check(kind: Callable[..., Any], fixture: str, options: Any) -> None:
     import inspect
 
     if not isinstance(options, Mapping):
@@ -175,7 +180,6 @@ def _build(kind: Callable[..., Any], fixture: str, options: Any) -> Any:
         inspect.signature(kind).bind(**options)
     except TypeError as exc:
         raise pytest.UsageError(f"{fixture}: {kind.__name__}() {exc}") from None
-    return kind(**options)
 
 
 @pytest.fixture(scope="session")
@@ -220,6 +224,55 @@ def aircore_service(_aircore_service_server: Any) -> Any:
     """
     _aircore_service_server.reset()
     return _aircore_service_server
+
+
+@pytest.fixture(scope="session")
+def _aircore_s3_service_server(
+    aircore_seed: int, aircore_service_options: dict[str, Any]
+) -> Iterator[Any]:
+    from aircore_mock import FakeAircore, S3Config
+
+    options = {"seed": aircore_seed, **aircore_service_options}
+    options.setdefault("s3", S3Config())
+    with _build(FakeAircore, "aircore_service_options", options) as fake:
+        yield fake
+
+
+@pytest.fixture
+def aircore_s3_service(_aircore_s3_service_server: Any) -> Any:
+    """`aircore_service` with real uploads (needs the `[s3]` extra): an embedded S3 (moto on
+    127.0.0.1), shared by the session, the fake reset for each test (the S3 keeps its
+    buckets). It takes any keys unless `aircore_service_options` says
+    `{"s3": S3Config(auth=True)}` (moto's credential check is process-wide: it would apply to
+    your own `mock_aws` tests too, for the rest of the session).
+
+    `.s3.create_bucket(name, region)`, `.s3.credentials()` (an IAM user's keys for the start
+    request), `.s3.client()` (boto3, to read what was uploaded), `.s3_endpoint`.
+    """
+    _aircore_s3_service_server.reset()
+    return _aircore_s3_service_server
+
+
+@pytest.fixture
+def aircore_mock_api_options() -> dict[str, Any]:
+    """Keyword arguments for the `FakeAircore` behind `aircore_mock_api` (override it in your
+    conftest.py: `clock`, `api_keys`, `auto_stop`, `s3`, ...). Default `{}`: a manual clock,
+    any bearer key, the session seed."""
+    return {}
+
+
+@pytest.fixture
+def aircore_mock_api(aircore_seed: int, aircore_mock_api_options: dict[str, Any]) -> Iterator[Any]:
+    """Aircore's API host (`https://services.aircore.io`) answered in-process by a fresh
+    `FakeAircore` for this test (needs the `[intercept]` extra): httpx (sync and async) and
+    requests calls there reach the fake, every other host passes through. Yields the fake
+    (`.advance()`, `.wait_for_callbacks()`, `.recordings`, ...)."""
+    from aircore_mock import FakeAircore, mock_aircore
+
+    options = {"seed": aircore_seed, **aircore_mock_api_options}
+    _check(FakeAircore, "aircore_mock_api_options", options)
+    with mock_aircore(**options) as answering:
+        yield answering
 
 
 @pytest.fixture
