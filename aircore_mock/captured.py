@@ -375,3 +375,73 @@ def read_all_captured(
         chosen = "" if select is None or select.everything else " chosen by the filters"
         raise InputError(f"{path}: no callbacks{chosen} in it")
     return out
+
+
+# --- edits: `replay --set` ------------------------------------------------------------------
+
+_SEGMENT = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def parse_edits(assignments: Iterable[str]) -> list[tuple[list[str | int], Any]]:
+    """`PATH=VALUE` strings as (path, value): PATH is a JSON path (`recording.reason`,
+    `$.recording.location.region`, `items[0].name`); VALUE is JSON when it parses as JSON
+    (`123`, `null`, `"text"`, `{...}`), else the text itself. A `UsageError` names a bad one."""
+    edits = []
+    for text in assignments:
+        path, sep, raw = text.partition("=")
+        path = path.strip().removeprefix("$").removeprefix(".")
+        if not sep or not path:
+            raise UsageError(f"bad --set {text!r}: expected PATH=VALUE (recording.reason=x)")
+        steps: list[str | int] = []
+        position = 0
+        for match in _SEGMENT.finditer(path):
+            between = path[position : match.start()]
+            if between not in ("", "."):
+                break
+            steps.append(match[1] if match[1] is not None else int(match[2]))
+            position = match.end()
+        if position != len(path) or not steps or path.endswith("."):
+            raise UsageError(f"bad --set {text!r}: {path!r} is not a JSON path (a.b[0].c)")
+        try:
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            value = raw
+        edits.append((steps, value))
+    return edits
+
+
+def apply_edits(payload: Any, edits: list[tuple[list[str | int], Any]]) -> Any:
+    """A copy of `payload` with each edit made (missing objects on the way are created); a
+    `UsageError` when the path runs into something that is not an object or a list."""
+    result = orjson.loads(orjson.dumps(payload))
+    for steps, value in edits:
+        if type(result) is not dict:
+            raise UsageError("only a JSON object can be edited with --set")
+        node: Any = result
+        for step, following in zip(steps, [*steps[1:], None], strict=True):
+            last = following is None
+            if isinstance(step, int):
+                if type(node) is not list or not -len(node) <= step < len(node):
+                    raise UsageError(f"--set: no element [{step}] to edit")
+                if last:
+                    node[step] = value
+                else:
+                    node = node[step]
+            elif type(node) is dict:
+                if last:
+                    node[step] = value
+                else:
+                    if step not in node:
+                        node[step] = [] if isinstance(following, int) else {}
+                    node = node[step]
+            else:
+                raise UsageError(f"--set: {step!r} is under something that is not an object")
+    return result
+
+
+def edited(captured: Captured, edits: list[tuple[list[str | int], Any]]) -> Captured:
+    """`captured` with `edits` made and its body re-serialised; unchanged (its bytes as they
+    came) when there are no edits or its body is not JSON."""
+    if not edits or captured.error is not None:
+        return captured
+    return captured.with_payload(apply_edits(captured.payload, edits))
