@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from ..server import normalize_path
-from .store import CaptureStore
+from .store import Capture, CaptureStore
+
+if TYPE_CHECKING:
+    from .forward import Forwarder
 
 Scope = MutableMapping[str, Any]
 AsgiReceive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -58,6 +61,8 @@ class CaptureRules:
         self._not_found = _text(404, f"callbacks go to {self.path}\n")
         self._not_allowed = _text(405, "callbacks are POSTed\n", (b"allow", b"POST"))
         self._too_large = _text(413, f"body over {max_body} bytes\n")
+        self.forwarder: Forwarder | None = None
+        """Where each callback goes on to once filed (`receive --forward-to`), or None."""
 
     def refuse(self, method: str, path: str, headers: dict[str, str]) -> Reply | None:
         """The answer to a request that is refused before its body is read (filed), or None.
@@ -93,6 +98,19 @@ class CaptureRules:
             method, path, headers, body, self.status, verdict, payload, problems, undocumented
         )
         return self.answer
+
+    def file(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Capture:
+        """Judge and file a body POSTed to the callback path without telling `on_capture`
+        (a forwarding server does, once the app has answered: `CaptureStore.notify`)."""
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return self.store.record(method, path, headers, body, 400, "not-json", notify=False)
+        verdict, problems, undocumented = self.store.verdict_of(payload)
+        return self.store.record(
+            method, path, headers, body, self.status, verdict, payload, problems, undocumented,
+            notify=False,
+        )  # fmt: skip
 
 
 class _TooLarge(Exception):

@@ -125,6 +125,8 @@ class CaptureProtocol(HeadCount, asyncio.Protocol):
         self._upgrade_headers: dict[str, str] | None = None  # as sent, for the re-parsed one
         self._method = ""
         self._path = ""
+        self._waiting = 0  # answers awaited from the app (forwarding)
+        self._forwarding: asyncio.Task[None] | None = None  # the last of them
 
     # --- the connection ------------------------------------------------------------------
 
@@ -206,6 +208,9 @@ class CaptureProtocol(HeadCount, asyncio.Protocol):
         """The deadline passed: close an idle connection, cut off a request too slow, abort a
         closed connection whose client never read its answers."""
         self.deadline = 0.0
+        if self._waiting and not self._closed:  # the app is answering: its own deadline runs
+            self.deadline = time.monotonic() + self.shared.limits.keep_alive
+            return
         if self._closed:
             self.transport.abort()
         elif self._idle:
@@ -219,6 +224,8 @@ class CaptureProtocol(HeadCount, asyncio.Protocol):
 
     def close_if_idle(self) -> bool:
         """Close the connection if no request is being received (a server shutting down)."""
+        if self._waiting:
+            return False
         if self._idle or (self._reading_head and not self._head_bytes and not self._url):
             self._close()
         return self._closed
@@ -346,6 +353,12 @@ class CaptureProtocol(HeadCount, asyncio.Protocol):
         if self._early is None:  # else answered when its head was in
             body = self._first if self._rest is None else bytes(self._rest)
             self._first, self._rest = b"", None
+            if self.shared.rules.forwarder is not None:
+                self._forward(body, keep)
+                if keep and not self._closed:
+                    self._idle = True
+                    self.deadline = time.monotonic() + self.shared.limits.keep_alive
+                return
             try:
                 answer = self.shared.rules.callback(self._method, self._path, self._headers, body)
             except Exception as exc:
@@ -357,6 +370,46 @@ class CaptureProtocol(HeadCount, asyncio.Protocol):
         if keep and not self._closed:
             self._idle = True
             self.deadline = time.monotonic() + self.shared.limits.keep_alive
+
+    def _forward(self, body: bytes, keep: bool) -> None:
+        # Filed now; answered once the app has (in order: pipelined answers wait their turn).
+        rules = self.shared.rules
+        forwarder = rules.forwarder
+        assert forwarder is not None
+        try:
+            capture = rules.file(self._method, self._path, self._headers, body)
+        except Exception as exc:
+            self._failed(exc)
+            return
+        previous, self._waiting = self._forwarding, self._waiting + 1
+        if not keep:
+            self._closed = True  # nothing more is read; the answer still goes out
+
+        async def answer() -> None:
+            try:
+                reply = await forwarder.forward(capture)
+            except Exception as exc:
+                why = f"{type(exc).__name__}: {exc}"
+                reply = Reply(502, ((b"content-type", b"text/plain"),), why.encode() + b"\n")
+            capture.status = reply.status
+            if previous is not None:
+                with contextlib.suppress(BaseException):
+                    await previous
+            self._waiting -= 1
+            try:
+                rules.store.notify(capture)
+            except Exception as exc:
+                asyncio.get_running_loop().call_exception_handler(
+                    {"message": "aircore-mock: filing a request failed", "exception": exc}
+                )
+            if not self.transport.is_closing():
+                data = self.shared.render(reply, not keep)
+                self.transport.write(data)
+                if not keep:
+                    self.deadline = time.monotonic() + self.shared.limits.keep_alive
+                    self.transport.close()
+
+        self._forwarding = asyncio.get_running_loop().create_task(answer())
 
     def _body_follows(self) -> bool:
         headers = self._headers
@@ -394,6 +447,8 @@ class CaptureServer(ListeningServer):
         self._loop, self._stop = loop, asyncio.Event()
         quiet_accept_errors()
         shared = _Shared(self.rules, self.limits, self.refusals)
+        if self.rules.forwarder is not None:
+            await self.rules.forwarder.start()
         server = await loop.create_server(
             lambda: CaptureProtocol(shared), sock=self._socket, backlog=self.limits.backlog
         )
@@ -425,6 +480,8 @@ class CaptureServer(ListeningServer):
             for connection in list(shared.connections):
                 connection.transport.abort()
             await server.wait_closed()
+            if self.rules.forwarder is not None:
+                await self.rules.forwarder.close()
 
     def _run(self, on_ready: Callable[[], None] | None, signals: bool) -> None:
         try:

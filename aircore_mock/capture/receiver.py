@@ -28,6 +28,11 @@ class Receiver:
     JSON line, written by a thread of its own so that a slow disk never stalls the server.
     `on_capture` is called on the server's event loop for each request: it must return at
     once (queue work elsewhere, e.g. with a `LineWriter`).
+
+    `forward_to` (a URL: the app under development) forwards each callback, once captured and
+    judged, with its method, headers and body as received; the sender gets the app's answer,
+    or a 502 naming what went wrong; each capture's `forwarded` holds the app's answer and
+    its latency (`forward_timeout` bounds each). Only the HTTP server forwards, not `app`.
     """
 
     def __init__(
@@ -43,6 +48,8 @@ class Receiver:
         on_capture: Callable[[Capture], None] | None = None,
         keep: bool = True,
         limits: Limits | None = None,
+        forward_to: str | None = None,
+        forward_timeout: float = 10.0,
     ) -> None:
         if not 200 <= status <= 599:
             # a 1xx is an interim answer: the client would go on waiting for the final one
@@ -60,6 +67,11 @@ class Receiver:
         self.store = CaptureStore(strict=strict, keep=keep, on_capture=self._captured)
         """The state: every capture, the counts, each recording's progress."""
         rules = CaptureRules(self.store, path=self.path, status=status, max_body=max_body)
+        if forward_to is not None:
+            from .forward import Forwarder
+
+            rules.forwarder = Forwarder(forward_to, timeout=forward_timeout)
+        self.forward_to = forward_to
         self.app = capture_app(self.store, path=self.path, status=status, max_body=max_body)
         """The same endpoint as an ASGI app: usable in-process as a sender's target too."""
         self._server = CaptureServer(rules, host, port, limits=limits)

@@ -65,6 +65,39 @@ class CaptureSummary(ServedSummary):
 _DOCUMENTED: tuple[str, tuple[Problem, ...], tuple[str, ...]] = ("valid", (), ())
 
 
+@dataclass(frozen=True)
+class Forwarded:
+    """What the app behind a forwarding receiver (`--forward-to`) answered a request, or why
+    it did not (then the sender got a 502 naming it)."""
+
+    status: int | None
+    """The app's status; None when there was no answer (see `error`)."""
+    latency_ms: float
+    headers: dict[str, str]
+    body: bytes
+    """The answer's body (its first 64 KiB)."""
+    error: str | None = None
+
+    def line(self) -> str:
+        """`app 200 3.1 ms`, or `app failed: connection refused by ...`."""
+        if self.status is None:
+            return f"app failed: {self.error}"
+        return f"app {self.status} {self.latency_ms:.1f} ms"
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "status": self.status,
+            "latency_ms": round(self.latency_ms, 3),
+            "headers": self.headers,
+            "error": self.error,
+        }
+        try:
+            out["body"] = self.body.decode("utf-8")
+        except UnicodeDecodeError:
+            out["body_base64"] = base64.b64encode(self.body).decode("ascii")
+        return out
+
+
 @dataclass(slots=True)
 class Capture:
     """One request the receiver got, what it answered and its verdict (read-only: not
@@ -86,6 +119,8 @@ class Capture:
     out_of_order: bool = False
     duplicate: bool = False
     undocumented: tuple[str, ...] = ()
+    forwarded: Forwarded | None = None
+    """The app's answer, when the receiver forwards (set once, before the capture is shown)."""
 
     @property
     def is_callback(self) -> bool:
@@ -112,6 +147,8 @@ class Capture:
             text += "  [duplicate]"
         if self.undocumented:
             text += f"  [undocumented: {', '.join(self.undocumented)}]"
+        if self.forwarded is not None:
+            text += f"  -> {self.forwarded.line()}"
         return text
 
     def _detail(self) -> str:
@@ -156,6 +193,8 @@ class Capture:
             duplicate=self.duplicate,
             undocumented=list(self.undocumented),
         )
+        if self.forwarded is not None:
+            out["forwarded"] = self.forwarded.to_json()
         return out
 
 
@@ -330,8 +369,13 @@ class CaptureStore:
         payload: Any = None,
         problems: tuple[Problem, ...] = (),
         undocumented: tuple[str, ...] = (),
+        *,
+        notify: bool = True,
     ) -> Capture:
-        """File one request: what came, what was answered, the verdict (see `verdict_of`)."""
+        """File one request: what came, what was answered, the verdict (see `verdict_of`).
+
+        `notify=False` leaves telling `on_capture` to the caller (`notify`), once the capture
+        is complete (a forwarding receiver: once the app has answered)."""
         event = url = None
         if type(payload) is dict:
             event = payload.get("event")
@@ -377,9 +421,14 @@ class CaptureStore:
                 self._undocumented.update(undocumented)
             if self._waiting:  # notify_all costs every request, even with nobody waiting
                 self._lock.notify_all()
-        if self.on_capture is not None:
+        if notify and self.on_capture is not None:
             self.on_capture(capture)
         return capture
+
+    def notify(self, capture: Capture) -> None:
+        """Tell `on_capture` of a capture filed with `notify=False`."""
+        if self.on_capture is not None:
+            self.on_capture(capture)
 
     def _track(self, event: str | None, url: str | None) -> tuple[bool, bool]:
         # Out of order: a later stage came first, or a stage arrived before the one it follows.
