@@ -19,6 +19,7 @@ from .store import Capture, CaptureStore
 
 if TYPE_CHECKING:
     from .forward import Forwarder
+    from .inspector import Inspector
 
 Scope = MutableMapping[str, Any]
 AsgiReceive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -63,6 +64,8 @@ class CaptureRules:
         self._too_large = _text(413, f"body over {max_body} bytes\n")
         self.forwarder: Forwarder | None = None
         """Where each callback goes on to once filed (`receive --forward-to`), or None."""
+        self.inspector: Inspector | None = None
+        """The page under `/_aircore-mock/` (`receive --ui`), or None."""
 
     def refuse(self, method: str, path: str, headers: dict[str, str]) -> Reply | None:
         """The answer to a request that is refused before its body is read (filed), or None.

@@ -262,6 +262,59 @@ class CaptureStore:
         """The JSON payloads POSTed to the callback path so far, in arrival order."""
         return [c.payload for c in self.captures if c.is_callback]
 
+    @property
+    def count(self) -> int:
+        """How many captures are kept."""
+        return len(self._captures)
+
+    def window(self, offset: int, limit: int) -> tuple[int, list[Capture]]:
+        """How many captures are kept, and up to `limit` of them from `offset` on."""
+        with self._lock:
+            return len(self._captures), self._captures[offset : offset + limit]
+
+    def find(self, seq: int) -> tuple[Capture | None, Capture | None]:
+        """The capture numbered `seq`, and the one its recording got before it (if any)."""
+        with self._lock:
+            captures = self._captures
+            index = seq if seq < len(captures) and captures[seq].seq == seq else None
+            if index is None:  # numbers and places differ after a --resume of a sparse log
+                low, high = 0, len(captures)
+                while low < high:
+                    middle = (low + high) // 2
+                    if captures[middle].seq < seq:
+                        low = middle + 1
+                    else:
+                        high = middle
+                if low == len(captures) or captures[low].seq != seq:
+                    return None, None
+                index = low
+            capture = captures[index]
+            if capture.recording_url is not None:
+                for earlier in reversed(captures[max(0, index - 100_000) : index]):
+                    if earlier.recording_url == capture.recording_url:
+                        return capture, earlier
+            return capture, None
+
+    def load(self, captures: list[Capture]) -> None:
+        """Take back captures from a log (`receive --resume`): kept and counted as if they
+        had just arrived, with the verdicts and flags they had, numbered on from the last."""
+        with self._lock:
+            report = self._report
+            for capture in captures:
+                if self.keep:
+                    self._captures.append(capture)
+                self._track(capture.event, capture.recording_url)
+                report.total = max(report.total, capture.seq + 1)
+                report.outcomes[capture.verdict] += 1
+                report.statuses[capture.status] += 1
+                if capture.is_callback:
+                    report.events[capture.event or "(none)"] += 1
+                if capture.out_of_order:
+                    report.flags["out-of-order"] += 1
+                if capture.duplicate:
+                    report.flags["duplicate"] += 1
+                self._undocumented.update(capture.undocumented)
+
     def _callback_count(self) -> int:
         return sum(self._report.outcomes[v] for v in CALLBACK_VERDICTS)
 

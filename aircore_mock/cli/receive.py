@@ -62,6 +62,19 @@ from .terminal import (
     show_default=True,
     help="Seconds the app has to answer a forwarded callback (then the sender gets 502).",
 )
+@click.option(
+    "--ui",
+    is_flag=True,
+    help="Serve the inspector page at http://127.0.0.1:PORT/_aircore-mock/ (loopback only): "
+    "recordings as timelines, each callback's headers, body, verdict, diffs, curl line, "
+    "replay; live. Keeps every capture in memory.",
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Read --log back first, so that the page shows the history and the summary counts "
+    "it (and new captures are appended to it).",
+)
 def receive(
     host: str,
     port: int,
@@ -77,6 +90,8 @@ def receive(
     quiet: bool,
     forward_to: str | None,
     forward_timeout: float,
+    ui: bool,
+    resume: bool,
 ) -> None:
     """Run a capture server: validate every callback and check each recording's order.
 
@@ -91,6 +106,7 @@ def receive(
       aircore-mock receive --port 8000 --log received.jsonl
       aircore-mock send --target http://127.0.0.1:8000/ --scenario burst   # elsewhere
       aircore-mock receive --forward-to http://127.0.0.1:5000/aircore   # in front of your app
+      aircore-mock receive --ui --log received.jsonl --resume   # then open the page it names
     """
     from ..capture import Receiver
     from ..reporting import json as json_report
@@ -125,6 +141,8 @@ def receive(
         limits=options.build_limits(header_timeout, max_connections),
         forward_to=forward_to,
         forward_timeout=forward_timeout,
+        ui=ui,
+        resume=resume,
     )
     receiver.serve(on_ready=ready)
     summary = receiver.summary()

@@ -358,6 +358,8 @@ def capture_ready(receiver: Any) -> str:
     line = f"ready: listening on {receiver.url} (Ctrl-C to stop); {receiver.limits.describe()}"
     if getattr(receiver, "forward_to", None):
         line += f"; forwarding callbacks to {receiver.forward_to}"
+    if getattr(receiver, "ui_url", None):
+        line += f"\ninspector: {receiver.ui_url}"
     return line
 
 
