@@ -370,10 +370,11 @@ class CaptureProtocol(HeadCount, asyncio.Protocol):
         if self._early is None:  # else answered when its head was in
             body = self._first if self._rest is None else bytes(self._rest)
             self._first, self._rest = b"", None
-            if self._ui:
-                self._inspect(body, keep)
-            elif self.shared.rules.forwarder is not None:
-                self._forward(body, keep)
+            if self._ui or self.shared.rules.forwarder is not None:
+                if self._ui:
+                    self._inspect(body, keep)
+                else:
+                    self._forward(body, keep)
                 if keep and not self._closed:
                     self._idle = True
                     self.deadline = time.monotonic() + self.shared.limits.keep_alive
