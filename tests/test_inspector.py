@@ -322,3 +322,34 @@ def test_a_hundred_thousand_captures_first_screen_under_a_second(page: Any) -> N
         page.keyboard.press("Home")
         expect(page.locator('#viewport .row[data-seq="0"]')).to_have_count(1)
         assert page.locator("#viewport .row").count() < 200  # only the rows in view exist
+
+
+def test_the_page_needs_nothing_from_outside() -> None:
+    from importlib import resources
+
+    folder = resources.files("aircore_mock.capture") / "static"
+    for name in ("index.html", "inspector.js", "inspector.css"):
+        text = (folder / name).read_text()
+        for outside in ('src="http', 'href="http', "url(http", "@import", 'from "http'):
+            assert outside not in text, (name, outside)  # no CDN, no web fonts
+
+
+def test_receive_refuses_what_the_page_cannot_do(tmp_path: Path) -> None:
+    import subprocess
+
+    from .helpers import CLI
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("nonsense\n")
+    cases = {
+        ("--ui", "--host", "0.0.0.0"): "loopback only",
+        ("--resume",): "give a log",
+        ("--forward-to", "ftp://x"): "bad target URL",
+        ("--ui", "--resume", "--log", str(bad)): "not a receive log record",
+    }
+    for args, message in cases.items():
+        done = subprocess.run(
+            [*CLI, "receive", "--port", "0", *args], capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 2, (args, done.stderr)
+        assert message in done.stderr and "Traceback" not in done.stderr, done.stderr
