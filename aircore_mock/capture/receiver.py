@@ -7,6 +7,7 @@ import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..errors import UsageError
 from ..server import JsonlLog, Limits, Refusals, normalize_path
@@ -113,7 +114,8 @@ class Receiver:
             return None
         from .inspector import PREFIX
 
-        return self._server.url.split("/", 3)[0] + "//" + self._server.url.split("/", 3)[2] + PREFIX
+        scheme, host, *_ = urlsplit(self._server.url)
+        return f"{scheme}://{host}{PREFIX}"
 
     @property
     def strict(self) -> bool:
