@@ -109,8 +109,9 @@ def receive_server(tmp: Path, *extra: str) -> Iterator[tuple[int, int, Path]]:
 
 @contextlib.contextmanager
 def open_page(port: int) -> Iterator[list[int]]:
-    """The inspector page, as it behaves when open: its event stream, and on each update a
-    fetch of the rows it shows (the last 200). Yields a list holding how many updates came."""
+    """The inspector page, as it behaves when open: its event stream, on each update a fetch
+    of the rows it shows (the last 200), and once a second its recordings' timelines (the
+    newest 50). Yields a list holding how many updates came."""
     import threading
 
     import httpx
@@ -120,6 +121,7 @@ def open_page(port: int) -> Iterator[list[int]]:
     base = f"http://{HOST}:{port}/_aircore-mock/api/"
 
     def run() -> None:
+        next_timelines = 0.0
         with httpx.Client(timeout=30) as client, client.stream("GET", base + "events") as events:
             for line in events.iter_lines():
                 if stop_event.is_set():
@@ -129,6 +131,9 @@ def open_page(port: int) -> Iterator[list[int]]:
                     offset = max(0, count - 1) // 200 * 200
                     client.get(base + f"captures?offset={offset}&limit=200").raise_for_status()
                     updates[0] += 1
+                    if time.monotonic() >= next_timelines:
+                        client.get(base + "recordings?offset=0&limit=50").raise_for_status()
+                        next_timelines = time.monotonic() + 1
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()

@@ -353,3 +353,16 @@ def test_receive_refuses_what_the_page_cannot_do(tmp_path: Path) -> None:
         )
         assert done.returncode == 2, (args, done.stderr)
         assert message in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_timelines_are_newest_first_and_start_over_after_a_reset(receiver: Receiver) -> None:
+    api = f"{receiver.ui_url}api/recordings"
+    assert send(Generator(9).deliveries("uploaded", 2), receiver.url).ok
+    first = httpx.get(api).json()
+    assert first["total"] == 2
+    assert first["rows"][0]["url"] == receiver.captures[-1].recording_url  # the newest first
+    receiver.reset()
+    assert send(Generator(10).deliveries("uploaded", 3), receiver.url).ok
+    again = httpx.get(api).json()
+    assert again["total"] == 3
+    assert {r["url"] for r in again["rows"]} == {c.recording_url for c in receiver.captures}

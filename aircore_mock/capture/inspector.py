@@ -158,6 +158,9 @@ class Inspector:
         self._due = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._filed = 0
+        self._groups: dict[str, list[Capture]] = {}  # recording URL -> its captures
+        self._indexed = 0  # captures grouped so far
+        self._resets = store.resets
 
     # --- live updates --------------------------------------------------------------------
 
@@ -295,24 +298,31 @@ class Inspector:
         return _json(data)
 
     def _recordings(self, params: dict[str, str]) -> Reply:
+        # Newest recording first. The grouping is kept and brought up to date with only the
+        # captures filed since the last look: a page open on a busy receiver asks every
+        # second, and must not walk 100,000 captures each time.
         window = self._window(params)
         if isinstance(window, Reply):
             return window
         offset, limit = window
-        groups: dict[str, list[Capture]] = {}
-        for capture in self.store.captures:
+        total, _ = self.store.window(0, 0)
+        if self.store.resets != self._resets:  # the receiver was reset: start over
+            self._groups, self._indexed, self._resets = {}, 0, self.store.resets
+        groups = self._groups
+        for capture in self.store.window(self._indexed, total - self._indexed)[1]:
             if capture.recording_url is not None:
                 groups.setdefault(capture.recording_url, []).append(capture)
-        urls = list(groups)
+        self._indexed = total
+        urls = list(reversed(groups))[offset : offset + limit]
         rows = [
             {
                 "recording": recording_id(url),
                 "url": url,
                 "callbacks": [_step(c) for c in groups[url]],
             }
-            for url in urls[offset : offset + limit]
+            for url in urls
         ]
-        return _json({"total": len(urls), "offset": offset, "rows": rows})
+        return _json({"total": len(groups), "offset": offset, "rows": rows})
 
     async def _replay(self, body: bytes) -> Reply:
         from ..errors import UsageError

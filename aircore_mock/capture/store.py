@@ -236,6 +236,8 @@ class CaptureStore:
         self._undocumented: set[str] = set()
         self._seen: dict[str, _Seen] = {}
         self._started = time.monotonic()
+        self.resets = 0
+        """How many times `reset()` emptied the store (a reader's cue to start over)."""
         # Payloads here come from orjson: JSON by construction, so no walk to prove it.
         self._check = checker(strict=False, assume_json=True)
         self._strict_check = checker(strict=True, assume_json=True)
@@ -378,6 +380,7 @@ class CaptureStore:
             self._undocumented.clear()
             self._report = Report()
             self._started = time.monotonic()
+            self.resets += 1
 
     # --- writing --------------------------------------------------------------------------
 
