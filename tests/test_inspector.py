@@ -366,3 +366,13 @@ def test_timelines_are_newest_first_and_start_over_after_a_reset(receiver: Recei
     again = httpx.get(api).json()
     assert again["total"] == 3
     assert {r["url"] for r in again["rows"]} == {c.recording_url for c in receiver.captures}
+
+
+def test_a_timeline_shows_a_recordings_latest_callbacks(receiver: Receiver) -> None:
+    from aircore_mock.capture.inspector import TIMELINE_STEPS
+
+    callback = {"event": "recording-started", "timestamp": 1, "recording": {"url": "u/1"}}
+    assert send([callback] * (TIMELINE_STEPS + 5), receiver.url).ok
+    (only,) = httpx.get(f"{receiver.ui_url}api/recordings").json()["rows"]
+    assert only["count"] == TIMELINE_STEPS + 5 and len(only["callbacks"]) == TIMELINE_STEPS
+    assert only["callbacks"][-1]["seq"] == TIMELINE_STEPS + 4

@@ -47,6 +47,8 @@ PREFIX = "/_aircore-mock/"
 """Where the page and its API live on a capture server run with `--ui`."""
 MAX_LIMIT = 500
 """Rows one request for the list may ask for."""
+TIMELINE_STEPS = 20
+"""Callbacks a recording's timeline shows at most (its latest; `count` says how many)."""
 _TICK = 0.1  # seconds between two live updates at most
 _FREEZE_EVERY = 10_000  # captures between two `gc.freeze()` (see `Inspector.publish`)
 _STATIC = {
@@ -318,7 +320,8 @@ class Inspector:
             {
                 "recording": recording_id(url),
                 "url": url,
-                "callbacks": [_step(c) for c in groups[url]],
+                "count": len(groups[url]),
+                "callbacks": [_step(c) for c in groups[url][-TIMELINE_STEPS:]],
             }
             for url in urls
         ]

@@ -188,6 +188,8 @@ async function loadRecordings() {
   list.replaceChildren();
   for (const recording of data.rows) {
     const item = el("li", {}, el("span", { class: "rid", text: recording.recording, title: recording.url }));
+    const hidden = recording.count - recording.callbacks.length;
+    if (hidden > 0) item.append(el("span", { class: "flag", text: `+${hidden} earlier ` }));
     for (const step of recording.callbacks) {
       const flagged = step.out_of_order || step.duplicate;
       const label = (SHORT[step.event] || step.event) + (step.out_of_order ? " ↯" : "") + (step.duplicate ? " ×2" : "");
