@@ -107,40 +107,42 @@ def receive_server(tmp: Path, *extra: str) -> Iterator[tuple[int, int, Path]]:
             stop(proc)
 
 
+PAGE = r"""
+import json, sys, time, httpx
+base = f"http://{sys.argv[1]}/_aircore-mock/api/"
+updates, next_timelines = 0, 0.0
+with httpx.Client(timeout=30) as client, client.stream("GET", base + "events") as events:
+    for line in events.iter_lines():
+        if line.startswith("data:"):
+            count = json.loads(line[5:])["count"]
+            offset = max(0, count - 1) // 200 * 200
+            client.get(base + f"captures?offset={offset}&limit=200").raise_for_status()
+            updates += 1
+            print(updates, flush=True)
+            if time.monotonic() >= next_timelines:
+                client.get(base + "recordings?offset=0&limit=50").raise_for_status()
+                next_timelines = time.monotonic() + 1
+"""
+
+
 @contextlib.contextmanager
 def open_page(port: int) -> Iterator[list[int]]:
-    """The inspector page, as it behaves when open: its event stream, on each update a fetch
-    of the rows it shows (the last 200), and once a second its recordings' timelines (the
-    newest 50). Yields a list holding how many updates came."""
-    import threading
-
-    import httpx
-
+    """The inspector page, as it behaves when open, in a process of its own (as a browser
+    is): its event stream, on each update a fetch of the rows it shows (the last 200), and
+    once a second its recordings' timelines (the newest 50). Yields a list that holds, once
+    the page is closed, how many updates it got."""
     updates = [0]
-    stop_event = threading.Event()
-    base = f"http://{HOST}:{port}/_aircore-mock/api/"
-
-    def run() -> None:
-        next_timelines = 0.0
-        with httpx.Client(timeout=30) as client, client.stream("GET", base + "events") as events:
-            for line in events.iter_lines():
-                if stop_event.is_set():
-                    return
-                if line.startswith("data:"):
-                    count = json.loads(line[5:])["count"]
-                    offset = max(0, count - 1) // 200 * 200
-                    client.get(base + f"captures?offset={offset}&limit=200").raise_for_status()
-                    updates[0] += 1
-                    if time.monotonic() >= next_timelines:
-                        client.get(base + "recordings?offset=0&limit=50").raise_for_status()
-                        next_timelines = time.monotonic() + 1
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
-        yield updates
-    finally:
-        stop_event.set()
+    with tempfile.TemporaryFile("w+") as out:
+        page = subprocess.Popen(
+            [sys.executable, "-c", PAGE, f"{HOST}:{port}"], stdout=out, stderr=subprocess.DEVNULL
+        )
+        try:
+            yield updates
+        finally:
+            stop(page)
+            out.seek(0)
+            lines = out.read().split()
+            updates[0] = int(lines[-1]) if lines else 0
 
 
 class _Client(asyncio.Protocol):
