@@ -117,8 +117,7 @@ class Captured:
 
     def item(self) -> Item:
         """As `files.read_callbacks` would give it (for `validation.validate_inputs`)."""
-        where_line = self.line
-        return Item(self.source, where_line, self.index, self.payload, self.error)
+        return Item(self.source, self.line, self.index, self.payload, self.error)
 
     def with_payload(self, payload: Any) -> Captured:
         """This request with another body: `payload` serialised (a replay's `--set` edit)."""

@@ -376,3 +376,15 @@ def test_a_timeline_shows_a_recordings_latest_callbacks(receiver: Receiver) -> N
     (only,) = httpx.get(f"{receiver.ui_url}api/recordings").json()["rows"]
     assert only["count"] == TIMELINE_STEPS + 5 and len(only["callbacks"]) == TIMELINE_STEPS
     assert only["callbacks"][-1]["seq"] == TIMELINE_STEPS + 4
+
+
+def test_a_filtered_list_keeps_up_with_new_captures_and_resets(receiver: Receiver) -> None:
+    api = f"{receiver.ui_url}api/captures?event=recording-stopped"
+    assert send(Generator(11).deliveries("uploaded", 2), receiver.url).ok
+    assert httpx.get(api).json()["total"] == 2
+    assert send(Generator(12).deliveries("uploaded", 1), receiver.url).ok
+    rows = httpx.get(api).json()["rows"]
+    assert [r["seq"] for r in rows] == [1, 4, 7]
+    receiver.reset()
+    assert send(Generator(13).deliveries("uploaded", 1), receiver.url).ok
+    assert [r["seq"] for r in httpx.get(api).json()["rows"]] == [1]

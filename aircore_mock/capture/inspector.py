@@ -50,6 +50,7 @@ MAX_LIMIT = 500
 TIMELINE_STEPS = 20
 """Callbacks a recording's timeline shows at most (its latest; `count` says how many)."""
 _TICK = 0.1  # seconds between two live updates at most
+_FILTERS_KEPT = 8  # filtered lists kept up to date (see `Inspector._filtered`)
 _FREEZE_EVERY = 10_000  # captures between two `gc.freeze()` (see `Inspector.publish`)
 _STATIC = {
     "inspector.js": "text/javascript; charset=utf-8",
@@ -163,6 +164,7 @@ class Inspector:
         self._groups: dict[str, list[Capture]] = {}  # recording URL -> its captures
         self._indexed = 0  # captures grouped so far
         self._resets = store.resets
+        self._filters: dict[tuple[str | None, ...], tuple[int, list[int], list[Capture]]] = {}
 
     # --- live updates --------------------------------------------------------------------
 
@@ -275,11 +277,26 @@ class Inspector:
         if not (event or verdict or recording or flag):
             total, chosen = self.store.window(offset, limit)
         else:
-            matching = [
-                c for c in self.store.captures if _matches(c, event, verdict, recording, flag)
-            ]
+            matching = self._filtered((event, verdict, recording, flag))
             total, chosen = len(matching), matching[offset : offset + limit]
         return _json({"total": total, "offset": offset, "rows": [row(c) for c in chosen]})
+
+    def _filtered(self, key: tuple[str | None, ...]) -> list[Capture]:
+        # The captures a filter keeps, brought up to date with only those filed since the
+        # last look (a page with a filter asks on every live update); a few filters kept.
+        resets = self.store.resets
+        entry = self._filters.pop(key, None)
+        if entry is None or entry[0] != resets:
+            entry = (resets, [0], [])
+        _, indexed, matching = entry
+        total, _ = self.store.window(0, 0)
+        new = self.store.window(indexed[0], total - indexed[0])[1]
+        matching.extend(c for c in new if _matches(c, *key))
+        indexed[0] = total
+        self._filters[key] = entry  # the most recently used last
+        while len(self._filters) > _FILTERS_KEPT:
+            del self._filters[next(iter(self._filters))]
+        return matching
 
     def _capture(self, text: str) -> Reply:
         if not text.isdigit():
