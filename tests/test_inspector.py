@@ -253,6 +253,12 @@ def test_diff_two_callbacks(receiver: Receiver, page: Any) -> None:
     page.locator("#diff-go").click()
     expect(page.locator("#diff-note")).to_contain_text("#4 (\u2212) \u2192 #1 (+)")
     expect(page.locator("#diff .add", has_text='"url"')).to_have_count(1)
+    page.locator("#viewport").focus()  # or picked in the list: `d` on the active row
+    page.keyboard.press("End")
+    page.keyboard.press("d")
+    expect(page.locator("#diff-note")).to_contain_text("#5 (\u2212) \u2192 #1 (+)")
+    page.locator('#viewport .row[data-seq="3"]').click(modifiers=["Shift"])
+    expect(page.locator("#diff-note")).to_contain_text("#3 (\u2212) \u2192 #1 (+)")
 
 
 def test_edit_and_replay_one_and_the_target_gets_the_edited_body(

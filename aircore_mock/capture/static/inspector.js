@@ -292,6 +292,14 @@ async function diffAgainst(seq) {
   $("diff").replaceChildren(...out);
 }
 
+// The opened request against another, picked in the list (Shift+click, or `d` on the
+// active row).
+function pickForDiff(seq) {
+  $("diff-against").value = seq;
+  showTab("diff");
+  diffAgainst(seq);
+}
+
 async function replay() {
   const current = state.open;
   if (!current) return;
@@ -340,7 +348,8 @@ document.addEventListener("DOMContentLoaded", () => {
     if (!row) return;
     state.active = Number(row.dataset.index);
     draw();
-    openCapture(Number(row.dataset.seq));
+    if (event.shiftKey && state.open) pickForDiff(Number(row.dataset.seq));
+    else openCapture(Number(row.dataset.seq));
   });
   view.addEventListener("keydown", (event) => {
     const page = Math.floor(view.clientHeight / ROW);
@@ -349,6 +358,7 @@ document.addEventListener("DOMContentLoaded", () => {
       ArrowDown: () => move(at + 1), j: () => move(at + 1), ArrowUp: () => move(at - 1), k: () => move(at - 1),
       PageDown: () => move(at + page), PageUp: () => move(at - page), Home: () => move(0),
       End: () => move(state.total - 1), Enter: () => state.active !== null && openIndex(state.active),
+      d: () => state.active !== null && state.open && rowAt(state.active) && pickForDiff(rowAt(state.active).seq),
     };
     if (keys[event.key]) { event.preventDefault(); keys[event.key](); }
   });
