@@ -382,7 +382,9 @@ document.addEventListener("DOMContentLoaded", () => {
   $("filters").addEventListener("change", readFilters);
   $("filters").addEventListener("submit", (event) => { event.preventDefault(); readFilters(); });
   showTab("headers");
-  reload().then(() => { if ($("follow").checked) after(true); });
-  loadRecordings();
-  connect();
+  // The list first (the first screen), then the timelines and the live updates.
+  reload().then(() => { if ($("follow").checked) after(true); }).finally(() => {
+    loadRecordings();
+    connect();
+  });
 });
