@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from .capture import Capture, CaptureStore, Receiver, WaitTimeout
+    from .capture import Capture, CaptureStore, Forwarded, Receiver, WaitTimeout
+    from .captured import Captured, Selection, read_captured
     from .contract import (
         AircoreContractWarning,
         ClauseResult,
@@ -111,6 +112,11 @@ _PUBLIC: dict[str, str | tuple[str, str]] = {
     "CaptureStore": "capture",
     "Receiver": "capture",
     "WaitTimeout": "capture",
+    "Forwarded": "capture",
+    # what was captured, read back (send --from, validate, replay)
+    "Captured": "captured",
+    "Selection": "captured",
+    "read_captured": "captured",
     # the fake recording API
     "FakeAircore": "fake",
     "LocalS3": "fake",

@@ -1,6 +1,6 @@
 """Benchmark `aircore-mock receive`: requests/s beside a bare uvicorn + httptools app.
 
-Run:  python benchmarks/bench_receive.py [--quick] [--runs N] [--seconds S] [-c N]
+Run:  python benchmarks/bench_receive.py [--quick] [--runs N] [--seconds S] [-c N] [--ui]
 
 Two servers run side by side, each in its own process: a bare ASGI app on uvicorn with
 httptools that reads the body and answers 204 (the ceiling for anything on that stack), and
@@ -12,6 +12,11 @@ time. The runs alternate between the two servers so that a noisy neighbour hits 
 each figure is the median of the runs with the spread (min-max), and the ratio is taken
 between the medians. Nothing asserts on time: the aim (>= 0.6x the bare app) is printed as
 "met" or "MISSED".
+
+With `--ui`, a third server runs in the same alternation: `receive --ui` with the inspector
+page open, emulated as the page works: its event stream connected, and on each update the
+window of rows it shows (the last 200, following the tail) fetched. The aim there: within
+10% of `receive` without the page (>= 0.9x).
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from _common import (  # benchmarks/ is on sys.path
 )
 
 AIM = 0.6
+UI_AIM = 0.9
 BARE_APP = r"""
 import sys, uvicorn
 
@@ -84,9 +90,9 @@ def bare_server() -> Iterator[tuple[int, int]]:
 
 
 @contextlib.contextmanager
-def receive_server(tmp: Path) -> Iterator[tuple[int, int, Path]]:
+def receive_server(tmp: Path, *extra: str) -> Iterator[tuple[int, int, Path]]:
     ready, log = tmp / "ready", tmp / "receive.stderr"
-    command = [*aircore_cli(), "receive", "--port", "0", "--ready-file", str(ready)]
+    command = [*aircore_cli(), "receive", "--port", "0", "--ready-file", str(ready), *extra]
     with log.open("wb") as err:
         proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err)
         try:
@@ -99,6 +105,44 @@ def receive_server(tmp: Path) -> Iterator[tuple[int, int, Path]]:
             yield port, proc.pid, log
         finally:
             stop(proc)
+
+
+PAGE = r"""
+import json, sys, time, httpx
+base = f"http://{sys.argv[1]}/_aircore-mock/api/"
+updates, next_timelines = 0, 0.0
+with httpx.Client(timeout=30) as client, client.stream("GET", base + "events") as events:
+    for line in events.iter_lines():
+        if line.startswith("data:"):
+            count = json.loads(line[5:])["count"]
+            offset = max(0, count - 1) // 200 * 200
+            client.get(base + f"captures?offset={offset}&limit=200").raise_for_status()
+            updates += 1
+            print(updates, flush=True)
+            if time.monotonic() >= next_timelines:
+                client.get(base + "recordings?offset=0&limit=50").raise_for_status()
+                next_timelines = time.monotonic() + 1
+"""
+
+
+@contextlib.contextmanager
+def open_page(port: int) -> Iterator[list[int]]:
+    """The inspector page, as it behaves when open, in a process of its own (as a browser
+    is): its event stream, on each update a fetch of the rows it shows (the last 200), and
+    once a second its recordings' timelines (the newest 50). Yields a list that holds, once
+    the page is closed, how many updates it got."""
+    updates = [0]
+    with tempfile.TemporaryFile("w+") as out:
+        page = subprocess.Popen(
+            [sys.executable, "-c", PAGE, f"{HOST}:{port}"], stdout=out, stderr=subprocess.DEVNULL
+        )
+        try:
+            yield updates
+        finally:
+            stop(page)
+            out.seek(0)
+            lines = out.read().split()
+            updates[0] = int(lines[-1]) if lines else 0
 
 
 class _Client(asyncio.Protocol):
@@ -192,6 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=None, help="timed runs each [7, quick 2]")
     parser.add_argument("--seconds", type=float, default=None, help="per run [3, quick 1]")
     parser.add_argument("-c", "--connections", type=int, default=16, help="keep-alive [16]")
+    parser.add_argument(
+        "--ui", action="store_true", help="also receive --ui with the inspector page open"
+    )
     args = parser.parse_args(argv)
     runs = args.runs or (2 if args.quick else 7)
     seconds = args.seconds or (1.0 if args.quick else 3.0)
@@ -202,26 +249,35 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.connections} keep-alive connections"
     )
     names = {"bare": "bare uvicorn + httptools app, 204", "receive": "aircore-mock receive"}
-    rates: dict[str, list[float]] = {"bare": [], "receive": []}
-    cpu: dict[str, list[float]] = {"bare": [], "receive": []}
-    with (
-        tempfile.TemporaryDirectory() as folder,
-        bare_server() as bare,
-        receive_server(Path(folder)) as (*receiver, log),
-    ):
-        servers = {"bare": bare, "receive": receiver}
+    if args.ui:
+        names["ui"] = "receive --ui, the page open"
+    rates: dict[str, list[float]] = {name: [] for name in names}
+    cpu: dict[str, list[float]] = {name: [] for name in names}
+    with contextlib.ExitStack() as stack:
+        folder = stack.enter_context(tempfile.TemporaryDirectory())
+        bare = stack.enter_context(bare_server())
+        *receiver, log = stack.enter_context(receive_server(Path(folder)))
+        servers = {"bare": bare, "receive": tuple(receiver)}
+        updates = [0]
+        if args.ui:
+            (Path(folder) / "ui").mkdir()
+            *with_ui, _ = stack.enter_context(receive_server(Path(folder) / "ui", "--ui"))
+            servers["ui"] = tuple(with_ui)
+            updates = stack.enter_context(open_page(with_ui[0]))
         for port, pid in servers.values():
             measure(port, args.connections, min(seconds, 1.0), pid)  # warm-up, untimed
         for number in range(runs):
-            order = ["bare", "receive"] if number % 2 == 0 else ["receive", "bare"]
+            order = list(names) if number % 2 == 0 else list(reversed(names))
             for name in order:  # alternating, so that neither always goes first
                 per_s, us = measure(*servers[name][:1], args.connections, seconds, servers[name][1])
                 rates[name].append(per_s)
                 cpu[name].append(us)
             print(
-                f"  run {number + 1}: bare {rate(rates['bare'][-1])}/s "
-                f"({cpu['bare'][-1]:.0f} us CPU each), receive {rate(rates['receive'][-1])}/s "
-                f"({cpu['receive'][-1]:.0f} us CPU each)"
+                f"  run {number + 1}: "
+                + ", ".join(
+                    f"{name} {rate(rates[name][-1])}/s ({cpu[name][-1]:.0f} us CPU each)"
+                    for name in names
+                )
             )
         problems = log.read_text(errors="replace").strip()
     ratios = [r / b for r, b in zip(rates["receive"], rates["bare"], strict=True)]
@@ -238,6 +294,15 @@ def main(argv: list[str] | None = None) -> int:
         f"(per-run {min(ratios):.2f}-{max(ratios):.2f}); by CPU a request {cpu_ratio:.2f}x"
     )
     print(f"aim: receive >= {AIM:g}x the bare app's requests/s: {verdict(ratio >= AIM)}")
+    if args.ui:
+        ui_ratio = statistics.median(rates["ui"]) / statistics.median(rates["receive"])
+        per_run = [u / r for u, r in zip(rates["ui"], rates["receive"], strict=True)]
+        print(
+            f"  with the page open: ratio of medians {ui_ratio:.2f}x of receive without it "
+            f"(per-run {min(per_run):.2f}-{max(per_run):.2f}); {updates[0]} live updates "
+            f"reached the page, each followed by a fetch of its rows"
+        )
+        print(f"aim: receive --ui, page open >= {UI_AIM:g}x receive: {verdict(ui_ratio >= UI_AIM)}")
     if "Traceback" in problems:
         print(f"receive wrote a traceback on stderr:\n{problems[-2000:]}")
         return 1

@@ -24,6 +24,7 @@ LAYERS = {
     "validation": 2,
     "model": 2,
     "results": 3,
+    "captured": 3,  # capture logs read back (send --from, validate, replay, receive --resume)
     "generation": 3,
     "sending": 4,
     "server": 4,  # what every server shares; imports nothing of capture or the fake

@@ -49,6 +49,9 @@ def test_wheel_carries_the_schemas_and_type_marker(wheel: Path) -> None:
     assert {f"aircore_mock/schema_files/{n}" for n in EXPECTED} <= names
     assert {f"aircore_mock/schema_files/strict/{n}" for n in EXPECTED} <= names
     assert "aircore_mock/py.typed" in names
+    # the inspector page's files (`receive --ui`): shipped, no build step, no CDN
+    static = {"index.html", "inspector.js", "inspector.css"}
+    assert {f"aircore_mock/capture/static/{n}" for n in static} <= names
     assert not any(n.startswith(("schemas/", "tests/")) for n in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     entry_text = zipfile.ZipFile(wheel).read(entry_points).decode()

@@ -3,7 +3,8 @@
 Three layers: a resettable `CaptureStore` (the state), `CaptureRules` (what the endpoint
 answers and files) with two faces, `capture_app` (ASGI, for in-process use) and
 `CaptureServer` (its own HTTP protocol on httptools, with the shared `Limits`). `Receiver`
-puts them together with the JSONL log.
+puts them together with the JSONL log; `forward` passes callbacks on to an app
+(`--forward-to`), `inspector` serves the page (`--ui`), `resume` reads a log back.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from .endpoint import CaptureRules, capture_app
 from .protocol import CaptureServer
 from .receiver import MIB, Receiver
-from .store import Capture, CaptureStore, CaptureSummary, WaitTimeout
+from .store import Capture, CaptureStore, CaptureSummary, Forwarded, WaitTimeout
 
 __all__ = [
     "MIB",
@@ -20,6 +21,7 @@ __all__ = [
     "CaptureServer",
     "CaptureStore",
     "CaptureSummary",
+    "Forwarded",
     "Receiver",
     "WaitTimeout",
     "capture_app",

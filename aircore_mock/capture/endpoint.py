@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
 from ..server import normalize_path
-from .store import CaptureStore
+from .store import Capture, CaptureStore
 
 Scope = MutableMapping[str, Any]
 AsgiReceive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -35,6 +35,24 @@ class Reply:
         if self.status < 200 or self.status in (204, 304):
             return [*self.headers]
         return [*self.headers, (b"content-length", str(len(self.body)).encode())]
+
+
+class Forwarding(Protocol):
+    """What the capture server needs of a forwarder (`forward.Forwarder`)."""
+
+    async def start(self) -> None: ...
+    async def forward(self, capture: Capture) -> Reply: ...
+    async def close(self) -> None: ...
+
+
+class Inspecting(Protocol):
+    """What the capture server needs of the page (`inspector.Inspector`)."""
+
+    def handle(
+        self, method: str, path: str, query: str, headers: dict[str, str], body: bytes
+    ) -> Any: ...
+    def open_stream(self, write: Callable[[bytes], None]) -> Any: ...
+    def close_stream(self, stream: Any) -> None: ...
 
 
 def _text(status: int, text: str, *extra: tuple[bytes, bytes]) -> Reply:
@@ -58,6 +76,10 @@ class CaptureRules:
         self._not_found = _text(404, f"callbacks go to {self.path}\n")
         self._not_allowed = _text(405, "callbacks are POSTed\n", (b"allow", b"POST"))
         self._too_large = _text(413, f"body over {max_body} bytes\n")
+        self.forwarder: Forwarding | None = None
+        """Where each callback goes on to once filed (`receive --forward-to`), or None."""
+        self.inspector: Inspecting | None = None
+        """The page under `/_aircore-mock/` (`receive --ui`), or None."""
 
     def refuse(self, method: str, path: str, headers: dict[str, str]) -> Reply | None:
         """The answer to a request that is refused before its body is read (filed), or None.
@@ -93,6 +115,19 @@ class CaptureRules:
             method, path, headers, body, self.status, verdict, payload, problems, undocumented
         )
         return self.answer
+
+    def file(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Capture:
+        """Judge and file a body POSTed to the callback path without telling `on_capture`
+        (a forwarding server does, once the app has answered: `CaptureStore.notify`)."""
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return self.store.record(method, path, headers, body, 400, "not-json", notify=False)
+        verdict, problems, undocumented = self.store.verdict_of(payload)
+        return self.store.record(
+            method, path, headers, body, self.status, verdict, payload, problems, undocumented,
+            notify=False,
+        )  # fmt: skip
 
 
 class _TooLarge(Exception):

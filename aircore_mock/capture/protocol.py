@@ -36,6 +36,7 @@ from ..server import (
     quiet_accept_errors,
 )
 from .endpoint import CaptureRules, Reply
+from .inspector import PREFIX as _UI
 
 _GRACE = 2.0  # seconds a request being received at shutdown gets to finish
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -125,6 +126,10 @@ class CaptureProtocol(HeadCount, asyncio.Protocol):
         self._upgrade_headers: dict[str, str] | None = None  # as sent, for the re-parsed one
         self._method = ""
         self._path = ""
+        self._waiting = 0  # answers awaited (from the app when forwarding, or a replay)
+        self._ui = False  # the request is the inspector's (`receive --ui`)
+        self._stream: Any = None  # the inspector's event stream this connection carries
+        self._forwarding: asyncio.Task[None] | None = None  # the last of them
 
     # --- the connection ------------------------------------------------------------------
 
@@ -146,6 +151,9 @@ class CaptureProtocol(HeadCount, asyncio.Protocol):
         shared.sweeper.watch(shared.connections, asyncio.get_running_loop())
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._stream is not None:
+            self.shared.rules.inspector.close_stream(self._stream)  # type: ignore[union-attr]
+            self._stream = None
         self._closed = True
         self.deadline = 0.0
         self.shared.connections.discard(self)
@@ -206,6 +214,9 @@ class CaptureProtocol(HeadCount, asyncio.Protocol):
         """The deadline passed: close an idle connection, cut off a request too slow, abort a
         closed connection whose client never read its answers."""
         self.deadline = 0.0
+        if self._waiting and not self._closed:  # the app is answering: its own deadline runs
+            self.deadline = time.monotonic() + self.shared.limits.keep_alive
+            return
         if self._closed:
             self.transport.abort()
         elif self._idle:
@@ -219,6 +230,11 @@ class CaptureProtocol(HeadCount, asyncio.Protocol):
 
     def close_if_idle(self) -> bool:
         """Close the connection if no request is being received (a server shutting down)."""
+        if self._stream is not None:
+            self.transport.close()
+            return True
+        if self._waiting:
+            return False
         if self._idle or (self._reading_head and not self._head_bytes and not self._url):
             self._close()
         return self._closed
@@ -261,6 +277,7 @@ class CaptureProtocol(HeadCount, asyncio.Protocol):
         self._reading_head, self._head_bytes, self._head_size = True, 0, 0
         self._url, self._headers, self._early, self._upgrade = b"", {}, None, False
         self._first, self._rest, self._size = b"", None, 0
+        self._ui = False
 
     def on_url(self, url: bytes) -> None:
         self._url += url
@@ -299,6 +316,11 @@ class CaptureProtocol(HeadCount, asyncio.Protocol):
         path = httptools.parse_url(self._url).path.decode("latin-1") if self._url else "/"
         self._path = unquote(path) if "%" in path else path
         expects = "expect" in self._headers and parser.get_http_version() != "1.0"
+        if self.shared.rules.inspector is not None and self._path.startswith(_UI):
+            self._ui = True  # the inspector's: its body is read, then `_inspect` answers
+            if expects and self._headers["expect"].lower() == "100-continue":
+                self.transport.write(_CONTINUE)
+            return
         try:
             self._early = self.shared.rules.refuse(self._method, self._path, self._headers)
         except Exception as exc:
@@ -323,7 +345,9 @@ class CaptureProtocol(HeadCount, asyncio.Protocol):
         if self._closed or self._early is not None or self._upgrade:
             return  # refused already: what it sends is read and dropped
         self._size += len(body)
-        if self._size > self.shared.rules.max_body:
+        if self._size > self.shared.rules.max_body and self._ui:
+            self._answer(Reply(413), close=True)
+        elif self._size > self.shared.rules.max_body:
             try:
                 answer = self.shared.rules.too_large(self._method, self._path, self._headers)
             except Exception as exc:
@@ -346,6 +370,15 @@ class CaptureProtocol(HeadCount, asyncio.Protocol):
         if self._early is None:  # else answered when its head was in
             body = self._first if self._rest is None else bytes(self._rest)
             self._first, self._rest = b"", None
+            if self._ui or self.shared.rules.forwarder is not None:
+                if self._ui:
+                    self._inspect(body, keep)
+                else:
+                    self._forward(body, keep)
+                if keep and not self._closed:
+                    self._idle = True
+                    self.deadline = time.monotonic() + self.shared.limits.keep_alive
+                return
             try:
                 answer = self.shared.rules.callback(self._method, self._path, self._headers, body)
             except Exception as exc:
@@ -357,6 +390,90 @@ class CaptureProtocol(HeadCount, asyncio.Protocol):
         if keep and not self._closed:
             self._idle = True
             self.deadline = time.monotonic() + self.shared.limits.keep_alive
+
+    def _forward(self, body: bytes, keep: bool) -> None:
+        # Filed now; answered once the app has (in order: pipelined answers wait their turn).
+        rules = self.shared.rules
+        forwarder = rules.forwarder
+        assert forwarder is not None
+        try:
+            capture = rules.file(self._method, self._path, self._headers, body)
+        except Exception as exc:
+            self._failed(exc)
+            return
+
+        def filed(reply: Reply) -> None:
+            capture.status = reply.status
+            rules.store.notify(capture)
+
+        self._answer_later(forwarder.forward(capture), keep, filed)
+
+    def _inspect(self, body: bytes, keep: bool) -> None:
+        # The inspector's page, API or event stream (see inspector.py).
+        import httptools
+
+        inspector = self.shared.rules.inspector
+        assert inspector is not None
+        query = httptools.parse_url(self._url).query or b""
+        try:
+            answer = inspector.handle(
+                self._method, self._path, query.decode("latin-1"), self._headers, body
+            )
+        except Exception as exc:
+            self._failed(exc)
+            return
+        if isinstance(answer, Reply):
+            self._answer(answer, close=not keep)
+        elif answer == "stream":
+            head = (
+                _status_line(200)
+                + b"content-type: text/event-stream\r\ncache-control: no-store\r\n"
+                + b"connection: close\r\n"
+                + self.shared.clock.date()
+                + b"\r\n"
+            )
+            self.transport.write(head)
+            self._closed = True  # nothing more is read; the stream ends when the page leaves
+            self.deadline = 0.0
+            self._stream = inspector.open_stream(self.transport.write)
+        else:
+            self._answer_later(answer, keep)  # type: ignore[arg-type]
+
+    def _answer_later(
+        self,
+        answer: Any,
+        keep: bool,
+        then: Callable[[Reply], None] | None = None,
+    ) -> None:
+        # An answer to wait for: written in its turn (pipelined answers keep their order).
+        previous, self._waiting = self._forwarding, self._waiting + 1
+        if not keep:
+            self._closed = True  # nothing more is read; the answer still goes out
+
+        async def write() -> None:
+            try:
+                reply = await answer
+            except Exception as exc:
+                why = f"{type(exc).__name__}: {exc}"
+                reply = Reply(502, ((b"content-type", b"text/plain"),), why.encode() + b"\n")
+            if previous is not None:
+                with contextlib.suppress(BaseException):
+                    await previous
+            self._waiting -= 1
+            if then is not None:
+                try:
+                    then(reply)
+                except Exception as exc:
+                    asyncio.get_running_loop().call_exception_handler(
+                        {"message": "aircore-mock: filing a request failed", "exception": exc}
+                    )
+            if not self.transport.is_closing():
+                self.transport.write(self.shared.render(reply, not keep))
+                if not keep:
+                    self.deadline = time.monotonic() + self.shared.limits.keep_alive
+                    self.transport.close()
+
+        self._forwarding = asyncio.get_running_loop().create_task(write())
 
     def _body_follows(self) -> bool:
         headers = self._headers
@@ -394,6 +511,8 @@ class CaptureServer(ListeningServer):
         self._loop, self._stop = loop, asyncio.Event()
         quiet_accept_errors()
         shared = _Shared(self.rules, self.limits, self.refusals)
+        if self.rules.forwarder is not None:
+            await self.rules.forwarder.start()
         server = await loop.create_server(
             lambda: CaptureProtocol(shared), sock=self._socket, backlog=self.limits.backlog
         )
@@ -425,6 +544,8 @@ class CaptureServer(ListeningServer):
             for connection in list(shared.connections):
                 connection.transport.abort()
             await server.wait_closed()
+            if self.rules.forwarder is not None:
+                await self.rules.forwarder.close()
 
     def _run(self, on_ready: Callable[[], None] | None, signals: bool) -> None:
         try:

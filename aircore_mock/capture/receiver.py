@@ -7,6 +7,7 @@ import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..errors import UsageError
 from ..server import JsonlLog, Limits, Refusals, normalize_path
@@ -28,6 +29,15 @@ class Receiver:
     JSON line, written by a thread of its own so that a slow disk never stalls the server.
     `on_capture` is called on the server's event loop for each request: it must return at
     once (queue work elsewhere, e.g. with a `LineWriter`).
+
+    `forward_to` (a URL: the app under development) forwards each callback, once captured and
+    judged, with its method, headers and body as received; the sender gets the app's answer,
+    or a 502 naming what went wrong; each capture's `forwarded` holds the app's answer and
+    its latency (`forward_timeout` bounds each). Only the HTTP server forwards, not `app`.
+
+    `ui` serves the inspector page at `ui_url` (loopback only; every capture is kept, as the
+    page shows them all); `resume` first reads back the captures `log` holds, so that the
+    history survives a restart.
     """
 
     def __init__(
@@ -43,6 +53,10 @@ class Receiver:
         on_capture: Callable[[Capture], None] | None = None,
         keep: bool = True,
         limits: Limits | None = None,
+        forward_to: str | None = None,
+        forward_timeout: float = 10.0,
+        ui: bool = False,
+        resume: bool = False,
     ) -> None:
         if not 200 <= status <= 599:
             # a 1xx is an interim answer: the client would go on waiting for the final one
@@ -51,15 +65,38 @@ class Receiver:
             )
         if max_body < 1:
             raise UsageError(f"max_body must be positive, got {max_body}")
+        if ui and host not in ("127.0.0.1", "localhost", "::1"):
+            raise UsageError(
+                f"the inspector page has controls: it is served on loopback only, not {host}"
+            )
+        if resume and log is None:
+            raise UsageError("resume reads the log back: give a log")
         self.host = host
         self.path = normalize_path(path)
         self.status = status
         self.max_body = max_body
         self.on_capture = on_capture
         self._log = None if log is None else JsonlLog(log, Capture.to_json)
-        self.store = CaptureStore(strict=strict, keep=keep, on_capture=self._captured)
+        self.store = CaptureStore(strict=strict, keep=keep or ui, on_capture=self._captured)
         """The state: every capture, the counts, each recording's progress."""
         rules = CaptureRules(self.store, path=self.path, status=status, max_body=max_body)
+        if forward_to is not None:
+            from .forward import Forwarder
+
+            rules.forwarder = Forwarder(forward_to, timeout=forward_timeout)
+        self.forward_to = forward_to
+        self.inspector = None
+        """The inspector page's state (`ui`), or None."""
+        if ui:
+            from .inspector import Inspector
+
+            self.inspector = rules.inspector = Inspector(
+                self.store, callback_url=lambda: self.url, forward_to=forward_to
+            )
+        if resume:
+            from .resume import read_log
+
+            self.store.load(read_log(log))  # type: ignore[arg-type]
         self.app = capture_app(self.store, path=self.path, status=status, max_body=max_body)
         """The same endpoint as an ASGI app: usable in-process as a sender's target too."""
         self._server = CaptureServer(rules, host, port, limits=limits)
@@ -69,6 +106,16 @@ class Receiver:
     def url(self) -> str:
         """Where to send callbacks: `http://127.0.0.1:<port>/<path>`."""
         return self._server.url
+
+    @property
+    def ui_url(self) -> str | None:
+        """The inspector page (`ui`): `http://127.0.0.1:<port>/_aircore-mock/`, or None."""
+        if self.inspector is None:
+            return None
+        from .inspector import PREFIX
+
+        scheme, host, *_ = urlsplit(self._server.url)
+        return f"{scheme}://{host}{PREFIX}"
 
     @property
     def strict(self) -> bool:
@@ -125,6 +172,8 @@ class Receiver:
     def _captured(self, capture: Capture) -> None:
         if self._log is not None:
             self._log.put(capture)
+        if self.inspector is not None:
+            self.inspector.publish(capture)
         if self.on_capture is not None:
             self.on_capture(capture)
 

@@ -65,6 +65,39 @@ class CaptureSummary(ServedSummary):
 _DOCUMENTED: tuple[str, tuple[Problem, ...], tuple[str, ...]] = ("valid", (), ())
 
 
+@dataclass(frozen=True)
+class Forwarded:
+    """What the app behind a forwarding receiver (`--forward-to`) answered a request, or why
+    it did not (then the sender got a 502 naming it)."""
+
+    status: int | None
+    """The app's status; None when there was no answer (see `error`)."""
+    latency_ms: float
+    headers: dict[str, str]
+    body: bytes
+    """The answer's body (its first 64 KiB)."""
+    error: str | None = None
+
+    def line(self) -> str:
+        """`app 200 3.1 ms`, or `app failed: connection refused by ...`."""
+        if self.status is None:
+            return f"app failed: {self.error}"
+        return f"app {self.status} {self.latency_ms:.1f} ms"
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "status": self.status,
+            "latency_ms": round(self.latency_ms, 3),
+            "headers": self.headers,
+            "error": self.error,
+        }
+        try:
+            out["body"] = self.body.decode("utf-8")
+        except UnicodeDecodeError:
+            out["body_base64"] = base64.b64encode(self.body).decode("ascii")
+        return out
+
+
 @dataclass(slots=True)
 class Capture:
     """One request the receiver got, what it answered and its verdict (read-only: not
@@ -86,6 +119,8 @@ class Capture:
     out_of_order: bool = False
     duplicate: bool = False
     undocumented: tuple[str, ...] = ()
+    forwarded: Forwarded | None = None
+    """The app's answer, when the receiver forwards (set once, before the capture is shown)."""
 
     @property
     def is_callback(self) -> bool:
@@ -112,6 +147,8 @@ class Capture:
             text += "  [duplicate]"
         if self.undocumented:
             text += f"  [undocumented: {', '.join(self.undocumented)}]"
+        if self.forwarded is not None:
+            text += f"  -> {self.forwarded.line()}"
         return text
 
     def _detail(self) -> str:
@@ -156,6 +193,8 @@ class Capture:
             duplicate=self.duplicate,
             undocumented=list(self.undocumented),
         )
+        if self.forwarded is not None:
+            out["forwarded"] = self.forwarded.to_json()
         return out
 
 
@@ -197,6 +236,8 @@ class CaptureStore:
         self._undocumented: set[str] = set()
         self._seen: dict[str, _Seen] = {}
         self._started = time.monotonic()
+        self.resets = 0
+        """How many times `reset()` emptied the store (a reader's cue to start over)."""
         # Payloads here come from orjson: JSON by construction, so no walk to prove it.
         self._check = checker(strict=False, assume_json=True)
         self._strict_check = checker(strict=True, assume_json=True)
@@ -222,6 +263,59 @@ class CaptureStore:
     def callbacks(self) -> list[Any]:
         """The JSON payloads POSTed to the callback path so far, in arrival order."""
         return [c.payload for c in self.captures if c.is_callback]
+
+    @property
+    def count(self) -> int:
+        """How many captures are kept."""
+        return len(self._captures)
+
+    def window(self, offset: int, limit: int) -> tuple[int, list[Capture]]:
+        """How many captures are kept, and up to `limit` of them from `offset` on."""
+        with self._lock:
+            return len(self._captures), self._captures[offset : offset + limit]
+
+    def find(self, seq: int) -> tuple[Capture | None, Capture | None]:
+        """The capture numbered `seq`, and the one its recording got before it (if any)."""
+        with self._lock:
+            captures = self._captures
+            index = seq if seq < len(captures) and captures[seq].seq == seq else None
+            if index is None:  # numbers and places differ after a --resume of a sparse log
+                low, high = 0, len(captures)
+                while low < high:
+                    middle = (low + high) // 2
+                    if captures[middle].seq < seq:
+                        low = middle + 1
+                    else:
+                        high = middle
+                if low == len(captures) or captures[low].seq != seq:
+                    return None, None
+                index = low
+            capture = captures[index]
+            if capture.recording_url is not None:
+                for earlier in reversed(captures[max(0, index - 100_000) : index]):
+                    if earlier.recording_url == capture.recording_url:
+                        return capture, earlier
+            return capture, None
+
+    def load(self, captures: list[Capture]) -> None:
+        """Take back captures from a log (`receive --resume`): kept and counted as if they
+        had just arrived, with the verdicts and flags they had, numbered on from the last."""
+        with self._lock:
+            report = self._report
+            for capture in captures:
+                if self.keep:
+                    self._captures.append(capture)
+                self._track(capture.event, capture.recording_url)
+                report.total = max(report.total, capture.seq + 1)
+                report.outcomes[capture.verdict] += 1
+                report.statuses[capture.status] += 1
+                if capture.is_callback:
+                    report.events[capture.event or "(none)"] += 1
+                if capture.out_of_order:
+                    report.flags["out-of-order"] += 1
+                if capture.duplicate:
+                    report.flags["duplicate"] += 1
+                self._undocumented.update(capture.undocumented)
 
     def _callback_count(self) -> int:
         return sum(self._report.outcomes[v] for v in CALLBACK_VERDICTS)
@@ -286,6 +380,7 @@ class CaptureStore:
             self._undocumented.clear()
             self._report = Report()
             self._started = time.monotonic()
+            self.resets += 1
 
     # --- writing --------------------------------------------------------------------------
 
@@ -330,8 +425,13 @@ class CaptureStore:
         payload: Any = None,
         problems: tuple[Problem, ...] = (),
         undocumented: tuple[str, ...] = (),
+        *,
+        notify: bool = True,
     ) -> Capture:
-        """File one request: what came, what was answered, the verdict (see `verdict_of`)."""
+        """File one request: what came, what was answered, the verdict (see `verdict_of`).
+
+        `notify=False` leaves telling `on_capture` to the caller (`notify`), once the capture
+        is complete (a forwarding receiver: once the app has answered)."""
         event = url = None
         if type(payload) is dict:
             event = payload.get("event")
@@ -377,9 +477,14 @@ class CaptureStore:
                 self._undocumented.update(undocumented)
             if self._waiting:  # notify_all costs every request, even with nobody waiting
                 self._lock.notify_all()
-        if self.on_capture is not None:
+        if notify and self.on_capture is not None:
             self.on_capture(capture)
         return capture
+
+    def notify(self, capture: Capture) -> None:
+        """Tell `on_capture` of a capture filed with `notify=False`."""
+        if self.on_capture is not None:
+            self.on_capture(capture)
 
     def _track(self, event: str | None, url: str | None) -> tuple[bool, bool]:
         # Out of order: a later stage came first, or a stage arrived before the one it follows.

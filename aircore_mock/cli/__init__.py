@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from .. import __version__
-from . import contract, generate, load, receive, scenarios, schema, send, serve, validate
+from . import contract, generate, load, receive, replay, scenarios, schema, send, serve, validate
 from .terminal import EXIT_FAILED, EXIT_OK, InputProblem
 
 
@@ -57,6 +57,7 @@ for _command in (
     send.send,
     serve.serve,
     receive.receive,
+    replay.replay,
     contract.check,
     load.load,
     contract.fuzz,

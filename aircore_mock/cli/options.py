@@ -217,3 +217,64 @@ def build_limits(header_timeout: float, max_connections: int | None) -> Any:
     from ..server import Limits
 
     return Limits(header_timeout=header_timeout, max_connections=max_connections)
+
+
+def capture_filters(f: Any) -> Any:
+    """--event, --recording, --seq and --invalid: which captured requests (or callbacks) a
+    command takes from its input."""
+    f = click.option(
+        "--invalid",
+        "only_invalid",
+        is_flag=True,
+        help="Only the callbacks judged invalid (a log: by the capture server, not-JSON bodies "
+        "included; plain callbacks: judged now).",
+    )(f)
+    f = click.option(
+        "--seq",
+        "seq_range",
+        default=None,
+        metavar="N-M",
+        help="Only the requests numbered N to M, inclusive (a log's seq; plain callbacks: "
+        "their place in the input, from 0). Also N, N- and -M.",
+    )(f)
+    f = click.option(
+        "--recording",
+        "recordings",
+        multiple=True,
+        metavar="ID|URL",
+        help="Only this recording's callbacks (its id or URL), repeatable.",
+    )(f)
+    return click.option(
+        "--event",
+        "events",
+        multiple=True,
+        metavar="EVENT",
+        help="Only callbacks of this event (recording-stopped, ...), repeatable.",
+    )(f)
+
+
+keep_headers = click.option(
+    "--keep-headers",
+    is_flag=True,
+    help="Send each captured request's headers as it arrived (but those that frame the "
+    "request: Host, Content-Length, ...); -H headers still win.",
+)
+
+
+def build_selection(
+    events: tuple[str, ...],
+    recordings: tuple[str, ...],
+    seq_range: str | None,
+    only_invalid: bool,
+    strict: bool = False,
+) -> Any:
+    """The `captured.Selection` the filter options ask for."""
+    from ..captured import Selection
+
+    return Selection(
+        events=frozenset(events),
+        recordings=frozenset(recordings),
+        seq=None if seq_range is None else Selection.parse_seq(seq_range),
+        invalid=only_invalid,
+        strict=strict,
+    )

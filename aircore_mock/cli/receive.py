@@ -47,6 +47,34 @@ from .terminal import (
 @options.limits
 @options.output_format(["text", "json"], "text: a line per request; json: a JSON object per line.")
 @options.quiet("Print only the ready line and the summary on exit.")
+@click.option(
+    "--forward-to",
+    metavar="URL",
+    default=None,
+    help="Forward each callback, once captured and judged, to your app at URL (method, "
+    "headers and body as received); the sender gets the app's answer, or a 502 naming what "
+    "went wrong. Lines and --log show the app's status and latency.",
+)
+@click.option(
+    "--forward-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="Seconds the app has to answer a forwarded callback (then the sender gets 502).",
+)
+@click.option(
+    "--ui",
+    is_flag=True,
+    help="Serve the inspector page at http://127.0.0.1:PORT/_aircore-mock/ (loopback only): "
+    "recordings as timelines, each callback's headers, body, verdict, diffs, curl line, "
+    "replay; live. Keeps every capture in memory.",
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Read --log back first, so that the page shows the history and the summary counts "
+    "it (and new captures are appended to it).",
+)
 def receive(
     host: str,
     port: int,
@@ -60,6 +88,10 @@ def receive(
     max_connections: int | None,
     output_format: str,
     quiet: bool,
+    forward_to: str | None,
+    forward_timeout: float,
+    ui: bool,
+    resume: bool,
 ) -> None:
     """Run a capture server: validate every callback and check each recording's order.
 
@@ -73,6 +105,8 @@ def receive(
     \b
       aircore-mock receive --port 8000 --log received.jsonl
       aircore-mock send --target http://127.0.0.1:8000/ --scenario burst   # elsewhere
+      aircore-mock receive --forward-to http://127.0.0.1:5000/aircore   # in front of your app
+      aircore-mock receive --ui --log received.jsonl --resume   # then open the page it names
     """
     from ..capture import Receiver
     from ..reporting import json as json_report
@@ -107,6 +141,10 @@ def receive(
         on_capture=None if quiet else out.put,
         keep=False,
         limits=options.build_limits(header_timeout, max_connections),
+        forward_to=forward_to,
+        forward_timeout=forward_timeout,
+        ui=ui,
+        resume=resume,
     )
     try:
         receiver.serve(on_ready=ready)

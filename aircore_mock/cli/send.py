@@ -73,8 +73,11 @@ from .terminal import (
     type=str,
     default=None,
     metavar="FILE",
-    help="Send the callbacks in FILE (.json, .jsonl, - for stdin) instead of a scenario.",
+    help="Send the callbacks in FILE (.json, .jsonl, - for stdin) instead of a scenario; a "
+    "`receive --log` (or `serve --log`) file sends each captured body byte for byte.",
 )
+@options.keep_headers
+@options.capture_filters
 def send(
     scenario: str | None,
     target: str | None,
@@ -92,6 +95,11 @@ def send(
     dry_run: bool,
     output_format: str,
     from_file: str | None,
+    keep_headers: bool,
+    events: tuple[str, ...],
+    recordings: tuple[str, ...],
+    seq_range: str | None,
+    only_invalid: bool,
 ) -> None:
     """POST a scenario's callbacks (or a file's) to a receiver and report every delivery.
 
@@ -99,13 +107,18 @@ def send(
       aircore-mock send --scenario upload-failed
       aircore-mock send -s burst -n 200 -c 16 --target http://localhost:8000/aircore
       aircore-mock send --from captured.jsonl --target $URL --header 'Authorization: Bearer x'
+      aircore-mock send --from received.jsonl --event recording-stopped --seq 10-20 --target $URL
+
+    --from reads a file of callbacks or a capture log (`receive --log`, `serve --log`): a
+    log's requests go with their bodies exactly as captured (--keep-headers: their headers
+    too); --event, --recording, --seq and --invalid choose which.
 
     Exit codes: 0 every delivery got a 2xx, 1 some did not (or the send was interrupted, or
     gave up, or the built-in receiver found an invalid callback), 2 usage or input error. An
     unreachable target is 1, not 2: each delivery's result says what happened to it (`check`,
     which cannot judge anything then, exits 2).
     """
-    from ..files import read_all
+    from ..captured import read_all_captured
     from ..generation import Generator, parse_pins
     from ..reporting import json as json_report
     from ..reporting import text
@@ -118,11 +131,18 @@ def send(
             "--from sends a file as it is: it takes no --scenario, --count, --set, --seed "
             "or --speed (a file has no delivery times; --rate paces it)"
         )
+    filtered = events or recordings or seq_range is not None or only_invalid or keep_headers
+    if from_file is None and filtered:
+        fail_usage(
+            "--event, --recording, --seq, --invalid and --keep-headers choose from a file: "
+            "give --from FILE"
+        )
     extra_headers = parse_headers(headers)
     if target is not None:
         check_url(target)
     if from_file is not None:
-        deliveries: Any = read_all(from_file)
+        select = options.build_selection(events, recordings, seq_range, only_invalid)
+        deliveries: Any = read_all_captured(from_file, select=select, keep_headers=keep_headers)
     else:
         generator = Generator(seed)
         deliveries = generator.deliveries(scenario or "uploaded", count, **parse_pins(assignments))
@@ -190,7 +210,13 @@ def _dry_run(deliveries: Any, target: str, headers: dict[str, str], output_forma
     for index, delivery in enumerate(deliveries):
         callback = getattr(delivery, "callback", delivery)
         quirk = getattr(delivery, "quirk", None)
-        if output_format == "json":
+        body = getattr(delivery, "body", None)
+        if not isinstance(body, bytes):
+            body = orjson.dumps(callback)
+        if output_format == "json" and hasattr(delivery, "seq"):  # a captured request
+            row = {"index": index, **delivery.to_json()}
+            out.write((b",\n  " if index else b"\n  ") + orjson.dumps(row))
+        elif output_format == "json":
             row = {
                 "index": index,
                 "offset_ms": getattr(delivery, "offset_ms", None),
@@ -200,7 +226,7 @@ def _dry_run(deliveries: Any, target: str, headers: dict[str, str], output_forma
             out.write((b",\n  " if index else b"\n  ") + orjson.dumps(row))
         else:
             note = f" ({quirk})" if quirk else ""
-            out.write(f"POST {target}{note} ".encode() + orjson.dumps(callback) + b"\n")
+            out.write(f"POST {target}{note} ".encode() + body + b"\n")
     if output_format == "json":
         out.write(b"\n]}\n")
     out.flush()

@@ -27,8 +27,17 @@ from .terminal import EXIT_USAGE, echo_lines, exit_with, fail_usage
     help="How to read input; auto goes by extension (.jsonl/.ndjson a callback a line).",
 )
 @options.quiet("Print nothing; only the exit code tells.")
+@options.capture_filters
 def validate(
-    paths: tuple[str, ...], strict: bool, output_format: str, input_format: str, quiet: bool
+    paths: tuple[str, ...],
+    strict: bool,
+    output_format: str,
+    input_format: str,
+    quiet: bool,
+    events: tuple[str, ...],
+    recordings: tuple[str, ...],
+    seq_range: str | None,
+    only_invalid: bool,
 ) -> None:
     """Check callbacks against the shipped schemas.
 
@@ -37,9 +46,13 @@ def validate(
     gets one line: where it is, the JSON path and what is wrong. Without --strict, a valid
     payload that carries undocumented fields or values gets a note line naming them.
 
+    PATH may also be a capture log (`receive --log`, `serve --log`): each captured body is
+    judged as it arrived (a body that was not JSON is unreadable). --event, --recording,
+    --seq and --invalid choose what is judged.
+
     Exit codes: 0 all valid, 1 some invalid, 2 unreadable or empty input.
     """
-    from ..files import read_callbacks
+    from ..captured import read_captured_items
     from ..reporting import SpooledJsonReport, text
     from ..validation import validate_inputs
 
@@ -49,7 +62,8 @@ def validate(
         if sys.stdin.isatty():
             fail_usage("give one or more PATHs to check, or - to read stdin")
         paths = ("-",)
-    items = read_callbacks(paths, input_format)  # type: ignore[arg-type]
+    select = options.build_selection(events, recordings, seq_range, only_invalid, strict)
+    items = read_captured_items(paths, input_format, select=select)  # type: ignore[arg-type]
     report = validate_inputs(items, strict=strict, details=not quiet)
     if quiet:
         report.run()

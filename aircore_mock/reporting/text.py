@@ -355,7 +355,12 @@ def refusals_line(refused: Refusals | None) -> str | None:
 
 def capture_ready(receiver: Any) -> str:
     """The line a capture server prints once it listens."""
-    return f"ready: listening on {receiver.url} (Ctrl-C to stop); {receiver.limits.describe()}"
+    line = f"ready: listening on {receiver.url} (Ctrl-C to stop); {receiver.limits.describe()}"
+    if getattr(receiver, "forward_to", None):
+        line += f"; forwarding callbacks to {receiver.forward_to}"
+    if getattr(receiver, "ui_url", None):
+        line += f"\ninspector: {receiver.ui_url}"
+    return line
 
 
 def fake_ready(fake: Any, api_keys: int, retries: int, control: str) -> str:
