@@ -116,6 +116,9 @@ def _handler(defect: str | None) -> type[socketserver.StreamRequestHandler]:
 class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's backlog is 5: a clause's concurrent connections overflowed it and some
+    # were reset, a false alarm on a correct receiver (a real server listens with more)
+    request_queue_size = 128
 
 
 @contextmanager

@@ -110,7 +110,7 @@ def test_the_inspector_section_runs_as_written(app: Any, tmp_path: Path) -> None
     # scenario's duplicate, drawn at random, was one)
     log = [json.loads(line) for line in (tmp_path / "received.jsonl").read_text().splitlines()]
     failed = [r for r in log if r["event"] == "recording-upload-failed"]
-    assert len(log) == 8 and len(failed) in (2, 3)
+    assert len(log) == 8 and len(failed) in (2, 3, 4)
     assert len(app.got) == 8 + 8 + len(failed)
     assert app.got[:16] == [r["body"].encode() for r in log] * 2
     assert all(b'"reason":"timeout"' in body for body in app.got[16:])
