@@ -26,7 +26,7 @@ from typing import Any
 import orjson
 
 from .errors import InputError, Problem, UsageError
-from .files import InputFormat, Item, read_callbacks
+from .files import InputFormat, Item, read_callbacks, where
 from .model import recording_id
 from .validation import checker
 
@@ -90,11 +90,7 @@ class Captured:
     @property
     def where(self) -> str:
         """`file:line` (and `#seq` for a log record): where a human finds it."""
-        text = self.source
-        if self.line is not None:
-            text += f":{self.line}"
-        if self.index is not None:
-            text += f"[{self.index}]"
+        text = where(self.source, self.line, self.index)
         if self.from_log:
             text += f" #{self.seq}"
         return text

@@ -46,12 +46,17 @@ class Item(NamedTuple):
     @property
     def where(self) -> str:
         """`file:line`, `file[index]`, `file:line[index]` or `file`: where a human finds it."""
-        text = self.source
-        if self.line is not None:
-            text += f":{self.line}"
-        if self.index is not None:
-            text += f"[{self.index}]"
-        return text
+        return where(self.source, self.line, self.index)
+
+
+def where(source: str, line: int | None, index: int | None) -> str:
+    """`file:line`, `file[index]`, `file:line[index]` or `file`: where a human finds it."""
+    text = source
+    if line is not None:
+        text += f":{line}"
+    if index is not None:
+        text += f"[{index}]"
+    return text
 
 
 def _not_json(exc: ValueError) -> str:

@@ -10,6 +10,8 @@ import pytest
 import aircore_mock
 from aircore_mock import AppServer
 
+from .helpers import contract_file as _contract_file
+from .helpers import outcomes as _outcomes
 from .receivers import DEFECTS, MORE_DEFECTS, WARNING_DEFECTS, make_receiver
 
 # The in-process pytester runs below would otherwise be the first to import these: each run's
@@ -42,35 +44,6 @@ CONTRACT_TESTS = [
     "test_probe",
     "test_fuzz",
 ]
-
-
-def _contract_file(pytester: pytest.Pytester, receiver: str, extra: str = "") -> None:
-    lines = [
-        "import pytest",
-        "from aircore_mock_pytest import AircoreReceiverContract",
-        "from tests.receivers import make_receiver",
-        "",
-        "",
-        "class TestReceiver(AircoreReceiverContract):",
-        '    aircore_path = "/aircore"',
-        "",
-        "    @pytest.fixture",
-        "    def receiver(self):",
-        f"        return {receiver}",
-        "",
-        textwrap.indent(textwrap.dedent(extra), "    "),
-    ]
-    pytester.makepyfile(test_contract="\n".join(lines))
-
-
-def _outcomes(result: pytest.RunResult) -> dict[str, set[str]]:
-    """Test name (without parameters) -> the outcomes its cases had."""
-    found: dict[str, set[str]] = {}
-    for report in result.reprec.getreports("pytest_runtest_logreport"):  # type: ignore[attr-defined]
-        if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
-            name = report.nodeid.split("::")[-1].split("[")[0]
-            found.setdefault(name, set()).add(report.outcome)
-    return found
 
 
 def _failed(result: pytest.RunResult) -> set[str]:

@@ -96,15 +96,7 @@ class _CheckCommand(click.Command):
 @options.header()
 @options.insecure
 @options.output_format(["text", "json"], "text: a table and failure details; json: a report.")
-@click.option(
-    "--junit-xml",
-    "junit_xml",
-    type=click.Path(dir_okay=False, writable=True),
-    default=None,
-    metavar="PATH",
-    help="Also write a JUnit XML report to PATH (one test case per clause and case; each"
-    " failure with its curl line), for CI.",
-)
+@options.junit_xml
 def check(
     target: str,
     only: tuple[str, ...],
@@ -183,15 +175,7 @@ def check(
 @options.header()
 @options.insecure
 @options.output_format(["text", "json"], "text: each failure and a summary; json: a report.")
-@click.option(
-    "--junit-xml",
-    "junit_xml",
-    type=click.Path(dir_okay=False, writable=True),
-    default=None,
-    metavar="PATH",
-    help="Also write a JUnit XML report to PATH (one test case per clause and case; each"
-    " failure with its curl line), for CI.",
-)
+@options.junit_xml
 def fuzz(
     target: str,
     examples: int,

@@ -278,3 +278,15 @@ def build_selection(
         invalid=only_invalid,
         strict=strict,
     )
+
+
+junit_xml = click.option(
+    "--junit-xml",
+    "junit_xml",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    metavar="PATH",
+    help="Also write a JUnit XML report to PATH (one test case per clause and case; each"
+    " failure with its curl line), for CI.",
+)
+"""--junit-xml, for `check` and `fuzz`."""
