@@ -10,7 +10,6 @@ code: 1 (interrupted), or 0 for the servers (`receive`, `serve`), which Ctrl-C s
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import sys
 
@@ -49,7 +48,8 @@ def main(argv: list[str] | None = None) -> None:
             sys.stderr.flush()
         sys.exit(code)
     finally:
-        # Once the command has ended, a late signal ends the process with the same code
-        # rather than a traceback from the interpreter's shutdown.
+        # Once the command has ended, a late signal changes nothing: ignored through the
+        # interpreter's shutdown (which would otherwise print a traceback, or take the
+        # default action and end with 130 or 143 instead of the command's code).
         for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: os._exit(code))
+            signal.signal(signum, signal.SIG_IGN)

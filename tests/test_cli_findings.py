@@ -117,3 +117,43 @@ def test_ctrl_c_while_a_command_starts_ends_with_one_line_and_exit_1(
     assert result.exit_code == 1
     assert "Aborted!" not in result.output
     assert "interrupted before the run began" in result.output
+
+
+def test_load_leaves_locusts_short_options_to_locust() -> None:
+    # Locust's -s is its stop timeout, -t its run time, -H its host: none of them is ours
+    from click.testing import CliRunner
+
+    from aircore_mock.cli import cli
+
+    result = CliRunner().invoke(cli, ["load", "--target", "http://127.0.0.1:9/", "-s", "30"])
+    assert result.exit_code == 2 and "No such option '-s'" in result.output
+
+
+def test_load_names_an_unresolvable_host_as_send_does() -> None:
+    from aircore_mock.errors import InputError
+    from aircore_mock.load import check_reachable
+
+    with pytest.raises(InputError, match=r"cannot resolve host 'no-such-host\.invalid'"):
+        check_reachable("http://no-such-host.invalid/")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["generate", "-o", "/nonexistent-folder/x.json"],
+        ["serve", "--port", "0", "--log", "/nonexistent-folder/x.jsonl"],
+    ],
+)
+def test_an_unwritable_file_option_is_refused_before_anything_is_printed(argv: list[str]) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "aircore_mock", *argv], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        f"Error: cannot write {argv[-2] if argv[-2] != '-o' else '--output'} {argv[-1]}: "
+        "no writable folder"
+    ]
+    assert not __import__("os").path.exists("/nonexistent-folder")

@@ -4,6 +4,7 @@ and a CLI and a plugin that use only public modules. Function-local imports coun
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -213,3 +214,26 @@ def test_the_fake_imports_nothing_from_capture() -> None:
     )
     assert not wrong, "\n".join(wrong)
     assert any(_part(t) == "server" for m, ts in graph.items() if _part(m) == "fake" for t in ts)
+
+
+def test_the_readme_table_names_every_module() -> None:
+    # "Where things are": every module and package of aircore_mock is named in it.
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("Where things are") :]
+    end = table.find("\n\n", table.index("| module |"))
+    table = table if end < 0 else table[:end]
+    named = set(re.findall(r"`([\w/]+)`", table))
+    named |= {n.rstrip("/") for n in named}
+    from aircore_mock.cli import cli
+
+    commands = set(cli.commands)  # `cli/`'s row: "one module per command"
+    missing = []
+    for path in PACKAGE.rglob("*.py"):
+        if "locustfile" in path.parts or (path.parent.name == "cli" and path.stem in commands):
+            continue
+        name = path.parent.name if path.name == "__init__.py" else path.stem
+        if path.parent == PACKAGE and path.name == "__init__.py":
+            continue
+        if name not in named:
+            missing.append(str(path.relative_to(PACKAGE)))
+    assert not missing, f"not in the README's table: {sorted(missing)}"

@@ -199,7 +199,10 @@ def test_user_class_in_an_environment_against_an_in_process_receiver() -> None:
         ([], "--target is required"),
         (["--target", "http://x/", "--run-time", "soon"], "bad time span 'soon'"),
         (["--target", "ftp://x/"], "bad target URL"),
-        (["--target", "http://127.0.0.1:9/", "-s", "upload-faild"], "did you mean 'upload-failed'"),
+        (
+            ["--target", "http://127.0.0.1:9/", "--scenario", "upload-faild"],
+            "did you mean 'upload-failed'",
+        ),
     ],
 )
 def test_bad_options_fail_with_one_line(args: list[str], message: str) -> None:

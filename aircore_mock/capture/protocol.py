@@ -488,6 +488,13 @@ class CaptureProtocol(HeadCount, asyncio.Protocol):
             self._close(linger=self._in_body if linger is None else linger)
 
 
+def _restore_signals(loop: asyncio.AbstractEventLoop, installed: list[tuple[int, Any]]) -> None:
+    """Hand the signals back to the handlers they had (one swap each: no moment without)."""
+    for number, previous in installed:
+        with contextlib.suppress(ValueError, TypeError):
+            signal.signal(number, previous if previous is not None else signal.SIG_DFL)
+
+
 class CaptureServer(ListeningServer):
     """The capture endpoint on `http://host:port` over `CaptureProtocol`, with `Limits`;
     in a background thread (`start`, `with`) or the foreground (`serve`)."""
@@ -518,34 +525,42 @@ class CaptureServer(ListeningServer):
         )
         installed: list[tuple[int, Any]] = []
         if signals:
+            # Python-level handlers, swapped in and out with signal.signal: the loop's own
+            # (add_signal_handler) leave the default action in place for a moment when they
+            # are removed, and a second SIGTERM then killed the process before its summary.
+            def stop(signum: int, frame: Any) -> None:
+                loop.call_soon_threadsafe(self._stop.set)  # type: ignore[union-attr]
+
             for number in (signal.SIGINT, signal.SIGTERM):
-                previous = signal.getsignal(number)
-                with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
-                    loop.add_signal_handler(number, self._stop.set)
-                    installed.append((number, previous))
+                with contextlib.suppress(ValueError):  # (not the main thread)
+                    installed.append((number, signal.signal(number, stop)))
         try:
             self._ready.set()
             if on_ready is not None:  # a thread: printing may block (a pipe nobody reads)
                 threading.Thread(target=on_ready, daemon=True, name="aircore-mock ready").start()
             await self._stop.wait()
         finally:
-            for number, previous in installed:
-                loop.remove_signal_handler(number)
-                with contextlib.suppress(ValueError, TypeError):
-                    signal.signal(number, previous if previous is not None else signal.SIG_DFL)
-            shared.closing = True
-            server.close()
-            # Idle connections go now; a request being received gets a moment to end.
-            deadline = time.monotonic() + _GRACE
-            while shared.connections and time.monotonic() < deadline:
-                for connection in list(shared.connections):
-                    connection.close_if_idle()
-                await asyncio.sleep(0.05)  # poll: requests end at their own pace
+            # The loop's handlers stay until the shutdown is done: a second Ctrl-C or
+            # SIGTERM meanwhile only asks again for what is under way.
+            try:
+                await self._close(server, shared)
+            finally:
+                _restore_signals(loop, installed)
+
+    async def _close(self, server: Any, shared: _Shared) -> None:
+        shared.closing = True
+        server.close()
+        # Idle connections go now; a request being received gets a moment to end.
+        deadline = time.monotonic() + _GRACE
+        while shared.connections and time.monotonic() < deadline:
             for connection in list(shared.connections):
-                connection.transport.abort()
-            await server.wait_closed()
-            if self.rules.forwarder is not None:
-                await self.rules.forwarder.close()
+                connection.close_if_idle()
+            await asyncio.sleep(0.05)  # poll: requests end at their own pace
+        for connection in list(shared.connections):
+            connection.transport.abort()
+        await server.wait_closed()
+        if self.rules.forwarder is not None:
+            await self.rules.forwarder.close()
 
     def _run(self, on_ready: Callable[[], None] | None, signals: bool) -> None:
         try:

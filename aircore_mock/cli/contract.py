@@ -123,8 +123,7 @@ def check(
     or out of --max-time, it still prints what it checked, and which checks were skipped.
     """
     from ..contract import preflight
-    from ..reporting import json as json_report
-    from ..reporting import text
+    from ..reporting import json_report, text
 
     progress = Progress() if sys.stderr.isatty() else None
     session = _session(

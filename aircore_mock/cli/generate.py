@@ -7,7 +7,7 @@ import itertools
 import click
 
 from . import options
-from .terminal import report_seed
+from .terminal import check_writable, report_seed
 
 
 @click.command()
@@ -44,6 +44,7 @@ def generate(
     generator = Generator(seed)
     deliveries = generator.deliveries(scenario, count, **pins)
     first = next(deliveries)  # surface a bad scenario or pin before any output is written
+    check_writable(output, "--output")
     report_seed(seed, generator.seed)
     callbacks = (d.callback for d in itertools.chain([first], deliveries))
     write_callbacks(callbacks, output, output_format)

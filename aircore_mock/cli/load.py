@@ -37,7 +37,7 @@ from .terminal import EXIT_FAILED, echo_lines, exit_with, report_seed
     help="How long the test runs (90s, 5m, 1h30m); with --web, only if given. "
     "-t, -u and -r mean what they mean to Locust.",
 )
-@options.scenario("mixed")
+@options.scenario("mixed", short=False)
 @options.seed
 @options.pins
 @options.speed(

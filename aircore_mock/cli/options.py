@@ -27,10 +27,10 @@ def target(help: str, *, required: bool = False) -> Decorator[Any]:
     )
 
 
-def scenario(default: str | None, help_suffix: str = "") -> Decorator[Any]:
-    """-s/--scenario."""
+def scenario(default: str | None, help_suffix: str = "", short: bool = True) -> Decorator[Any]:
+    """-s/--scenario (`load` has no -s: Locust's -s is its stop timeout)."""
     return click.option(
-        "-s",
+        *(["-s"] if short else []),
         "--scenario",
         default=default,
         show_default=default is not None,

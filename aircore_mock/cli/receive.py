@@ -16,6 +16,7 @@ from .terminal import (
     Text,
     check_ready_file,
     dropped_notice,
+    ignore_late_signals,
     stdout_writer,
     write_ready_file,
     writer_style,
@@ -109,8 +110,7 @@ def receive(
       aircore-mock receive --ui --log received.jsonl --resume   # then open the page it names
     """
     from ..capture import Receiver
-    from ..reporting import json as json_report
-    from ..reporting import text
+    from ..reporting import json_report, text
 
     check_ready_file(ready_file)
     colour = writer_style()
@@ -148,6 +148,7 @@ def receive(
     )
     try:
         receiver.serve(on_ready=ready)
+        ignore_late_signals()
         summary = receiver.summary()
         if output_format == "json":
             out.put(Text(json.dumps(json_report.capture_summary(summary))))

@@ -74,8 +74,7 @@ def replay(
     Exit codes (as `send`): 0 every request got a 2xx, 1 some did not, 2 usage or input error.
     """
     from ..captured import edited, parse_edits, read_all_captured
-    from ..reporting import json as json_report
-    from ..reporting import text
+    from ..reporting import json_report, text
     from ..sending import Sender, check_url, parse_headers
 
     check_url(target)

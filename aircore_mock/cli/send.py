@@ -120,8 +120,7 @@ def send(
     """
     from ..captured import read_all_captured
     from ..generation import Generator, parse_pins
-    from ..reporting import json as json_report
-    from ..reporting import text
+    from ..reporting import json_report, text
     from ..sending import Sender, check_url, parse_headers
 
     if from_file is not None and (

@@ -10,8 +10,10 @@ from . import options
 from .terminal import (
     ServerStderr,
     check_ready_file,
+    check_writable,
     dropped_notice,
     fail_usage,
+    ignore_late_signals,
     report_seed,
     stdout_writer,
     write_ready_file,
@@ -139,6 +141,7 @@ def serve(
     if any(not key.strip() for key in api_keys):
         fail_usage("--api-key must not be empty")
     check_ready_file(ready_file)
+    check_writable(log_file, "--log")
     s3 = _s3_config(s3_local, s3_endpoint, s3_buckets, s3_timeout, recording_file)
     chosen_seed = new_seed() if seed is None else seed
     report_seed(seed, chosen_seed)
@@ -180,6 +183,7 @@ def serve(
         try:
             fake.serve(on_ready=ready)
         finally:
+            ignore_late_signals()
             out.close(timeout=2)
             fake.close()
         summary = fake.summary()

@@ -107,6 +107,14 @@ def report_dropped(out: Any) -> None:
         click.echo(notice, err=True)
 
 
+def ignore_late_signals() -> None:
+    """Once a server has stopped: a further Ctrl-C or SIGTERM while its summary is written
+    (within bounded time) changes nothing, neither the summary nor the exit code."""
+    for number in STOP_SIGNALS:
+        with contextlib.suppress(ValueError):  # (not the main thread: nothing to do)
+            signal.signal(number, signal.SIG_IGN)
+
+
 class ServerStderr:
     """A running server's stderr: its lines (ready, summary, notices) and its HTTP stack's
     own log records (uvicorn's warnings and tracebacks) go through a `LineWriter`, so that a
@@ -139,11 +147,17 @@ class ServerStderr:
 
 def check_ready_file(path: str | None) -> None:
     """Refuse a --ready-file that cannot be written before anything starts listening."""
-    if path is None:
+    check_writable(path, "--ready-file")
+
+
+def check_writable(path: str | None, option: str) -> None:
+    """Refuse a file option whose folder is missing or not writable, before anything else is
+    printed or started (no folder is ever made for it)."""
+    if path is None or path == "-":
         return
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-        raise InputProblem(f"cannot write --ready-file {path}: no writable folder")
+        raise InputProblem(f"cannot write {option} {path}: no writable folder")
 
 
 def write_ready_file(path: str | None, host: str, port: int) -> None:

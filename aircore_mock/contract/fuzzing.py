@@ -70,6 +70,10 @@ def _status_key(status: int | None, outcome: str) -> str:
     return f"HTTP {status}" if status is not None else outcome
 
 
+class _Stopped(KeyboardInterrupt):
+    """The fuzz run was stopped: no further request is drawn."""
+
+
 def fuzz_receiver(
     session: ContractSession,
     *,
@@ -91,6 +95,8 @@ def fuzz_receiver(
     count = [0]
 
     def judged(probe: Any) -> tuple[str, str, str] | None:
+        if session.interrupted:  # a signal between two requests: draw no more
+            raise _Stopped
         count[0] += 1
         callback = probe.callback
         body = probe.body
@@ -102,7 +108,10 @@ def fuzz_receiver(
         send = Post(body, probe.what, callback=callback, headers=headers)
         answers = session._post([send], width=1)
         if not answers:
-            return None  # not sent: stopped (time limit or Ctrl-C)
+            # Not sent: stopped (Ctrl-C, SIGTERM or out of time). Ends the search at once (a
+            # KeyboardInterrupt is the one exception Hypothesis never takes for a failure),
+            # keeping what it found so far.
+            raise _Stopped
         answer = answers[0][1]
         verdict = judge(CLAUSES[probe.clause].expect, answer, session.budget)
         if verdict is None or verdict[0] != "failed":

@@ -290,6 +290,8 @@ def fuzz(
     phases = (Phase.explicit, Phase.generate, Phase.shrink)
     try:
         _run(PROBES, seed, count, test, phases, multiple=True)
+    except KeyboardInterrupt:  # Ctrl-C, or out of time: what was found so far, unshrunk
+        pass
     except _Wrong:
         pass
     except BaseException as group:  # several distinct failures: an exception group

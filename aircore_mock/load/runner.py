@@ -70,9 +70,14 @@ def check_reachable(url: str, timeout: float = 5.0) -> None:
     """
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
+    host = parts.hostname or ""
     try:
-        with socket.create_connection((parts.hostname or "", port), timeout=timeout):
+        with socket.create_connection((host, port), timeout=timeout):
             pass
+    except socket.gaierror:  # worded as `send` and `check` word it
+        raise InputError(f"cannot reach {url}: cannot resolve host {host!r}") from None
+    except ConnectionRefusedError:
+        raise InputError(f"cannot reach {url}: connection refused by {host}:{port}") from None
     except OSError as exc:
         reason = exc.strerror or str(exc) or type(exc).__name__
         raise InputError(f"cannot reach {url}: {reason}") from None

@@ -165,6 +165,11 @@ class AppServer(ListeningServer):
         ready = self._ready
 
         class Server(uvicorn.Server):
+            def handle_exit(self, sig: int, frame: Any) -> None:
+                # A second Ctrl-C asks again for the graceful stop under way; uvicorn's own
+                # would force it, cancelling the app's lifespan (a traceback) mid-shutdown.
+                self.should_exit = True
+
             async def startup(self, sockets: Any = None) -> None:
                 await super().startup(sockets=sockets)
                 if not self.should_exit:
