@@ -35,7 +35,9 @@ def main(argv: list[str] | None = None) -> None:
     code = 1
     try:
         from .cli import main as run
+        from .cli import terminal
 
+        terminal.OWNS_PROCESS = True
         run(args)
         code = 0
     except SystemExit as exc:

@@ -107,9 +107,17 @@ def report_dropped(out: Any) -> None:
         click.echo(notice, err=True)
 
 
+OWNS_PROCESS = False
+"""Set by the console script (`aircore_mock._entry`): the command is the whole process, so
+it may decide what late signals do. Run in-process (click's CliRunner, `cli.main()` from a
+program), it leaves the caller's signal handlers alone."""
+
+
 def ignore_late_signals() -> None:
     """Once a server has stopped: a further Ctrl-C or SIGTERM while its summary is written
     (within bounded time) changes nothing, neither the summary nor the exit code."""
+    if not OWNS_PROCESS:
+        return
     for number in STOP_SIGNALS:
         with contextlib.suppress(ValueError):  # (not the main thread: nothing to do)
             signal.signal(number, signal.SIG_IGN)
