@@ -163,3 +163,12 @@ def test_a_correct_receiver_taking_2_s_a_callback_passes() -> None:
     report = check_receiver(slow_but_right, path="/aircore", seed=1, concurrency=16, only=only)
     assert verdicts(report) == (set(), set()), [r.reason for r in report.results]
     assert report.ok
+
+
+def test_the_report_counts_its_deliveries_over_the_runs_own_time() -> None:
+    report = check_receiver(
+        make_receiver(None), path="/aircore", seed=1, budget=2, only=["accepts-every-callback"]
+    )
+    data = report.to_json()["deliveries"]
+    assert data["total"] > 0 and data["elapsed_s"] > 0
+    assert data["throughput_per_s"] == pytest.approx(data["total"] / data["elapsed_s"], rel=0.05)

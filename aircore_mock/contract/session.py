@@ -476,6 +476,7 @@ class ContractSession:
         order); the probe comes last, one lifecycle at a time.
         """
         chosen = self.select(only, skip)
+        began = time.monotonic()
         pairs = [(clause, case) for clause in chosen for case in self.cases(clause) or [None]]
         results: dict[tuple[str, str | None], ClauseResult] = {}
         # answers-in-time leads the batch: its requests are first on their lanes, so a slow
@@ -536,6 +537,8 @@ class ContractSession:
             results.get(p) or ClauseResult(p[0], p[1], "skipped", "skipped: interrupted")
             for p in pairs
         ]
+        # The run's own clock: the deliveries' rate is over the whole run, not one send's.
+        self.deliveries.elapsed_s = time.monotonic() - began
         return ContractReport(
             str(self.url),
             self.seed,
