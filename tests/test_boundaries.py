@@ -62,3 +62,25 @@ def test_the_fakes_control_api_refuses_what_would_break_it_and_stays_whole() -> 
         # nothing above broke the fake: the control page and a start still work
         assert c.get("/_aircore-mock/").status_code == 200
         assert c.post("/_aircore-mock/advance", json={"seconds": 60}).status_code == 200
+
+
+def test_what_validates_can_be_sent_and_a_nan_is_never_sent_as_null() -> None:
+    import json as std_json
+
+    from aircore_mock import DeliveryOutcome, ScriptedTransport, is_valid
+
+    got: list[bytes] = []
+
+    def handler(request: Any) -> int:
+        got.append(request.body)
+        return 204
+
+    callback = Generator(1).scenario("uploaded")[0]
+    huge = dict(callback, timestamp=10**400)  # valid JSON, beyond what orjson can write
+    assert is_valid(huge)
+    report = send([huge, dict(callback, extra=math.nan)], transport=ScriptedTransport(handler))
+    by_index = {r.index: r for r in report.results or ()}
+    assert by_index[0].outcome == DeliveryOutcome.DELIVERED
+    assert std_json.loads(got[0])["timestamp"] == 10**400  # sent whole, as JSON text
+    assert by_index[1].outcome == DeliveryOutcome.ERROR and "NaN" in (by_index[1].error or "")
+    assert len(got) == 1  # the NaN one never went out

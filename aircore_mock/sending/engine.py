@@ -18,6 +18,8 @@ import asyncio
 import collections
 import contextlib
 import email.utils
+import json
+import math
 import re
 import threading
 import time
@@ -74,6 +76,37 @@ class Job:
         )  # fmt: skip
 
 
+def encode(value: Any) -> bytes:
+    """A callback as the JSON bytes to send: orjson, or for integers beyond 64 bits (valid
+    JSON, which orjson cannot write) the json module. A NaN or an infinity is no JSON number:
+    a `ValueError`, where orjson alone would silently send `null`."""
+    try:
+        body = orjson.dumps(value)
+    except TypeError as exc:
+        if "64-bit" not in str(exc):
+            raise
+        return json.dumps(
+            value, allow_nan=False, ensure_ascii=False, separators=(",", ":")
+        ).encode()
+    if b"null" in body and _non_finite(value):  # (rare: a callback carries no null)
+        raise ValueError("NaN or infinity is not a JSON number")
+    return body
+
+
+def _non_finite(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if type(item) is float:
+            if item != item or item in (math.inf, -math.inf):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return False
+
+
 def job_of(index: int, delivery: Any) -> Job:
     """A `Delivery`, a callback dict (or any JSON value) or raw `bytes` as a job."""
     kind = type(delivery)
@@ -81,7 +114,7 @@ def job_of(index: int, delivery: Any) -> Job:
         return Job(index, delivery, None, None, None, delivery)
     if kind is Delivery:
         callback, url, offset, quirk = delivery
-        return Job(index, callback, url, quirk, offset, orjson.dumps(callback))
+        return Job(index, callback, url, quirk, offset, encode(callback))
     callback = getattr(delivery, "callback", delivery)  # a Delivery-like object, or a callback
     url = getattr(delivery, "recording_url", None)
     if url is None and isinstance(callback, dict) and isinstance(callback.get("recording"), dict):
@@ -90,7 +123,7 @@ def job_of(index: int, delivery: Any) -> Job:
     url = url if isinstance(url, str) else None
     body = getattr(delivery, "body", None)  # a request whose body is not its callback's JSON
     if not isinstance(body, bytes):
-        body = orjson.dumps(callback)
+        body = encode(callback)
     headers, lane = getattr(delivery, "headers", None), getattr(delivery, "lane", None)
     return Job(index, callback, url, quirk, offset, body, headers, lane)
 
@@ -108,7 +141,7 @@ def _job_or_stub(index: int, delivery: Any) -> Job:
     """`job_of`, or for what is not JSON a job with no body (it only needs a result)."""
     try:
         return job_of(index, delivery)
-    except TypeError:
+    except (TypeError, ValueError):
         return Job(index, delivery, None, getattr(delivery, "quirk", None), None, b"")
 
 
@@ -526,7 +559,7 @@ class Engine:
             self._taken = index
             try:
                 job = job_of(index - 1, item)
-            except TypeError as exc:  # not JSON (a set, an object): its result, then go on
+            except (TypeError, ValueError) as exc:  # not JSON (a set, a NaN): its result, go on
                 bad = _job_or_stub(index - 1, item)
                 self._emit(
                     bad.result(0, None, 0.0, DeliveryOutcome.ERROR, error=f"not JSON: {exc}")
