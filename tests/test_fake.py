@@ -483,3 +483,40 @@ def test_the_request_schema_ships_with_a_valid_documented_example() -> None:
     assert schema["examples"] and all(check_request(e) == [] for e in schema["examples"])
     assert "start-recording-request" in aircore_mock.schema_names()
     assert "start-recording-request" not in aircore_mock.callback_types()
+
+
+def test_recordings_to_one_slow_url_are_called_back_at_once_not_in_turn() -> None:
+    # Each answer is held until 20 recordings' callbacks are in flight together: with lanes
+    # shared by several recordings, the 20th recording-started would wait behind the others.
+    import threading
+
+    from aircore_mock import AppServer
+
+    in_flight, everyone = [0], threading.Event()
+    lock = threading.Lock()
+
+    async def slow(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        while (await receive()).get("more_body"):
+            pass
+        with lock:
+            in_flight[0] += 1
+            if in_flight[0] >= 20:
+                everyone.set()
+        await asyncio.get_running_loop().run_in_executor(None, everyone.wait, 30)
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    with (
+        AppServer(slow) as receiver,
+        FakeAircore(clock="manual", api_keys=[KEY]) as fake,
+        httpx.Client(base_url=fake.url, headers=AUTH, timeout=30) as client,
+    ):
+        for n in range(20):
+            body = start_body(receiver.url)
+            body["channel_id"] = f"standup-{n}"
+            assert client.post("/recording", json=body).status_code < 300
+        assert everyone.wait(30), f"only {in_flight[0]} callbacks in flight at once"
+        sent = fake.wait_for_callbacks(20, timeout=30)
+    assert {s.event for s in sent} == {"recording-started"} and all(s.delivered for s in sent)

@@ -20,14 +20,15 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..model import Delivery
 from ..results import Result
 from .backend import FakeBackend, RetryPolicy, SentCallback
 
 _log = logging.getLogger("aircore_mock.fake")
 _END = object()
-LANES = 8
-"""Recordings of one callback URL delivered at the same time."""
+LANES = 64
+"""Recordings of one callback URL called back at the same time, each on a lane of its own
+(a slow answer to one recording never holds up another's callbacks); one more waits for a
+lane to come free."""
 _CLOSE_GRACE = 5.0
 """Seconds callbacks in flight get to finish when the fake shuts down."""
 ROUTE_IDLE = 2.0
@@ -45,6 +46,26 @@ class _Route:
     """Recordings that will still send callbacks here."""
     task: asyncio.Task[None] | None = None
     idle_since: float | None = None
+    lanes: dict[str, int] = field(default_factory=dict)
+    """The lane each recording with callbacks to come is on."""
+
+    def lane_for(self, recording_id: str) -> int:
+        """The recording's lane: the one it has, else the first that no recording holds."""
+        lane = self.lanes.get(recording_id)
+        if lane is None:
+            taken = set(self.lanes.values())
+            lane = next((n for n in range(LANES) if n not in taken), len(self.lanes) % LANES)
+            self.lanes[recording_id] = lane
+        return lane
+
+
+@dataclass(frozen=True)
+class _Callback:
+    """A callback for the engine, on the lane the dispatcher chose (read by `job_of`)."""
+
+    callback: Any
+    recording_url: str
+    lane: int
 
 
 class Dispatcher:
@@ -144,9 +165,13 @@ class Dispatcher:
             route = self._routes[key] = self._open_route(sent.callback_url, policy)
         self._inflight[id(sent.payload)] = sent
         url = sent.payload["recording"]["url"]
-        route.queue.put_nowait(Delivery(sent.payload, url, 0))
+        lane = route.lane_for(sent.recording_id)
+        route.queue.put_nowait(_Callback(sent.payload, url, lane))
         if self.backend.finished(sent):
             route.open.discard(sent.recording_id)
+            # Its lane comes free: what is queued on it is this recording's last callbacks,
+            # which a new recording there would only wait behind if they were slow.
+            route.lanes.pop(sent.recording_id, None)
         else:
             route.open.add(sent.recording_id)
         route.idle_since = None if route.open else asyncio.get_running_loop().time()
