@@ -520,3 +520,35 @@ def test_recordings_to_one_slow_url_are_called_back_at_once_not_in_turn() -> Non
         assert everyone.wait(30), f"only {in_flight[0]} callbacks in flight at once"
         sent = fake.wait_for_callbacks(20, timeout=30)
     assert {s.event for s in sent} == {"recording-started"} and all(s.delivered for s in sent)
+
+
+def test_the_journal_is_bounded_and_paged(monkeypatch: pytest.MonkeyPatch) -> None:
+    from aircore_mock.fake import backend as backend_module
+
+    monkeypatch.setattr(backend_module, "JOURNAL_CAPACITY", 5)
+    with (
+        FakeAircore(clock="manual", api_keys=[KEY]) as fake,
+        httpx.Client(base_url=fake.url, timeout=30) as client,
+    ):
+        for _ in range(8):  # refused (no key): each still filed
+            assert client.delete("/recording/nothing").status_code == 401
+        answer = client.get("/_aircore-mock/journal")
+        seqs = [e["seq"] for e in answer.json()]
+        assert seqs == [3, 4, 5, 6, 7] and answer.headers["x-aircore-mock-dropped"] == "3"
+        page = client.get("/_aircore-mock/journal", params={"after": 4, "limit": 2}).json()
+        assert [e["seq"] for e in page] == [5, 6]
+        assert fake.summary().requests == 8  # the count is every request, kept or not
+        assert client.get("/_aircore-mock/journal", params={"limit": "x"}).status_code == 400
+
+
+def test_a_control_body_over_the_cap_is_refused_while_it_is_read() -> None:
+    from aircore_mock.fake.app import MAX_BODY
+
+    def chunks() -> Any:  # no Content-Length: chunked, far over the cap
+        for _ in range(64):
+            yield b" " * MAX_BODY
+
+    with FakeAircore(clock="manual") as fake, httpx.Client(base_url=fake.url, timeout=30) as c:
+        answer = c.post("/_aircore-mock/advance", content=chunks())
+        assert answer.status_code == 413
+        assert c.post("/_aircore-mock/advance", json={"seconds": 1}).status_code == 200

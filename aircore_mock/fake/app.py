@@ -234,8 +234,10 @@ async def _control(request: Request, backend: FakeBackend) -> Response:
     path = request.url.path[len(CONTROL) :].strip("/")
     method = request.method
 
-    def _json(data: Any, status: int = 200) -> Response:  # every answer: secrets scrubbed
-        return _answer_json(backend.secrets.scrub_json(data), status)
+    def _json(  # every answer: secrets scrubbed
+        data: Any, status: int = 200, headers: dict[str, str] | None = None
+    ) -> Response:
+        return _answer_json(backend.secrets.scrub_json(data), status, headers)
 
     async def index() -> Response:
         return _json(
@@ -258,7 +260,19 @@ async def _control(request: Request, backend: FakeBackend) -> Response:
         return _json([s.to_json() for s in backend.callbacks])
 
     async def journal() -> Response:
-        return _json([e.to_json() for e in backend.journal])
+        # Paged: ?after=SEQ (entries after that one) and ?limit=N; the journal itself holds
+        # the last JOURNAL_CAPACITY requests (X-Aircore-Mock-Dropped counts the older ones).
+        try:
+            after = int(request.query_params.get("after", "-1"))
+            limit = request.query_params.get("limit")
+            count = None if limit is None else int(limit)
+        except ValueError:
+            raise UsageError("after and limit are whole numbers") from None
+        if count is not None and count < 0:
+            raise UsageError("limit must not be negative")
+        page = backend.journal_page(after, count)
+        dropped = {"x-aircore-mock-dropped": str(backend.journal_dropped)}
+        return _json([e.to_json() for e in page], headers=dropped)
 
     async def reset() -> Response:
         backend.reset()
@@ -324,9 +338,16 @@ async def _control(request: Request, backend: FakeBackend) -> Response:
 
 
 async def _options(request: Request) -> dict[str, Any]:
-    data = await request.body()
-    if len(data) > MAX_BODY:
+    # Read in pieces and refused as soon as it is over the cap: a control request's body is
+    # never held whole (a 476 MiB body once took ~1 GB before its 413).
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
         raise ApiError(413, f"the body is over {MAX_BODY} bytes")
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > MAX_BODY:
+            raise ApiError(413, f"the body is over {MAX_BODY} bytes")
     if not data.strip():
         return {}
     try:

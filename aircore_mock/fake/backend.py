@@ -8,6 +8,7 @@ outbox that the dispatcher drains, and the dispatcher reports each delivery's `R
 
 from __future__ import annotations
 
+import collections
 import heapq
 import itertools
 import threading
@@ -186,6 +187,8 @@ class JournalEntry:
 
 
 INJECTABLE = ("stop", "upload-failure", "error")
+JOURNAL_CAPACITY = 10_000
+"""API requests the journal holds (about 1 KB each); older ones are let go, and counted."""
 MAX_WAIT_S = 366 * 24 * 3600.0
 """The furthest the clock may be advanced, or a fault put off, in one call: a year."""
 
@@ -282,7 +285,8 @@ class FakeBackend:
     def _clear(self) -> None:
         self._recordings: dict[str, ApiRecording] = {}
         self._by_url: dict[str, ApiRecording] = {}
-        self._journal: list[JournalEntry] = []
+        self._journal: collections.deque[JournalEntry] = collections.deque(maxlen=JOURNAL_CAPACITY)
+        self._journaled = 0  # every request filed, kept or not
         self._injections: list[Injection] = []
         self._schedule: list[tuple[int, int, str, str, str]] = []
         self._outbox: list[SentCallback] = []
@@ -740,20 +744,34 @@ class FakeBackend:
 
     @property
     def journal(self) -> list[JournalEntry]:
-        """Every request to the recording API since the last reset (secrets redacted)."""
+        """The requests to the recording API since the last reset (secrets redacted): the
+        last `JOURNAL_CAPACITY` of them (`journal_dropped` counts the older ones let go)."""
         with self._lock:
             return list(self._journal)
 
+    def journal_page(self, after: int = -1, limit: int | None = None) -> list[JournalEntry]:
+        """The journal's entries whose `seq` is over `after`, at most `limit` of them."""
+        with self._lock:
+            entries = [e for e in self._journal if e.seq > after]
+        return entries if limit is None else entries[:limit]
+
+    @property
+    def journal_dropped(self) -> int:
+        """Requests filed since the last reset that the journal no longer holds."""
+        with self._lock:
+            return self._journaled - len(self._journal)
+
     def log(self, entry: JournalEntry) -> None:
-        """File one API request in the journal."""
+        """File one API request in the journal (the oldest goes once it is full)."""
         with self._lock:
             self._journal.append(entry)
+            self._journaled += 1
         if self.on_journal is not None:
             self.on_journal(entry)
 
     def next_journal_seq(self) -> int:
         with self._lock:
-            return len(self._journal)
+            return self._journaled
 
     def wait_for_callbacks(self, count: int, timeout: float = 5.0) -> list[SentCallback]:
         """Block until `count` callbacks have a delivery result; return those (send order)."""
@@ -792,7 +810,7 @@ class FakeBackend:
             return FakeSummary(
                 recordings=len(self._recordings),
                 states=states,
-                requests=len(self._journal),
+                requests=self._journaled,
                 callbacks=len(self._sent),
                 deliveries=outcomes,
             )
