@@ -7,7 +7,10 @@ conftest.py).
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -266,3 +269,39 @@ def test_the_page_needs_nothing_from_outside() -> None:
         text = (folder / name).read_text()
         for outside in ('src="http', 'href="http', "url(http", "@import", 'from "http'):
             assert outside not in text, (name, outside)
+
+
+def test_the_control_page_section_runs_as_written(tmp_path: Path) -> None:
+    import re
+    import shlex
+    import subprocess
+
+    from .test_readme_inspector import README, _start, _stop
+
+    text = README.read_text()
+    section = text[text.index("**The control page.**") :]
+    block = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert block is not None
+    serve, *curls = [line for line in block.group(1).splitlines() if line.strip()]
+    assert len(curls) == 4 and all(line.startswith("curl ") for line in curls)
+    if shutil.which("curl") is None:
+        pytest.skip("no curl on this machine to run the README's lines")
+    args = shlex.split(serve)[1:]
+    args[args.index("--port") + 1] = "0"
+    process, address = _start(args, tmp_path)
+    try:
+        for line in curls:
+            done = subprocess.run(
+                line.replace("localhost:8080", address),
+                shell=True,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert done.returncode == 0, (line, done.stdout, done.stderr)
+            if "| grep -c" in line:
+                assert done.stdout.strip() == "1", (line, done.stdout)
+            if "/advance" in line:
+                assert json.loads(done.stdout)["steps"] == 0
+    finally:
+        _stop(process)
