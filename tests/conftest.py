@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import copy
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,3 +40,61 @@ def receiver(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[aircore
         options["log"] = tmp_path / "log.jsonl"
     with aircore_mock.Receiver(**options) as started:
         yield started
+
+
+# --- a real browser: Debian's Chromium driven by Playwright (the inspector pages) -----------
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+WAIT_MS = 10_000  # the browser's own waits: bounded, never a fixed sleep
+
+
+def _chromium() -> str | None:
+    for candidate in (
+        "/usr/bin/chromium",
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+    ):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    executable = _chromium()
+    if executable is None:
+        pytest.skip(
+            "no Chromium on this machine (/usr/bin/chromium): `apt-get install chromium` "
+            "(as .ci/run does) to run the inspector's browser tests"
+        )
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright is not installed: pip install -e '.[test]'")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS, timeout=60_000
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context()
+    context.set_default_timeout(WAIT_MS)
+    opened = context.new_page()
+    try:
+        yield opened
+    finally:
+        context.close()

@@ -1,14 +1,14 @@
 """The inspector page (`receive --ui`): its API and safety rules over HTTP, and the page itself
 in a real browser, Debian's Chromium driven by Playwright (issue 22, items 4 and 5).
 
-The browser tests skip, saying why, only where no Chromium can be had; `.ci/run` installs
-Debian's `chromium` when /usr/bin/chromium is missing. Playwright never downloads a browser.
+The browser tests (the `browser` and `page` fixtures are in conftest.py) skip, saying why, only
+where no Chromium can be had; `.ci/run` installs Debian's `chromium` when /usr/bin/chromium is
+missing. Playwright never downloads a browser.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,61 +24,6 @@ from aircore_mock import Generator, Receiver, send
 from aircore_mock.capture import Capture
 from aircore_mock.errors import UsageError
 from aircore_mock.server import AppServer
-
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-WAIT_MS = 10_000  # the browser's own waits: bounded, never a fixed sleep
-
-
-def _chromium() -> str | None:
-    for candidate in (
-        "/usr/bin/chromium",
-        shutil.which("chromium"),
-        shutil.which("chromium-browser"),
-    ):
-        if candidate and Path(candidate).exists():
-            return candidate
-    return None
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    executable = _chromium()
-    if executable is None:
-        pytest.skip(
-            "no Chromium on this machine (/usr/bin/chromium): `apt-get install chromium` "
-            "(as .ci/run does) to run the inspector's browser tests"
-        )
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright is not installed: pip install -e '.[test]'")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=executable, headless=True, args=CHROMIUM_ARGS, timeout=60_000
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context()
-    context.set_default_timeout(WAIT_MS)
-    opened = context.new_page()
-    try:
-        yield opened
-    finally:
-        context.close()
 
 
 @pytest.fixture

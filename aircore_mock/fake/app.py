@@ -9,12 +9,20 @@ answers a 5XX only when one was injected.
 - `DELETE /recording/<percent-encoded recording URL>`: 204; 400 no identifier; 401; 404
   unknown or already stopped;
 - any other path: 404; a known path with another method: 405 with `Allow`.
+
+Under `/_aircore-mock/`, the control page: `GET /_aircore-mock/` answers the page to a browser
+(`Accept: text/html`) and JSON to everyone else; `static/<file>` is its script and style sheet
+(files shipped in `fake/static/`, no build step). A request that a browser made (an `Origin` or
+`Sec-Fetch-Site` header) must name a loopback Host (no DNS rebinding), and one that changes
+anything must come from the page's own origin with a JSON body (no cross-site form or fetch);
+requests without those headers (curl, the library) are answered as before.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from importlib import resources
 from typing import Any
 from urllib.parse import unquote
 
@@ -26,7 +34,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..errors import UsageError
-from .backend import ApiError, FakeBackend, JournalEntry, RetryPolicy
+from .backend import INJECTABLE, ApiError, FakeBackend, JournalEntry, RetryPolicy
 from .dispatch import DispatchHost
 from .request import REDACTED, redact, scrub, secrets_of
 
@@ -34,6 +42,19 @@ CONTROL = "/_aircore-mock"
 MAX_BODY = 64 * 1024
 """Largest start-recording body accepted (a real one is well under 1 KiB)."""
 _SENSITIVE_HEADERS = ("authorization", "proxy-authorization", "cookie")
+_LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
+_STATIC = {
+    "index.html": "text/html; charset=utf-8",
+    "control.js": "text/javascript; charset=utf-8",
+    "control.css": "text/css; charset=utf-8",
+}
+_PAGE_HEADERS = {
+    "cache-control": "no-store",
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+    "content-security-policy": "default-src 'self'; frame-ancestors 'none'",
+}
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -83,6 +104,9 @@ def fake_app(
         return response
 
     async def control(request: Request) -> Response:
+        refused = _refused(request)
+        if refused is not None:
+            return refused
         try:
             return await _control(request, backend)
         except UsageError as exc:
@@ -101,6 +125,36 @@ def fake_app(
         # What the routes cannot match (a path with a newline, say) is a JSON error too.
         exception_handlers={HTTPException: _http_error},
     )
+
+
+def _refused(request: Request) -> Response | None:
+    """Why a browser's request to the control prefix is refused, or None. Requests without
+    `Origin` or `Sec-Fetch-Site` (curl, httpx, the library) are never refused here."""
+    headers = request.headers
+    origin, site = headers.get("origin"), headers.get("sec-fetch-site")
+    if origin is None and site is None:
+        return None
+    host = headers.get("host", "")
+    name = host.split("]")[0] + "]" if host.startswith("[") else host.rsplit(":", 1)[0]
+    if name not in _LOOPBACK:
+        return _error(403, "the control page answers only on a loopback Host")
+    if request.method in ("GET", "HEAD"):
+        return None  # reading: a cross-origin page cannot read the answer (no CORS)
+    if origin != f"http://{host}" or site not in (None, "same-origin"):
+        return _error(403, "controls take requests from the control page only")
+    kind = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if kind != "application/json":
+        return _error(415, "controls take application/json")
+    return None
+
+
+def _wants_page(request: Request) -> bool:
+    return request.method == "GET" and "text/html" in request.headers.get("accept", "")
+
+
+def _static(name: str) -> Response:
+    data = (resources.files("aircore_mock.fake") / "static" / name).read_bytes()
+    return Response(data, 200, _PAGE_HEADERS, media_type=_STATIC[name])
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -240,7 +294,11 @@ async def _control(request: Request, backend: FakeBackend) -> Response:
         return _answer_json(backend.secrets.scrub_json(data), status, headers)
 
     async def index() -> Response:
-        return _json(
+        if _wants_page(request):
+            page = _static("index.html")
+            page.headers["vary"] = "Accept"
+            return page
+        answer = _json(
             {
                 "clock": backend.clock.mode,
                 "speed": backend.clock.speed,
@@ -252,6 +310,8 @@ async def _control(request: Request, backend: FakeBackend) -> Response:
                 "summary": backend.summary().to_json(),
             }
         )
+        answer.headers["vary"] = "Accept"
+        return answer
 
     async def recordings() -> Response:
         return _json([r.to_json() for r in backend.recordings])
@@ -273,6 +333,25 @@ async def _control(request: Request, backend: FakeBackend) -> Response:
         page = backend.journal_page(after, count)
         dropped = {"x-aircore-mock-dropped": str(backend.journal_dropped)}
         return _json([e.to_json() for e in page], headers=dropped)
+
+    async def choices() -> Response:
+        from ..generation.facts import failure_families
+        from ..model import lifecycle
+
+        return _json(
+            {
+                "stop_reasons": list(lifecycle().stop_reasons),
+                "failure_families": list(failure_families()),
+                "injectable": list(INJECTABLE),
+            }
+        )
+
+    async def stop() -> Response:
+        options = await _options(request)
+        recording = options.get("recording")
+        if not isinstance(recording, str):
+            raise UsageError('say which recording: {"recording": <id or url>}')
+        return _json(backend.stop_recording(recording).to_json())
 
     async def reset() -> Response:
         backend.reset()
@@ -318,7 +397,13 @@ async def _control(request: Request, backend: FakeBackend) -> Response:
         "inject": {"POST": inject},
         "advance": {"POST": advance},
         "retry-policy": {"GET": get_policy, "PUT": put_policy},
+        "stop": {"POST": stop},
+        "choices": {"GET": choices},
     }
+    if path.startswith("static/") and path[len("static/") :] in _STATIC:
+        if method not in ("GET", "HEAD"):
+            return _error(405, f"{method} is not allowed here; use GET", {"allow": "GET"})
+        return _static(path[len("static/") :])
     if path.startswith("recordings/"):
         found = backend.find(unquote(path[len("recordings/") :]))
         if method != "GET":

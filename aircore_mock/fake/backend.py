@@ -438,6 +438,20 @@ class FakeBackend:
         self._notify()
         return recording
 
+    def stop_recording(self, identifier: str) -> ApiRecording:
+        """Stop a recording (id, URL or stop URL) as its client would (`clientStopped`), from
+        the control page or API: not an API request, so no injected error is used up and
+        nothing is journaled. 404 when unknown or already stopped."""
+        with self._lock:
+            recording = self.find(identifier)
+            if recording is None:
+                raise ApiError(404, "no such recording")
+            if recording.state != "started":
+                raise ApiError(404, "the recording has already stopped")
+            self._stop(recording, "clientStopped", self.clock.now())
+        self._notify()
+        return recording
+
     # --- steps in time -------------------------------------------------------------------
 
     def _at(self, due: int, recording_id: str, step: str, detail: str = "") -> None:
