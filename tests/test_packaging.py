@@ -52,6 +52,8 @@ def test_wheel_carries_the_schemas_and_type_marker(wheel: Path) -> None:
     # the inspector page's files (`receive --ui`): shipped, no build step, no CDN
     static = {"index.html", "inspector.js", "inspector.css"}
     assert {f"aircore_mock/capture/static/{n}" for n in static} <= names
+    control = {"index.html", "control.js", "control.css"}  # serve's page
+    assert {f"aircore_mock/fake/static/{n}" for n in control} <= names
     assert not any(n.startswith(("schemas/", "tests/")) for n in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     entry_text = zipfile.ZipFile(wheel).read(entry_points).decode()
