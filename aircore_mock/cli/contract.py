@@ -18,6 +18,7 @@ from .terminal import (
     echo_lines,
     report_seed,
     sigterm_as_interrupt,
+    stop_flag,
     style,
 )
 
@@ -204,7 +205,10 @@ def fuzz(
     session = _session(target, budget, seed, headers, insecure)
     report_seed(seed, session.seed)
     try:
-        with sigterm_as_interrupt():
+        # A signal only marks the run as stopped; the search ends at its next request. (An
+        # exception raised at a random point can land in Hypothesis's own callbacks, which
+        # swallow it, and the run went on.)
+        with stop_flag(session):
             preflight(session)
             report = fuzz_receiver(session, examples=examples, max_time=max_time)
     finally:

@@ -181,6 +181,22 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 
 @contextlib.contextmanager
+def stop_flag(session: Any) -> Iterator[None]:
+    """Ctrl-C and SIGTERM set `session.interrupted` instead of raising, for the code inside;
+    it stops at its next check (a send in flight is stopped by the sender's own handlers)."""
+
+    def stop(signum: int, frame: Any) -> None:
+        session.interrupted = True
+
+    previous = {number: signal.signal(number, stop) for number in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+@contextlib.contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
     """SIGTERM raises KeyboardInterrupt, like Ctrl-C, for the code inside."""
     previous = signal.signal(signal.SIGTERM, _interrupt)

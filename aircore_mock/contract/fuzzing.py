@@ -107,10 +107,12 @@ def fuzz_receiver(
         headers = HEADER_VARIANTS[zlib.crc32(probe.body) % len(HEADER_VARIANTS)]
         send = Post(body, probe.what, callback=callback, headers=headers)
         answers = session._post([send], width=1)
-        if not answers:
-            # Not sent: stopped (Ctrl-C, SIGTERM or out of time). Ends the search at once (a
-            # KeyboardInterrupt is the one exception Hypothesis never takes for a failure),
-            # keeping what it found so far.
+        if not answers or session.interrupted:
+            # Not sent, or a signal came meanwhile: stopped (Ctrl-C, SIGTERM or out of
+            # time). Ends the search at once (a KeyboardInterrupt is the one exception
+            # Hypothesis never takes for a failure), keeping what it found so far.
+            if not session.timed_out:
+                session.interrupted = True
             raise _Stopped
         answer = answers[0][1]
         verdict = judge(CLAUSES[probe.clause].expect, answer, session.budget)

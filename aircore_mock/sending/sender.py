@@ -324,25 +324,22 @@ def _stop_on_signals(
     """In the main thread, these signals stop the send at once, through the loop, so that no
     delivery is lost to an exception raised at a random point."""
     installed: list[tuple[int, Any]] = []
-    wakeup = -1
     if threading.current_thread() is threading.main_thread():
-        wakeup = signal.set_wakeup_fd(-1)  # the caller's, if any: given back at the end
-        signal.set_wakeup_fd(wakeup)
+        # Python-level handlers, swapped in and out with signal.signal: the loop's own
+        # (add_signal_handler) leave the default action in place for a moment when removed,
+        # and a SIGTERM then killed the process between two sends.
+        def stop(signum: int, frame: Any) -> None:
+            loop.call_soon_threadsafe(sender.stop, True)
+
         for number in signals:
-            previous = signal.getsignal(number)
-            with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
-                loop.add_signal_handler(number, sender.stop, True)
-                installed.append((number, previous))
+            with contextlib.suppress(ValueError):
+                installed.append((number, signal.signal(number, stop)))
     try:
         yield
     finally:
         for number, previous in installed:
-            loop.remove_signal_handler(number)
             with contextlib.suppress(ValueError, TypeError):
                 signal.signal(number, previous if previous is not None else signal.SIG_DFL)
-        if installed:
-            with contextlib.suppress(ValueError):
-                signal.set_wakeup_fd(wakeup)
 
 
 def close_or_warn(closeable: Any) -> None:
