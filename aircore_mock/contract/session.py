@@ -494,12 +494,17 @@ class ContractSession:
         last = [p for p in last if p not in alone]
         wired: list[ClauseResult] = []
 
+        wire_errors: list[BaseException] = []
+
         def run_wire() -> None:
             skipped = self._skip_reason(WIRE)
             if skipped is not None:
                 wired.extend(ClauseResult(*p, "skipped", skipped) for p in wire)
-            else:
+                return
+            try:
                 wired.extend(self._run_wire([c for _, c in wire]))
+            except Exception as exc:  # beside the batch: raised again in the caller's thread
+                wire_errors.append(exc)
 
         # The wire profiles use sockets of their own: with concurrency, they go alongside
         # the batch (a slow receiver then costs one wait, not two).
@@ -520,6 +525,8 @@ class ContractSession:
                 beside.join()
             elif wire:
                 run_wire()
+            if wire_errors:
+                raise wire_errors[0]
             if self.slow is not None:  # what went beside the batch met the same slowness
                 reason = f"skipped: the receiver proved slow ({self.slow})"
                 wired = [
