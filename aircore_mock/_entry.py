@@ -31,9 +31,10 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     # SIGTERM (a CI timeout, `kill`) stops like Ctrl-C from the first instruction on; the
     # commands install their own handlers (summaries, graceful stops) where they run.
-    signal.signal(signal.SIGTERM, _interrupt)
     code = 1
     try:
+        # (inside the try: a SIGTERM the instant after it is set is caught below too)
+        signal.signal(signal.SIGTERM, _interrupt)
         from .cli import main as run
         from .cli import terminal
 
