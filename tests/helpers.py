@@ -14,6 +14,7 @@ import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -87,23 +88,110 @@ def default_signals() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def start_receive(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[str], str]:
-    """`aircore-mock receive` in a child process, once it listens; and its URL."""
-    ready = tmp_path / "ready"
+def wait_ready(ready: Path, process: subprocess.Popen[str], what: str, bound: float = 60) -> str:
+    """`host:port` from a server's --ready-file (written whole, once it listens), bounded."""
+    deadline = time.monotonic() + bound
+    while not (ready.exists() and ready.read_text().endswith("\n")):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError(f"{what} did not start: {process.communicate()}")
+        time.sleep(0.02)  # polling a file the server writes once listening
+    return ready.read_text().strip()
+
+
+def start_cli(args: list[str], folder: Path) -> tuple[subprocess.Popen[str], str]:
+    """A server command (`receive`, `serve`) in a child process, run in `folder`, once it
+    listens; and its `host:port`."""
+    ready = folder / "ready"
+    ready.unlink(missing_ok=True)
     process = subprocess.Popen(
-        [*CLI, "receive", "--port", "0", "--ready-file", str(ready), *extra],
+        [*CLI, *args, "--ready-file", str(ready)],
+        cwd=folder,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         preexec_fn=default_signals,
     )
-    deadline = time.monotonic() + 20
-    while not ready.exists():  # written atomically once the server listens
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise AssertionError(f"receive did not start: {process.communicate()}")
-        time.sleep(0.02)
-    return process, "http://" + ready.read_text().strip() + "/"
+    return process, wait_ready(ready, process, " ".join(args), bound=20)
+
+
+def stop_cli(process: subprocess.Popen[str]) -> tuple[str, str]:
+    """Ctrl-C, then its output."""
+    process.send_signal(signal.SIGINT)
+    return process.communicate(timeout=30)
+
+
+def start_receive(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[str], str]:
+    """`aircore-mock receive` in a child process, once it listens; and its URL."""
+    process, address = start_cli(["receive", "--port", "0", *extra], tmp_path)
+    return process, f"http://{address}/"
+
+
+# --- the fake's API -----------------------------------------------------------------------
+
+KEY = "test-api-key-0001"
+AUTH = {"authorization": f"Bearer {KEY}"}
+
+
+def start_body(callback_url: str | None = None, **s3: Any) -> dict[str, Any]:
+    """A start-recording request body (S3 settings overridable)."""
+    body: dict[str, Any] = {
+        "storage": {
+            "filename": "record",
+            "s3": {
+                "access_key_id": "AKIAIOSFODNN7EXAMPLE",
+                "secret_access_key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                "bucket": "acme-recordings",
+                "region": "eu-west-1",
+                **s3,
+            },
+        },
+        "location": {"latitude": 50.1, "longitude": 8.7},
+        "user_id": "user-7",
+        "channel_id": "standup",
+    }
+    if callback_url is not None:
+        body["callback_url"] = callback_url
+    return body
+
+
+# --- pages, from another origin ------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def hostile_site(attack: str) -> Iterator[str]:
+    """Another origin on 127.0.0.1: `/` serves `attack` (a page that posts across sites),
+    `/blank` a plain page to run a cross-origin fetch from. Yields its URL."""
+    from starlette.applications import Starlette
+    from starlette.responses import HTMLResponse
+    from starlette.routing import Route
+
+    from aircore_mock.server import AppServer
+
+    async def evil(request: Any) -> HTMLResponse:
+        return HTMLResponse(attack)
+
+    async def blank(request: Any) -> HTMLResponse:
+        return HTMLResponse("<p>another site</p>")
+
+    app = Starlette(routes=[Route("/", evil), Route("/blank", blank)])
+    with AppServer(app).start() as site:
+        yield site.url
+
+
+def cross_origin_json_post(page: Any, site: str, url: str, body: str) -> str:
+    """From `site`'s blank page, a JSON POST to `url`: "blocked" when the browser refuses
+    it (a cross-origin JSON request needs a preflight the control never allows)."""
+    page.goto(site + "blank")
+    return str(
+        page.evaluate(
+            """async ([url, body]) => {
+              const headers = {"content-type": "application/json"};
+              try { await fetch(url, {method: "POST", headers, body}); return "sent"; }
+              catch (e) { return "blocked"; } }""",
+            [url, body],
+        )
+    )
 
 
 # --- Node's Ajv ---------------------------------------------------------------------------

@@ -21,30 +21,7 @@ from aircore_mock.fake import CallbackTimeout
 from aircore_mock.generation.facts import failure
 from aircore_mock.model import parse_recording_url
 
-KEY = "test-api-key-0001"
-AUTH = {"authorization": f"Bearer {KEY}"}
-
-
-def start_body(callback_url: str | None = None, **s3: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "storage": {
-            "filename": "record",
-            "s3": {
-                "access_key_id": "AKIAIOSFODNN7EXAMPLE",
-                "secret_access_key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-                "bucket": "acme-recordings",
-                "region": "eu-west-1",
-                **s3,
-            },
-        },
-        "location": {"latitude": 50.1, "longitude": 8.7},
-        "user_id": "user-7",
-        "channel_id": "standup",
-    }
-    if callback_url is not None:
-        body["callback_url"] = callback_url
-    return body
-
+from .helpers import AUTH, KEY, start_body
 
 # The `receiver` fixture (conftest.py) of every test here that takes it.
 pytestmark = pytest.mark.receiver(path="/aircore/callbacks")

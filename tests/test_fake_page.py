@@ -15,14 +15,18 @@ from typing import Any
 
 import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.responses import HTMLResponse
-from starlette.routing import Route
 
 from aircore_mock import FakeAircore, Receiver
-from aircore_mock.server import AppServer
 
-from .test_fake import AUTH, KEY, start_body
+from .helpers import (
+    AUTH,
+    KEY,
+    cross_origin_json_post,
+    hostile_site,
+    start_body,
+    start_cli,
+    stop_cli,
+)
 
 CONTROL = "/_aircore-mock/"
 
@@ -231,25 +235,10 @@ def test_a_cross_origin_post_to_a_control_is_refused(
       <input name='{{"x":"' value='"}}'></form>
       <script>document.getElementById('f').submit()</script>"""
 
-    async def evil(request: Any) -> HTMLResponse:
-        return HTMLResponse(attack)
-
-    async def blank(request: Any) -> HTMLResponse:
-        return HTMLResponse("<p>another site</p>")
-
-    app = Starlette(routes=[Route("/", evil), Route("/blank", blank)])
-    with AppServer(app).start() as site:
-        page.goto(site.url)  # another origin: a cross-site form posts to a control
+    with hostile_site(attack) as site:
+        page.goto(site)  # another origin: a cross-site form posts to a control
         expect(page.locator("body")).to_contain_text("from the control page only")
-        page.goto(site.url + "blank")
-        result = page.evaluate(
-            """async (url) => {
-              const headers = {"content-type": "application/json"};
-              try { await fetch(url, {method: "POST", headers, body: '{"seconds": 60}'});
-                    return "sent"; }
-              catch (e) { return "blocked"; } }""",
-            f"{control}advance",
-        )
+        result = cross_origin_json_post(page, site, f"{control}advance", '{"seconds": 60}')
         assert result == "blocked"  # cross-origin JSON: preflighted, and never allowed
         simple = page.evaluate(
             """async (url) => {
@@ -276,9 +265,7 @@ def test_the_control_page_section_runs_as_written(tmp_path: Path) -> None:
     import shlex
     import subprocess
 
-    from .test_readme_inspector import README, _start, _stop
-
-    text = README.read_text()
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     section = text[text.index("**The control page.**") :]
     block = re.search(r"```sh\n(.*?)```", section, re.S)
     assert block is not None
@@ -288,7 +275,7 @@ def test_the_control_page_section_runs_as_written(tmp_path: Path) -> None:
         pytest.skip("no curl on this machine to run the README's lines")
     args = shlex.split(serve)[1:]
     args[args.index("--port") + 1] = "0"
-    process, address = _start(args, tmp_path)
+    process, address = start_cli(args, tmp_path)
     try:
         for line in curls:
             done = subprocess.run(
@@ -304,4 +291,4 @@ def test_the_control_page_section_runs_as_written(tmp_path: Path) -> None:
             if "/advance" in line:
                 assert json.loads(done.stdout)["steps"] == 0
     finally:
-        _stop(process)
+        stop_cli(process)

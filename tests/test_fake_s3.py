@@ -22,7 +22,7 @@ from aircore_mock import AppServer, FakeAircore, S3Config
 from aircore_mock.fake.media import FRAME_MS, silent_m4a
 from aircore_mock.generation.facts import failure
 
-from .helpers import default_signals
+from .helpers import default_signals, wait_ready
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 for folder in (EXAMPLES / "fake_backend", EXAMPLES):  # the recorder backend and its DB
@@ -294,7 +294,7 @@ def test_serve_s3_local_uploads_and_fails_as_s3_says(tmp_path: Path) -> None:
         preexec_fn=default_signals,
     )
     try:
-        url = "http://" + _wait_for_file(ready, process)
+        url = "http://" + wait_ready(ready, process, "serve")
         endpoint = next(
             line.split("S3 at ")[1].split(" ")[0]
             for line in _stderr_so_far(process, "S3 at ")
@@ -366,16 +366,6 @@ def test_serve_s3_local_uploads_and_fails_as_s3_says(tmp_path: Path) -> None:
     assert "wJalrXUtnFEMI" not in out + err + log.read_text()
 
 
-def _wait_for_file(ready: Path, process: subprocess.Popen[str]) -> str:
-    deadline = time.monotonic() + 60
-    while not ready.exists():  # written atomically once the server listens
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise AssertionError(f"serve did not start: {process.communicate()}")
-        time.sleep(0.02)
-    return ready.read_text().strip()
-
-
 def _stderr_so_far(process: subprocess.Popen[str], marker: str) -> list[str]:
     # The ready line was printed before the ready file was written: read until it shows.
     assert process.stderr is not None
@@ -410,7 +400,7 @@ def test_serve_s3_endpoint_uploads_to_any_s3(tmp_path: Path) -> None:
             preexec_fn=default_signals,
         )
         try:
-            url = "http://" + _wait_for_file(ready, process)
+            url = "http://" + wait_ready(ready, process, "serve")
             body = {
                 "storage": {
                     "filename": "elsewhere",

@@ -16,14 +16,12 @@ from typing import Any
 
 import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.responses import HTMLResponse
-from starlette.routing import Route
 
 from aircore_mock import Generator, Receiver, send
 from aircore_mock.capture import Capture
 from aircore_mock.errors import UsageError
-from aircore_mock.server import AppServer
+
+from .helpers import cross_origin_json_post, hostile_site
 
 
 @pytest.fixture
@@ -235,25 +233,11 @@ def test_a_cross_origin_post_to_a_control_is_refused(receiver: Receiver, page: A
           <input name='{{"seq":0,"url":"{target.url}","x":"' value='"}}'></form>
           <script>document.getElementById('f').submit()</script>"""
 
-        async def evil(request: Any) -> HTMLResponse:
-            return HTMLResponse(attack)
-
-        async def blank(request: Any) -> HTMLResponse:
-            return HTMLResponse("<p>another site</p>")
-
-        app = Starlette(routes=[Route("/", evil), Route("/blank", blank)])
-        with AppServer(app).start() as site:
-            page.goto(site.url)  # another origin: a cross-site form posts to the control
+        with hostile_site(attack) as site:
+            page.goto(site)  # another origin: a cross-site form posts to the control
             expect(page.locator("body")).to_contain_text("from the inspector page only")
-            page.goto(site.url + "blank")
-            result = page.evaluate(
-                """async (url) => {
-                  const headers = {"content-type": "application/json"};
-                  try { await fetch(url, {method: "POST", headers, body: '{"seq": 0}'});
-                        return "sent"; }
-                  catch (e) { return "blocked"; } }""",
-                f"{receiver.ui_url}api/replay",
-            )
+            replay = f"{receiver.ui_url}api/replay"
+            result = cross_origin_json_post(page, site, replay, '{"seq": 0}')
             assert result == "blocked"  # cross-origin JSON: preflighted, and never allowed
         assert target.captures == []
 

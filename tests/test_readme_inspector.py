@@ -6,9 +6,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
-import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +20,9 @@ from starlette.routing import Route
 
 from aircore_mock.server import AppServer
 
-from .helpers import CLI, default_signals
+from .helpers import CLI
+from .helpers import start_cli as _start
+from .helpers import stop_cli as _stop
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -47,31 +47,6 @@ def app() -> Iterator[AppServer]:
     with AppServer(asgi, path="/aircore").start() as server:
         server.got = got  # type: ignore[attr-defined]
         yield server
-
-
-def _start(args: list[str], folder: Path) -> tuple[subprocess.Popen[str], str]:
-    ready = folder / "ready"
-    ready.unlink(missing_ok=True)
-    process = subprocess.Popen(
-        [*CLI, *args, "--ready-file", str(ready)],
-        cwd=folder,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=default_signals,
-    )
-    deadline = time.monotonic() + 20
-    while not (ready.exists() and ready.read_text().endswith("\n")):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise AssertionError(f"{args} did not start: {process.communicate()}")
-        time.sleep(0.02)  # polling a file the server writes once listening
-    return process, ready.read_text().strip()
-
-
-def _stop(process: subprocess.Popen[str]) -> tuple[str, str]:
-    process.send_signal(signal.SIGINT)
-    return process.communicate(timeout=30)
 
 
 def test_the_inspector_section_runs_as_written(app: Any, tmp_path: Path) -> None:
