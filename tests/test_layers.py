@@ -237,3 +237,14 @@ def test_the_readme_table_names_every_module() -> None:
         if name not in named:
             missing.append(str(path.relative_to(PACKAGE)))
     assert not missing, f"not in the README's table: {sorted(missing)}"
+
+
+def test_no_test_module_imports_another_test_module() -> None:
+    # What several test modules share lives in tests/helpers.py (or a fixture), not in one
+    # of them.
+    offenders = []
+    for path in sorted((ROOT / "tests").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("test_"):
+                offenders.append(f"{path.name}: from .{node.module}")
+    assert not offenders, offenders
