@@ -9,7 +9,7 @@ import sys
 import click
 
 from . import options
-from .terminal import EXIT_FAILED, STOP_SIGNALS, DeliveryLines, echo_lines, exit_with, style
+from .terminal import EXIT_FAILED, STOP_SIGNALS, echo_lines, exit_with, send_shown
 
 
 @click.command()
@@ -102,13 +102,7 @@ def replay(
         verify=not insecure,
         stop_signals=STOP_SIGNALS,
     )
-    colour = style()
-    lines = DeliveryLines(lambda r: text.delivery_line(r, colour), on=output_format == "text")
-    try:
-        report = sender.send(requests, keep_results=output_format == "json", on_result=lines)
-    finally:
-        sender.close()
-    lines.clear()
+    report = send_shown(sender, requests, output_format)
     if output_format == "json":
         click.echo(json.dumps(json_report.send(report, target), indent=2))
     else:

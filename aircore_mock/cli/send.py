@@ -13,11 +13,11 @@ from . import options
 from .terminal import (
     EXIT_FAILED,
     STOP_SIGNALS,
-    DeliveryLines,
     echo_lines,
     exit_with,
     fail_usage,
     report_seed,
+    send_shown,
     style,
 )
 
@@ -171,15 +171,11 @@ def send(
         verify=not insecure,
         stop_signals=STOP_SIGNALS,
     )
-    colour = style()
-    lines = DeliveryLines(lambda r: text.delivery_line(r, colour), on=output_format == "text")
     try:
-        report = sender.send(deliveries, keep_results=output_format == "json", on_result=lines)
+        report = send_shown(sender, deliveries, output_format)
     finally:
-        sender.close()
         if receiver is not None:
             receiver.stop()
-    lines.clear()
     summary = None if receiver is None else receiver.summary()
     if output_format == "json":
         received = None if receiver is None else [c.to_json() for c in receiver.captures]
@@ -189,6 +185,7 @@ def send(
         echo_lines(text.send_summary(report))
         if receiver is not None:
             click.echo(f"the built-in receiver got {len(receiver.captures)} request(s):")
+            colour = style()
             echo_lines("  " + text.capture_line(c, colour) for c in receiver.captures)
             flags = text.capture_flags(summary)  # type: ignore[arg-type]
             echo_lines(["  " + flags if flags else None])

@@ -257,3 +257,18 @@ class DeliveryLines:
     def clear(self) -> None:
         if self._progress and self.shown >= self.FIRST:
             click.echo("\r\033[K", nl=False)
+
+
+def send_shown(sender: Any, items: Any, output_format: str) -> Any:
+    """Send `items` through `sender` (closed after), a line per delivery for text output;
+    the report, with every result when the output is JSON."""
+    from ..reporting import text
+
+    colour = style()
+    lines = DeliveryLines(lambda r: text.delivery_line(r, colour), on=output_format == "text")
+    try:
+        report = sender.send(items, keep_results=output_format == "json", on_result=lines)
+    finally:
+        sender.close()
+    lines.clear()
+    return report
