@@ -79,3 +79,25 @@ def test_the_fake_summary_is_typed() -> None:
     assert summary.recordings == summary.requests == summary.callbacks == 0
     assert summary.to_json()["deliveries"] == {}
     assert text.fake_summary(summary) == ["0 recording(s), 0 API request(s), 0 callback(s)"]
+
+
+def test_the_log_notice_names_the_file_and_the_causes() -> None:
+    import dataclasses
+
+    from aircore_mock.fake import FakeSummary
+
+    quiet = FakeSummary(recordings=0, states={}, requests=0, callbacks=0, deliveries={})
+    assert text.log_dropped(quiet, "x.jsonl") is None
+    full = dataclasses.replace(
+        quiet,
+        log_lines_dropped=5,
+        log_drop_causes={"No space left on device": 3, "did not keep up": 2},
+    )
+    assert text.log_dropped(full, "x.jsonl") == (
+        "aircore-mock: 5 log line(s) dropped: x.jsonl: No space left on device (3), "
+        "did not keep up (2)"
+    )
+    slow = dataclasses.replace(quiet, log_lines_dropped=2, log_drop_causes={"did not keep up": 2})
+    assert text.log_dropped(slow, "x.jsonl") == (
+        "aircore-mock: 2 log line(s) dropped: x.jsonl did not keep up"
+    )

@@ -156,11 +156,7 @@ def receive(
         if output_format != "json":
             err.lines(text.capture_summary(summary))
             err.lines([text.refusals_line(summary.refused)])
-        err.lines([dropped_notice(out)])
-        if summary.log_lines_dropped:
-            causes = summary.log_drop_causes
-            where = str(log_file)
-            err.lines([text.dropped_lines(summary.log_lines_dropped, where, "log", causes)])
+        err.lines([dropped_notice(out), text.log_dropped(summary, log_file)])
     finally:
         out.close(timeout=2)
         err.close(timeout=2)

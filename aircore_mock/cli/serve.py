@@ -188,11 +188,7 @@ def serve(
             fake.close()
         summary = fake.summary()
         err.lines(text.fake_summary(summary))
-        err.lines([dropped_notice(out)])
-        if summary.log_lines_dropped:
-            causes = summary.log_drop_causes
-            log = str(log_file)
-            err.lines([text.dropped_lines(summary.log_lines_dropped, log, "log", causes)])
+        err.lines([dropped_notice(out), text.log_dropped(summary, log_file)])
     finally:
         err.close(timeout=2)
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # types only: the plugin imports this module, and must stay l
     from ..fake import FakeSummary
     from ..generation import ScenarioRow
     from ..load import LoadSummary
-    from ..server import Refusals
+    from ..server import Refusals, ServedSummary
     from ..validation import InputEntry, InputsReport
 
 Style = Callable[..., str]
@@ -403,6 +403,13 @@ def fake_summary(summary: FakeSummary) -> list[str]:
     ]
     refused = refusals_line(summary.refused)
     return [*lines, refused] if refused else lines
+
+
+def log_dropped(summary: ServedSummary, log: object) -> str | None:
+    """The notice for log lines a server could not write, with their causes (None: none)."""
+    if not summary.log_lines_dropped:
+        return None
+    return dropped_lines(summary.log_lines_dropped, str(log), "log", summary.log_drop_causes)
 
 
 def dropped_lines(
