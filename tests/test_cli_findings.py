@@ -157,3 +157,22 @@ def test_an_unwritable_file_option_is_refused_before_anything_is_printed(argv: l
         "no writable folder"
     ]
     assert not __import__("os").path.exists("/nonexistent-folder")
+
+
+def test_serve_without_the_s3_extra_says_so_before_anything_else(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib.util
+
+    from click.testing import CliRunner
+
+    from aircore_mock.cli import cli
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "moto" else real(name, *a)
+    )
+    result = CliRunner().invoke(cli, ["serve", "--port", "0", "--s3", "local"])
+    assert result.exit_code == 2
+    assert "real uploads need the [s3] extra: pip install 'aircore-mock[s3]'" in result.output
+    assert "seed" not in result.output  # nothing printed before the usage error

@@ -210,7 +210,9 @@ def _s3_config(
     if buckets and not local:
         fail_usage("--s3-bucket creates buckets in the embedded S3: use it with --s3 local")
     from ..fake import S3Config
+    from ..fake.storage import require_s3_extra
 
+    require_s3_extra()  # before the seed line: a usage error comes first and alone
     return S3Config(
         endpoint=endpoint or "local",
         buckets=buckets,

@@ -45,6 +45,15 @@ def _require(module: str) -> Any:
         raise UsageError(f"real uploads need the [s3] extra: {S3_EXTRA}") from None
 
 
+def require_s3_extra() -> None:
+    """A `UsageError` now, before anything starts, when the [s3] extra is not installed
+    (found without importing it: moto and boto3 take a while to load)."""
+    import importlib.util
+
+    if any(importlib.util.find_spec(name) is None for name in ("moto", "boto3", "av")):
+        raise UsageError(f"real uploads need the [s3] extra: {S3_EXTRA}")
+
+
 @dataclass(frozen=True)
 class S3Config:
     """Where and what the fake uploads.
