@@ -87,6 +87,29 @@ def test_the_page_is_loopback_only_and_resume_needs_a_log(tmp_path: Path) -> Non
         Receiver(resume=True)
 
 
+def test_kept_for_the_page_alone_a_capture_shows_its_payload_and_line(tmp_path: Path) -> None:
+    # `receive --ui` keeps captures for the page alone (keep=False): without their parsed
+    # payloads, which the page parses again from the body; the printed lines and the log,
+    # made from the capture as it arrived, still show what only the payload holds.
+    lines: list[str] = []
+    log = tmp_path / "received.jsonl"
+    with Receiver(ui=True, keep=False, log=log, on_capture=lambda c: lines.append(c.line())) as r:
+        assert send(Generator(6).deliveries("upload-failed", 1), r.url).ok
+        r.flush_log()
+        kept = r.captures
+        assert [c.payload for c in kept] == [None, None, None] and len(lines) == 3
+        for capture in kept:
+            one = httpx.get(f"{r.ui_url}api/captures/{capture.seq}").json()
+            assert json.loads(one["pretty"]) == json.loads(capture.body)
+        reason = json.loads(kept[-1].body)["recording"]["reason"]
+        assert reason[:40] in lines[-1]
+        logged = [json.loads(line) for line in log.read_text().splitlines()]
+        assert [rec["payload"] for rec in logged] == [json.loads(c.body) for c in kept]
+    with Receiver(log=log, ui=True, keep=False, resume=True) as again:
+        one = httpx.get(f"{again.ui_url}api/captures/2").json()
+        assert json.loads(one["pretty"])["recording"]["reason"] == reason
+
+
 def test_resume_shows_the_history_of_the_log(tmp_path: Path) -> None:
     log = tmp_path / "received.jsonl"
     with Receiver(log=log) as first:

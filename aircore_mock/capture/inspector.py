@@ -41,7 +41,7 @@ import orjson
 
 from ..model import recording_id
 from .endpoint import Reply
-from .store import Capture, CaptureStore
+from .store import CALLBACK_VERDICTS, Capture, CaptureStore, payload_of
 
 PREFIX = "/_aircore-mock/"
 """Where the page and its API live on a capture server run with `--ui`."""
@@ -83,9 +83,9 @@ def _text(body: bytes) -> str:
 
 
 def _pretty(capture: Capture) -> str | None:
-    if capture.payload is None and capture.verdict not in ("valid", "invalid"):
+    if capture.payload is None and capture.verdict not in CALLBACK_VERDICTS:
         return None
-    return orjson.dumps(capture.payload, option=orjson.OPT_INDENT_2).decode()
+    return orjson.dumps(payload_of(capture), option=orjson.OPT_INDENT_2).decode()
 
 
 def curl_line(capture: Capture, url: str) -> str:

@@ -36,8 +36,9 @@ class Receiver:
     its latency (`forward_timeout` bounds each). Only the HTTP server forwards, not `app`.
 
     `ui` serves the inspector page at `ui_url` (loopback only; every capture is kept, as the
-    page shows them all); `resume` first reads back the captures `log` holds, so that the
-    history survives a restart.
+    page shows them all: with `keep=False`, kept for the page alone, without their parsed
+    `payload`, which the page parses again from the body when it shows one); `resume` first
+    reads back the captures `log` holds, so that the history survives a restart.
     """
 
     def __init__(
@@ -77,7 +78,9 @@ class Receiver:
         self.max_body = max_body
         self.on_capture = on_capture
         self._log = None if log is None else JsonlLog(log, Capture.to_json)
-        self.store = CaptureStore(strict=strict, keep=keep or ui, on_capture=self._captured)
+        self.store = CaptureStore(
+            strict=strict, keep=keep or ui, keep_payloads=keep, on_capture=self._captured
+        )
         """The state: every capture, the counts, each recording's progress."""
         rules = CaptureRules(self.store, path=self.path, status=status, max_body=max_body)
         if forward_to is not None:
