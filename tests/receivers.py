@@ -89,7 +89,39 @@ WARNING_DEFECTS: dict[str, str] = {
     "rejects-new-event-types": "test_forward_compatible",
 }
 
+# What a receiver keeps of a recording, wrong after some delivery orders only: each must fail
+# `converges` (given the receiver's state) and nothing else (issue 19, item 6).
+STATE_DEFECTS: dict[str, str] = {
+    # "the latest callback wins": an upload before its stop leaves the recording "stopped"
+    "state-moves-backwards": "out of order",
+    # a delivery counter in the row: a retry of a callback it already had counts twice
+    "counts-deliveries": "duplicate",
+}
+
 _INTEGER_FIELDS = ("startTime", "elapsedTime")
+
+
+def receiver_state(app: Starlette) -> Any:
+    """`state(recording_url)` of a `make_receiver` app: its row, as plain data, or None."""
+
+    def state(recording_url: str) -> Any:
+        row = app.state.store.get(recording_url)
+        if row is None:
+            return None
+        return {**row, "events": sorted(row["events"])}
+
+    return state
+
+
+def receiver_probe(app: Starlette) -> Any:
+    """A probe of a `make_receiver` app: the row holds every callback and the furthest stage."""
+
+    def probe(recording_url: str, callbacks: list[dict[str, Any]]) -> None:
+        row = app.state.store[recording_url]
+        assert row["events"] == {c["event"] for c in callbacks}, row["events"]
+        assert row["rank"] == RANK[callbacks[-1]["event"]], f"stage {row['rank']}"
+
+    return probe
 
 
 def _types_wrong(payload: dict[str, Any], recording: dict[str, Any]) -> str | None:
@@ -272,9 +304,12 @@ def make_receiver(defect: str | None = None, delay: float = 1.0, ok: int = 204) 
         if row is None:
             row = store[url] = {"events": set(), "rank": -1, "elapsed": 0}
         row["events"].add(event)
+        if defect == "counts-deliveries":
+            row["deliveries"] = row.get("deliveries", 0) + 1
         if event == "recording-stopped":
             row["reason"] = recording.get("reason")
-        if RANK[event] >= row["rank"]:  # never move a recording's state backwards
+        # never move a recording's state backwards (unless that is the planted defect)
+        if RANK[event] >= row["rank"] or defect == "state-moves-backwards":
             row["rank"] = RANK[event]
             row["elapsed"] = recording.get("elapsedTime", 0)
         return accepted()

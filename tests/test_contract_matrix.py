@@ -11,13 +11,24 @@ import pytest
 from aircore_mock import check_receiver
 
 from .raw_receivers import WIRE_CORRECT, WIRE_DEFECTS, raw_receiver, verdicts
-from .receivers import DEFECTS, MORE_DEFECTS, WARNING_DEFECTS, make_receiver
+from .receivers import (
+    DEFECTS,
+    MORE_DEFECTS,
+    STATE_DEFECTS,
+    WARNING_DEFECTS,
+    make_receiver,
+    receiver_probe,
+    receiver_state,
+)
 
 
-def _verdicts(defect: str | None, **options: object) -> tuple[set[str], set[str]]:
-    report = check_receiver(
-        make_receiver(defect, delay=5), path="/aircore", seed=1, budget=2, **options
-    )
+def _verdicts(
+    defect: str | None, with_state: bool = False, **options: object
+) -> tuple[set[str], set[str]]:
+    app = make_receiver(defect, delay=5)
+    if with_state:
+        options.update(state=receiver_state(app), probe=receiver_probe(app))
+    report = check_receiver(app, path="/aircore", seed=1, budget=2, **options)
     by_clause = report.by_clause()
     if defect != "slow":  # the rest is skipped once the receiver proves slow
         assert "skipped" not in by_clause.values(), [r.reason for r in report.results]
@@ -31,7 +42,36 @@ def _clause(test_name: str) -> str:
 
 
 def test_a_correct_receiver_passes_every_clause() -> None:
-    assert _verdicts(None, concurrency=8) == (set(), set())
+    # its probe and state given: the probe and converges run too, over every delivery order
+    assert _verdicts(None, with_state=True, concurrency=8) == (set(), set())
+
+
+@pytest.mark.parametrize("defect", sorted(STATE_DEFECTS))
+def test_a_state_that_depends_on_the_order_fails_converges(defect: str) -> None:
+    app = make_receiver(defect)
+    report = check_receiver(
+        app, path="/aircore", seed=1, only=["converges"], state=receiver_state(app)
+    )
+    (result,) = report.results
+    assert result.verdict == "failed"
+    # one failure per lifecycle shape that shows it, each shrunk to its shortest order: three
+    # deliveries out of order, or four with one duplicate
+    failure = result.failures[0]
+    assert STATE_DEFECTS[defect] in failure.sent
+    assert len(failure.sequence) == (3 if defect == "state-moves-backwards" else 4)
+    assert failure.body == failure.sequence[-1]
+    assert "the state after the same callbacks once in order" in failure.expected
+    # everything else about such a receiver is right
+    assert _verdicts(defect, concurrency=8) == (set(), set())
+
+
+def test_the_probe_runs_after_every_delivery_order() -> None:
+    app = make_receiver("state-moves-backwards")
+    report = check_receiver(app, path="/aircore", seed=1, only=["probe"], probe=receiver_probe(app))
+    (result,) = report.results
+    assert result.verdict == "failed"
+    assert all("in order)" not in f.sent for f in result.failures)
+    assert any("(out of order)" in f.sent for f in result.failures)
 
 
 @pytest.mark.parametrize("defect", sorted(DEFECTS))

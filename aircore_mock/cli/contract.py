@@ -62,10 +62,11 @@ class _CheckCommand(click.Command):
     """`check`, whose help lists the clauses from the contract itself."""
 
     def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        from ..contract import CLAUSES
+        from ..contract import CLAUSES, CONVERGES, USER_CLAUSES
 
         with formatter.section("Clauses (in the order they run)"):
-            formatter.write_dl([(c.name, c.title) for c in CLAUSES.values()])
+            rows = [(c.name, c.title) for c in CLAUSES.values()]
+            formatter.write_dl([*rows, (CONVERGES, USER_CLAUSES[CONVERGES] + ": --state-url")])
         super().format_epilog(ctx, formatter)
 
 
@@ -92,6 +93,13 @@ class _CheckCommand(click.Command):
     show_default=True,
     help="Requests concurrent-deliveries has in flight at once.",
 )
+@click.option(
+    "--state-url",
+    metavar="URL",
+    help="Where the receiver tells its state of a recording, as JSON: a URL with {id} (the "
+    "recording id) or {url} (its URL, encoded), e.g. http://localhost:8000/recordings/{id}; "
+    "404 means no such recording. Adds the converges clause. --header goes with it too.",
+)
 @options.max_time("Cap the whole run: what is not checked by then is reported as not checked.")
 @options.seed
 @options.header()
@@ -105,6 +113,7 @@ def check(
     budget: float,
     concurrency: int,
     burst: int,
+    state_url: str | None,
     max_time: float | None,
     seed: int | None,
     headers: tuple[str, ...],
@@ -117,15 +126,22 @@ def check(
     \b
       aircore-mock check --target http://localhost:8000/aircore
       aircore-mock check --target $URL --only idempotent-duplicates --budget 2
+      aircore-mock check --target $URL --state-url 'http://localhost:8000/recordings/{id}'
 
     Exit codes: 0 every clause passed (warnings allowed), 1 a clause failed (or the run was
     interrupted), 2 usage error or the receiver cannot be reached: no clause can be judged
     then (`send` exits 1 instead, with each delivery's result). Interrupted (Ctrl-C, SIGTERM)
     or out of --max-time, it still prints what it checked, and which checks were skipped.
     """
-    from ..contract import preflight
+    from ..contract import preflight, state_from_url
     from ..reporting import json_report, text
+    from ..sending import parse_headers
 
+    state = None
+    if state_url is not None:
+        state = state_from_url(
+            state_url, headers=parse_headers(headers), timeout=budget, verify=not insecure
+        )
     progress = Progress() if sys.stderr.isatty() else None
     session = _session(
         target,
@@ -137,6 +153,7 @@ def check(
         burst=burst,
         max_time=max_time,
         progress=progress,
+        state=state,
     )
     session.select(only, skip)  # usage errors before anything is sent (or printed)
     report_seed(seed, session.seed)

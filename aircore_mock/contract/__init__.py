@@ -3,17 +3,29 @@ everything Aircore can send it, clause by clause, sent through the same engine a
 
 from __future__ import annotations
 
-from .clauses import CLAUSES, HEADER_VARIANTS, PROBE, Clause, check_clause_names, clause_names
+from .clauses import (
+    CLAUSES,
+    CONVERGES,
+    HEADER_VARIANTS,
+    PROBE,
+    USER_CLAUSES,
+    Clause,
+    check_clause_names,
+    clause_names,
+)
 from .fuzzing import DEFAULT_EXAMPLES, FuzzReport, fuzz_receiver, fuzz_target
 from .preflight import preflight
 from .results import AircoreContractWarning, ClauseResult, ContractReport, Failure, curl
 from .session import ContractSession, StateProbe, check_receiver
+from .state import RecordingState, StateError, state_from_url
 
 __all__ = [
     "CLAUSES",
+    "CONVERGES",
     "DEFAULT_EXAMPLES",
     "HEADER_VARIANTS",
     "PROBE",
+    "USER_CLAUSES",
     "AircoreContractWarning",
     "Clause",
     "ClauseResult",
@@ -21,6 +33,8 @@ __all__ = [
     "ContractSession",
     "Failure",
     "FuzzReport",
+    "RecordingState",
+    "StateError",
     "StateProbe",
     "check_clause_names",
     "check_receiver",
@@ -29,4 +43,5 @@ __all__ = [
     "fuzz_receiver",
     "fuzz_target",
     "preflight",
+    "state_from_url",
 ]

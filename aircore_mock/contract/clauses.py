@@ -733,11 +733,19 @@ CLAUSES: dict[str, Clause] = {
     )
 }
 PROBE = "probe"
+CONVERGES = "converges"
+USER_CLAUSES = {
+    PROBE: "your probe passes after each lifecycle, delivered in every order, with duplicates"
+    " and redeliveries (needs a probe)",
+    CONVERGES: "the recording's state after its callbacks in any order, with duplicates and"
+    " redeliveries, is the state after them once in order (needs the receiver's state)",
+}
+"""Clauses that run only with something of the user's: a probe, the receiver's state."""
 
 
-def clause_names(with_probe: bool = True) -> list[str]:
-    """Every clause name, in the order they run (the probe last)."""
-    return [*CLAUSES, PROBE] if with_probe else list(CLAUSES)
+def clause_names(with_probe: bool = True, with_state: bool = True) -> list[str]:
+    """Every clause name, in the order they run (the probe and converges last)."""
+    return [*CLAUSES] + [PROBE] * with_probe + [CONVERGES] * with_state
 
 
 def check_clause_names(names: Iterable[str]) -> None:

@@ -85,6 +85,9 @@ class Failure:
     """The header variant the request went with."""
     profile: str | None = None
     """The client wire profile the request was written in (speaks-http), if any."""
+    sequence: tuple[bytes, ...] = ()
+    """Deliveries that reproduce it together, in order (probe and converges: a lifecycle
+    delivered in some order); `body` is then the last of them."""
 
     def explain(self, url: str, headers: Mapping[str, str] | None = None) -> str:
         """Several lines for a human, with a curl command that sends the same request."""
@@ -98,11 +101,15 @@ class Failure:
             if chosen is not None:
                 flags = curl_flags(chosen)
                 sent += f" [profile {chosen.name}: as {chosen.client} writes it]"
+        lines = [curl(url, self.body, sent_headers, flags)]
+        if self.sequence:
+            lines = [
+                f"{n}. {curl(url, body, sent_headers, flags)}"
+                for n, body in enumerate(self.sequence, 1)
+            ]
+        shown = "\n          ".join(lines)
         text = (
-            f"sent:     {sent}\n"
-            f"          {curl(url, self.body, sent_headers, flags)}\n"
-            f"got:      {self.got}\n"
-            f"expected: {self.expected}"
+            f"sent:     {sent}\n          {shown}\ngot:      {self.got}\nexpected: {self.expected}"
         )
         if self.app_error:
             trace = self.app_error.replace("\n", "\n          ")
@@ -129,7 +136,7 @@ class ClauseResult:
     def to_json(self) -> dict[str, Any]:
         """The result as JSON-ready data (bodies as text)."""
 
-        def failure(f: Failure) -> dict[str, str]:
+        def failure(f: Failure) -> dict[str, Any]:
             return {
                 "sent": f.sent,
                 "got": f.got,
@@ -137,6 +144,11 @@ class ClauseResult:
                 "body": f.body.decode("utf-8", "replace"),
                 "app_error": f.app_error,
                 "headers": dict(f.headers or {}),
+                **(
+                    {"sequence": [b.decode("utf-8", "replace") for b in f.sequence]}
+                    if f.sequence
+                    else {}
+                ),
             }
 
         return {

@@ -20,6 +20,7 @@ from ..seeds import new_seed
 from ..sending import Sender, check_url, close_or_warn, target_kind
 from .clauses import (
     CLAUSES,
+    CONVERGES,
     HEADER_VARIANTS,
     PROBE,
     RUN_ALONE,
@@ -37,13 +38,41 @@ from .clauses import (
     with_header_variants,
 )
 from .clauses import _callback as _send_of
-from .results import ClauseResult, ContractReport, Failure
+from .orders import Order, in_order, orders, shrink
+from .results import ClauseResult, ContractReport, Failure, dumps
+from .state import RecordingState, StateError, read_settled, rebased
 
 StateProbe = Callable[..., Any]
 """`probe(recording_url, callbacks)`, or `probe(recording_url)`: raise AssertionError to fail."""
 
 BURST = 8
 """Requests concurrent-deliveries has in flight at once, by default."""
+ORDERED_OUTCOMES = ("uploaded", "upload-failed", "in-progress")
+"""Outcomes whose lifecycle the probe and converges deliver in every order (one of each
+shape); the others go in order."""
+SHRINK_TRIES = 24
+"""Delivery orders `converges` tries at most while shrinking a difference."""
+_USER = (PROBE, CONVERGES)
+
+
+@dataclass(frozen=True)
+class _Variant:
+    """One lifecycle delivered in one order, to a recording of its own (probe, converges)."""
+
+    outcome: str
+    order: Order
+    url: str
+    callbacks: list[Any]
+    """The lifecycle's callbacks in Aircore's order (what a probe is given)."""
+    sends: list[Post]
+    """What goes, in delivery order."""
+
+    def what(self) -> str:
+        events = [c["event"] for c in self.callbacks]
+        return (
+            f"the {self.outcome} lifecycle of recording {recording_id(self.url)}, delivered "
+            + self.order.describe(events)
+        )
 
 
 @dataclass(slots=True)
@@ -86,6 +115,7 @@ class ContractSession:
         seed: int = 0,
         headers: Mapping[str, str] | None = None,
         probe: StateProbe | None = None,
+        state: RecordingState | None = None,
         verify: bool = True,
         stop_signals: Sequence[int] = (signal.SIGINT,),
         concurrency: int = 1,
@@ -121,6 +151,8 @@ class ContractSession:
         self.seed = seed
         self.headers = dict(headers or {})
         self.probe = probe
+        self.state = state
+        """`state(recording_url)`: the receiver's state of a recording (converges)."""
         self.slow: str | None = None
         self._slow_answer: tuple[Post, Result] | None = None
         """Why the receiver proved slow (then further clauses are skipped)."""
@@ -240,7 +272,7 @@ class ContractSession:
 
     def cases(self, clause: str) -> Sequence[str]:
         """The cases a clause is split into (none: one result for the whole clause)."""
-        if clause == PROBE:
+        if clause in _USER:
             return ()
         return self._clause(clause).cases()
 
@@ -322,6 +354,8 @@ class ContractSession:
         """Post one clause (or one case of it) and judge every answer."""
         if clause == PROBE:
             return self._run_probe()
+        if clause == CONVERGES:
+            return self._run_converges()
         spec = self._clause(clause)
         if case is not None and case not in spec.cases():
             raise UsageError(f"clause {clause!r} has no case {case!r}")
@@ -422,37 +456,150 @@ class ContractSession:
             return f"skipped: the receiver proved slow ({self.slow})"
         return None
 
-    def _run_probe(self) -> ClauseResult:
-        result = ClauseResult(PROBE, None, "passed", "")
-        if self.probe is None:
-            result.verdict, result.reason = "skipped", "skipped: no probe given"
-            return result
-        skipped = self._skip_reason(PROBE)
-        if skipped is not None:
-            result.verdict, result.reason = "skipped", skipped
-            return result
-        takes_callbacks = _arity(self.probe) >= 2
+    def _variants(self, clause: str, outcome: str, order: Order, attempt: int = 0) -> _Variant:
+        """An outcome's lifecycle delivered in `order`, moved to a recording of its own (one
+        per `attempt` too: a shrink may try an order already delivered)."""
+        base = [s.callback for s in lifecycle_sends(self.seed, outcome)]
+        salt = f"{clause}/{outcome}/{','.join(map(str, order.steps))}/{attempt}"
+        callbacks = [unique_recording(c, salt) for c in base]
+        url = callbacks[0]["recording"]["url"]
+        sends = [
+            Post(dumps(callbacks[i]), _send_of(callbacks[i]).what, url, callbacks[i], unit=salt)
+            for i in order.steps
+        ]
+        return _Variant(outcome, order, url, callbacks, with_header_variants(sends, salt))
+
+    def _plans(self, clause: str) -> dict[str, list[_Variant]]:
+        """Each outcome's lifecycle in order, and in every order of `orders()` for the
+        outcomes of each shape (`ORDERED_OUTCOMES`: the upload failures' lifecycles all have
+        the shape of `upload-failed`'s), in-order first."""
+        plans = {}
         for outcome in outcome_cases():
-            sends = lifecycle_sends(self.seed, outcome)
-            answers = self._post(sends)
-            result.requests += len(answers)
-            if len(answers) < len(sends) or not all(a.delivered for _, a in answers):
-                continue  # accepts-lifecycles reports those
-            url = sends[0].lifecycle
-            callbacks = [s.callback for s in sends]
+            count = len(lifecycle_sends(self.seed, outcome))
+            chosen = orders(count) if outcome in ORDERED_OUTCOMES else [in_order(count)]
+            plans[outcome] = [self._variants(clause, outcome, order) for order in chosen]
+        return plans
+
+    def _deliver(self, variants: Sequence[_Variant]) -> list[_Variant]:
+        """Post every variant (each in its order, variants at once); those delivered whole,
+        each request answered 2xx (what is not, accepts-lifecycles and the rest report)."""
+        sends = [s for v in variants for s in v.sends]
+        answered = {id(send): answer for send, answer in self._post(sends)}
+        return [
+            v
+            for v in variants
+            if all(id(s) in answered and answered[id(s)].delivered for s in v.sends)
+        ]
+
+    def _user_skip(self, clause: str, given: object, needs: str) -> ClauseResult | None:
+        if given is None:
+            return ClauseResult(clause, None, "skipped", f"skipped: no {needs} given")
+        skipped = self._skip_reason(clause)
+        if skipped is not None:
+            return ClauseResult(clause, None, "skipped", skipped)
+        return None
+
+    def _run_probe(self) -> ClauseResult:
+        """The probe after every outcome's lifecycle in every order (`orders`), each order on
+        a recording of its own; the probe gets the callbacks in Aircore's order."""
+        skipped = self._user_skip(PROBE, self.probe, "probe")
+        if skipped is not None:
+            return skipped
+        assert self.probe is not None
+        result = ClauseResult(PROBE, None, "passed", "")
+        takes_callbacks = _arity(self.probe) >= 2
+        variants = [v for vs in self._plans(PROBE).values() for v in vs]
+        result.requests = sum(len(v.sends) for v in variants)
+        for variant in self._deliver(variants):
+            url, callbacks = variant.url, variant.callbacks
             try:
                 self.probe(url, callbacks) if takes_callbacks else self.probe(url)
             except AssertionError as exc:
-                what = f"the {outcome} lifecycle of recording {recording_id(url)}"
                 result.failures.append(
                     Failure(
-                        what,
-                        sends[-1].body,
+                        variant.what(),
+                        variant.sends[-1].body,
                         f"the probe failed: {exc or 'AssertionError'}",
                         "the probe to pass",
+                        sequence=tuple(s.body for s in variant.sends),
                     )
                 )
         return _conclude(result)
+
+    def _run_converges(self) -> ClauseResult:
+        """Each outcome's lifecycle in order, then in every other order (each on a recording
+        of its own): the state after each must be the state after the in-order one (ids put
+        back), read again for a moment while it differs. A difference is shrunk to the
+        shortest order that still shows it."""
+        skipped = self._user_skip(CONVERGES, self.state, "state of the receiver")
+        if skipped is not None:
+            return skipped
+        result = ClauseResult(CONVERGES, None, "passed", "")
+        plans = self._plans(CONVERGES)
+        planned = [v for variants in plans.values() for v in variants]
+        result.requests = sum(len(v.sends) for v in planned)
+        delivered = {id(v) for v in self._deliver(planned)}
+        for variants in plans.values():
+            reference, *others = variants
+            if id(reference) not in delivered or self.interrupted:
+                continue  # accepts-lifecycles says why
+            try:
+                expected = read_settled(self.state, reference.url)  # type: ignore[arg-type]
+                differing = [
+                    (v, differs)
+                    for v in others
+                    if id(v) in delivered
+                    and (differs := self._differs(v, reference, expected)) is not None
+                ]
+            except StateError as exc:
+                result.failures.append(
+                    Failure(reference.what(), reference.sends[-1].body,
+                            f"the state could not be read: {exc}", "the recording's state")
+                )  # fmt: skip
+                continue
+            if differing:
+                failure = self._shrunk(differing[0], reference, expected)
+                if len(differing) > 1:
+                    note = f" [{len(differing)} of {len(others)} orders differ; the shortest found]"
+                    failure = replace(failure, sent=failure.sent + note)
+                result.failures.append(failure)
+        return _conclude(result)
+
+    def _differs(self, variant: _Variant, reference: _Variant, expected: Any) -> _Differs | None:
+        """None when the variant's state (rebased) is the reference's, else that state."""
+        now = read_settled(self.state, variant.url, expected, reference.url)  # type: ignore[arg-type]
+        seen = rebased(now, variant.url, reference.url)
+        return None if seen == expected else _Differs(seen)
+
+    def _shrunk(
+        self, found: tuple[_Variant, _Differs], reference: _Variant, expected: Any
+    ) -> Failure:
+        """The failure of the shortest order (from the one `found`) whose state still
+        differs from `expected`, with that state."""
+        last = {found[0].order: found}
+        tries = [0]
+
+        def still_fails(order: Order) -> bool:
+            if self._skip_reason(CONVERGES) is not None:
+                return False  # out of time, or Ctrl-C: what was found so far is reported
+            tries[0] += 1
+            candidate = self._variants(CONVERGES, reference.outcome, order, tries[0])
+            if not self._deliver([candidate]):
+                return False
+            differs = self._differs(candidate, reference, expected)
+            if differs is not None:
+                last[order] = (candidate, differs)
+            return differs is not None
+
+        order = shrink(found[0].order, len(reference.callbacks), still_fails, SHRINK_TRIES)
+        smallest, seen = last[order]
+        return Failure(
+            smallest.what(),
+            smallest.sends[-1].body,
+            f"state {_short(seen.state)}",
+            f"the state after the same callbacks once in order: {_short(expected)}",
+            sequence=tuple(s.body for s in smallest.sends),
+        )
 
     def select(self, only: Sequence[str] = (), skip: Sequence[str] = ()) -> list[str]:
         """The clauses `run_all` would run, or a usage error saying why none or which not."""
@@ -462,7 +609,12 @@ class ContractSession:
                 "the probe clause needs a probe: a Python function (pytest's "
                 "aircore_probe fixture, or check_receiver(probe=...))"
             )
-        names = clause_names(with_probe=self.probe is not None)
+        if self.state is None and CONVERGES in only:
+            raise UsageError(
+                "the converges clause needs the receiver's state: --state-url URL (with {id}), "
+                "pytest's aircore_state fixture, or check_receiver(state=...)"
+            )
+        names = clause_names(with_probe=self.probe is not None, with_state=self.state is not None)
         chosen = [n for n in names if (not only or n in only) and n not in skip]
         if not chosen:
             raise UsageError("no clause left to run (--only/--skip exclude them all)")
@@ -483,14 +635,14 @@ class ContractSession:
         # receiver is found in the first wave, and the rest of the batch is skipped.
         wire = [p for p in pairs if p[0] == WIRE]
         pairs_left = [p for p in pairs if p[0] != WIRE]
-        batch = [p for p in pairs_left if p[0] != PROBE and p not in RUN_ALONE]
+        batch = [p for p in pairs_left if p[0] not in _USER and p not in RUN_ALONE]
         first: list[tuple[str, str | None]] = []
-        last = [p for p in pairs_left if p[0] == PROBE or p in RUN_ALONE]
+        last = [p for p in pairs_left if p[0] in _USER or p in RUN_ALONE]
         if self.concurrency == 1:
-            first, batch = [p for p in pairs_left if p not in RUN_ALONE and p[0] != PROBE], []
-            last = [p for p in pairs_left if p in RUN_ALONE or p[0] == PROBE]
+            first, batch = [p for p in pairs_left if p not in RUN_ALONE and p[0] not in _USER], []
+            last = [p for p in pairs_left if p in RUN_ALONE or p[0] in _USER]
         self._lifecycles_first = ("redeliveries", "later") in pairs
-        alone = [p for p in last if p[0] != PROBE] if self.concurrency > 1 else []
+        alone = [p for p in last if p[0] not in _USER] if self.concurrency > 1 else []
         last = [p for p in last if p not in alone]
         wired: list[ClauseResult] = []
 
@@ -598,6 +750,22 @@ class ContractSession:
         return results
 
 
+@dataclass(frozen=True)
+class _Differs:
+    """A state that differs from the reference's (None too: the receiver forgot it)."""
+
+    state: Any
+
+
+def _short(state: Any) -> str:
+    """A state in one line, cut to 300 characters."""
+    try:
+        text = dumps(state, sort_keys=True).decode()
+    except (TypeError, ValueError):
+        text = repr(state)
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
 def _served_wsgi(app: Any) -> Any:
     """A WSGI app as an ASGI app for a real server: the body comes whole (chunked or not), so
     the environ says so (`wsgi.input_terminated`, as gunicorn and werkzeug's server say)."""
@@ -701,6 +869,7 @@ def check_receiver(
     headers: Mapping[str, str] | None = None,
     path: str = "/",
     probe: StateProbe | None = None,
+    state: RecordingState | None = None,
     verify: bool = True,
     concurrency: int = 1,
     burst: int = BURST,
@@ -712,7 +881,10 @@ def check_receiver(
     exits 2 with) instead of failing every clause.
     `seed=None` picks one (the report carries it, so the run can be repeated). With
     `concurrency` above 1 independent requests and clauses go at once; `max_time` bounds
-    the whole run (what is left is reported as not checked).
+    the whole run (what is left is reported as not checked). `probe(recording_url,
+    callbacks)` runs after each lifecycle in every delivery order; `state(recording_url)`
+    (the receiver's state of a recording, as plain data; `state_from_url` reads it over
+    HTTP) adds the `converges` clause.
     """
     session = ContractSession(
         target,
@@ -721,6 +893,7 @@ def check_receiver(
         seed=new_seed() if seed is None else seed,
         headers=headers,
         probe=probe,
+        state=state,
         verify=verify,
         concurrency=concurrency,
         burst=burst,

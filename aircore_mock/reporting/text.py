@@ -194,6 +194,8 @@ def clause_failure(result: Any, session: ContractSession) -> str:
     tail = f"\n\n... and {more} more" if more else ""
     if result.clause == "probe":
         headline = f"the probe failed for {len(result.failures)} lifecycle(s)"
+    elif result.clause == "converges":
+        headline = f"the state differed for {len(result.failures)} lifecycle(s)"
     else:
         headline = f"{len(result.failures)} of {result.requests} answer(s) were wrong"
     where = ""

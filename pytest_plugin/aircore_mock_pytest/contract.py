@@ -21,8 +21,10 @@ class AircoreReceiverContract:
             def receiver(self):
                 return create_app()
 
-    Override `aircore_probe` to check side effects after each lifecycle, and
-    `aircore_headers` to send e.g. an Authorization header. Set `aircore_fuzz_examples` to
+    Override `aircore_probe` to check side effects after each lifecycle (in every delivery
+    order), `aircore_state` to have the contract compare your receiver's state after any
+    order with the state after the in-order one (`converges`), and `aircore_headers` to send
+    e.g. an Authorization header. Set `aircore_fuzz_examples` to
     add `test_fuzz`, a longer property-based search (what `aircore-mock fuzz` runs).
     """
 
@@ -54,6 +56,7 @@ class AircoreReceiverContract:
         request: pytest.FixtureRequest,
         aircore_seed: int,
         aircore_probe: Any,
+        aircore_state: Any,
         aircore_headers: dict[str, str],
         _aircore_slow_receivers: dict[str, str],
     ) -> Any:
@@ -69,6 +72,7 @@ class AircoreReceiverContract:
             seed=aircore_seed,
             headers=aircore_headers,
             probe=aircore_probe,
+            state=aircore_state,
             concurrency=self.aircore_concurrency,
             burst=self.aircore_burst,
         )
@@ -92,10 +96,10 @@ class AircoreReceiverContract:
         `test_<clause>` and parametrized by its cases: the clauses are listed once, in the
         contract. A subclass that defines a `test_<clause>` itself keeps its own."""
         super().__init_subclass__(**kwargs)
-        from aircore_mock.contract import CLAUSES, PROBE
+        from aircore_mock.contract import CLAUSES, USER_CLAUSES
 
         titles = {name: clause.title for name, clause in CLAUSES.items()}
-        titles[PROBE] = "Your aircore_probe passes after each delivered lifecycle."
+        titles.update(USER_CLAUSES)
         for name, title in titles.items():
             method = "test_" + name.replace("-", "_")
             if hasattr(cls, method):

@@ -301,6 +301,17 @@ def aircore_probe() -> Any:
     return None
 
 
+@pytest.fixture
+def aircore_state() -> Any:
+    """Override to give the contract your receiver's state of a recording (`converges`).
+
+    Return `state(recording_url)`: what your receiver holds about that recording, as plain
+    data (dicts, lists, strings, numbers), or None when it knows nothing of it. The default,
+    None, skips the converges test.
+    """
+    return None
+
+
 @pytest.fixture(scope="session")
 def _aircore_slow_receivers() -> dict[str, str]:
     # Contract classes whose receiver proved slow: later tests of the class skip at once.
