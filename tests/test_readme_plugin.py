@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -79,6 +80,39 @@ def test_the_readme_contract_class_and_probe_run_as_written(tmp_path: Path) -> N
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert re.search(r"\b2 passed\b", done.stdout), done.stdout
+
+
+def test_the_readme_state_fixture_and_state_url_run_as_written(tmp_path: Path) -> None:
+    (contract,) = [b for b in _blocks() if "(AircoreReceiverContract):" in b]
+    (state,) = [b for b in _blocks() if "def aircore_state(self, receiver)" in b]
+    (tmp_path / "myservice.py").write_text("from starlette_receiver import create_app  # noqa\n")
+    (tmp_path / "test_contract.py").write_text(contract + "\n" + state)
+    done = _pytest(tmp_path, "-p", "no:faker", "--rootdir", str(tmp_path), "-k", "converges")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.search(r"\b1 passed\b", done.stdout), done.stdout
+    # the command line, against the same example served on a port of its own
+    (command,) = re.findall(r"^(aircore-mock check .*?--state-url .*?)$", _shell(), re.S | re.M)
+    sys.path[:0] = [str(p) for p in EXAMPLES]
+    from starlette_receiver import create_app
+
+    from aircore_mock import AppServer
+
+    with AppServer(create_app(), path="/aircore/callbacks") as server:
+        base = server.url.rsplit("/aircore/", 1)[0]
+        line = command.replace("\\\n", " ").replace("http://localhost:8000", base)
+        done = subprocess.run(
+            [*shlex.split(line)[:1], *shlex.split(line)[1:], "--only", "converges"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"},
+        )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "converges" in done.stdout and "passed" in done.stdout
+
+
+def _shell() -> str:
+    return "\n".join(re.findall(r"^```sh\n(.*?)^```$", README.read_text(), re.S | re.M))
 
 
 def test_the_readme_hypothesis_example_runs_as_written(tmp_path: Path) -> None:

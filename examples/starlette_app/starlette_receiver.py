@@ -31,6 +31,16 @@ def create_app(db_path: str = ":memory:") -> Starlette:
         request.app.state.db.apply(callback)
         return Response(status_code=204)
 
+    async def recording(request: Request) -> Response:
+        # What the app knows of one recording (`check --state-url` compares it across
+        # delivery orders): ?url=<the recording URL>
+        row = request.app.state.db.get(request.query_params.get("url", ""))
+        return JSONResponse(row) if row is not None else JSONResponse({"error": "unknown"}, 404)
+
     return Starlette(
-        routes=[Route("/aircore/callbacks", callbacks, methods=["POST"])], lifespan=lifespan
+        routes=[
+            Route("/aircore/callbacks", callbacks, methods=["POST"]),
+            Route("/aircore/recordings", recording),
+        ],
+        lifespan=lifespan,
     )

@@ -28,3 +28,10 @@ class TestStarletteReceiver(AircoreReceiverContract):
                 assert row["failure_reason"] == last["recording"]["reason"]
 
         return probe
+
+    @pytest.fixture
+    def aircore_state(self, receiver: Any) -> Any:
+        def state(recording_url: str) -> dict[str, Any] | None:
+            return receiver.state.db.get(recording_url)  # its row (a dict), or None
+
+        return state
