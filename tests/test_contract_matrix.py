@@ -5,6 +5,7 @@ and pytester tests keep to exit codes and output."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -212,3 +213,25 @@ def test_the_report_counts_its_deliveries_over_the_runs_own_time() -> None:
     data = report.to_json()["deliveries"]
     assert data["total"] > 0 and data["elapsed_s"] > 0
     assert data["throughput_per_s"] == pytest.approx(data["total"] / data["elapsed_s"], rel=0.05)
+
+
+def test_requests_a_slow_receiver_got_are_all_in_the_count() -> None:
+    # In-process, a request reaches the app the moment it is sent: every one the app got is
+    # in the report, answered too late or abandoned in flight once the receiver proved slow
+    # (issue 20: the count said 1 where the receiver had got 17).
+    app = make_receiver("slow", delay=3)
+    arrivals = [0]
+
+    async def counting(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        arrivals[0] += scope["type"] == "http"
+        await app(scope, receive, send)
+
+    report = check_receiver(
+        counting, path="/aircore", seed=1, budget=0.5, concurrency=8, skip=["speaks-http"]
+    )
+    outcomes = report.deliveries.outcomes
+    assert report.abandoned >= 1 and outcomes["timeout"] >= 1
+    # (the one more: the reachability check before the run posts `{}` to an app)
+    assert arrivals[0] == outcomes["timeout"] + report.abandoned + 1
+    assert report.deliveries.total == sum(outcomes.values())
+    assert report.to_json()["abandoned_in_flight"] == report.abandoned

@@ -175,6 +175,10 @@ class ContractReport:
     """Stopped by Ctrl-C: the clauses after it were not run."""
     timed_out: bool = False
     """The run's time limit came first: what was left was not checked."""
+    abandoned: int = 0
+    """Requests abandoned in flight when the run stopped waiting (a receiver that proved
+    slow, Ctrl-C, the time limit): the receiver may have got them; `deliveries` counts them
+    as not-sent."""
 
     @property
     def ok(self) -> bool:
@@ -194,6 +198,7 @@ class ContractReport:
             "ok": self.ok,
             "interrupted": self.interrupted,
             "timed_out": self.timed_out,
+            "abandoned_in_flight": self.abandoned,
             "clauses": self.by_clause(),
             "results": [r.to_json() for r in self.results],
             "deliveries": self.deliveries.summary(),

@@ -15,9 +15,10 @@ from typing import Any
 
 from ..errors import InputError, UsageError
 from ..model import recording_id
-from ..results import Report, Result
+from ..results import DeliveryOutcome, Report, Result
 from ..seeds import new_seed
 from ..sending import Sender, check_url, close_or_warn, target_kind
+from ..sending.engine import IN_FLIGHT
 from .clauses import (
     CLAUSES,
     CONVERGES,
@@ -161,6 +162,10 @@ class ContractSession:
         self.verify = verify
         self.deliveries = Report()
         """Every request made so far, counted by outcome, event and status."""
+        self.abandoned = 0
+        self._counting = threading.Lock()
+        """Requests abandoned in flight (the run stopped waiting on a slow receiver, or on
+        Ctrl-C, or at its time limit): the receiver may have got them."""
         self.interrupted = False
         """Ctrl-C stopped a clause: the rest are skipped."""
         self._lifecycles_first = False
@@ -226,6 +231,7 @@ class ContractSession:
             for send, answer in zip(sends, answers, strict=False):
                 result.requests += 1
                 self._done += 1
+                self._count(_wire_result(send, answer, self.budget))
                 if answer.status is not None:
                     self.statuses[answer.status] += 1
                 expected = None
@@ -307,11 +313,13 @@ class ContractSession:
         self._planned += len(sends)
 
         def judge(result: Result) -> None:  # runs on the sender's loop, as each answer comes
+            # Every request gets its result in the run's count, those abandoned in flight
+            # (the receiver may have got them) and those never sent included.
+            self._count(result)
             if self.slow is not None and self._slow_answer is not None:
                 return  # what comes after the slow answer is that slowness again: ignored
             send = sends[result.index]
             if result.outcome != "not-sent":
-                self.deliveries.add(result, keep=False)
                 self._done += 1
                 if self.progress is not None:
                     self.progress(self._done, self._planned)
@@ -337,6 +345,13 @@ class ContractSession:
                 timer.cancel()
             self._planned -= len(sends) - len(answered)
         return sorted(answered, key=lambda pair: pair[1].index)
+
+    def _count(self, result: Result) -> None:
+        # From the sender's loop and from speaks-http's threads at once: one at a time.
+        with self._counting:
+            self.deliveries.add(result, keep=False)
+            if result.outcome == "not-sent" and result.error == IN_FLIGHT:
+                self.abandoned += 1
 
     def _time_up(self) -> None:
         self.timed_out = True
@@ -705,6 +720,7 @@ class ContractSession:
             self.deliveries,
             interrupted=self.interrupted,
             timed_out=self.timed_out,
+            abandoned=self.abandoned,
         )
 
     def _run_batch(
@@ -764,6 +780,18 @@ def _short(state: Any) -> str:
     except (TypeError, ValueError):
         text = repr(state)
     return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _wire_result(send: Post, answer: Any, budget: float) -> Result:
+    """A speaks-http answer as a delivery's result, for the run's count."""
+    if answer.status is not None:
+        outcome = DeliveryOutcome.of_status(answer.status)
+    elif answer.latency_ms >= budget * 1000:
+        outcome = DeliveryOutcome.TIMEOUT
+    else:
+        outcome = DeliveryOutcome.ERROR
+    return Result(0, send.callback, send.lifecycle, None, 1, answer.status, answer.latency_ms,
+                  outcome, error=answer.problem)  # fmt: skip
 
 
 def _served_wsgi(app: Any) -> Any:

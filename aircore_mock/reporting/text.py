@@ -166,6 +166,11 @@ def contract(report: ContractReport, session: ContractSession, style: Style = pl
             f"time limit reached ({session.max_time:g} s): {len(unchecked)} check(s) not"
             " checked" + (f": {', '.join(unchecked)}" if unchecked else "")
         )
+    if report.abandoned:
+        lines.append(
+            f"{report.abandoned} request(s) were abandoned in flight when the run stopped"
+            " waiting: the receiver may have got them"
+        )
     hint = session.hint()
     if hint:
         lines.append(f"hint: {hint}")

@@ -145,6 +145,10 @@ def _job_or_stub(index: int, delivery: Any) -> Job:
         return Job(index, delivery, None, getattr(delivery, "quirk", None), None, b"")
 
 
+IN_FLIGHT = "interrupted while waiting for the answer"
+"""A not-sent result's error for a request abandoned in flight: the receiver may have got it."""
+
+
 def not_sent(job: Job, why: str = "stopped before it was sent") -> Result:
     """The result of a delivery that was never attempted."""
     return job.result(0, None, 0.0, DeliveryOutcome.NOT_SENT, error=why)
@@ -502,7 +506,7 @@ class Engine:
         finally:  # whatever happened while the lanes ended, each delivery gets its result
             for i, job in enumerate(self._in_hand):
                 if job is not None:
-                    self._emit(not_sent(job, "interrupted while waiting for the answer"))
+                    self._emit(not_sent(job, IN_FLIGHT))
                     self._in_hand[i] = None
             for lane in self._lanes:
                 while lane.jobs:
