@@ -20,6 +20,7 @@ WIRE_DEFECTS = (
     "needs-user-agent",
     "unframed-keepalive",
     "content-length-too-large",
+    "bad-status-line",
 )
 # Correct, however unusual: no clause may fail.
 WIRE_CORRECT = ("http10-close", "close-always")
@@ -89,6 +90,10 @@ def _handler(defect: str | None) -> type[socketserver.StreamRequestHandler]:
                 return not close
             if defect == "content-length-too-large" and status == 204 and not close:
                 self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nok")
+                return not close
+            if defect == "bad-status-line" and status == 204 and not close:
+                # a hand-built status line without the space before the reason phrase
+                self.wfile.write(b"HTTP/1.1 204No Content\r\n\r\n")
                 return not close
             if defect == "close-always":
                 close = True
