@@ -235,3 +235,32 @@ def test_requests_a_slow_receiver_got_are_all_in_the_count() -> None:
     assert arrivals[0] == outcomes["timeout"] + report.abandoned + 1
     assert report.deliveries.total == sum(outcomes.values())
     assert report.to_json()["abandoned_in_flight"] == report.abandoned
+
+
+def test_a_report_read_back_from_json_renders_as_the_run_did() -> None:
+    # Results stand alone (issue 19, item 9): the text comes from the report, and a report
+    # read back from `check --format json` gives the same text, binary bodies and the hint
+    # included.
+    import json
+
+    from aircore_mock.contract import ContractReport, FuzzReport, fuzz_target
+    from aircore_mock.reporting import text
+
+    report = check_receiver(
+        make_receiver("crash-on-non-json"), path="/aircore", seed=1, concurrency=8,
+        headers={"Authorization": "Bearer k"}, only=["handles-malformed-input", "answers-in-time"],
+    )  # fmt: skip
+    assert not report.ok
+    back = ContractReport.from_json(json.loads(json.dumps(report.to_json())))
+    assert text.contract(back) == text.contract(report)
+    assert any(b"\xff" in f.body for r in back.results for f in r.failures)  # bytes kept
+    assert "Authorization: Bearer k" in "\n".join(text.contract(back))
+    # a hint: every answer the same wrong status
+    lost = check_receiver(make_receiver(), path="/elsewhere", seed=1, only=["answers-in-time"])
+    assert lost.hint and text.contract(ContractReport.from_json(lost.to_json())) == text.contract(
+        lost
+    )
+    fuzzed = fuzz_target(make_receiver("divides-by-elapsed"), path="/aircore", examples=60)
+    assert fuzzed.failures
+    again = FuzzReport.from_json(json.loads(json.dumps(fuzzed.to_json())))
+    assert text.fuzz(again) == text.fuzz(fuzzed)

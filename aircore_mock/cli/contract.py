@@ -170,7 +170,7 @@ def check(
     if output_format == "json":
         click.echo(json.dumps(json_report.contract(report), indent=2))
     else:
-        echo_lines(text.contract(report, session, style()))
+        echo_lines(text.contract(report, style()))
     sys.exit(EXIT_OK if report.ok else EXIT_FAILED)
 
 
@@ -235,5 +235,5 @@ def fuzz(
     if output_format == "json":
         click.echo(json.dumps(report.to_json(), indent=2))
     else:
-        echo_lines(text.fuzz(report, session, style()))
+        echo_lines(text.fuzz(report, style()))
     sys.exit(EXIT_OK if report.ok else EXIT_FAILED)

@@ -36,6 +36,9 @@ class FuzzReport:
     elapsed_s: float = 0.0
     interrupted: bool = False
     timed_out: bool = False
+    headers: dict[str, str] = field(default_factory=dict)
+    """The run's own headers (`--header`), which every curl line carries."""
+    max_time: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -51,19 +54,30 @@ class FuzzReport:
             "elapsed_s": round(self.elapsed_s, 3),
             "interrupted": self.interrupted,
             "timed_out": self.timed_out,
+            "headers": dict(self.headers),
+            "max_time": self.max_time,
             "failures": [
-                {
-                    "clause": clause,
-                    "sent": f.sent,
-                    "got": f.got,
-                    "expected": f.expected,
-                    "body": f.body.decode("utf-8", "replace"),
-                    "headers": dict(f.headers or {}),
-                    "app_error": f.app_error,
-                }
+                {"clause": clause, **f.to_json()}
                 for clause, f in zip(self.clauses, self.failures, strict=True)
             ],
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FuzzReport:
+        """A report from its `to_json()` (`fuzz --format json`): it renders as the run's own."""
+        failures = data.get("failures") or ()
+        return cls(
+            str(data["target"]),
+            int(data["seed"]),
+            int(data.get("sent") or 0),
+            [Failure.from_json(f) for f in failures],
+            [str(f["clause"]) for f in failures],
+            float(data.get("elapsed_s") or 0.0),
+            bool(data.get("interrupted")),
+            bool(data.get("timed_out")),
+            dict(data.get("headers") or {}),
+            data.get("max_time"),
+        )
 
 
 def _status_key(status: int | None, outcome: str) -> str:
@@ -90,7 +104,7 @@ def fuzz_receiver(
     if max_time is not None and not max_time > 0:
         raise UsageError(f"max_time must be positive, got {max_time}")
     chosen = session.seed if seed is None else seed
-    report = FuzzReport(str(session.url), chosen)
+    report = FuzzReport(str(session.url), chosen, headers=dict(session.headers))
     details: dict[tuple[str, str], Failure] = {}
     count = [0]
 
@@ -106,7 +120,7 @@ def fuzz_receiver(
             body = dumps(callback)
         headers = HEADER_VARIANTS[zlib.crc32(probe.body) % len(HEADER_VARIANTS)]
         send = Post(body, probe.what, callback=callback, headers=headers)
-        answers = session._post([send], width=1)
+        answers = session.post([send], width=1)
         if not answers or session.interrupted:
             # Not sent, or a signal came meanwhile: stopped (Ctrl-C, SIGTERM or out of
             # time). Ends the search at once (a KeyboardInterrupt is the one exception
@@ -137,6 +151,7 @@ def fuzz_receiver(
     report.sent = count[0]
     report.interrupted = session.interrupted
     report.timed_out = session.timed_out
+    report.max_time = session.max_time
     for failure in found:
         detail = details.get(failure.key)
         if detail is None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import shlex
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -89,6 +91,36 @@ class Failure:
     """Deliveries that reproduce it together, in order (probe and converges: a lifecycle
     delivered in some order); `body` is then the last of them."""
 
+    def to_json(self) -> dict[str, Any]:
+        """The failure as JSON-ready data; `from_json` gives it back whole, bodies byte for
+        byte (text as `body`, other bytes as `body_base64`)."""
+        out: dict[str, Any] = {
+            "sent": self.sent,
+            "got": self.got,
+            "expected": self.expected,
+            **_bytes_json("body", self.body),
+            "app_error": self.app_error,
+            "headers": dict(self.headers or {}),
+            "profile": self.profile,
+        }
+        if self.sequence:
+            out["sequence"] = [_bytes_json("body", b) for b in self.sequence]
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Failure:
+        """A failure from its `to_json()`."""
+        return cls(
+            str(data["sent"]),
+            _bytes_from(data, "body"),
+            str(data["got"]),
+            str(data["expected"]),
+            data.get("app_error"),
+            dict(data.get("headers") or {}),
+            data.get("profile"),
+            tuple(_bytes_from(b, "body") for b in data.get("sequence") or ()),
+        )
+
     def explain(self, url: str, headers: Mapping[str, str] | None = None) -> str:
         """Several lines for a human, with a curl command that sends the same request."""
         sent_headers = {**(headers or {}), **(self.headers or {})}
@@ -134,32 +166,29 @@ class ClauseResult:
         return f"{self.clause}[{self.case}]" if self.case else self.clause
 
     def to_json(self) -> dict[str, Any]:
-        """The result as JSON-ready data (bodies as text)."""
-
-        def failure(f: Failure) -> dict[str, Any]:
-            return {
-                "sent": f.sent,
-                "got": f.got,
-                "expected": f.expected,
-                "body": f.body.decode("utf-8", "replace"),
-                "app_error": f.app_error,
-                "headers": dict(f.headers or {}),
-                **(
-                    {"sequence": [b.decode("utf-8", "replace") for b in f.sequence]}
-                    if f.sequence
-                    else {}
-                ),
-            }
-
+        """The result as JSON-ready data (`from_json` gives it back)."""
         return {
             "clause": self.clause,
             "case": self.case,
             "verdict": self.verdict,
             "reason": self.reason,
             "requests": self.requests,
-            "failures": [failure(f) for f in self.failures],
-            "warnings": [failure(f) for f in self.warnings],
+            "failures": [f.to_json() for f in self.failures],
+            "warnings": [f.to_json() for f in self.warnings],
         }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ClauseResult:
+        """A clause's result from its `to_json()`."""
+        return cls(
+            str(data["clause"]),
+            data.get("case"),
+            data["verdict"],
+            str(data["reason"]),
+            [Failure.from_json(f) for f in data.get("failures") or ()],
+            [Failure.from_json(f) for f in data.get("warnings") or ()],
+            int(data.get("requests") or 0),
+        )
 
 
 @dataclass
@@ -179,6 +208,13 @@ class ContractReport:
     """Requests abandoned in flight when the run stopped waiting (a receiver that proved
     slow, Ctrl-C, the time limit): the receiver may have got them; `deliveries` counts them
     as not-sent."""
+    headers: dict[str, str] = field(default_factory=dict)
+    """The run's own headers (`--header`), which every curl line carries."""
+    in_process: bool = False
+    """The target was an app in this process: `target` is a placeholder URL for curl lines."""
+    max_time: float | None = None
+    hint: str | None = None
+    """A likely cause when every answer said the same wrong thing (e.g. a wrong path)."""
 
     @property
     def ok(self) -> bool:
@@ -199,10 +235,40 @@ class ContractReport:
             "interrupted": self.interrupted,
             "timed_out": self.timed_out,
             "abandoned_in_flight": self.abandoned,
+            "headers": dict(self.headers),
+            "in_process": self.in_process,
+            "max_time": self.max_time,
+            "hint": self.hint,
             "clauses": self.by_clause(),
             "results": [r.to_json() for r in self.results],
             "deliveries": self.deliveries.summary(),
         }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ContractReport:
+        """A report from its `to_json()` (`check --format json`): it renders as the run's
+        own did. The deliveries come back as counts (their latencies stay in the JSON)."""
+        tally = data.get("deliveries") or {}
+        deliveries = Report(
+            total=int(tally.get("total") or 0),
+            outcomes=Counter(tally.get("outcomes") or {}),
+            events=Counter(tally.get("events") or {}),
+            statuses=Counter({int(k): v for k, v in (tally.get("statuses") or {}).items()}),
+            elapsed_s=float(tally.get("elapsed_s") or 0.0),
+        )
+        return cls(
+            str(data["target"]),
+            int(data["seed"]),
+            [ClauseResult.from_json(r) for r in data.get("results") or ()],
+            deliveries,
+            interrupted=bool(data.get("interrupted")),
+            timed_out=bool(data.get("timed_out")),
+            abandoned=int(data.get("abandoned_in_flight") or 0),
+            headers=dict(data.get("headers") or {}),
+            in_process=bool(data.get("in_process")),
+            max_time=data.get("max_time"),
+            hint=data.get("hint"),
+        )
 
     def by_clause(self) -> dict[str, Verdict]:
         """The worst verdict per clause across its cases."""
@@ -213,6 +279,19 @@ class ContractReport:
             if current is None or rank[result.verdict] > rank[current]:
                 out[result.clause] = result.verdict
         return out
+
+
+def _bytes_json(key: str, body: bytes) -> dict[str, str]:
+    try:
+        return {key: body.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {f"{key}_base64": base64.b64encode(body).decode("ascii")}
+
+
+def _bytes_from(data: Mapping[str, Any], key: str) -> bytes:
+    if f"{key}_base64" in data:
+        return base64.b64decode(data[f"{key}_base64"])
+    return str(data.get(key, "")).encode("utf-8")
 
 
 def curl(

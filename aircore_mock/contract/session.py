@@ -286,9 +286,11 @@ class ContractSession:
         check_clause_names([name])
         return CLAUSES[name]
 
-    def _post(self, sends: Iterable[Post], width: int | None = None) -> list[tuple[Post, Result]]:
-        """Post (each unit in order, `width` lanes at once); stop at the first answer that
-        proves the receiver slow, or at the deadline."""
+    def post(self, sends: Iterable[Post], width: int | None = None) -> list[tuple[Post, Result]]:
+        """Post requests through the engine (each unit in order, `width` lanes at once, each
+        request under the budget) and return the answered ones with their results, in send
+        order; stop at the first answer that proves the receiver slow, at the run's deadline
+        (`max_time`) or on Ctrl-C (then `interrupted`). Every request is in `deliveries`."""
         sends = list(sends)
         width = self.concurrency if width is None else width
         lanes = _lanes(sends, width)
@@ -380,7 +382,7 @@ class ContractSession:
         if clause == WIRE:
             return self._run_wire([case])[0]
         sends = self.sends(clause, case)
-        return self._judge(spec, case, sends, self._post(sends))
+        return self._judge(spec, case, sends, self.post(sends))
 
     def _judge(
         self,
@@ -434,7 +436,7 @@ class ContractSession:
             sent[0] += 1
             callback = unique_recording(callback, f"shrink/{case}/{sent[0]}")
             send = replace(_send_of(callback), headers=headers)
-            answers = self._post([send], width=1)
+            answers = self.post([send], width=1)
             if not answers:
                 return False
             judged = judge(spec.expect, answers[0][1], self.budget)
@@ -499,7 +501,7 @@ class ContractSession:
         """Post every variant (each in its order, variants at once); those delivered whole,
         each request answered 2xx (what is not, accepts-lifecycles and the rest report)."""
         sends = [s for v in variants for s in v.sends]
-        answered = {id(send): answer for send, answer in self._post(sends)}
+        answered = {id(send): answer for send, answer in self.post(sends)}
         return [
             v
             for v in variants
@@ -721,6 +723,10 @@ class ContractSession:
             interrupted=self.interrupted,
             timed_out=self.timed_out,
             abandoned=self.abandoned,
+            headers=dict(self.headers),
+            in_process=self.kind != "url",
+            max_time=self.max_time,
+            hint=self.hint(),
         )
 
     def _run_batch(
@@ -747,7 +753,7 @@ class ContractSession:
         owner = [key for key, sends in planned for _ in sends]
         answered: dict[tuple[str, str | None], list[tuple[Post, Result]]] = {}
         by_id = {id(s): key for s, key in zip(everything, owner, strict=True)}
-        for send, answer in self._post(everything):
+        for send, answer in self.post(everything):
             answered.setdefault(by_id[id(send)], []).append((send, answer))
         slow = self._slow_answer if self.slow is not None else None
         for key, sends in planned:

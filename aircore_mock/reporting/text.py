@@ -6,16 +6,16 @@ caller wants it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..contract import ContractReport, ContractSession
 from ..errors import ValidationError
 from ..model import recording_id
 from ..results import Report, Result
 
 if TYPE_CHECKING:  # types only: the plugin imports this module, and must stay light
     from ..capture import CaptureSummary
+    from ..contract import ClauseResult, ContractReport, FuzzReport
     from ..fake import FakeSummary
     from ..generation import ScenarioRow
     from ..load import LoadSummary
@@ -136,8 +136,9 @@ _VERDICT_COLOURS = {"passed": "green", "warned": "yellow", "failed": "red", "ski
 MAX_DETAILS = 5
 
 
-def contract(report: ContractReport, session: ContractSession, style: Style = plain) -> list[str]:
-    """The table (clause, verdict, reason), the details of each failure, counts and a hint."""
+def contract(report: ContractReport, style: Style = plain) -> list[str]:
+    """The table (clause, verdict, reason), the details of each failure, counts and a hint:
+    from the report alone (one read back from JSON renders the same)."""
     lines = []
     width = max(len(r.name) for r in report.results)
     for result in report.results:
@@ -149,7 +150,8 @@ def contract(report: ContractReport, session: ContractSession, style: Style = pl
             continue
         lines.append(f"\n{result.name} ({result.verdict}):")
         for failure in shown[:MAX_DETAILS]:
-            lines.append("  " + failure.explain(session.url, session.headers).replace("\n", "\n  "))
+            explained = failure.explain(report.target, report.headers)
+            lines.append("  " + explained.replace("\n", "\n  "))
         if len(shown) > MAX_DETAILS:
             lines.append(f"  ... and {len(shown) - MAX_DETAILS} more")
     verdicts = report.by_clause()
@@ -163,7 +165,7 @@ def contract(report: ContractReport, session: ContractSession, style: Style = pl
     if report.timed_out:
         unchecked = [r.name for r in report.results if r.reason.startswith("not checked")]
         lines.append(
-            f"time limit reached ({session.max_time:g} s): {len(unchecked)} check(s) not"
+            f"time limit reached ({report.max_time or 0:g} s): {len(unchecked)} check(s) not"
             " checked" + (f": {', '.join(unchecked)}" if unchecked else "")
         )
     if report.abandoned:
@@ -171,9 +173,8 @@ def contract(report: ContractReport, session: ContractSession, style: Style = pl
             f"{report.abandoned} request(s) were abandoned in flight when the run stopped"
             " waiting: the receiver may have got them"
         )
-    hint = session.hint()
-    if hint:
-        lines.append(f"hint: {hint}")
+    if report.hint:
+        lines.append(f"hint: {report.hint}")
     return lines
 
 
@@ -191,10 +192,18 @@ def interrupted_line(report: ContractReport) -> str:
     )
 
 
-def clause_failure(result: Any, session: ContractSession) -> str:
-    """A failed clause for pytest: headline, how to reproduce, the first few failures."""
+def clause_failure(
+    result: ClauseResult,
+    url: str,
+    headers: Mapping[str, str],
+    seed: int,
+    in_process: bool = False,
+    hint: str | None = None,
+) -> str:
+    """A failed clause for pytest: headline, how to reproduce, the first few failures (curl
+    lines to `url` with `headers`)."""
     shown = result.failures[:MAX_DETAILS]
-    details = "\n\n".join(f.explain(session.url, session.headers) for f in shown)
+    details = "\n\n".join(f.explain(url, headers) for f in shown)
     more = len(result.failures) - len(shown)
     tail = f"\n\n... and {more} more" if more else ""
     if result.clause == "probe":
@@ -204,20 +213,19 @@ def clause_failure(result: Any, session: ContractSession) -> str:
     else:
         headline = f"{len(result.failures)} of {result.requests} answer(s) were wrong"
     where = ""
-    if session.kind != "url":
-        where = f"(the curl lines use {session.url}: point them at where your app runs)\n"
-    hint = session.hint()
+    if in_process:
+        where = f"(the curl lines use {url}: point them at where your app runs)\n"
     return (
         f"{result.name}: {headline}\n"
-        f"{where}(reproduce with --aircore-seed {session.seed})"
+        f"{where}(reproduce with --aircore-seed {seed})"
         + (f"\nhint: {hint}" if hint else "")
         + f"\n\n{details}{tail}"
     )
 
 
-def clause_warning(result: Any, session: ContractSession) -> str:
+def clause_warning(result: ClauseResult, url: str, headers: Mapping[str, str]) -> str:
     """A warned clause for pytest: the reason, then each doubtful answer."""
-    details = "\n\n".join(w.explain(session.url, session.headers) for w in result.warnings)
+    details = "\n\n".join(w.explain(url, headers) for w in result.warnings)
     return f"{result.name}: {result.reason}\n{details}"
 
 
@@ -265,12 +273,13 @@ def load_summary(summary: LoadSummary) -> list[str]:
     return lines
 
 
-def fuzz(report: Any, session: ContractSession, style: Style = plain) -> list[str]:
-    """A fuzz run: the smallest request of each distinct failure, then a summary."""
+def fuzz(report: FuzzReport, style: Style = plain) -> list[str]:
+    """A fuzz run: the smallest request of each distinct failure, then a summary (from the
+    report alone)."""
     lines = []
     for clause, failure in zip(report.clauses, report.failures, strict=True):
         lines.append(style(f"{clause}: {failure.got}", fg="red"))
-        lines.append("  " + failure.explain(session.url, session.headers).replace("\n", "\n  "))
+        lines.append("  " + failure.explain(report.target, report.headers).replace("\n", "\n  "))
     verdict = "no failure" if not report.failures else f"{len(report.failures)} distinct failure(s)"
     lines.append(
         f"{report.sent} request(s) in {report.elapsed_s:.1f} s, seed {report.seed}: {verdict}"
@@ -279,7 +288,7 @@ def fuzz(report: Any, session: ContractSession, style: Style = plain) -> list[st
     if report.interrupted:
         lines.append("interrupted (Ctrl-C): the search stopped early")
     elif report.timed_out:
-        lines.append(f"time limit reached ({session.max_time:g} s): the search stopped early")
+        lines.append(f"time limit reached ({report.max_time or 0:g} s): the search stopped early")
     return lines
 
 

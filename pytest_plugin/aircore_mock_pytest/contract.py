@@ -120,7 +120,7 @@ class AircoreReceiverContract:
 
         report = fuzz_receiver(aircore_contract, examples=self.aircore_fuzz_examples)
         if report.failures:
-            pytest.fail("\n".join(text.fuzz(report, aircore_contract)), pytrace=False)
+            pytest.fail("\n".join(text.fuzz(report)), pytrace=False)
 
 
 def _clause_test(clause: str, with_cases: bool) -> Any:
@@ -150,7 +150,16 @@ def _verify(session: Any, clause: str, case: str | None = None) -> None:
     if result.verdict == "skipped":
         pytest.skip(result.reason)
     if result.verdict == "warned":
-        warnings.warn(AircoreContractWarning(text.clause_warning(result, session)), stacklevel=2)
+        warning = text.clause_warning(result, session.url, session.headers)
+        warnings.warn(AircoreContractWarning(warning), stacklevel=2)
         return
     if result.verdict == "failed":
-        pytest.fail(text.clause_failure(result, session), pytrace=False)
+        failure = text.clause_failure(
+            result,
+            session.url,
+            session.headers,
+            session.seed,
+            in_process=session.kind != "url",
+            hint=session.hint(),
+        )
+        pytest.fail(failure, pytrace=False)
