@@ -1,10 +1,28 @@
-"""Fast draws from a seeded `random.Random` (the Faker instance's): same seed, same values."""
+"""Draws from a seeded `random.Random` (the generator's, which its Faker instance shares):
+fast picks, and every Aircore and AWS value, defined once here for both the Faker provider
+(which passes its instance's random) and the generator (which calls these directly, with no
+provider between). Same seed, same values.
+
+Nothing here imports Faker, so generating callbacks does not pay for loading it.
+"""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from random import Random
 from typing import TypeVar
+
+from .facts import (
+    AWS_REGIONS,
+    BAD_REGIONS,
+    DNS_SUFFIXES,
+    REGION_CODES,
+    UploadFailure,
+    failure,
+    failure_for_region,
+    partition_of,
+)
 
 T = TypeVar("T")
 
@@ -17,3 +35,214 @@ def pick(random: Random, items: Sequence[T]) -> T:
 def between(random: Random, low: int, high: int) -> int:
     """An int in [low, high), like `random.randrange`, about three times faster."""
     return low + int(random.random() * (high - low))
+
+
+# Aircore's recording servers run in the commercial partition (its docs show eu-central-1);
+# customers' buckets may live in any partition.
+SERVER_REGIONS: tuple[str, ...] = tuple(r.code for r in AWS_REGIONS if r.partition == "aws")
+
+# Words customers plausibly put in bucket names and file name prefixes.
+BUCKET_WORDS = (
+    "acme",
+    "globex",
+    "initech",
+    "umbrella",
+    "hooli",
+    "stark",
+    "wayne",
+    "wonka",
+    "tyrell",
+    "cyberdyne",
+    "aperture",
+    "soylent",
+    "vandelay",
+    "oscorp",
+    "pied-piper",
+    "dunder",
+)
+BUCKET_PURPOSES = (
+    "recordings",
+    "call-recordings",
+    "audio",
+    "media",
+    "voice-archive",
+    "podcasts",
+    "meetings",
+    "aircore",
+    "rec",
+    "prod-recordings",
+    "staging-audio",
+)
+FILENAME_PREFIXES = (
+    "record",
+    "recording",
+    "rec",
+    "call",
+    "meeting",
+    "session",
+    "room",
+    "episode",
+    "townhall",
+    "support-call",
+    "standup",
+)
+_HOUR, _MINUTE, _SECOND = 3_600_000, 60_000, 1_000
+# 2023-01-01 .. 2026-01-01 UTC: default start times are drawn from a fixed window, never
+# from the clock, so that a seed alone decides the output.
+EPOCH_WINDOW = (1_672_531_200_000, 1_767_225_600_000)
+# Failures caused by the region value itself; the catalogue's failure_for_region picks which.
+REGION_FAMILIES = frozenset({"bad-region", "invalid-region"})
+
+
+def s3_host(region: str) -> str:
+    """The S3 endpoint domain of a region's partition."""
+    return DNS_SUFFIXES[partition_of(region)]
+
+
+def start_time(random: Random) -> int:
+    """An epoch-millisecond start time inside a fixed window (2023 to 2025)."""
+    return between(random, *EPOCH_WINDOW)
+
+
+def instance_id(random: Random) -> str:
+    """An EC2 instance id: `i-` and 17 lowercase hex digits."""
+    return f"i-{random.getrandbits(68):017x}"
+
+
+def recording_id(random: Random, start_time: int) -> str:
+    """`<epoch ms>-<n>-<n>`, as in Aircore's examples; created just before the start."""
+    created = start_time - between(random, 20, 1500)
+    return f"{created}-{between(random, 0, 4)}-{between(random, 100_000, 1_000_000)}"
+
+
+def url_and_id(
+    random: Random, start_time: int, region: str | None = None, instance: str | None = None
+) -> tuple[str, str]:
+    """An internal recording URL in Aircore's shape (a `vandenberg-...` host, port 8080) and
+    the recording id it ends with (returned too, so nobody parses it back out of the URL)."""
+    region = region or pick(random, SERVER_REGIONS)
+    instance = instance or instance_id(random)
+    identifier = recording_id(random, start_time)
+    return (
+        f"http://vandenberg-{instance}-{region}.prod.airtime.com:8080/recording/{identifier}",
+        identifier,
+    )
+
+
+def s3_bucket(random: Random) -> str:
+    """A bucket name that follows S3's rules (3-63 chars, lowercase, digits, hyphens)."""
+    draw = random.random
+    name = (
+        f"{BUCKET_WORDS[int(draw() * len(BUCKET_WORDS))]}"
+        f"-{BUCKET_PURPOSES[int(draw() * len(BUCKET_PURPOSES))]}"
+    )
+    if draw() < 0.5:
+        name += f"-{random.getrandbits(16):04x}"
+    return name
+
+
+def upload_address(bucket: str, region: str, filename: str, recording_id: str) -> str:
+    """`https://<bucket>.s3[.<region>].amazonaws.com/<prefix>_<recording id>.m4a`."""
+    if region == "us-east-1":
+        # The legacy global endpoint, as in Aircore's documented example.
+        return f"https://{bucket}.s3.amazonaws.com/{filename}_{recording_id}.m4a"
+    return f"https://{bucket}.s3.{region}.{s3_host(region)}/{filename}_{recording_id}.m4a"
+
+
+def duration(random: Random) -> int:
+    """Milliseconds, shaped like real calls: mostly minutes, some seconds, a few hours."""
+    draw = random.random()
+    if draw < 0.15:
+        return between(random, 2 * _SECOND, _MINUTE)
+    if draw < 0.93:
+        return between(random, _MINUTE, 60 * _MINUTE)
+    return between(random, _HOUR, 5 * _HOUR)
+
+
+def upload_delay(random: Random, duration: int) -> int:
+    """Milliseconds from the stop to the upload callback: a few seconds, more for long files."""
+    # ~1.5 s of overhead, plus the upload of an AAC file of ~1 MB a minute.
+    return between(random, 800, 3_500) + duration // 400
+
+
+def aws_account_id(random: Random) -> str:
+    """A 12-digit AWS account id."""
+    return f"{between(random, 10**11, 10**12)}"
+
+
+def aws_access_key_id(random: Random) -> str:
+    """An IAM user access key id: `AKIA` and 16 upper-case letters and digits."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+    bits = random.getrandbits(80)
+    return "AKIA" + "".join(alphabet[(bits >> (5 * i)) & 31] for i in range(16))
+
+
+def kms_key_arn(random: Random, region: str, account_id: str) -> str:
+    """The ARN of a customer-managed KMS key."""
+    key = f"{random.getrandbits(128):032x}"
+    key_id = f"{key[:8]}-{key[8:12]}-{key[12:16]}-{key[16:20]}-{key[20:]}"
+    return f"arn:{partition_of(region)}:kms:{region}:{account_id}:key/{key_id}"
+
+
+def wrong_region(random: Random, region: str) -> str:
+    """Another real region of the same partition: where the bucket really is."""
+    while True:
+        other = pick(random, REGION_CODES)
+        # Same partition, not merely the same DNS suffix: GovCloud shares the commercial
+        # suffix, yet S3 in one never names a region of the other.
+        if other != region and partition_of(other) == partition_of(region):
+            return other
+
+
+@functools.cache
+def mistakes(region: str, family: str) -> tuple[str, ...]:
+    """The values a customer who meant `region` could send that fail as `family`."""
+    values = (mistake.apply(region) for mistake in BAD_REGIONS)
+    return tuple(value for value in values if failure_for_region(value).family == family)
+
+
+@functools.cache
+def _fields(entry: UploadFailure) -> tuple[str, ...]:
+    # The template's fields, parsed once per entry (parsing costs more than the rest).
+    return tuple(sorted(entry.fields()))
+
+
+def _value(random: Random, name: str, bucket: str, region: str, account: list[str]) -> str:
+    if name == "bucket":
+        return bucket
+    if name == "region":
+        return region
+    if name == "expected_region":
+        return wrong_region(random, region if region in REGION_CODES else "us-east-1")
+    if not account:
+        account.append(aws_account_id(random))
+    if name == "account_id":
+        return account[0]
+    if name == "access_key_id":
+        return aws_access_key_id(random)
+    real = region if region in REGION_CODES else "us-east-1"
+    if name == "key_arn":
+        return kms_key_arn(random, real, account[0])
+    if name == "user_arn":
+        return f"arn:{partition_of(real)}:iam::{account[0]}:user/aircore-recorder"
+    raise KeyError(name)
+
+
+def upload_failure(
+    random: Random, family: str, bucket: str, region: str
+) -> tuple[UploadFailure, str]:
+    """A catalogued failure of `family` and the S3 client's message for this bucket/region.
+
+    Region failures derive the mistaken region from `region` (or use it as it is, when it
+    is not a real region), and the entry is the one the SDK raises for that value.
+    """
+    if family in REGION_FAMILIES:
+        bad = pick(random, mistakes(region, family)) if region in REGION_CODES else region
+        entry = failure_for_region(bad)
+        return entry, entry.render(bucket=bucket, bad_region=bad)
+    entry = failure(family)
+    account: list[str] = []
+    # Exactly the template's own fields, in a fixed order (the draws follow it): format
+    # directly, without `render`'s checks of names that cannot be wrong here.
+    values = {name: _value(random, name, bucket, region, account) for name in _fields(entry)}
+    return entry, entry.template.format(**values)

@@ -23,9 +23,8 @@ from ..model import (
     uploaded,
 )
 from ..seeds import new_seed
-from . import draws
-from ._draw import between, pick
-from .draws import FILENAME_PREFIXES
+from . import _draw
+from ._draw import FILENAME_PREFIXES, between, pick
 from .facts import REGION_CODES, UploadFailure, failure_families
 from .pins import check_pins
 from .scenarios import Fault, Ordered, Outcome, Scenario, as_is, outcome_named, resolve
@@ -84,20 +83,20 @@ class _Drawn(NamedTuple):
     failure_reason: str | None = None
 
 
-def _draw(
+def _draw_recording(
     random: Random, outcome: Outcome, pins: _Pins, start: int | None, reasons: tuple[str, ...]
 ) -> _Drawn:
     """One recording, each value drawn straight from `random` unless pinned. The order of the
     draws is part of the output: same seed, same bytes."""
     if start is None:
-        start = draws.start_time(random)
+        start = _draw.start_time(random)
     if pins.url is not None:
         url = pins.url
         identifier = recording_id(url)
     else:
-        url, identifier = draws.url_and_id(random, start, pins.server_region)
+        url, identifier = _draw.url_and_id(random, start, pins.server_region)
     region = pins.region if pins.region is not None else pick(random, REGION_CODES)
-    bucket = pins.bucket or draws.s3_bucket(random)
+    bucket = pins.bucket or _draw.s3_bucket(random)
     filename = pins.filename or pick(random, FILENAME_PREFIXES)
     upload = outcome.upload
     if upload == "mixed":
@@ -106,13 +105,13 @@ def _draw(
     if upload != "none":
         duration = pins.elapsed_time
         if duration is None:
-            duration = draws.duration(random)
-    delay = draws.upload_delay(random, duration or 0)
+            duration = _draw.duration(random)
+    delay = _draw.upload_delay(random, duration or 0)
     if duration is None:
         return _Drawn(url, identifier, start, None, None, region, bucket, filename, delay)
     reason = pins.stop_reason or outcome.stop_reason or pick(random, reasons)
     if upload == "ok":
-        address = pins.address or draws.upload_address(bucket, region, filename, identifier)
+        address = pins.address or _draw.upload_address(bucket, region, filename, identifier)
         return _Drawn(
             url, identifier, start, duration, reason, region, bucket, filename, delay, address
         )
@@ -120,7 +119,7 @@ def _draw(
     if family is None:
         # A region that does not exist can only fail as a bad region.
         family = pick(random, _FAMILIES) if region in REGION_CODES else "bad-region"
-    entry, message = draws.upload_failure(random, family, bucket, region)
+    entry, message = _draw.upload_failure(random, family, bucket, region)
     return _Drawn(
         url,
         identifier,
@@ -236,7 +235,9 @@ class Generator:
         check_pins(pins)
         chosen = outcome_named(outcome)
         chosen.check(pins)
-        drawn = _draw(self._random, chosen, _Pins(**pins), start_time, lifecycle().stop_reasons)
+        drawn = _draw_recording(
+            self._random, chosen, _Pins(**pins), start_time, lifecycle().stop_reasons
+        )
         return _recording(drawn)
 
     def lifecycles(
@@ -263,7 +264,7 @@ class Generator:
         burst = scenario.burst
         start = pins.start_time
         for _ in itertools.repeat(None) if count is None else range(count):
-            drawn = _draw(random, outcome, pins, start, reasons)
+            drawn = _draw_recording(random, outcome, pins, start, reasons)
             # Resumed only once the recording's faults have drawn: their draws come first.
             yield drawn
             if burst:
