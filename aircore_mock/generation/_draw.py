@@ -111,8 +111,10 @@ def instance_id(random: Random) -> str:
 
 def recording_id(random: Random, start_time: int) -> str:
     """`<epoch ms>-<n>-<n>`, as in Aircore's examples; created just before the start."""
-    created = start_time - between(random, 20, 1500)
-    return f"{created}-{between(random, 0, 4)}-{between(random, 100_000, 1_000_000)}"
+    # between() written out (the same draws): this runs once per recording generated.
+    draw = random.random
+    created = start_time - 20 - int(draw() * 1480)
+    return f"{created}-{int(draw() * 4)}-{100_000 + int(draw() * 900_000)}"
 
 
 def url_and_id(
@@ -120,8 +122,9 @@ def url_and_id(
 ) -> tuple[str, str]:
     """An internal recording URL in Aircore's shape (a `vandenberg-...` host, port 8080) and
     the recording id it ends with (returned too, so nobody parses it back out of the URL)."""
-    region = region or pick(random, SERVER_REGIONS)
-    instance = instance or instance_id(random)
+    # pick() and instance_id() written out: this runs once per recording generated.
+    region = region or SERVER_REGIONS[int(random.random() * len(SERVER_REGIONS))]
+    instance = instance or f"i-{random.getrandbits(68):017x}"
     identifier = recording_id(random, start_time)
     return (
         f"http://vandenberg-{instance}-{region}.prod.airtime.com:8080/recording/{identifier}",
@@ -141,12 +144,17 @@ def s3_bucket(random: Random) -> str:
     return name
 
 
+# The S3 host of each region after the bucket name, e.g. `s3.eu-west-1.amazonaws.com`; us-east-1
+# has the legacy global endpoint, as in Aircore's documented example.
+_S3_HOSTS = {code: f"s3.{code}.{s3_host(code)}" for code in REGION_CODES} | {
+    "us-east-1": "s3.amazonaws.com"
+}
+
+
 def upload_address(bucket: str, region: str, filename: str, recording_id: str) -> str:
     """`https://<bucket>.s3[.<region>].amazonaws.com/<prefix>_<recording id>.m4a`."""
-    if region == "us-east-1":
-        # The legacy global endpoint, as in Aircore's documented example.
-        return f"https://{bucket}.s3.amazonaws.com/{filename}_{recording_id}.m4a"
-    return f"https://{bucket}.s3.{region}.{s3_host(region)}/{filename}_{recording_id}.m4a"
+    host = _S3_HOSTS.get(region) or f"s3.{region}.{s3_host(region)}"
+    return f"https://{bucket}.{host}/{filename}_{recording_id}.m4a"
 
 
 def duration(random: Random) -> int:
