@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from operator import itemgetter
 from random import Random
@@ -41,14 +41,6 @@ _new = tuple.__new__
 # A burst merges its recordings' callbacks by time in batches of recordings, growing from
 # the first (so the first deliveries come quickly) to the largest (the sort is then cheap).
 _FIRST_BATCH, _LARGEST_BATCH = 16, 1024
-
-
-def _delivery(pending: tuple[Any, int, int]) -> Delivery:
-    """A pending delivery of a burst: built now if only its recording was kept."""
-    item, which, offset = pending
-    if which < 0:
-        return item  # type: ignore[no-any-return]
-    return _new(Delivery, (_callback(item, which), item.url, offset, None))
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,31 +166,44 @@ def _recording(drawn: _Drawn) -> Recording:
     )
 
 
-def _callback(drawn: _Drawn, which: int) -> Callback:
-    """The recording's callback number `which` (started, stopped, then the upload's), as
-    `Recording.callbacks()` makes it, straight from the values drawn."""
-    url, _, start, duration, reason, region, _, _, delay, address, _, failure_reason = drawn
-    if which == 0:
-        return started(url, start)
-    assert duration is not None and reason is not None
-    stopped_at = start + duration
-    if which == 1:
-        return stopped(url, start, duration, reason, timestamp=stopped_at)
+# The callbacks of a recording, built from the values drawn as `Recording.callbacks()` builds
+# them; one function each, so that a burst can keep a callback unbuilt until it goes out.
+
+
+def _started(drawn: _Drawn) -> Callback:
+    return started(drawn[0], drawn[2])
+
+
+def _stopped(drawn: _Drawn) -> Callback:
+    url, _, start, duration, reason = drawn[:5]
+    return stopped(url, start, duration, reason, timestamp=start + duration)
+
+
+def _upload(drawn: _Drawn) -> Callback:
+    url, _, start, duration, _, region, _, _, delay, address, _, failure_reason = drawn
+    at = start + duration + delay
     if address is not None:
-        return uploaded(url, start, duration, address, region, timestamp=stopped_at + delay)
-    assert failure_reason is not None
-    return upload_failed(url, start, duration, failure_reason, timestamp=stopped_at + delay)
+        return uploaded(url, start, duration, address, region, timestamp=at)
+    return upload_failed(url, start, duration, failure_reason, timestamp=at)
 
 
-def _offsets(drawn: _Drawn, first: int) -> tuple[int, ...]:
-    """When each callback of the recording drawn goes, in ms from `first`: at its timestamp."""
+_Build = Callable[[_Drawn], Callback]
+
+
+def _sends(drawn: _Drawn, first: int) -> list[tuple[_Drawn, _Build, int]]:
+    """What the recording drawn sends, in its order: (the recording, the builder of the
+    callback, when it goes in ms from `first`, which is the callback's own timestamp)."""
     start = drawn.start_time - first
     if drawn.duration is None:
-        return (start,)
+        return [(drawn, _started, start)]
     stopped_at = start + drawn.duration
     if drawn.address is None and drawn.failure_reason is None:
-        return (start, stopped_at)
-    return (start, stopped_at, stopped_at + drawn.upload_delay)
+        return [(drawn, _started, start), (drawn, _stopped, stopped_at)]
+    return [
+        (drawn, _started, start),
+        (drawn, _stopped, stopped_at),
+        (drawn, _upload, stopped_at + drawn.upload_delay),
+    ]
 
 
 # --- the generator ----------------------------------------------------------------------
@@ -328,8 +333,8 @@ class Generator:
                 yield from self._faulty(drawn, faults, first)
                 continue
             url = drawn.url
-            for which, offset in enumerate(_offsets(drawn, first)):
-                yield _new(Delivery, (_callback(drawn, which), url, offset, None))
+            for _, build, offset in _sends(drawn, first):
+                yield _new(Delivery, (build(drawn), url, offset, None))
 
     def _merged(
         self, recordings: Iterator[_Drawn], faults: tuple[Fault, ...]
@@ -343,7 +348,7 @@ class Generator:
         # goes out: a burst keeps thousands of recordings open, and their built callbacks
         # (dicts of dicts) would make the working set outgrow the CPU's caches.
         first: int | None = None
-        pending: list[tuple[Any, int, int]] = []
+        pending: list[tuple[Any, _Build | None, int]] = []
         batch, made = _FIRST_BATCH, 0
         for drawn in recordings:
             if first is None:
@@ -351,22 +356,23 @@ class Generator:
             if made == batch:
                 pending.sort(key=_OFFSET)
                 due = bisect.bisect_left(pending, drawn.start_time - first, key=_OFFSET)
-                yield from map(_delivery, pending[:due])
+                for item, build, offset in pending[:due]:
+                    # an unbuilt callback, or a delivery a fault has already built
+                    yield _new(Delivery, (build(item), item[0], offset, None)) if build else item
                 del pending[:due]
                 batch, made = min(2 * batch, _LARGEST_BATCH), 0
             if faults:
-                pending += [(d, -1, d.offset_ms) for d in self._faulty(drawn, faults, first)]
+                pending += [(d, None, d.offset_ms) for d in self._faulty(drawn, faults, first)]
             else:
-                pending += [(drawn, which, at) for which, at in enumerate(_offsets(drawn, first))]
+                pending += _sends(drawn, first)
             made += 1
         pending.sort(key=_OFFSET)
-        yield from map(_delivery, pending)
+        for item, build, offset in pending:
+            yield _new(Delivery, (build(item), item[0], offset, None)) if build else item
 
     def _faulty(self, drawn: _Drawn, faults: tuple[Fault, ...], first: int) -> list[Delivery]:
         """One recording's deliveries after its faults, in its own send order."""
-        ordered: Ordered = [
-            (_callback(drawn, which), None) for which in range(len(_offsets(drawn, first)))
-        ]
+        ordered: Ordered = [(build(drawn), None) for _, build, _ in _sends(drawn, first)]
         for fault in faults:
             ordered = fault.apply(ordered, self._random)
         # Each callback goes at its own time, or right after the one before it when a
