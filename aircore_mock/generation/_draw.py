@@ -18,6 +18,7 @@ from .facts import (
     BAD_REGIONS,
     DNS_SUFFIXES,
     REGION_CODES,
+    UPLOAD_FAILURES,
     UploadFailure,
     failure,
     failure_for_region,
@@ -209,10 +210,21 @@ def mistakes(region: str, family: str) -> tuple[str, ...]:
     return tuple(value for value in values if failure_for_region(value).family == family)
 
 
+# The first (most common) entry of each family, as `facts.failure` finds it.
+_FIRST = {family: failure(family) for family in dict.fromkeys(e.family for e in UPLOAD_FAILURES)}
+
+
 @functools.cache
-def _fields(entry: UploadFailure) -> tuple[str, ...]:
-    # The template's fields, parsed once per entry (parsing costs more than the rest).
-    return tuple(sorted(entry.fields()))
+def _fields(template: str) -> tuple[str, ...]:
+    # A template's fields, parsed once (parsing costs more than the rest of a failure).
+    return tuple(sorted(next(e for e in UPLOAD_FAILURES if e.template == template).fields()))
+
+
+@functools.lru_cache(maxsize=1024)
+def _region_failure(bad_region: str) -> UploadFailure:
+    # The SDK's failure for a mistaken region: a few hundred values come from real regions;
+    # a pinned region that is not real is one more.
+    return failure_for_region(bad_region)
 
 
 def _value(random: Random, name: str, bucket: str, region: str, account: list[str]) -> str:
@@ -244,13 +256,14 @@ def upload_failure(
     Region failures derive the mistaken region from `region` (or use it as it is, when it
     is not a real region), and the entry is the one the SDK raises for that value.
     """
+    # `template.format` rather than `render`: the values are the template's own fields, so
+    # render's checks (which parse the template again) cannot fail here.
     if family in REGION_FAMILIES:
         bad = pick(random, mistakes(region, family)) if region in REGION_CODES else region
-        entry = failure_for_region(bad)
-        return entry, entry.render(bucket=bucket, bad_region=bad)
-    entry = failure(family)
+        entry = _region_failure(bad)
+        return entry, entry.template.format(bucket=bucket, bad_region=bad)
+    entry = _FIRST.get(family) or failure(family)  # failure() raises for an unknown family
     account: list[str] = []
-    # Exactly the template's own fields, in a fixed order (the draws follow it): format
-    # directly, without `render`'s checks of names that cannot be wrong here.
-    values = {name: _value(random, name, bucket, region, account) for name in _fields(entry)}
+    # The fields in a fixed order: the draws follow it.
+    values = {n: _value(random, n, bucket, region, account) for n in _fields(entry.template)}
     return entry, entry.template.format(**values)
