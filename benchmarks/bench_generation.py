@@ -1,16 +1,23 @@
 """Benchmark aircore-mock's generator: callbacks per second, in the library and from the CLI.
 
-Run:  python benchmarks/bench_generation.py [--quick] [--hj-python PYTHON]
+Run:  python benchmarks/bench_generation.py [--quick] [--rounds N] [--hj-python PYTHON]
 
-Every figure is the median of several runs on one core and is printed beside baselines measured
-in the same run: a floor (the same dict shapes from `random.Random` and fixed strings in a tight
-loop) and, when it can be made to work, hypothesis-jsonschema's `from_schema` on the union
-schema. Compare ratios between machines, not absolute numbers. Nothing here asserts on time:
-targets are printed as "met" or "MISSED".
+Each contender is paired run by run with a floor (A B A B ...: one run of the contender, then
+one of the floor, every round), and each pair gives a time ratio; the median ratio and its
+min-max spread over the rounds are printed, with the aim (at most 2x the floor's time) as
+"met" or "MISSED". The floor is the least code making the same callbacks: plain dicts from
+`random.Random` and f-strings (`_generation_floor.py`), in process for the library and, for
+the CLI, the same as a script writing each line with orjson (start-up included for both).
+Compare ratios between machines, not absolute numbers: other processes slow both sides of a
+pair alike, but not always, hence the spread. Nothing here asserts on time.
 
-hypothesis-jsonschema is optional and runs in a subprocess: first under this interpreter, then
-under `--hj-python` (or $AIRCORE_BENCH_HJ_PYTHON). Version 0.23.1 breaks with
-hypothesis >= 6.170.10, so it may need a venv of its own:
+Peak memory is each measured process's own high-water mark (VmHWM from /proc/self/status,
+read by the process itself at exit), never `ru_maxrss` of a child (Linux carries the
+parent's peak into it).
+
+hypothesis-jsonschema (a far baseline, not paired) is optional and runs in a subprocess:
+first under this interpreter, then under `--hj-python` (or $AIRCORE_BENCH_HJ_PYTHON).
+Version 0.23.1 breaks with hypothesis >= 6.170.10, so it may need a venv of its own:
 
     python3 -m venv /tmp/venv-hj
     /tmp/venv-hj/bin/pip install hypothesis-jsonschema 'hypothesis<6.170.10'
@@ -20,14 +27,14 @@ from __future__ import annotations
 
 import argparse
 import collections
+import dataclasses
 import json
 import os
-import random
 import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,55 +43,87 @@ import orjson
 from _common import (  # benchmarks/ is on sys.path
     aircore_cli,
     machine_line,
-    median_seconds,
     rate,
     ratio,
     seconds,
+    spread,
     verdict,
     version,
 )
+from _generation_floor import floor_callbacks
 
 import aircore_mock
 
 SEED = 1
-TARGET_LIBRARY_PER_S = 100_000
-TARGET_CLI_PER_S = 50_000
+AIM = 2.0  # at most this many times the floor's time (issue 21)
 CALLBACKS_PER_RECORDING = 3  # started, stopped, uploaded or upload-failed
+HERE = Path(__file__).resolve().parent
 
-# Fixed strings for the floor: the same shapes as the generator's, with no provider behind them.
-REGIONS = ("us-east-1", "us-west-2", "eu-central-1", "eu-west-1", "ap-south-1", "sa-east-1")
-BUCKETS = ("acme-recordings", "globex-audio", "initech-media", "hooli-meetings")
+# Runs the console script's entry in this child and, at exit, writes the process's own peak
+# memory to stderr: the CLI's VmHWM, read by itself.
+PEAK_CHILD = r"""
+import atexit, sys
+sys.path.insert(0, sys.argv.pop(1))
+from _generation_floor import peak_kib
+atexit.register(lambda: sys.stderr.write(f"peak-kib {peak_kib()}\n"))
+from aircore_mock._entry import main
+main(sys.argv[1:])
+"""
 
 
 @dataclass(frozen=True)
 class Sizes:
     recordings: int  # per library run (3 callbacks each)
-    repeats: int  # library and floor
+    rounds: int  # library pairs (contender, floor)
     cli_recordings: int  # per CLI run
-    cli_repeats: int
+    cli_rounds: int
     hj_examples: int  # hypothesis-jsonschema examples per run
     hj_repeats: int
 
 
-FULL = Sizes(20_000, 5, 20_000, 5, 200, 3)
+FULL = Sizes(20_000, 9, 60_000, 7, 200, 3)
 QUICK = Sizes(2_000, 3, 2_000, 3, 20, 1)
 
 
-# --------------------------------------------------------------------------- timing
+# --------------------------------------------------------------------------- pairing
 
 
-def taking_turns(runs: list[Callable[[], int]], repeats: int) -> list[tuple[int, float]]:
-    """(items per run, median seconds) of each run; every run returns how many items it made.
+@dataclass(frozen=True)
+class Paired:
+    """Seconds of each run of a contender and of its floor, run by run (A B A B ...)."""
 
-    The runs take turns within every repeat, so that drift in the machine's speed (other
-    processes, CPU clocks) does not favour whichever runs first.
-    """
-    items = [run() for run in runs]  # warm-up, and the count each run makes
-    times: list[list[float]] = [[] for _ in runs]
-    for _ in range(repeats):
-        for run, taken in zip(runs, times, strict=True):
-            taken.append(seconds(run))
-    return [(n, statistics.median(t)) for n, t in zip(items, times, strict=True)]
+    contender: list[float]
+    floor: list[float]
+
+    @property
+    def ratios(self) -> list[float]:
+        """The contender's time over the floor's, pair by pair."""
+        return [a / b for a, b in zip(self.contender, self.floor, strict=True)]
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(self.ratios)
+
+    def shown(self) -> str:
+        """`median (min-max)` of the ratios."""
+        return spread(self.ratios, 2) + "x"
+
+
+def paired(contender: Callable[[], object], floor: Callable[[], object], rounds: int) -> Paired:
+    """Time `contender` and `floor` in turns, A B A B, after one untimed run of each."""
+    contender()
+    floor()
+    a: list[float] = []
+    b: list[float] = []
+    for _ in range(rounds):
+        a.append(seconds(contender))
+        b.append(seconds(floor))
+    return Paired(a, b)
+
+
+def load_line() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} CPUs"
 
 
 # --------------------------------------------------------------------------- helpers
@@ -96,58 +135,6 @@ def count(items: Iterable[object]) -> int:
     for _ in items:
         n += 1
     return n
-
-
-# --------------------------------------------------------------------------- the floor
-
-
-def floor_callbacks(seed: int, recordings: int, stop_reasons: tuple[str, ...]) -> Iterator[Any]:
-    """Happy-path lifecycles as plain dicts from `random.Random`: what generation costs at least.
-
-    The same fields as the generator's callbacks: event, timestamp and recording {url, state,
-    startTime, elapsedTime, and reason or location {address, region}}; no provider, no plan.
-    """
-    rng = random.Random(seed)
-    randrange, choice, getrandbits = rng.randrange, rng.choice, rng.getrandbits
-    start = 1_672_531_200_000
-    for _ in range(recordings):
-        recording_id = f"{start - randrange(20, 1500)}-{randrange(4)}-{randrange(100_000, 10**6)}"
-        url = (
-            f"http://vandenberg-i-{getrandbits(68):017x}-{choice(REGIONS)}"
-            f".prod.airtime.com:8080/recording/{recording_id}"
-        )
-        elapsed = randrange(1_000, 3 * 3_600_000)
-        stopped_at = start + elapsed
-        region = choice(REGIONS)
-        address = f"https://{choice(BUCKETS)}.s3.{region}.amazonaws.com/rec_{recording_id}.m4a"
-        yield {
-            "event": "recording-started",
-            "timestamp": start,
-            "recording": {"url": url, "state": "started", "startTime": start, "elapsedTime": 0},
-        }
-        yield {
-            "event": "recording-stopped",
-            "timestamp": stopped_at,
-            "recording": {
-                "url": url,
-                "state": "stopped",
-                "startTime": start,
-                "elapsedTime": elapsed,
-                "reason": choice(stop_reasons),
-            },
-        }
-        yield {
-            "event": "recording-uploaded",
-            "timestamp": stopped_at + randrange(500, 60_000),
-            "recording": {
-                "url": url,
-                "state": "stopped",
-                "startTime": start,
-                "elapsedTime": elapsed,
-                "location": {"address": address, "region": region},
-            },
-        }
-        start = stopped_at + randrange(1_000, 300_000)
 
 
 def stop_reasons() -> tuple[str, ...]:
@@ -173,10 +160,10 @@ def sanity(label: str, callbacks: list[Any], problems: list[str]) -> None:
 
 
 def bench_library(sizes: Sizes, problems: list[str]) -> float:
-    """Library and floor, callbacks/s; returns the happy path's rate (for the later ratios)."""
-    n, r = sizes.recordings, sizes.repeats
+    """Library against the floor, paired; returns the happy path's callbacks/s."""
+    n, rounds = sizes.recordings, sizes.rounds
     reasons = stop_reasons()
-    print(f"\n1. Library, {n:,} recordings per run, callbacks/s (one core)")
+    print(f"\n1. Library, {n:,} recordings per run, one core; {load_line()}")
     sample = min(n, 2_000)
     sanity(
         "deliveries('uploaded')",
@@ -204,37 +191,33 @@ def bench_library(sizes: Sizes, problems: list[str]) -> float:
     rows = [
         ("Generator.deliveries('uploaded')", deliveries("uploaded"), True),
         ("Generator.deliveries('burst')", deliveries("burst"), True),
-        ("Generator.lifecycles() + .callbacks()", lifecycles, True),
-        ("floor: random.Random + fixed strings", floor, False),
+        ("Generator.lifecycles() + .callbacks()", lifecycles, False),
     ]
-    results = taking_turns([run for _, run, _ in rows], r)
-    floor_rate = results[-1][0] / results[-1][1]
+    made_floor = floor()
     print(
-        f"   median of {r} runs (the four take turns within each run); "
-        "'floor x' = how many times slower than the floor"
+        f"   {rounds} rounds, each contender paired run by run with the floor "
+        "(random.Random + f-strings); time ratio = contender / floor, median (min-max)"
     )
-    print(f"   {'':<40} {'callbacks':>9} {'ms/run':>8} {'callbacks/s':>12} {'us each':>8} floor x")
-    for (name, _, targeted), (made, taken) in zip(rows, results, strict=True):
-        value = made / taken
+    print(f"   {'':<38} {'ms/run':>7} {'callbacks/s':>12} {'floor/s':>9}  time ratio")
+    happy = 0.0
+    for name, run, aimed in rows:
+        made = run()
+        result = paired(run, floor, rounds)
+        value = made / statistics.median(result.contender)
+        floor_value = made_floor / statistics.median(result.floor)
+        if not happy:
+            happy = value
         print(
-            f"   {name:<40} {made:>9,} {taken * 1e3:>8,.0f} {rate(value):>12} "
-            f"{1e6 / value:>8,.2f} {ratio(floor_rate, value) if targeted else '':>7}"
+            f"   {name:<38} {statistics.median(result.contender) * 1e3:>7,.0f} "
+            f"{rate(value):>12} {rate(floor_value):>9}  {result.shown()}"
         )
-    for (name, _, targeted), (made, taken) in zip(rows, results, strict=True):
-        if not targeted:
-            continue
-        value = made / taken
-        met = value >= TARGET_LIBRARY_PER_S
-        print(
-            f"   target >= {rate(TARGET_LIBRARY_PER_S)} callbacks/s, {name}: "
-            f"{verdict(met)} ({rate(value)}/s)"
-        )
-        if not met:
-            problems.append(
-                f"library {name} {rate(value)} callbacks/s, below {rate(TARGET_LIBRARY_PER_S)}"
-            )
-    made, taken = results[0]
-    return made / taken
+        if aimed:
+            met = result.ratio <= AIM
+            print(f"   {'':<38} aim <= {AIM:g}x the floor's time: {verdict(met)}")
+            if not met:
+                problems.append(f"library {name} {result.ratio:.2f}x the floor, aim {AIM:g}x")
+    print(f"   (after: {load_line()})")
+    return happy
 
 
 # --------------------------------------------------------------------------- 2. hypothesis-js
@@ -463,18 +446,17 @@ def bench_hypothesis_jsonschema(
 
 
 def bench_cli(sizes: Sizes, cli: list[str], tmp: Path, problems: list[str]) -> None:
-    n, r = sizes.cli_recordings, sizes.cli_repeats
+    n, rounds = sizes.cli_recordings, sizes.cli_rounds
     expected = n * CALLBACKS_PER_RECORDING
+    reasons = ",".join(stop_reasons())
     print(
         f"\n3. CLI: aircore-mock generate --count {n:,} --seed {SEED} --format jsonl > file "
-        f"({expected:,} callbacks), median of {r} runs, process start-up included"
+        f"({expected:,} callbacks), process start-up included; {load_line()}"
     )
     out = tmp / "generated.jsonl"
+    floor_script = str(HERE / "_generation_floor.py")
 
-    def generate(scenario: str, recordings: int) -> Callable[[], None]:
-        argv = [*cli, "generate", "--scenario", scenario, "--count", str(recordings)]
-        argv += ["--seed", str(SEED), "--format", "jsonl"]
-
+    def command(argv: list[str]) -> Callable[[], None]:
         def run() -> None:
             with out.open("wb") as handle:
                 proc = subprocess.run(
@@ -486,28 +468,20 @@ def bench_cli(sizes: Sizes, cli: list[str], tmp: Path, problems: list[str]) -> N
 
         return run
 
-    def in_process(scenario: str) -> Callable[[], None]:
-        def run() -> None:
-            dumps = orjson.dumps
-            with out.open("wb") as handle:
-                for delivery in aircore_mock.Generator(SEED).deliveries(scenario, n):
-                    handle.write(dumps(delivery.callback) + b"\n")
-
-        return run
-
-    try:
-        startup = median_seconds(generate("uploaded", 1), r)
-    except RuntimeError as exc:
-        print(f"   BROKEN: {exc}")
-        problems.append(f"CLI generate: {exc}")
-        return
-    print(f"   {'':<28} {'ms/run':>8} {'callbacks/s':>12}   in-process library + orjson")
+    floor_argv = [sys.executable, floor_script, str(n), str(SEED), reasons]
+    floor = command(floor_argv)
+    print(
+        f"   {rounds} rounds, each paired run by run with the floor: {Path(floor_script).name}, "
+        "random.Random + f-strings, a line a write with orjson"
+    )
+    print(f"   {'':<30} {'ms/run':>7} {'callbacks/s':>12} {'floor ms':>9}  time ratio")
     for scenario in ("uploaded", "burst"):
         label = f"--scenario {scenario}"
+        run = command([*cli, *generate_argv(scenario, n)])
         try:
-            taken = median_seconds(generate(scenario, n), r)
+            run()
         except RuntimeError as exc:
-            print(f"   {label:<28} BROKEN: {exc}")
+            print(f"   {label:<30} BROKEN: {exc}")
             problems.append(f"CLI {label}: {exc}")
             continue
         lines = out.read_bytes().splitlines()
@@ -517,19 +491,65 @@ def bench_cli(sizes: Sizes, cli: list[str], tmp: Path, problems: list[str]) -> N
             message = f"wrote {len(lines):,} lines (expected {expected:,}), {invalid} invalid"
             print(f"   BROKEN: {label} {message}")
             problems.append(f"CLI {label} {message}")
-        direct = median_seconds(in_process(scenario), r)
-        value = len(lines) / taken
+        result = paired(run, floor, rounds)
+        taken = statistics.median(result.contender)
         print(
-            f"   {label:<28} {taken * 1e3:>8,.0f} {rate(value):>12}   "
-            f"{direct * 1e3:,.0f} ms, {rate(len(lines) / direct)}/s"
+            f"   {label:<30} {taken * 1e3:>7,.0f} {rate(len(lines) / taken):>12} "
+            f"{statistics.median(result.floor) * 1e3:>9,.0f}  {result.shown()}"
         )
-        print(
-            f"   {'':<28} target >= {rate(TARGET_CLI_PER_S)}/s: "
-            f"{verdict(value >= TARGET_CLI_PER_S)}"
-        )
-        if value < TARGET_CLI_PER_S:
-            problems.append(f"CLI {label} {rate(value)} callbacks/s, below {TARGET_CLI_PER_S:,}")
-    print(f"   start-up (--count 1)         {startup * 1e3:>8,.0f}")
+        met = result.ratio <= AIM
+        print(f"   {'':<30} aim <= {AIM:g}x the floor's time: {verdict(met)}")
+        if not met:
+            problems.append(f"CLI {label} {result.ratio:.2f}x the floor, aim {AIM:g}x")
+    startup = paired(
+        command([*cli, *generate_argv("uploaded", 1)]),
+        command([sys.executable, "-c", "pass"]),
+        rounds,
+    )
+    print(
+        f"   start-up, --count 1              {statistics.median(startup.contender) * 1e3:>7,.0f}"
+        f" ms; python -c pass {statistics.median(startup.floor) * 1e3:,.0f} ms "
+        f"(ratio {startup.shown()})"
+    )
+    print(f"   (after: {load_line()})")
+    bench_cli_memory(n, floor_argv, out, problems)
+
+
+def peak_of(argv: list[str], out: Path) -> int:
+    """Run `argv` (which writes `peak-kib N` to stderr at exit); its own peak memory, KiB."""
+    with out.open("wb") as handle:
+        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=handle, stderr=subprocess.PIPE)
+    found = [line for line in proc.stderr.decode().splitlines() if line.startswith("peak-kib ")]
+    if proc.returncode or not found:
+        raise RuntimeError(f"exited {proc.returncode}: {proc.stderr.decode()[-300:]}")
+    return int(found[-1].split()[1])
+
+
+def bench_cli_memory(n: int, floor_argv: list[str], out: Path, problems: list[str]) -> None:
+    """Peak memory (each process's own VmHWM) of the CLI at 1x and 10x the count, and of
+    the floor: streaming output should keep it flat."""
+    child = [sys.executable, "-c", PEAK_CHILD, str(HERE)]
+    try:
+        rows = [
+            (
+                f"generate -s burst -n {count:,}",
+                peak_of([*child, *generate_argv("burst", count)], out),
+            )
+            for count in (n, 10 * n)
+        ]
+        rows.append(("floor (per-line writer)", peak_of([*floor_argv, "--peak"], out)))
+    except RuntimeError as exc:
+        print(f"   peak memory: BROKEN: {exc}")
+        problems.append(f"CLI peak memory: {exc}")
+        return
+    shown = "; ".join(f"{label} {kib / 1024:,.1f} MiB" for label, kib in rows)
+    print(f"   peak memory (VmHWM, each process's own): {shown}")
+
+
+def generate_argv(scenario: str, recordings: int) -> list[str]:
+    """`aircore-mock generate` arguments for JSONL of `recordings` recordings."""
+    argv = ["generate", "--scenario", scenario, "--count", str(recordings)]
+    return [*argv, "--seed", str(SEED), "--format", "jsonl"]
 
 
 # --------------------------------------------------------------------------- main
@@ -545,8 +565,11 @@ def main(argv: list[str] | None = None) -> int:
         help="an interpreter with hypothesis-jsonschema, tried when this one has none "
         "[default: $AIRCORE_BENCH_HJ_PYTHON]",
     )
+    parser.add_argument("--rounds", type=int, metavar="N", help="pairs per contender")
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
+    if args.rounds:
+        sizes = dataclasses.replace(sizes, rounds=args.rounds, cli_rounds=args.rounds)
 
     cli = aircore_cli()
     print(machine_line("generation", args.quick))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .facts import (
     AWS_REGIONS,
     BAD_REGIONS,
@@ -13,8 +15,10 @@ from .facts import (
 from .generator import Generator, sample_events, sample_mix
 from .listing import ScenarioRow, failure_rows, scenario_rows
 from .pins import parse_pins
-from .provider import AircoreProvider
 from .scenarios import FAULTS, Fault, Outcome, Scenario, catalogue, outcomes, resolve
+
+if TYPE_CHECKING:
+    from .provider import AircoreProvider
 
 __all__ = [
     "AWS_REGIONS",
@@ -39,3 +43,13 @@ __all__ = [
     "sample_mix",
     "scenario_rows",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The provider subclasses Faker's BaseProvider: loading it loads Faker (~50-90 ms), which
+    # generating callbacks does not need. It loads when first asked for.
+    if name == "AircoreProvider":
+        from .provider import AircoreProvider
+
+        return AircoreProvider
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

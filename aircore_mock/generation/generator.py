@@ -2,43 +2,244 @@
 
 from __future__ import annotations
 
-import heapq
+import bisect
 import itertools
-from collections.abc import Iterator, Mapping
-from typing import Any
-
-from faker import Generator as FakerGenerator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from operator import itemgetter
+from random import Random
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import UsageError, number
-from ..model import Callback, Delivery, Recording, lifecycle
+from ..model import (
+    Callback,
+    Delivery,
+    Recording,
+    lifecycle,
+    recording_id,
+    started,
+    stopped,
+    upload_failed,
+    uploaded,
+)
 from ..seeds import new_seed
-from ._draw import between, pick
-from .facts import REGION_CODES, failure_families
+from . import _draw
+from ._draw import FILENAME_PREFIXES, between, pick
+from .facts import REGION_CODES, UploadFailure, failure_families
 from .pins import check_pins
-from .provider import AircoreProvider
-from .scenarios import Scenario, outcome_named, resolve
+from .scenarios import Fault, Ordered, Outcome, Scenario, as_is, outcome_named, resolve
+
+if TYPE_CHECKING:
+    from faker import Generator as FakerGenerator
 
 _SECOND = 1_000
 _FAMILIES = failure_families()
+_OFFSET = itemgetter(2)  # a Delivery's offset_ms
+# Builds a NamedTuple (a Delivery, a _Drawn) from a tuple of all its fields, without the
+# Python-level __new__ that NamedTuple adds: a third of the cost.
+_new = tuple.__new__
+# A burst merges its recordings' callbacks by time in batches of recordings, growing from
+# the first (so the first deliveries come quickly) to the largest (the sort is then cheap).
+_FIRST_BATCH, _LARGEST_BATCH = 16, 1024
+
+
+@dataclass(frozen=True, slots=True)
+class _Pins:
+    """The pins of a request, checked, read once instead of looked up for every recording."""
+
+    url: str | None = None
+    region: str | None = None
+    bucket: str | None = None
+    filename: str | None = None
+    start_time: int | None = None
+    elapsed_time: int | None = None
+    stop_reason: str | None = None
+    failure: str | None = None
+    failure_reason: str | None = None
+    address: str | None = None
+    server_region: str | None = None
+
+
+class _Drawn(NamedTuple):
+    """One recording's values as drawn: what a `Recording` holds, plus its id."""
+
+    url: str
+    recording_id: str
+    start_time: int
+    duration: int | None
+    stop_reason: str | None
+    region: str
+    bucket: str
+    filename: str
+    upload_delay: int
+    address: str | None = None
+    failure: UploadFailure | None = None
+    failure_reason: str | None = None
+
+
+def _draw_recording(
+    random: Random, outcome: Outcome, pins: _Pins, start: int | None, reasons: tuple[str, ...]
+) -> _Drawn:
+    """One recording, each value drawn straight from `random` unless pinned. The order of the
+    draws is part of the output: same seed, same bytes."""
+    if start is None:
+        start = _draw.start_time(random)
+    if pins.url is not None:
+        url = pins.url
+        identifier = recording_id(url)
+    else:
+        url, identifier = _draw.url_and_id(random, start, pins.server_region)
+    region = pins.region if pins.region is not None else pick(random, REGION_CODES)
+    bucket = pins.bucket or _draw.s3_bucket(random)
+    filename = pins.filename or pick(random, FILENAME_PREFIXES)
+    upload = outcome.upload
+    if upload == "mixed":
+        upload = outcome.mixed_upload(random, pins.failure or pins.failure_reason, pins.address)
+    duration: int | None = None
+    if upload != "none":
+        duration = pins.elapsed_time
+        if duration is None:
+            duration = _draw.duration(random)
+    delay = _draw.upload_delay(random, duration or 0)
+    if duration is None:
+        return _new(
+            _Drawn,
+            (url, identifier, start, None, None, region, bucket, filename, delay, None, None, None),
+        )
+    reason = pins.stop_reason or outcome.stop_reason or pick(random, reasons)
+    if upload == "ok":
+        address = pins.address or _draw.upload_address(bucket, region, filename, identifier)
+        return _new(
+            _Drawn,
+            (
+                url,
+                identifier,
+                start,
+                duration,
+                reason,
+                region,
+                bucket,
+                filename,
+                delay,
+                address,
+                None,
+                None,
+            ),
+        )
+    family = pins.failure or outcome.failure
+    if family is None:
+        # A region that does not exist can only fail as a bad region.
+        family = pick(random, _FAMILIES) if region in REGION_CODES else "bad-region"
+    entry, message = _draw.upload_failure(random, family, bucket, region)
+    return _new(
+        _Drawn,
+        (
+            url,
+            identifier,
+            start,
+            duration,
+            reason,
+            region,
+            bucket,
+            filename,
+            delay,
+            None,
+            entry,
+            pins.failure_reason or message,
+        ),
+    )
+
+
+def _recording(drawn: _Drawn) -> Recording:
+    return Recording(
+        url=drawn.url,
+        start_time=drawn.start_time,
+        duration=drawn.duration,
+        stop_reason=drawn.stop_reason,
+        region=drawn.region,
+        bucket=drawn.bucket,
+        filename=drawn.filename,
+        upload_delay=drawn.upload_delay,
+        address=drawn.address,
+        failure=drawn.failure,
+        failure_reason=drawn.failure_reason,
+    )
+
+
+# The callbacks of a recording, built from the values drawn as `Recording.callbacks()` builds
+# them; one function each, so that a burst can keep a callback unbuilt until it goes out.
+
+
+def _started(drawn: _Drawn) -> Callback:
+    return started(drawn[0], drawn[2])
+
+
+def _stopped(drawn: _Drawn) -> Callback:
+    url, _, start, duration, reason = drawn[:5]
+    return stopped(url, start, duration, reason, timestamp=start + duration)
+
+
+def _upload(drawn: _Drawn) -> Callback:
+    url, _, start, duration, _, region, _, _, delay, address, _, failure_reason = drawn
+    at = start + duration + delay
+    if address is not None:
+        return uploaded(url, start, duration, address, region, timestamp=at)
+    return upload_failed(url, start, duration, failure_reason, timestamp=at)
+
+
+_Build = Callable[[_Drawn], Callback]
+
+
+def _sends(drawn: _Drawn, first: int) -> list[tuple[_Drawn, _Build, int]]:
+    """What the recording drawn sends, in its order: (the recording, the builder of the
+    callback, when it goes in ms from `first`, which is the callback's own timestamp)."""
+    start = drawn.start_time - first
+    if drawn.duration is None:
+        return [(drawn, _started, start)]
+    stopped_at = start + drawn.duration
+    if drawn.address is None and drawn.failure_reason is None:
+        return [(drawn, _started, start), (drawn, _stopped, stopped_at)]
+    return [
+        (drawn, _started, start),
+        (drawn, _stopped, stopped_at),
+        (drawn, _upload, stopped_at + drawn.upload_delay),
+    ]
 
 
 # --- the generator ----------------------------------------------------------------------
 
 
 class Generator:
-    """Seeded source of realistic recordings and callbacks (one Faker instance, built once)."""
+    """Seeded source of realistic recordings and callbacks.
+
+    One seeded `random.Random` decides everything; `.faker`, a Faker instance with the
+    Aircore provider, draws from that same random (built on first use: generating callbacks
+    does not need Faker loaded).
+    """
 
     def __init__(self, seed: int | None = None) -> None:
         if seed is not None:
             number("seed", seed, integer=True)
         self.seed: int = new_seed() if seed is None else int(seed)
         """The seed in use: pass it back to reproduce every byte."""
-        self.faker = FakerGenerator()
-        self.faker.seed_instance(self.seed)
-        self.faker.add_provider(AircoreProvider)
-        self._provider: AircoreProvider = next(
-            p for p in self.faker.providers if isinstance(p, AircoreProvider)
-        )
+        # Random(seed) is what Faker's seed_instance(seed) makes: the same sequence.
+        self._random = Random(self.seed)
+        self._faker: FakerGenerator | None = None
+
+    @property
+    def faker(self) -> FakerGenerator:
+        """A Faker instance with `AircoreProvider`, sharing this generator's seeded random."""
+        if self._faker is None:
+            from faker import Generator as FakerGenerator
+
+            from .provider import AircoreProvider
+
+            faker = FakerGenerator()
+            faker.random = self._random
+            faker._is_seeded = True  # what seed_instance() records; Faker's plugin reads it
+            faker.add_provider(AircoreProvider)
+            self._faker = faker
+        return self._faker
 
     def recording(
         self,
@@ -61,59 +262,10 @@ class Generator:
         check_pins(pins)
         chosen = outcome_named(outcome)
         chosen.check(pins)
-        return self._recording(chosen, pins)
-
-    def _recording(self, outcome: Any, pins: Mapping[str, Any]) -> Recording:
-        fake = self._provider
-        random = self.faker.random
-        start_time = pins.get("start_time")
-        if start_time is None:
-            start_time = fake.recording_start_time()
-        url = (
-            pins["url"]
-            if pins.get("url") is not None
-            else fake.recording_url(start_time=start_time, region=pins.get("server_region"))
+        drawn = _draw_recording(
+            self._random, chosen, _Pins(**pins), start_time, lifecycle().stop_reasons
         )
-        region = pins["region"] if pins.get("region") is not None else fake.aws_region()
-        bucket = pins.get("bucket") or fake.s3_bucket()
-        filename = pins.get("filename") or fake.filename_prefix()
-        decided = outcome.decide(random, pins)
-        duration: int | None = None
-        if decided.upload != "none":
-            duration = pins.get("elapsed_time")
-            if duration is None:
-                duration = fake.recording_duration()
-        recording = Recording(
-            url=url,
-            start_time=start_time,
-            duration=duration,
-            stop_reason=None,
-            region=region,
-            bucket=bucket,
-            filename=filename,
-            upload_delay=fake.upload_delay(duration or 0),
-        )
-        if duration is None:
-            return recording
-        recording.stop_reason = (
-            pins.get("stop_reason") or decided.stop_reason or pick(random, lifecycle().stop_reasons)
-        )
-        if decided.upload == "ok":
-            recording.address = pins.get("address") or fake.upload_address(
-                bucket=bucket,
-                region=region,
-                filename=filename,
-                recording_id=recording.recording_id,
-            )
-        else:
-            family = pins.get("failure") or decided.failure
-            if family is None:
-                # A region that does not exist can only fail as a bad region.
-                real = region in REGION_CODES
-                family = pick(random, _FAMILIES) if real else "bad-region"
-            recording.failure, message = fake.upload_failure(family, bucket=bucket, region=region)
-            recording.failure_reason = pins.get("failure_reason") or message
-        return recording
+        return _recording(drawn)
 
     def lifecycles(
         self, scenario: str = "uploaded", count: int | None = None, **pins: Any
@@ -122,36 +274,32 @@ class Generator:
         chosen = resolve(scenario)
         check_pins(pins)
         chosen.outcome.check(pins)
-        return self._lifecycles(chosen, count, pins)
+        return map(_recording, self._timeline(chosen, count, pins))
 
-    def _lifecycles(
+    def _timeline(
         self, scenario: Scenario, count: int | None, pins: Mapping[str, Any]
-    ) -> Iterator[Recording]:
+    ) -> Iterator[_Drawn]:
         # Checked now, not on first iteration, so a bad request fails where it is made.
         if count is not None:
             number("count", count, low=1, integer=True)
         if count != 1 and pins.get("url") is not None:
             raise UsageError("a pinned url names one recording: use a count of 1")
-        return self._timeline(scenario, count, pins)
+        return self._drawn(scenario, count, _Pins(**pins))
 
-    def _timeline(
-        self, scenario: Scenario, count: int | None, pins: Mapping[str, Any]
-    ) -> Iterator[Recording]:
-        random = self.faker.random
+    def _drawn(self, scenario: Scenario, count: int | None, pins: _Pins) -> Iterator[_Drawn]:
+        random, outcome, reasons = self._random, scenario.outcome, lifecycle().stop_reasons
         burst = scenario.burst
-        next_start = pins.get("start_time")
+        start = pins.start_time
         for _ in itertools.repeat(None) if count is None else range(count):
-            these = dict(pins)
-            if next_start is not None:
-                these["start_time"] = next_start
-            recording = self._recording(scenario.outcome, these)
-            yield recording
+            drawn = _draw_recording(random, outcome, pins, start, reasons)
+            # Resumed only once the recording's faults have drawn: their draws come first.
+            yield drawn
             if burst:
                 # Recordings that start within a second or two of each other overlap.
-                next_start = recording.start_time + between(random, 0, 2 * _SECOND)
+                start = drawn.start_time + between(random, 0, 2 * _SECOND)
             else:
-                end = recording.start_time + (recording.duration or 0) + recording.upload_delay
-                next_start = end + between(random, _SECOND, 300 * _SECOND)
+                end = drawn.start_time + (drawn.duration or 0) + drawn.upload_delay
+                start = end + between(random, _SECOND, 300 * _SECOND)
 
     def deliveries(
         self, scenario: str = "uploaded", count: int | None = None, **pins: Any
@@ -165,34 +313,75 @@ class Generator:
         chosen.outcome.check(pins)
         if count is None:
             count = 10 if chosen.burst else 1
-        recordings = self._lifecycles(chosen, count, pins)
-        return self._deliveries(chosen, recordings)
+        recordings = self._timeline(chosen, count, pins)
+        # Faults that change nothing in a recording's callbacks (burst) need no work there.
+        faults = tuple(f for f in chosen.faults if f.apply is not as_is)
+        if chosen.burst:
+            return self._merged(recordings, faults)
+        return self._in_turn(recordings, faults)
 
-    def _deliveries(
-        self, scenario: Scenario, recordings: Iterator[Recording]
+    def _in_turn(
+        self, recordings: Iterator[_Drawn], faults: tuple[Fault, ...]
     ) -> Iterator[Delivery]:
-        random = self.faker.random
+        # Without a burst, a recording's last callback is sent before the next one starts:
+        # its deliveries go out as they are made.
         first: int | None = None
-        # (send time, sequence, delivery): the sequence keeps each recording's order on ties.
-        pending: list[tuple[int, int, Delivery]] = []
-        sequence = itertools.count()
-        for recording in recordings:
+        for drawn in recordings:
             if first is None:
-                first = recording.start_time
-            while pending and pending[0][0] < recording.start_time:
-                yield heapq.heappop(pending)[2]
-            ordered: list[tuple[Callback, str | None]] = [(c, None) for c in recording.callbacks()]
-            for fault in scenario.faults:
-                ordered = fault.apply(ordered, random)
-            # Each callback goes at its own time, or right after the one before it when a
-            # fault has put it behind a later one (a delayed or retried delivery).
-            at = recording.start_time
-            for callback, quirk in ordered:
-                at = max(at, callback["timestamp"])
-                delivery = Delivery(callback, recording.url, at - first, quirk)
-                heapq.heappush(pending, (at, next(sequence), delivery))
-        while pending:
-            yield heapq.heappop(pending)[2]
+                first = drawn.start_time
+            if faults:
+                yield from self._faulty(drawn, faults, first)
+                continue
+            url = drawn.url
+            for _, build, offset in _sends(drawn, first):
+                yield _new(Delivery, (build(drawn), url, offset, None))
+
+    def _merged(
+        self, recordings: Iterator[_Drawn], faults: tuple[Fault, ...]
+    ) -> Iterator[Delivery]:
+        # Deliveries go out in time order; a stable sort by time keeps each recording's own
+        # order, and earlier recordings first on a tie. Every delivery of a recording comes
+        # at or after its start, and starts only grow, so whatever is due before the next
+        # recording's start is final: a batch of recordings is sorted into what is pending
+        # and that part goes out (one sort in C a batch, not a heap operation a callback).
+        # A pending callback is kept as (recording, which callback, offset) and built when it
+        # goes out: a burst keeps thousands of recordings open, and their built callbacks
+        # (dicts of dicts) would make the working set outgrow the CPU's caches.
+        first: int | None = None
+        pending: list[tuple[Any, _Build | None, int]] = []
+        batch, made = _FIRST_BATCH, 0
+        for drawn in recordings:
+            if first is None:
+                first = drawn.start_time
+            if made == batch:
+                pending.sort(key=_OFFSET)
+                due = bisect.bisect_left(pending, drawn.start_time - first, key=_OFFSET)
+                for item, build, offset in pending[:due]:
+                    # an unbuilt callback, or a delivery a fault has already built
+                    yield _new(Delivery, (build(item), item[0], offset, None)) if build else item
+                del pending[:due]
+                batch, made = min(2 * batch, _LARGEST_BATCH), 0
+            if faults:
+                pending += [(d, None, d.offset_ms) for d in self._faulty(drawn, faults, first)]
+            else:
+                pending += _sends(drawn, first)
+            made += 1
+        pending.sort(key=_OFFSET)
+        for item, build, offset in pending:
+            yield _new(Delivery, (build(item), item[0], offset, None)) if build else item
+
+    def _faulty(self, drawn: _Drawn, faults: tuple[Fault, ...], first: int) -> list[Delivery]:
+        """One recording's deliveries after its faults, in its own send order."""
+        ordered: Ordered = [(build(drawn), None) for _, build, _ in _sends(drawn, first)]
+        for fault in faults:
+            ordered = fault.apply(ordered, self._random)
+        # Each callback goes at its own time, or right after the one before it when a
+        # fault has put it behind a later one (a delayed or retried delivery).
+        at, url, out = drawn.start_time, drawn.url, []
+        for callback, quirk in ordered:
+            at = max(at, callback["timestamp"])
+            out.append(_new(Delivery, (callback, url, at - first, quirk)))
+        return out
 
     def scenario(
         self, name: str = "uploaded", count: int | None = None, **pins: Any

@@ -73,13 +73,19 @@ class Outcome:
         upload = self.upload
         if upload == "mixed":
             wants_failure = pins.get("failure") or pins.get("failure_reason")
-            if pins.get("address"):
-                upload = "ok"
-            elif wants_failure or random.random() < self.mixed_failure_rate:
-                upload = "failed"
-            else:
-                upload = "ok"
+            upload = self.mixed_upload(random, wants_failure, pins.get("address"))
         return Decision(upload, self.stop_reason, self.failure)
+
+    def mixed_upload(
+        self, random: _random.Random, wants_failure: str | None, address: str | None
+    ) -> Literal["ok", "failed"]:
+        """Whether one recording of a mix uploads: a pinned address says it does, a pinned
+        failure that it fails; otherwise it fails at `mixed_failure_rate` (one draw)."""
+        if address:
+            return "ok"
+        if wants_failure or random.random() < self.mixed_failure_rate:
+            return "failed"
+        return "ok"
 
 
 def _not_a_stop_reason(value: str, outcome: str) -> str:
@@ -115,6 +121,11 @@ def _check_upload_target(outcome: str, pins: Mapping[str, Any]) -> None:
         )
 
 
+def as_is(ordered: Ordered, random: _random.Random) -> Ordered:
+    """A fault's effect on a recording's callbacks when it changes none of them (burst)."""
+    return ordered
+
+
 @dataclass(frozen=True)
 class Fault:
     """A way Aircore's delivery goes wrong (a scenario's second axis); composes with outcomes."""
@@ -124,9 +135,7 @@ class Fault:
     reorders: bool = False
     needs: int = 1
     """How many callbacks a recording must have for this fault to apply."""
-    apply: Callable[[Ordered, _random.Random], Ordered] = field(
-        default=lambda ordered, random: ordered, repr=False
-    )
+    apply: Callable[[Ordered, _random.Random], Ordered] = field(default=as_is, repr=False)
 
 
 @dataclass(frozen=True)
