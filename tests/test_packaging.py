@@ -129,3 +129,32 @@ def test_every_clause_needs_only_the_plain_install(wheel: Path) -> None:
     assert any(r.startswith("hypothesis") for r in plain)
     assert any(r.startswith("h11") for r in plain)
     assert "Provides-Extra: hypothesis" in metadata.decode()
+
+
+@pytest.mark.slow
+def test_a_plain_install_checks_every_clause(wheel: Path, tmp_path: Path) -> None:
+    # `pip install aircore-mock` (no extras) in a venv of its own, then `check` against a
+    # local receiver: every clause runs, none is skipped for a missing library (issue 19).
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         str(wheel)],
+        check=True, timeout=600,
+    )  # fmt: skip
+    from aircore_mock import Receiver
+
+    with Receiver() as receiver:
+        done = subprocess.run(
+            [str(venv / "bin" / "aircore-mock"), "check", "--target", receiver.url,
+             "--seed", "1", "--format", "json"],
+            capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    # (the capture server takes malformed bodies with a 204: a warning, not a failure)
+    assert set(report["clauses"].values()) <= {"passed", "warned"}
+    assert len(report["clauses"]) == 11 and not any(
+        r["verdict"] == "skipped" for r in report["results"]
+    )
