@@ -85,7 +85,7 @@ def _chunks(handle: IO[bytes]) -> Iterator[bytes]:
         yield chunk
 
 
-def _split(chunks: Iterable[bytes]) -> Iterator[list[bytes | _TooLong]]:
+def _split(chunks: Iterable[bytes]) -> Iterator[list[bytes] | list[_TooLong]]:
     """Lines (terminator kept) of a byte stream ending them with LF, CRLF or CR alike, a list
     of them per chunk read (the caller loops over each list: a generator step a chunk, not a
     line, on `validate`'s hot path).
@@ -104,10 +104,10 @@ def _split(chunks: Iterable[bytes]) -> Iterator[list[bytes | _TooLong]]:
             if not chunk:
                 continue
         data = carry + chunk if carry else chunk
-        pieces: list[bytes | _TooLong] = data.splitlines(True)  # type: ignore[assignment]
+        pieces = data.splitlines(True)
         # The last piece may be cut by the chunk boundary; a piece ending in CR may be the
         # first half of a CRLF. Either waits for the next chunk.
-        carry = pieces.pop() if pieces and not pieces[-1].endswith(b"\n") else b""  # type: ignore[assignment,union-attr]
+        carry = pieces.pop() if pieces and not pieces[-1].endswith(b"\n") else b""
         if pieces:
             yield pieces
         if len(carry) > MAX_LINE:
@@ -117,7 +117,9 @@ def _split(chunks: Iterable[bytes]) -> Iterator[list[bytes | _TooLong]]:
         yield [carry]
 
 
-def _lines(source: str, batches: Iterable[list[bytes | _TooLong]], start: int) -> Iterator[Item]:
+def _lines(
+    source: str, batches: Iterable[list[bytes] | list[_TooLong]], start: int
+) -> Iterator[Item]:
     # The hot loop of `validate` on big JSONL files: keep it flat.
     loads = orjson.loads
     # An Item built by tuple.__new__ skips the Python-level __new__ a NamedTuple has: half
