@@ -119,6 +119,32 @@ def test_the_narrowing_check_sees_a_widening() -> None:
     assert not list(_narrowings({"type": "object"}, {**{"type": "object"}}, "$", False))
 
 
+def test_the_strict_union_only_dispatches_on_event() -> None:
+    # validate checks a callback of a documented event against that event's strict schema
+    # alone: the union must do no more with it than require an object whose event is one of
+    # the four, and apply that event's schema.
+    union = _schemas.get_schema(strict=True)
+    events = list(aircore_mock.callback_types())
+    keywords = set(union) - _ANNOTATIONS - {"$schema"}
+    assert keywords == {"type", "required", "properties", "allOf", "if", "else"}
+    assert union["type"] == "object" and union["required"] == ["event"]
+    event = {k: v for k, v in union["properties"]["event"].items() if k not in _ANNOTATIONS}
+    assert list(union["properties"]) == ["event"]
+    assert event == {"type": "string", "enum": events}
+    assert union["if"]["properties"]["event"] == {"enum": events}  # so no `else` for them
+    branches = [
+        (branch["if"], {k: v for k, v in branch["then"].items() if k not in _ANNOTATIONS})
+        for branch in union["allOf"]
+    ]
+    assert branches == [
+        (
+            {"type": "object", "required": ["event"], "properties": {"event": {"const": e}}},
+            {"$ref": f"{e}.schema.json"},
+        )
+        for e in events
+    ]
+
+
 # --- the two-check logic validate had, kept here as the reference ---------------------------
 
 
