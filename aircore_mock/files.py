@@ -85,10 +85,12 @@ def _chunks(handle: IO[bytes]) -> Iterator[bytes]:
         yield chunk
 
 
-def _split(chunks: Iterable[bytes]) -> Iterator[bytes | _TooLong]:
-    """Lines (terminator kept) of a byte stream ending them with LF, CRLF or CR alike.
+def _split(chunks: Iterable[bytes]) -> Iterator[list[bytes] | list[_TooLong]]:
+    """Lines (terminator kept) of a byte stream ending them with LF, CRLF or CR alike, a list
+    of them per chunk read (the caller loops over each list: a generator step a chunk, not a
+    line, on `validate`'s hot path).
 
-    A line over `MAX_LINE` comes out as `_TOO_LONG`, its bytes skipped, never gathered.
+    A line over `MAX_LINE` comes out as `_TooLong`, its bytes skipped, never gathered.
     """
     carry = b""
     skipping = False
@@ -106,32 +108,41 @@ def _split(chunks: Iterable[bytes]) -> Iterator[bytes | _TooLong]:
         # The last piece may be cut by the chunk boundary; a piece ending in CR may be the
         # first half of a CRLF. Either waits for the next chunk.
         carry = pieces.pop() if pieces and not pieces[-1].endswith(b"\n") else b""
-        yield from pieces
+        if pieces:
+            yield pieces
         if len(carry) > MAX_LINE:
-            yield _TooLong(MAX_LINE)
+            yield [_TooLong(MAX_LINE)]
             carry, skipping = b"", not carry.endswith(b"\r")
     if carry:
-        yield carry
+        yield [carry]
 
 
-def _lines(source: str, lines: Iterable[bytes | _TooLong], start: int) -> Iterator[Item]:
+def _lines(
+    source: str, batches: Iterable[list[bytes] | list[_TooLong]], start: int
+) -> Iterator[Item]:
     # The hot loop of `validate` on big JSONL files: keep it flat.
     loads = orjson.loads
-    for number, raw in enumerate(lines, start):
-        try:
-            value = loads(raw)  # type: ignore[arg-type]
-        except orjson.JSONDecodeError as exc:
-            if type(raw) is _TooLong:  # checked here, off the hot path
-                yield Item(source, number, None, None, f"line longer than {raw.size:,} bytes")
-            elif raw.strip():  # type: ignore[union-attr]
-                error = "binary data, not JSON" if b"\0" in raw else _not_json(exc)  # type: ignore[operator]
-                yield Item(source, number, None, None, error)
-            continue
-        if type(value) is list:
-            for index, element in enumerate(value):
-                yield Item(source, number, index, element)
-        else:
-            yield Item(source, number, None, value)
+    # An Item built by tuple.__new__ skips the Python-level __new__ a NamedTuple has: half
+    # the cost, and this runs once a line.
+    new, item = tuple.__new__, Item
+    number = start - 1
+    for batch in batches:
+        for raw in batch:
+            number += 1
+            try:
+                value = loads(raw)  # type: ignore[arg-type]
+            except orjson.JSONDecodeError as exc:
+                if type(raw) is _TooLong:  # checked here, off the hot path
+                    yield Item(source, number, None, None, f"line longer than {raw.size:,} bytes")
+                elif raw.strip():  # type: ignore[union-attr]
+                    error = "binary data, not JSON" if b"\0" in raw else _not_json(exc)  # type: ignore[operator]
+                    yield Item(source, number, None, None, error)
+                continue
+            if type(value) is list:
+                for index, element in enumerate(value):
+                    yield new(item, (source, number, index, element, None))
+            else:
+                yield new(item, (source, number, None, value, None))
 
 
 def _document_error(exc: ValueError) -> str:
@@ -339,16 +350,17 @@ def _first_line_is_json(head: bytes) -> bool:
 
 
 def _stream(source: str, handle: IO[bytes], fmt: InputFormat) -> Iterator[Item]:
+    # Not a generator itself: it returns the reader the input needs, so that each line comes
+    # to the caller through one generator fewer (the caller starts it at once, as it did when
+    # this function was a generator it delegated to).
     chunks = _chunks(handle)
     head = next(chunks, b"")
     if head.startswith(_BOM):  # PowerShell and Excel write one; it says nothing but "UTF-8"
         head = head[len(_BOM) :]
     elif head.startswith(_UTF16_32):
-        yield Item(source, error="UTF-16 or UTF-32 text, not UTF-8: save it as UTF-8")
-        return
+        return iter([Item(source, error="UTF-16 or UTF-32 text, not UTF-8: save it as UTF-8")])
     if b"\0" in head[:_SNIFF]:
-        yield Item(source, error="binary data, not JSON")
-        return
+        return iter([Item(source, error="binary data, not JSON")])
     if fmt == "auto":
         # Enough of the start to see the first line whole (unless it is a huge one).
         while b"\n" not in head and b"\r" not in head and len(head) < _FIRST_LINE:
@@ -362,9 +374,8 @@ def _stream(source: str, handle: IO[bytes], fmt: InputFormat) -> Iterator[Item]:
         else:
             fmt = "jsonl"  # one callback a line; a junk line is just one bad line
     if fmt == "json":
-        yield from _document(source, head, chunks)
-        return
-    yield from _lines(source, _split(itertools.chain([head], chunks)), 1)
+        return _document(source, head, chunks)
+    return _lines(source, _split(itertools.chain([head], chunks)), 1)
 
 
 def read_callbacks(paths: Iterable[str], fmt: InputFormat = "auto") -> Iterator[Item]:

