@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -40,6 +41,14 @@ FRAMING = frozenset(
 )  # fmt: skip
 """Headers a replay never sends as captured: they frame the request, and the client sets them
 from the body and the URL (the sender's `FRAMING_HEADERS`; a test keeps the two equal)."""
+
+
+_MIXED_LOG = (
+    "a capture log record among plain callbacks: an input is either a log or callbacks, not both"
+)
+_MIXED_CALLBACK = (
+    "a plain callback among capture log records: an input is either a log or callbacks, not both"
+)
 
 
 def is_log_record(value: Any) -> bool:
@@ -287,7 +296,35 @@ def read_captured_items(
     """`read_captured` as `files.Item`s, for `validation.validate_inputs`: a log record's
     item holds its body parsed as the capture server parsed it (plain callbacks, unfiltered,
     go through as `files.read_callbacks` reads them: `validate`'s hot path)."""
-    for entry in _read(paths, fmt, select or Selection(), False, True):
+    select = select or Selection()
+    if not select.everything:
+        for entry in _read(paths, fmt, select, False, True):
+            yield entry if isinstance(entry, Item) else entry.item()
+        return
+    for path in paths:
+        # `validate`'s hot path: plain callbacks pass straight through, one generator level
+        # and a test a line; a log (told by its first value) goes the whole way.
+        items = read_callbacks([path], fmt)
+        for item in items:
+            if item.error is not None:
+                yield item
+                continue
+            if is_log_record(item.payload):
+                yield from _read_rest(item, items, select)
+                break
+            yield item
+            for item in items:
+                payload = item.payload
+                if type(payload) is dict and "seq" in payload and is_log_record(payload):
+                    yield item._replace(payload=None, error=_MIXED_LOG)
+                    break
+                yield item
+            break
+
+
+def _read_rest(first: Item, rest: Iterator[Item], select: Selection) -> Iterator[Item]:
+    """A capture log's items, its first already read."""
+    for entry in _items_of(itertools.chain((first,), rest), select):
         yield entry if isinstance(entry, Item) else entry.item()
 
 
@@ -298,58 +335,61 @@ def _read(
     keep_headers: bool,
     items: bool,
 ) -> Iterator[Captured | Item]:
+    for path in paths:
+        yield from _items_of(read_callbacks([path], fmt), select, keep_headers, items)
+
+
+def _items_of(
+    source: Iterable[Item],
+    select: Selection,
+    keep_headers: bool = False,
+    items: bool = True,
+) -> Iterator[Captured | Item]:
+    """One input's values as captures (or items): a log's records, or plain callbacks."""
     everything = select.everything
     judge = None
     if select.invalid:
         judge = checker(strict=select.strict, assume_json=True)
-    for path in paths:
-        kind: str | None = None  # "log" or "callbacks", fixed by the input's first value
-        position = 0
-        for item in read_callbacks([path], fmt):
-            if item.error is not None:
-                yield item
-                continue
-            shape = "log" if is_log_record(item.payload) else "callbacks"
-            if kind is None:
-                kind = shape
-            elif shape != kind:
-                mixed = (
-                    "a capture log record among plain callbacks"
-                    if shape == "log"
-                    else "a plain callback among capture log records"
-                )
-                yield item._replace(
-                    payload=None,
-                    error=f"{mixed}: an input is either a log or callbacks, not both",
-                )
-                break
-            captured: Captured | str | None
-            if shape == "callbacks" and items and everything:
-                yield item
-                continue
-            if shape == "callbacks":
-                captured = Captured(
-                    item.source, item.line, item.index, position, orjson.dumps(item.payload),
-                    item.payload,
-                )  # fmt: skip
-                position += 1
+    kind: str | None = None  # "log" or "callbacks", fixed by the input's first value
+    position = 0
+    for item in source:
+        if item.error is not None:
+            yield item
+            continue
+        shape = "log" if is_log_record(item.payload) else "callbacks"
+        if kind is None:
+            kind = shape
+        elif shape != kind:
+            mixed = _MIXED_LOG if shape == "log" else _MIXED_CALLBACK
+            yield item._replace(payload=None, error=mixed)
+            break
+        captured: Captured | str | None
+        if shape == "callbacks" and items and everything:
+            yield item
+            continue
+        if shape == "callbacks":
+            captured = Captured(
+                item.source, item.line, item.index, position, orjson.dumps(item.payload),
+                item.payload,
+            )  # fmt: skip
+            position += 1
+        else:
+            record = item.payload
+            if record.get("type") == "request":
+                continue  # a serve log's API request: not a callback
+            if record.get("type") == "callback":
+                captured = _from_serve(item, record)
+            elif record.get("verdict") not in REPLAYABLE_VERDICTS:
+                continue  # refused before its body was read: nothing to replay
             else:
-                record = item.payload
-                if record.get("type") == "request":
-                    continue  # a serve log's API request: not a callback
-                if record.get("type") == "callback":
-                    captured = _from_serve(item, record)
-                elif record.get("verdict") not in REPLAYABLE_VERDICTS:
-                    continue  # refused before its body was read: nothing to replay
-                else:
-                    captured = _from_receive(item, record, keep_headers)
-            if isinstance(captured, str):
-                yield item._replace(payload=None, error=captured)
-                continue
-            if keep_headers and captured.headers is None and captured.request_headers:
-                captured = replace(captured, headers=replay_headers(captured.request_headers))
-            if everything or select.wants(captured, judge):
-                yield captured
+                captured = _from_receive(item, record, keep_headers)
+        if isinstance(captured, str):
+            yield item._replace(payload=None, error=captured)
+            continue
+        if keep_headers and captured.headers is None and captured.request_headers:
+            captured = replace(captured, headers=replay_headers(captured.request_headers))
+        if everything or select.wants(captured, judge):
+            yield captured
 
 
 def read_all_captured(
