@@ -529,3 +529,52 @@ def test_a_control_body_over_the_cap_is_refused_while_it_is_read() -> None:
         answer = c.post("/_aircore-mock/advance", content=chunks())
         assert answer.status_code == 413
         assert c.post("/_aircore-mock/advance", json={"seconds": 1}).status_code == 200
+
+
+def test_the_summary_counts_as_a_walk_over_every_recording_and_callback_would() -> None:
+    # The summary keeps its counts as recordings and callbacks change, rather than walking
+    # them all on every call: the same counts, keys in the same order (each key where the
+    # walk would first meet it), through random starts, stops, uploads, results and resets.
+    import random
+
+    from aircore_mock.fake import FakeBackend
+    from aircore_mock.results import DeliveryOutcome, Result
+
+    def walked(backend: FakeBackend) -> tuple[list[Any], list[Any]]:
+        states: dict[str, int] = {}
+        for recording in backend.recordings:
+            key = recording.upload or recording.state
+            states[key] = states.get(key, 0) + 1
+        outcomes: dict[str, int] = {}
+        for sent in backend.callbacks:
+            key = "in-flight" if sent.result is None else sent.result.outcome.value
+            outcomes[key] = outcomes.get(key, 0) + 1
+        return list(states.items()), list(outcomes.items())
+
+    chance = random.Random(21)
+    backend = FakeBackend(seed=21)
+    outcomes = list(DeliveryOutcome)
+    for _ in range(600):
+        roll = chance.random()
+        if roll < 0.3:
+            url = chance.choice([None, "http://127.0.0.1:9/aircore", "http://127.0.0.1:9/b"])
+            region = chance.choice(["eu-west-1", "eu-west-1", "mars-north-1"])
+            backend.start(start_body(url, region=region))
+        elif roll < 0.5:
+            started = [r for r in backend.recordings if r.state == "started"]
+            if started:
+                backend.stop(chance.choice(started).url)
+        elif roll < 0.6:
+            backend.advance(chance.uniform(0, 30))
+        elif roll < 0.98:
+            waiting = [s for s in backend.take_outbox() if chance.random() < 0.7]
+            for sent in backend.callbacks:
+                if sent.result is None and (sent in waiting or chance.random() < 0.2):
+                    outcome = chance.choice(outcomes)
+                    result = Result(0, sent.payload, None, None, 1, None, 1.0, outcome)
+                    backend.record_result(sent, result)
+        else:
+            backend.reset()
+        summary = backend.summary()
+        assert (list(summary.states.items()), list(summary.deliveries.items())) == walked(backend)
+        assert summary.recordings == len(backend.recordings)
