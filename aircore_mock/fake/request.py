@@ -116,6 +116,7 @@ _SECRET_NAME = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=4096)  # a body's few names recur on every request
 def is_secret_name(name: str) -> bool:
     """Whether a field or parameter name says its value is a secret."""
     return _SECRET_NAME.search(name.replace("-", "_")) is not None
@@ -247,6 +248,7 @@ def upload_address(bucket: str, region: str, filename: str, recording_id: str) -
     return f"https://{bucket}.s3.{region}.{suffix}/{key}"
 
 
+@functools.lru_cache(maxsize=1024)  # a client's users are in a few places, asked again and again
 def server_region(latitude: float, longitude: float) -> str:
     """The recording server's region: the nearest site to the users (an assumption)."""
 
