@@ -97,13 +97,15 @@ def fake_app(
         secrets: list[str] = []
         recording_id: str | None = None
         response: Response
+        redacted = False
         try:
             response, body, secrets, recording_id = await _answer(call, backend, max_body)
+            redacted = True
         except ApiError as exc:
             response = _error(exc.status, backend.secrets.scrub(exc.message))
             if isinstance(exc, _Filed):
                 body, secrets = exc.body, exc.secrets
-        _file(backend, call, response, at, body, secrets, recording_id)
+        _file(backend, call, response, at, body, secrets, recording_id, redacted=redacted)
         return response
 
     async def routed_api(request: Request) -> Response:
@@ -269,6 +271,8 @@ class _AnyMethod:
 async def _answer(
     request: _Call, backend: FakeBackend, max_body: int
 ) -> tuple[Response, Any, list[str], str | None]:
+    """The answer, the request's body with its secrets redacted, the secrets and the
+    recording; an `ApiError` for an error answer (a `_Filed` one with the body as sent)."""
     path, method = request.path, request.method
     if path.rstrip("/") != "/recording" and not path.startswith("/recording/"):
         raise ApiError(404, f"no such endpoint: {method} {path}")
@@ -293,7 +297,8 @@ async def _answer(
         exc.message = scrub(exc.message, secrets)
         raise _Filed(exc, body, secrets) from None
     now = backend.clock.now()
-    return _json(recording.resource(now)), body, secrets, recording.id
+    # The backend kept the body redacted: the journal takes that rather than redact again.
+    return _json(recording.resource(now)), recording.request, secrets, recording.id
 
 
 class _Filed(ApiError):
@@ -340,7 +345,10 @@ def _file(
     body: Any,
     secrets: list[str],
     recording_id: str | None,
+    *,
+    redacted: bool = False,
 ) -> None:
+    """File an API request in the journal; `redacted`: `body` has its secrets redacted."""
     error = None
     if response.status_code >= 400:
         with contextlib.suppress(ValueError):
@@ -352,6 +360,12 @@ def _file(
             scheme = value.split(" ", 1)[0] if " " in value else ""
             value = f"{scheme} {REDACTED}".strip()
         headers[name] = known.scrub(scrub(value, secrets))
+    if body is _NOT_JSON:
+        shown: Any = {"not_json": True}
+    else:
+        shown = known.scrub_json(body if redacted else redact(body))
+        if shown is body and redacted and isinstance(body, dict | list):
+            shown = redact(body)  # a copy of its own, never the recording's `request`
     entry = JournalEntry(
         seq=backend.next_journal_seq(),
         at=at,
@@ -359,7 +373,7 @@ def _file(
         path=known.scrub(request.path),
         status=response.status_code,
         headers=headers,
-        body=known.scrub_json(redact(body)) if body is not _NOT_JSON else {"not_json": True},
+        body=shown,
         recording_id=recording_id,
         error=None if error is None else known.scrub(error),
     )
