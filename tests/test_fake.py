@@ -689,3 +689,31 @@ def test_the_api_s_short_way_in_answers_and_journals_as_starlette_s_router() -> 
         assert len(short_backend.journal) == len(statuses) - 1  # (the 500 is Starlette's)
 
     asyncio.run(both())
+
+
+def test_a_new_recording_takes_the_first_lane_no_recording_holds() -> None:
+    # The dispatcher keeps the free lanes in a heap rather than walking every recording's
+    # lane: the lanes it picks are the rule's, through random starts and ends, past all
+    # LANES held (then one in turn).
+    import random
+
+    from aircore_mock.fake.dispatch import LANES, _Route
+
+    def by_rule(lanes: dict[str, int]) -> int:
+        taken = set(lanes.values())
+        return next((n for n in range(LANES) if n not in taken), len(lanes) % LANES)
+
+    chance = random.Random(7)
+    route = _Route(sender=None, queue=None)  # type: ignore[arg-type]
+    rule: dict[str, int] = {}
+    for number in range(5_000):
+        if rule and chance.random() < (0.45 if len(rule) < 80 else 0.7):
+            gone = chance.choice(list(rule))
+            del rule[gone]
+            route.release(gone)
+        else:
+            name = f"r{number}"
+            rule[name] = by_rule(rule)
+            assert route.lane_for(name) == rule[name]
+            assert route.lane_for(name) == rule[name]  # asked again: the same lane
+    assert route.lanes == rule

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -48,15 +49,34 @@ class _Route:
     idle_since: float | None = None
     lanes: dict[str, int] = field(default_factory=dict)
     """The lane each recording with callbacks to come is on."""
+    held: list[int] = field(default_factory=lambda: [0] * LANES)
+    """How many recordings hold each lane."""
+    free: list[int] = field(default_factory=lambda: list(range(LANES)))
+    """A heap of the lanes no recording holds (and of some held since: see `lane_for`)."""
 
     def lane_for(self, recording_id: str) -> int:
-        """The recording's lane: the one it has, else the first that no recording holds."""
+        """The recording's lane: the one it has, else the first that no recording holds (else,
+        every lane held, one in turn)."""
         lane = self.lanes.get(recording_id)
         if lane is None:
-            taken = set(self.lanes.values())
-            lane = next((n for n in range(LANES) if n not in taken), len(self.lanes) % LANES)
+            # The heap's top, once the lanes taken since they came free are dropped: a few
+            # steps, where a walk over every recording's lane cost one step per open recording.
+            free, held = self.free, self.held
+            while free and held[free[0]]:
+                heapq.heappop(free)
+            lane = heapq.heappop(free) if free else len(self.lanes) % LANES
             self.lanes[recording_id] = lane
+            held[lane] += 1
         return lane
+
+    def release(self, recording_id: str) -> None:
+        """The recording will send nothing more here: its lane comes free (if no other
+        recording holds it)."""
+        lane = self.lanes.pop(recording_id, None)
+        if lane is not None:
+            self.held[lane] -= 1
+            if not self.held[lane]:
+                heapq.heappush(self.free, lane)
 
 
 @dataclass(frozen=True)
@@ -79,6 +99,7 @@ class Dispatcher:
         self._inflight: dict[int, SentCallback] = {}
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread = 0
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self._generation = backend.generation
@@ -88,6 +109,7 @@ class Dispatcher:
     def start(self) -> None:
         """Start on the running loop."""
         self._loop = asyncio.get_running_loop()
+        self._thread = threading.get_ident()
         self._wake = asyncio.Event()
         self.backend.subscribe(self._poke)
         self._task = asyncio.ensure_future(self._run())
@@ -95,6 +117,11 @@ class Dispatcher:
     def _poke(self) -> None:
         loop, wake = self._loop, self._wake
         if loop is None or wake is None or loop.is_closed():
+            return
+        if threading.get_ident() == self._thread:
+            # A request on the loop's own thread (a served fake's every start and stop): set
+            # it here, as the call would, without a write to the loop's wake-up pipe.
+            wake.set()
             return
         with contextlib.suppress(RuntimeError):  # the loop is closing: nothing more to send
             loop.call_soon_threadsafe(wake.set)
@@ -171,7 +198,7 @@ class Dispatcher:
             route.open.discard(sent.recording_id)
             # Its lane comes free: what is queued on it is this recording's last callbacks,
             # which a new recording there would only wait behind if they were slow.
-            route.lanes.pop(sent.recording_id, None)
+            route.release(sent.recording_id)
         else:
             route.open.add(sent.recording_id)
         route.idle_since = None if route.open else asyncio.get_running_loop().time()
