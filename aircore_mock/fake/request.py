@@ -200,6 +200,7 @@ def scrub(text: str, secrets: list[str]) -> str:
 # --- what the storage settings do to the upload -----------------------------------------
 
 
+@functools.lru_cache(maxsize=1024)  # S3's rules are checked once per bucket name, not per upload
 def bucket_name_ok(bucket: str) -> bool:
     """S3's naming rules (see `bucket_name_problem` in the catalogue)."""
     from ..generation.facts import bucket_name_problem
@@ -213,6 +214,7 @@ def effective_region(region: str) -> str:
     return region or "us-east-1"
 
 
+@functools.lru_cache(maxsize=1024)  # (a few settings, the same on every upload of a client)
 def upload_problem(bucket: str, region: str, sse: str | None) -> tuple[str, str | None] | None:
     """The catalogue failure family these settings cause, and the bad region if that is the
     cause; None when the upload would succeed.
@@ -298,6 +300,8 @@ class SecretValues:
         self._lock = threading.Lock()
         self._values: set[str] = set()
         self._forms: tuple[str, ...] = ()
+        self._shortest = 0
+        """The length of the shortest form: a shorter text holds none."""
         self.add(*values)
 
     def add(self, *values: str) -> None:
@@ -312,7 +316,10 @@ class SecretValues:
             for value in fresh:
                 forms |= secret_forms(value)
             # Longest first: a secret that contains another is scrubbed whole.
-            self._forms = tuple(sorted(forms, key=len, reverse=True))
+            ordered = tuple(sorted(forms, key=len, reverse=True))
+            # The bound first: a scrub on another thread that sees the new forms sees it too.
+            self._shortest = len(ordered[-1])
+            self._forms = ordered
 
     def __len__(self) -> int:
         return len(self._values)
@@ -322,6 +329,8 @@ class SecretValues:
 
     def scrub(self, text: str) -> str:
         """`text` with every known secret, in any of its forms, replaced by `[redacted]`."""
+        if len(text) < self._shortest:
+            return text  # (most field names and many values: no form fits in them)
         for form in self._forms:
             if form in text:
                 text = text.replace(form, REDACTED)
