@@ -119,6 +119,45 @@ class _Feed:
         return item
 
 
+class _Alarm:
+    """What the dispatcher waits on between steps: set when there is work, or when a wait
+    given to `sleep` is over. (`asyncio.wait_for` on an Event makes a task and a timer every
+    time: on a busy fake, two of each per recording.)"""
+
+    __slots__ = ("_set", "_waiter")
+
+    def __init__(self) -> None:
+        self._set = False
+        self._waiter: asyncio.Future[None] | None = None
+
+    def set(self) -> None:
+        """Wake the sleeper (on the loop's thread)."""
+        self._set = True
+        _wake(self._waiter)
+
+    def clear(self) -> None:
+        self._set = False
+
+    async def sleep(self, seconds: float | None) -> None:
+        """Return once set, or after `seconds` (None: no limit)."""
+        if self._set:
+            return
+        loop = asyncio.get_running_loop()
+        waiter = self._waiter = loop.create_future()
+        timer = None if seconds is None else loop.call_later(seconds, _wake, waiter)
+        try:
+            await waiter
+        finally:
+            self._waiter = None
+            if timer is not None:
+                timer.cancel()
+
+
+def _wake(waiter: asyncio.Future[None] | None) -> None:
+    if waiter is not None and not waiter.done():
+        waiter.set_result(None)
+
+
 class Dispatcher:
     """Drains the backend's outbox into the engine and runs due steps, on one event loop."""
 
@@ -128,7 +167,7 @@ class Dispatcher:
         self._routes: dict[tuple[str, RetryPolicy], _Route] = {}
         self._draining: set[asyncio.Task[None]] = set()
         self._inflight: dict[int, SentCallback] = {}
-        self._wake: asyncio.Event | None = None
+        self._wake: _Alarm | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread = 0
         self._task: asyncio.Task[None] | None = None
@@ -141,7 +180,7 @@ class Dispatcher:
         """Start on the running loop."""
         self._loop = asyncio.get_running_loop()
         self._thread = threading.get_ident()
-        self._wake = asyncio.Event()
+        self._wake = _Alarm()
         self.backend.subscribe(self._poke)
         self._task = asyncio.ensure_future(self._run())
 
@@ -201,8 +240,7 @@ class Dispatcher:
             if due is not None and clock.mode != "manual":
                 until = clock.wall_seconds_until(due)
                 wait = until if wait is None else min(wait, until)
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait)
+            await self._wake.sleep(wait)
 
     def _forget(self) -> None:
         # A reset: what was queued before it is not sent, what is in flight is abandoned.
