@@ -717,3 +717,19 @@ def test_a_new_recording_takes_the_first_lane_no_recording_holds() -> None:
             assert route.lane_for(name) == rule[name]
             assert route.lane_for(name) == rule[name]  # asked again: the same lane
     assert route.lanes == rule
+
+
+def test_quote_all_percent_encodes_as_urllib_does() -> None:
+    # Stop URLs quote the recording URL with a translation table (ASCII) where urllib builds
+    # a list a character: the same text for every character, ASCII or not.
+    import random
+    from urllib.parse import quote
+
+    from aircore_mock.fake.request import quote_all
+
+    chance = random.Random(3)
+    texts = ["", "http://host:8080/recording/1-0-2", "a b/c?d=e&f#g%", "é€😀\x00\x7f"]
+    texts += ["".join(chr(chance.randrange(0, 300)) for _ in range(20)) for _ in range(2_000)]
+    texts += ["".join(chr(chance.randrange(0, 128)) for _ in range(20)) for _ in range(2_000)]
+    for text in texts:
+        assert quote_all(text) == quote(text, safe="")

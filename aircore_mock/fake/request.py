@@ -264,9 +264,23 @@ def server_region(latitude: float, longitude: float) -> str:
     return min(SERVER_SITES, key=distance)[0]
 
 
+_UNRESERVED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~"
+_PERCENT_ASCII = {
+    code: chr(code) if chr(code) in _UNRESERVED else f"%{code:02X}" for code in range(128)
+}
+"""`quote(text, safe="")` of each ASCII character, as one translation table."""
+
+
+def quote_all(text: str) -> str:
+    """`urllib.parse.quote(text, safe="")`: every character but the unreserved ones
+    percent-encoded (one table look-up per character for ASCII text, where quote builds a
+    list of them: a recording URL is ASCII, and quoted on every start)."""
+    return text.translate(_PERCENT_ASCII) if text.isascii() else quote(text, safe="")
+
+
 def stop_url(public_url: str, recording_url: str) -> str:
     """The public host plus the percent-encoded internal recording URL (every `/` and `:`)."""
-    return f"{public_url.rstrip('/')}/recording/{quote(recording_url, safe='')}"
+    return f"{public_url.rstrip('/')}/recording/{quote_all(recording_url)}"
 
 
 # --- secrets by value -------------------------------------------------------------------
