@@ -142,17 +142,24 @@ def redact(body: Any) -> Any:
     parameters in every string. Walks without recursion: a body nested 1,000 deep is fine."""
     root: list[Any] = [None]
     stack: list[tuple[Any, list[Any] | dict[str, Any], Any]] = [(body, root, 0)]
+    push = stack.append
     while stack:
         value, parent, key = stack.pop()
         if isinstance(value, dict):
             copy: dict[str, Any] = {}
             parent[key] = copy
+            # A field's plain value is copied here, a container's when it is taken from the
+            # stack (in its place: the copy keeps the order of the fields).
             for name, item in value.items():
                 if isinstance(name, str) and is_secret_name(name):
                     copy[name] = REDACTED
-                else:
+                elif isinstance(item, str):
+                    copy[name] = redact_url(item) if "?" in item else item
+                elif isinstance(item, dict | list):
                     copy[name] = None
-                    stack.append((item, copy, name))
+                    push((item, copy, name))
+                else:
+                    copy[name] = item
         elif isinstance(value, list):
             items: list[Any] = [None] * len(value)
             parent[key] = items
@@ -167,16 +174,12 @@ def secrets_of(body: Any) -> list[str]:
     strings under secret field names, at any depth, and secret query parameters' values."""
     found: list[str] = []
     stack: list[tuple[Any, bool]] = [(body, False)]
+    push = stack.append
     while stack:
         value, secret = stack.pop()
-        if isinstance(value, dict):
-            stack.extend(
-                (item, secret or (isinstance(name, str) and is_secret_name(name)))
-                for name, item in value.items()
-            )
-        elif isinstance(value, list):
-            stack.extend((item, secret) for item in value)
-        elif isinstance(value, str) and value:
+        if isinstance(value, str):
+            if not value:
+                continue
             if secret:
                 found.append(value)
             elif "?" in value:
@@ -185,6 +188,17 @@ def secrets_of(body: Any) -> list[str]:
                     name, eq, raw = part.partition("=")
                     if eq and raw and is_secret_name(unquote(name)):
                         found.extend({raw, unquote(raw)})
+        elif isinstance(value, dict):
+            # In the order the stack gives (the order of `found` decides the order of
+            # secrets of the same length); what is neither a string nor a container holds
+            # no secret and is not pushed at all.
+            for name, item in value.items():
+                if isinstance(item, str | dict | list):
+                    push((item, secret or (isinstance(name, str) and is_secret_name(name))))
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, str | dict | list):
+                    push((item, secret))
     # Longest first: a secret that contains another is scrubbed whole.
     return sorted(set(found), key=len, reverse=True)
 
@@ -354,17 +368,29 @@ class SecretValues:
         """A copy of JSON-like data with every string (keys too) scrubbed; no recursion."""
         if not self._forms:
             return data
+        scrub, shortest = self.scrub, self._shortest
         root: list[Any] = [None]
         stack: list[tuple[Any, Any, Any]] = [(data, root, 0)]
+        push = stack.append
         while stack:
             value, parent, key = stack.pop()
             if isinstance(value, dict):
                 copy: dict[Any, Any] = {}
                 parent[key] = copy
                 for name, item in value.items():
-                    name = self.scrub(name) if isinstance(name, str) else name
-                    copy[name] = None
-                    stack.append((item, copy, name))
+                    if isinstance(name, str) and len(name) >= shortest:
+                        name = scrub(name)
+                    if name in copy:
+                        # Two names scrubbed into one: the first one's value stays (as when
+                        # every value was set from the stack, the first one set last).
+                        continue
+                    if isinstance(item, str):
+                        copy[name] = item if len(item) < shortest else scrub(item)
+                    elif isinstance(item, dict | list | tuple):
+                        copy[name] = None
+                        push((item, copy, name))
+                    else:
+                        copy[name] = item
             elif isinstance(value, list | tuple):
                 items: list[Any] = [None] * len(value)
                 parent[key] = items
