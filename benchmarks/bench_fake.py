@@ -193,8 +193,8 @@ async def app(scope, receive, send):
         counts.clear()
         counts["in-flight"] = 0
         status, answer = 204, b""
-    await send({"type": "http.response.start", "status": status,
-                "headers": JSON if answer else []})
+    headers = [*JSON, (b"content-length", b"%d" % len(answer))] if answer else []
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": answer})
 
 

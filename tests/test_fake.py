@@ -581,9 +581,10 @@ def test_the_summary_counts_as_a_walk_over_every_recording_and_callback_would() 
 
 
 def test_the_api_s_short_way_in_answers_and_journals_as_starlette_s_router() -> None:
-    # Plain /recording paths skip Starlette's middleware and router (`_FakeApp`): the same
-    # requests through both ways get the same answers, byte for byte, the same journal and
-    # the same recordings; a client that leaves mid-body gets Starlette's 500 either way.
+    # Plain /recording paths skip Starlette's middleware and router (`_FakeApp`), and read
+    # headers without its `Headers`: the same requests through both ways get the same
+    # answers, byte for byte, the same journal and the same recordings; a client that leaves
+    # mid-body gets Starlette's 500 either way.
     import orjson
     from starlette.requests import ClientDisconnect
 
@@ -609,9 +610,10 @@ def test_the_api_s_short_way_in_answers_and_journals_as_starlette_s_router() -> 
     bad_region = body(start_body("http://127.0.0.1:9/cb", region="mars-north-1"))
     json_type = [(b"content-type", b"application/json")]
     auth = [(b"authorization", f"Bearer {KEY}".encode())]
+    odd = [(b"X-Odd", b"v"), (b"x-latin", b"caf\xe9"), (b"Content-Type", b"text/plain")]
     requests: list[tuple[str, str, list[tuple[bytes, bytes]], list[bytes]]] = [
         ("POST", "/recording", [(b"host", b"127.0.0.1:8080"), *auth, *json_type], [good]),
-        ("POST", "/recording", [*auth, *json_type, (b"X-Odd", b"v")], [good[:20], good[20:]]),
+        ("POST", "/recording", [*auth, *json_type, *odd], [good[:20], good[20:]]),
         ("POST", "/recording", [*auth, *json_type], [bad_region]),
         ("POST", "/recording", json_type, [good]),
         ("POST", "/recording", [(b"authorization", b"Bearer wrong-key-123"), *json_type], [good]),

@@ -30,7 +30,6 @@ from urllib.parse import unquote
 
 import orjson
 from starlette.applications import Starlette
-from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
@@ -165,7 +164,8 @@ class _FakeApp(Starlette):
             await super().__call__(scope, receive, send)
             return
         scope["app"] = self
-        call = _Call(scope["method"], scope["path"], scope.get("raw_path"), scope, receive)
+        headers = _Headers(scope["headers"])
+        call = _Call(scope["method"], scope["path"], scope.get("raw_path"), headers, receive)
         try:
             response = await self._api(call)
         except Exception:
@@ -174,6 +174,27 @@ class _FakeApp(Starlette):
             await PlainTextResponse("Internal Server Error", 500)(scope, receive, send)
             raise
         await response(scope, receive, send)
+
+
+class _Headers:
+    """A request's headers read as Starlette's `Headers` reads them (`get`: the first of
+    that name; `items`: every one, in order, decoded as Latin-1), straight from the scope's
+    list (Starlette's goes through `Mapping.get` and copies the list)."""
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+
+    def get(self, key: str, default: Any = None) -> Any:
+        wanted = key.lower().encode("latin-1")
+        for name, value in self._raw:
+            if name == wanted:
+                return value.decode("latin-1")
+        return default
+
+    def items(self) -> list[tuple[str, str]]:
+        return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in self._raw]
 
 
 @dataclass(slots=True)
@@ -185,20 +206,14 @@ class _Call:
     path: str
     """As Starlette's `request.url.path` gives it."""
     raw_path: Any
-    scope: Any
+    headers: Any
+    """`_Headers`, or Starlette's `Headers` (which read the same)."""
     receive: Any
-    _headers: Headers | None = None
 
     @classmethod
     def of(cls, request: Request) -> _Call:
-        scope = request.scope
-        return cls(request.method, request.url.path, scope.get("raw_path"), scope, request.receive)
-
-    @property
-    def headers(self) -> Headers:
-        if self._headers is None:
-            self._headers = Headers(scope=self.scope)
-        return self._headers
+        raw_path = request.scope.get("raw_path")
+        return cls(request.method, request.url.path, raw_path, request.headers, request.receive)
 
     async def read(self, max_body: int) -> bytearray:
         """The body, refused (413) as soon as it is over `max_body`: read as Starlette's
