@@ -41,14 +41,22 @@ SERVER_SITES: tuple[tuple[str, float, float], ...] = (
 
 
 @functools.cache
-def _validators() -> tuple[Callable[[Any], bool], Any]:
+def _is_valid() -> Callable[[Any], bool]:
     import jsonschema_rs
+
+    schema = _schemas.get_schema(REQUEST_SCHEMA)
+    validator = jsonschema_rs.Draft202012Validator(schema, validate_formats=True)
+    return validator.is_valid  # type: ignore[no-any-return]
+
+
+@functools.cache
+def _explainer() -> Any:
+    # Built at the first invalid body only: python-jsonschema (the one that says why) is
+    # imported then, not by every fake that is only ever sent valid ones.
     from jsonschema import Draft202012Validator
 
     schema = _schemas.get_schema(REQUEST_SCHEMA)
-    fast = jsonschema_rs.Draft202012Validator(schema, validate_formats=True)
-    slow = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
-    return fast.is_valid, slow
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
 def check_request(body: Any) -> list[Problem]:
@@ -59,12 +67,11 @@ def check_request(body: Any) -> list[Problem]:
     """
     if deeper_than(body):  # (the explainer would recurse past Python's limit)
         return [Problem("$", f"nested more than {MAX_DEPTH} levels deep", "depth")]
-    is_valid, explainer = _validators()
-    if is_valid(body):
+    if _is_valid()(body):
         return []
     from jsonschema.exceptions import relevance
 
-    errors = sorted(explainer.iter_errors(body), key=relevance)
+    errors = sorted(_explainer().iter_errors(body), key=relevance)
     problems = [_problem(error) for error in errors]
     return problems or [Problem("$", "not a valid start-recording request", "schema")]
 
