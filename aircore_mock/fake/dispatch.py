@@ -170,6 +170,8 @@ class Dispatcher:
         self._wake: _Alarm | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread = 0
+        self._stepping = False
+        """Running the clock's due steps: what they queue is taken in the same pass."""
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self._generation = backend.generation
@@ -190,8 +192,11 @@ class Dispatcher:
             return
         if threading.get_ident() == self._thread:
             # A request on the loop's own thread (a served fake's every start and stop): set
-            # it here, as the call would, without a write to the loop's wake-up pipe.
-            wake.set()
+            # it here, as the call would, without a write to the loop's wake-up pipe; and
+            # not at all for the steps the dispatcher is running itself (their callbacks are
+            # taken right after: a wake-up would only make an empty pass).
+            if not self._stepping:
+                wake.set()
             return
         with contextlib.suppress(RuntimeError):  # the loop is closing: nothing more to send
             loop.call_soon_threadsafe(wake.set)
@@ -227,10 +232,14 @@ class Dispatcher:
             try:
                 if backend.generation != self._generation:
                     self._forget()
-                if clock.mode == "instant":
-                    backend.run_due(jump=True)
-                elif clock.mode == "realtime":
-                    backend.run_due()
+                self._stepping = True
+                try:
+                    if clock.mode == "instant":
+                        backend.run_due(jump=True)
+                    elif clock.mode == "realtime":
+                        backend.run_due()
+                finally:
+                    self._stepping = False
                 for sent in backend.take_outbox():
                     self._enqueue(sent)
             except Exception:  # never a dead dispatcher: log it and keep serving
