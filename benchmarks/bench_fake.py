@@ -1,21 +1,28 @@
-"""Benchmark `aircore-mock serve`: whole lifecycles per second, and POST /recording latency.
+"""Benchmark `aircore-mock serve`: whole lifecycles per second beside a minimal fake's.
 
 Run:  python benchmarks/bench_fake.py [--quick] [--runs N] [--recordings N] [-c N]
                                       [--s3-recordings N] [--no-s3]
 
-Beside today's figure, the same lifecycles with real uploads (`serve --s3 local`: every
-recording PUT to the embedded S3 through boto3 before its upload callback; in instant mode
-the recordings last a few ms, so each object is a one-frame .m4a: this measures the upload
-path, not the encoding), and the time PyAV takes to make the object of a 1-minute and a
-3-hour recording (in this process, median of several runs).
-
-`aircore-mock serve --instant --quiet` runs in its own process; a client (aiohttp, `-c`
-concurrent tasks) starts each recording with a callback URL on a fast local receiver (nginx
-answering 204 if found, else a bare uvicorn app), then stops it. A lifecycle counts once the
-fake has delivered its three callbacks (recording-started, recording-stopped,
-recording-uploaded), read from the control API. The three processes share the machine's
-cores. Every figure is the median of several runs, with the spread (min-max) beside it.
-Nothing here asserts on time: the aims are printed as "met" or "MISSED".
+Contenders, each server in its own process, all up for the whole benchmark; each round runs
+every one once, in turn (A B A B), and ratios are taken within a round:
+- `aircore-mock serve --instant --quiet`;
+- its floor: a minimal raw-ASGI fake (`FLOOR_CHILD`) under the same uvicorn + httptools
+  setup, taking the same requests and sending the same three callbacks with aiohttp;
+- `serve --instant --s3 local`: every recording PUT to the embedded S3 through boto3 before
+  its upload callback (in instant mode the recordings last a few ms, so each object is a
+  one-frame .m4a: this measures the upload path, not the encoding);
+- bare boto3 PUTs of the same object to an embedded moto S3, in this process: the ceiling of
+  the upload figure.
+A client (aiohttp, `-c` concurrent tasks) starts each recording with a callback URL on a fast
+local receiver (nginx answering 204 if found, else a bare uvicorn app), then stops it. A
+lifecycle counts once the server has delivered its three callbacks (recording-started,
+recording-stopped, recording-uploaded), read from its control API. The processes share the
+machine's cores. Printed: medians over rounds with the spread (min-max) of lifecycles/s,
+each server process's CPU time per lifecycle (/proc/PID/stat) and POST /recording's
+latency; serve's time and CPU per lifecycle over the floor's, paired by round; each server's
+peak memory, its own VmHWM; then the time PyAV takes to make the object of a 1-minute, a
+1-hour and a 3-hour recording (in this process). Nothing here asserts on time: the aims are
+printed as "met" or "MISSED".
 """
 
 from __future__ import annotations
