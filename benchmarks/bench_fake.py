@@ -1,13 +1,15 @@
 """Benchmark `aircore-mock serve`: whole lifecycles per second beside a minimal fake's.
 
 Run:  python benchmarks/bench_fake.py [--quick] [--runs N] [--recordings N] [-c N]
-                                      [--s3-recordings N] [--no-s3]
+                                      [--s3-recordings N] [--no-s3] [--also CHECKOUT]
 
 Contenders, each server in its own process, all up for the whole benchmark; each round runs
 every one once, in turn (A B A B), and ratios are taken within a round:
 - `aircore-mock serve --instant --quiet`;
 - its floor: a minimal raw-ASGI fake (`FLOOR_CHILD`) under the same uvicorn + httptools
   setup, taking the same requests and sending the same three callbacks with aiohttp;
+- with `--also CHECKOUT`, the `serve --instant` of another checkout of this repository
+  (`git archive <commit> | tar -x -C DIR`): before and after, paired;
 - `serve --instant --s3 local`: every recording PUT to the embedded S3 through boto3 before
   its upload callback (in instant mode the recordings last a few ms, so each object is a
   one-frame .m4a: this measures the upload path, not the encoding);
@@ -242,14 +244,25 @@ def receiver(tmp: Path) -> Iterator[tuple[str, str]]:
 
 
 @contextlib.contextmanager
-def fake_server(tmp: Path, *, s3: bool = False) -> Iterator[tuple[str, int]]:
-    """(base URL, pid) of `aircore-mock serve --instant --quiet` in its own process."""
-    ready = tmp / ("ready-s3" if s3 else "ready")
-    command = [*aircore_cli(), "serve", "--port", "0", "--ready-file", str(ready)]
+def fake_server(
+    tmp: Path, *, s3: bool = False, checkout: Path | None = None
+) -> Iterator[tuple[str, int]]:
+    """(base URL, pid) of `aircore-mock serve --instant --quiet` in its own process: this
+    venv's, or with `checkout` the code of that checkout (`python -m aircore_mock` with it
+    first on PYTHONPATH, run from outside both)."""
+    ready = tmp / ("ready-s3" if s3 else "ready-other" if checkout else "ready")
+    cli, env, cwd = aircore_cli(), None, None
+    if checkout is not None:
+        cli = [sys.executable, "-m", "aircore_mock"]
+        env = dict(os.environ, PYTHONPATH=str(checkout.resolve()))
+        cwd = tmp
+    command = [*cli, "serve", "--port", "0", "--ready-file", str(ready)]
     command += ["--instant", "--quiet", "--seed", "1"]
     if s3:
         command += ["--s3", "local", "--s3-bucket", "eu-west-1/acme-recordings"]
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=cwd
+    )
     try:
         deadline = time.monotonic() + 30
         while not (ready.is_file() and ready.read_text().endswith("\n")):
@@ -343,6 +356,13 @@ def main(argv: list[str] | None = None) -> int:
         "--s3-recordings", type=int, default=None, help="per run with uploads [default: 500]"
     )
     parser.add_argument("--no-s3", action="store_true", help="skip the real-upload figures")
+    parser.add_argument(
+        "--also",
+        type=Path,
+        metavar="CHECKOUT",
+        help="one more contender: the serve of another checkout of this repository (a "
+        "`git worktree` or `git archive` of another commit), paired with the rest",
+    )
     args = parser.parse_args(argv)
     runs = args.runs or (2 if args.quick else 5)
     recordings = args.recordings or (200 if args.quick else 2_000)
@@ -355,10 +375,17 @@ def main(argv: list[str] | None = None) -> int:
         serve = Contender("serve --instant", *stack.enter_context(fake_server(tmp)), recordings)
         floor = Contender("minimal ASGI fake", *stack.enter_context(floor_server()), recordings)
         contenders = [serve, floor]
+        other: Contender | None = None
+        if args.also is not None:
+            base, pid = stack.enter_context(fake_server(tmp, checkout=args.also))
+            other = Contender(f"serve --instant of {args.also}", base, pid, recordings)
+            contenders.append(other)
+        uploads: Contender | None = None
         puts: _RawPuts | None = None
         if not args.no_s3:
             base, pid = stack.enter_context(fake_server(tmp, s3=True))
-            contenders.append(Contender("serve --instant --s3 local", base, pid, s3_recordings))
+            uploads = Contender("serve --instant --s3 local", base, pid, s3_recordings)
+            contenders.append(uploads)
             puts = stack.enter_context(_raw_puts())
         print(f"receiver: {name}; fake: aircore-mock serve --instant at {serve.base}")
         print(
@@ -380,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  round {number + 1}, bare boto3 PUTs: {rate(puts.run())} PUTs/s")
         memory = {c.name: c.vm_hwm_mib() for c in contenders}
         load = os.getloadavg()[0]
-    _report(contenders, memory, puts)
+    _report(contenders, memory, other, uploads, puts)
     print(f"load average at the end: {load:.2f}")
     if not args.no_s3:
         _object_times(3 if args.quick else 7)
@@ -388,7 +415,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _report(
-    contenders: list[Contender], memory: dict[str, float | None], puts: _RawPuts | None
+    contenders: list[Contender],
+    memory: dict[str, float | None],
+    other: Contender | None,
+    uploads: Contender | None,
+    puts: _RawPuts | None,
 ) -> None:
     serve, floor = contenders[0], contenders[1]
     print("median (min-max) over runs:")
@@ -410,22 +441,17 @@ def _report(
         )
         if hwm is not None:
             print(f"    peak memory (its own VmHWM): {hwm:,.1f} MiB")
-    # Time per lifecycle, serve over the floor, paired within each round.
-    ratios = [
-        f["lifecycles_per_s"] / s["lifecycles_per_s"]
-        for s, f in zip(serve.runs, floor.runs, strict=True)
-    ]
-    cpu = [
-        s["cpu_us"] / f["cpu_us"]
-        for s, f in zip(serve.runs, floor.runs, strict=True)
-        if f["cpu_us"]
-    ]
-    print("serve --instant / minimal ASGI fake, paired by round:")
-    print(f"  time per lifecycle: {ratio_spread(ratios)}")
-    if cpu:
-        print(f"  CPU per lifecycle: {ratio_spread(cpu)}")
-    if len(contenders) > 2:
-        uploads = contenders[2]
+    ratios = _over_floor(serve, floor)
+    for contender in (serve, other):
+        if contender is None:
+            continue
+        time_ratios = _over_floor(contender, floor)
+        cpu = _over_floor(contender, floor, "cpu_us")
+        print(f"{contender.name} / {floor.name}, paired by round:")
+        print(f"  time per lifecycle: {ratio_spread(time_ratios)}")
+        if cpu:
+            print(f"  CPU per lifecycle: {ratio_spread(cpu)}")
+    if uploads is not None:
         up = [
             u["lifecycles_per_s"] / s["lifecycles_per_s"]
             for s, u in zip(serve.runs, uploads.runs, strict=True)
@@ -445,6 +471,14 @@ def _report(
         f"time per lifecycle <= {AIM_FLOOR_RATIO:g}x the floor's "
         f"{verdict(statistics.median(ratios) <= AIM_FLOOR_RATIO)}"
     )
+
+
+def _over_floor(contender: Contender, floor: Contender, what: str = "time") -> list[float]:
+    """The contender's time (or CPU) per lifecycle over the floor's, round by round."""
+    pairs = zip(contender.runs, floor.runs, strict=True)
+    if what == "time":
+        return [f["lifecycles_per_s"] / c["lifecycles_per_s"] for c, f in pairs]
+    return [c[what] / f[what] for c, f in pairs if f[what]]
 
 
 def ratio_spread(values: list[float]) -> str:
