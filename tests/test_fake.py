@@ -529,3 +529,209 @@ def test_a_control_body_over_the_cap_is_refused_while_it_is_read() -> None:
         answer = c.post("/_aircore-mock/advance", content=chunks())
         assert answer.status_code == 413
         assert c.post("/_aircore-mock/advance", json={"seconds": 1}).status_code == 200
+
+
+def test_the_summary_counts_as_a_walk_over_every_recording_and_callback_would() -> None:
+    # The summary keeps its counts as recordings and callbacks change, rather than walking
+    # them all on every call: the same counts, keys in the same order (each key where the
+    # walk would first meet it), through random starts, stops, uploads, results and resets.
+    import random
+
+    from aircore_mock.fake import FakeBackend
+    from aircore_mock.results import DeliveryOutcome, Result
+
+    def walked(backend: FakeBackend) -> tuple[list[Any], list[Any]]:
+        states: dict[str, int] = {}
+        for recording in backend.recordings:
+            key = recording.upload or recording.state
+            states[key] = states.get(key, 0) + 1
+        outcomes: dict[str, int] = {}
+        for sent in backend.callbacks:
+            key = "in-flight" if sent.result is None else sent.result.outcome.value
+            outcomes[key] = outcomes.get(key, 0) + 1
+        return list(states.items()), list(outcomes.items())
+
+    chance = random.Random(21)
+    backend = FakeBackend(seed=21)
+    outcomes = list(DeliveryOutcome)
+    for _ in range(600):
+        roll = chance.random()
+        if roll < 0.3:
+            url = chance.choice([None, "http://127.0.0.1:9/aircore", "http://127.0.0.1:9/b"])
+            region = chance.choice(["eu-west-1", "eu-west-1", "mars-north-1"])
+            backend.start(start_body(url, region=region))
+        elif roll < 0.5:
+            started = [r for r in backend.recordings if r.state == "started"]
+            if started:
+                backend.stop(chance.choice(started).url)
+        elif roll < 0.6:
+            backend.advance(chance.uniform(0, 30))
+        elif roll < 0.98:
+            waiting = [s for s in backend.take_outbox() if chance.random() < 0.7]
+            for sent in backend.callbacks:
+                if sent.result is None and (sent in waiting or chance.random() < 0.2):
+                    outcome = chance.choice(outcomes)
+                    result = Result(0, sent.payload, None, None, 1, None, 1.0, outcome)
+                    backend.record_result(sent, result)
+        else:
+            backend.reset()
+        summary = backend.summary()
+        assert (list(summary.states.items()), list(summary.deliveries.items())) == walked(backend)
+        assert summary.recordings == len(backend.recordings)
+
+
+def test_the_api_s_short_way_in_answers_and_journals_as_starlette_s_router() -> None:
+    # Plain /recording paths skip Starlette's middleware and router (`_FakeApp`), and read
+    # headers without its `Headers`: the same requests through both ways get the same
+    # answers, byte for byte, the same journal and the same recordings; a client that leaves
+    # mid-body gets Starlette's 500 either way.
+    import orjson
+    from starlette.requests import ClientDisconnect
+
+    from aircore_mock.fake import FakeBackend, fake_app
+    from aircore_mock.fake.clock import Clock
+
+    class Running:  # a dispatcher host that never starts one: nothing is sent here
+        running = True
+
+    def made() -> tuple[FakeBackend, Any]:
+        backend = FakeBackend(
+            clock=Clock("manual", start_ms=1_796_000_000_000),
+            api_keys=[KEY],
+            public_url="http://127.0.0.1:8080",
+            seed=5,
+        )
+        return backend, fake_app(backend, Running(), max_body=2048)  # type: ignore[arg-type]
+
+    def body(value: Any) -> bytes:
+        return orjson.dumps(value)
+
+    good = body(start_body("http://127.0.0.1:9/cb?token=s3cr3t-t0ken-value"))
+    bad_region = body(start_body("http://127.0.0.1:9/cb", region="mars-north-1"))
+    json_type = [(b"content-type", b"application/json")]
+    auth = [(b"authorization", f"Bearer {KEY}".encode())]
+    odd = [(b"X-Odd", b"v"), (b"x-latin", b"caf\xe9"), (b"Content-Type", b"text/plain")]
+    requests: list[tuple[str, str, list[tuple[bytes, bytes]], list[bytes]]] = [
+        ("POST", "/recording", [(b"host", b"127.0.0.1:8080"), *auth, *json_type], [good]),
+        ("POST", "/recording", [*auth, *json_type, *odd], [good[:20], good[20:]]),
+        ("POST", "/recording", [*auth, *json_type], [bad_region]),
+        ("POST", "/recording", json_type, [good]),
+        ("POST", "/recording", [(b"authorization", b"Bearer wrong-key-123"), *json_type], [good]),
+        ("POST", "/recording", [*auth, (b"content-type", b"text/plain")], [good]),
+        ("POST", "/recording", [*auth, *json_type, (b"content-length", b"99999")], [good]),
+        ("POST", "/recording", [*auth, *json_type], [b"x" * 1500, b"x" * 1500]),
+        ("POST", "/recording", [*auth, *json_type], [b'{"storage": ']),
+        ("POST", "/recording", [*auth, *json_type], [body({"user_id": 5})]),
+        ("POST", "/recording", [*auth, *json_type, *auth], [b"[]"]),
+        ("GET", "/recording", auth, [b""]),
+        ("PUT", "/recording/abc", auth, [b""]),
+        ("DELETE", "/recording/", auth, [b""]),
+        ("DELETE", "/recording/nothing-here", auth, [b""]),
+        ("DELETE", "/recording", auth, [b""]),
+        ("POST", "/recordings", auth, [b""]),
+    ]
+
+    async def call(
+        app: Any, router: bool, method: str, path: str, headers: Any, chunks: Any, sent: Any = None
+    ) -> list[Any]:
+        raw = path.encode()
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+            "scheme": "http", "server": ("127.0.0.1", 8080), "client": ("127.0.0.1", 5000),
+            "method": method, "root_path": "", "path": path, "raw_path": raw,
+            "query_string": b"", "headers": headers,
+        }  # fmt: skip
+        messages = [
+            {"type": "http.request", "body": chunk, "more_body": n < len(chunks) - 1}
+            for n, chunk in enumerate(chunks)
+        ]
+        sent = [] if sent is None else sent
+
+        async def receive() -> Any:
+            return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+        async def send(message: Any) -> None:
+            sent.append(message)
+
+        if router:
+            await Starlette.__call__(app, scope, receive, send)
+        else:
+            await app(scope, receive, send)
+        assert ("router" in scope) is (router or "/recording" not in path or path.endswith("s"))
+        return sent
+
+    async def run(router: bool) -> tuple[list[Any], FakeBackend]:
+        backend, app = made()
+        answers = []
+        for method, path, headers, chunks in requests:
+            answers.append(await call(app, router, method, path, headers, chunks))
+        stop = orjson.loads(answers[0][1]["body"])["url"].split("8080", 1)[1]
+        for _ in range(2):  # stopped, then already stopped
+            answers.append(await call(app, router, "DELETE", stop, auth, [b""]))
+        sent: list[Any] = []
+        with pytest.raises(ClientDisconnect):
+            await call(app, router, "POST", "/recording", [*auth, *json_type], [], sent)
+        answers.append(sent)  # Starlette's plain 500
+        return answers, backend
+
+    async def both() -> None:
+        short, short_backend = await run(router=False)
+        routed, routed_backend = await run(router=True)
+        assert short == routed
+        assert [e.to_json() for e in short_backend.journal] == [
+            e.to_json() for e in routed_backend.journal
+        ]
+        assert [r.to_json() for r in short_backend.recordings] == [
+            r.to_json() for r in routed_backend.recordings
+        ]
+        statuses = [answer[0]["status"] for answer in short]
+        assert statuses == [200, 200, 200, 401, 401, 415, 413, 413, 400, 400, 400,
+                            405, 405, 400, 404, 405, 404, 204, 404, 500]  # fmt: skip
+        assert short[-1][1]["body"] == b"Internal Server Error"
+        assert len(short_backend.journal) == len(statuses) - 1  # (the 500 is Starlette's)
+
+    asyncio.run(both())
+
+
+def test_a_new_recording_takes_the_first_lane_no_recording_holds() -> None:
+    # The dispatcher keeps the free lanes in a heap rather than walking every recording's
+    # lane: the lanes it picks are the rule's, through random starts and ends, past all
+    # LANES held (then one in turn).
+    import random
+
+    from aircore_mock.fake.dispatch import LANES, _Route
+
+    def by_rule(lanes: dict[str, int]) -> int:
+        taken = set(lanes.values())
+        return next((n for n in range(LANES) if n not in taken), len(lanes) % LANES)
+
+    chance = random.Random(7)
+    route = _Route(sender=None, queue=None)  # type: ignore[arg-type]
+    rule: dict[str, int] = {}
+    for number in range(5_000):
+        if rule and chance.random() < (0.45 if len(rule) < 80 else 0.7):
+            gone = chance.choice(list(rule))
+            del rule[gone]
+            route.release(gone)
+        else:
+            name = f"r{number}"
+            rule[name] = by_rule(rule)
+            assert route.lane_for(name) == rule[name]
+            assert route.lane_for(name) == rule[name]  # asked again: the same lane
+    assert route.lanes == rule
+
+
+def test_quote_all_percent_encodes_as_urllib_does() -> None:
+    # Stop URLs quote the recording URL with a translation table (ASCII) where urllib builds
+    # a list a character: the same text for every character, ASCII or not.
+    import random
+    from urllib.parse import quote
+
+    from aircore_mock.fake.request import quote_all
+
+    chance = random.Random(3)
+    texts = ["", "http://host:8080/recording/1-0-2", "a b/c?d=e&f#g%", "é€😀\x00\x7f"]
+    texts += ["".join(chr(chance.randrange(0, 300)) for _ in range(20)) for _ in range(2_000)]
+    texts += ["".join(chr(chance.randrange(0, 128)) for _ in range(20)) for _ in range(2_000)]
+    for text in texts:
+        assert quote_all(text) == quote(text, safe="")

@@ -231,6 +231,42 @@ class RetryPolicy:
         return dict(vars(self))
 
 
+class _Tally:
+    """Counts of items (recordings, callbacks) by key, kept as each item changes key, for a
+    summary that costs the number of keys rather than the number of items (the control
+    page and clients poll it while thousands of callbacks go out).
+
+    `ordered` gives the keys in the order a walk over the items in index order would first
+    meet them (the order the summary always had): each key keeps a heap of the indices of
+    the items that took it, and an index whose item holds another key by now is dropped
+    from the top when the order is asked for.
+    """
+
+    __slots__ = ("_counts", "_holders")
+
+    def __init__(self) -> None:
+        self._counts: dict[str, int] = {}
+        self._holders: dict[str, list[int]] = {}
+
+    def move(self, index: int, old: str | None, new: str) -> None:
+        """Item `index` goes from key `old` (None: a new item) to `new`."""
+        counts = self._counts
+        if old is not None:
+            counts[old] -= 1
+        counts[new] = counts.get(new, 0) + 1
+        heapq.heappush(self._holders.setdefault(new, []), index)
+
+    def ordered(self, key_of: Callable[[int], str]) -> dict[str, int]:
+        """The counts (keys with none left out), in the order of each key's first holder."""
+        firsts = []
+        for key, holders in self._holders.items():
+            while holders and key_of(holders[0]) != key:
+                heapq.heappop(holders)
+            if holders:
+                firsts.append((holders[0], key))
+        return {key: self._counts[key] for _, key in sorted(firsts)}
+
+
 class Uploader(Protocol):
     """What real uploads need of an uploader (`storage.S3Uploader` is one)."""
 
@@ -284,6 +320,10 @@ class FakeBackend:
 
     def _clear(self) -> None:
         self._recordings: dict[str, ApiRecording] = {}
+        self._started: list[ApiRecording] = []  # start order, as `_recordings`, by index
+        self._place: dict[str, int] = {}  # a recording's index in `_started`
+        self._states = _Tally()  # recordings by `upload or state`, as `summary` counts them
+        self._outcomes = _Tally()  # callbacks by outcome (`in-flight` until a result)
         self._by_url: dict[str, ApiRecording] = {}
         self._journal: collections.deque[JournalEntry] = collections.deque(maxlen=JOURNAL_CAPACITY)
         self._journaled = 0  # every request filed, kept or not
@@ -376,6 +416,9 @@ class FakeBackend:
                 server_side_encryption=s3.get("server_side_encryption"),
             )
             self._recordings[recording.id] = recording
+            self._place[recording.id] = len(self._started)
+            self._started.append(recording)
+            self._states.move(self._place[recording.id], None, "started")
             self._by_url[url] = recording
             if self.uploader is not None:  # kept in memory for the upload, never written
                 token = s3.get("session_token")
@@ -512,10 +555,12 @@ class FakeBackend:
             self._upload(recording, due)
 
     def _stop(self, recording: ApiRecording, reason: str, at: int) -> None:
+        before = recording.upload or recording.state
         recording.state = "stopped"
         recording.elapsed_time = max(0, at - recording.start_time)
         recording.stop_reason = reason
         recording.upload = "pending"
+        self._restate(recording, before)
         elapsed = recording.elapsed_time
         callback = model.stopped(recording.url, recording.start_time, elapsed, reason, timestamp=at)
         self._send(recording, callback)
@@ -562,6 +607,7 @@ class FakeBackend:
             recording.failure_family = entry.family
             recording.failure_reason = reason
             callback = model.upload_failed(recording.url, start, elapsed, reason, timestamp=at)
+        self._restate(recording, "pending")  # (`_step` runs an upload only while pending)
         self._send(recording, callback)
 
     def _put(self, recording: ApiRecording, keys: tuple[str, str, str | None]) -> None:
@@ -619,8 +665,15 @@ class FakeBackend:
                 callback = model.upload_failed(
                     recording.url, start, elapsed, recording.failure_reason, timestamp=at
                 )
+            self._restate(recording, "pending")
             self._send(recording, callback)
         self._notify()
+
+    def _restate(self, recording: ApiRecording, before: str) -> None:
+        """Count a recording's change of `upload or state` (what `summary` counts)."""
+        after = recording.upload or recording.state
+        if after != before:
+            self._states.move(self._place[recording.id], before, after)
 
     def _send(self, recording: ApiRecording, callback: Callback) -> None:
         if recording.callback_url is None:
@@ -634,6 +687,7 @@ class FakeBackend:
         )
         recording.callbacks.append(sent)
         self._sent.append(sent)
+        self._outcomes.move(sent.seq, None, "in-flight")
         self._outbox.append(sent)
 
     def take_outbox(self) -> list[SentCallback]:
@@ -652,6 +706,7 @@ class FakeBackend:
             if sent.generation != self._generation or sent.result is not None:
                 return
             sent.result = result
+            self._outcomes.move(sent.seq, "in-flight", result.outcome.value)
             self._answered += 1
             self._changed.notify_all()
         if self.on_result is not None:
@@ -813,20 +868,13 @@ class FakeBackend:
     def summary(self) -> FakeSummary:
         """Counts: recordings by state and upload, callbacks by delivery outcome."""
         with self._lock:
-            states: dict[str, int] = {}
-            for recording in self._recordings.values():
-                key = recording.upload or recording.state
-                states[key] = states.get(key, 0) + 1
-            outcomes: dict[str, int] = {}
-            for sent in self._sent:
-                key = sent.result.outcome.value if sent.result is not None else "in-flight"
-                outcomes[key] = outcomes.get(key, 0) + 1
+            started, sent = self._started, self._sent
             return FakeSummary(
                 recordings=len(self._recordings),
-                states=states,
+                states=self._states.ordered(lambda i: started[i].upload or started[i].state),
                 requests=self._journaled,
-                callbacks=len(self._sent),
-                deliveries=outcomes,
+                callbacks=len(sent),
+                deliveries=self._outcomes.ordered(lambda i: _outcome(sent[i])),
             )
 
     def reset(self) -> None:
@@ -838,6 +886,10 @@ class FakeBackend:
             self.retry = self.default_retry
             self._changed.notify_all()
         self._notify()
+
+
+def _outcome(sent: SentCallback) -> str:
+    return "in-flight" if sent.result is None else sent.result.outcome.value
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Sending the fake's callbacks: the dispatcher, on the server's event loop, feeds the engine.
 
 Each `callback_url` gets its own `AsyncSender` (the engine, with its lanes: one recording's
-callbacks stay in order), fed through an asyncio queue; it is closed once every recording
+callbacks stay in order), fed through a queue of its own; it is closed once every recording
 that uses it has queued its last callback. The dispatcher also runs the clock's due steps
 (auto-stops, uploads) in real-time and instant mode.
 
@@ -12,10 +12,11 @@ in-process, with no lifespan, gets one on a background loop thread at its first 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import heapq
 import logging
 import threading
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -41,31 +42,120 @@ class _Route:
     """One callback URL's sender and its queue."""
 
     sender: Any
-    queue: asyncio.Queue[Any]
+    queue: _Feed
     open: set[str] = field(default_factory=set)
     """Recordings that will still send callbacks here."""
     task: asyncio.Task[None] | None = None
     idle_since: float | None = None
     lanes: dict[str, int] = field(default_factory=dict)
     """The lane each recording with callbacks to come is on."""
+    held: list[int] = field(default_factory=lambda: [0] * LANES)
+    """How many recordings hold each lane."""
+    free: list[int] = field(default_factory=lambda: list(range(LANES)))
+    """A heap of the lanes no recording holds (and of some held since: see `lane_for`)."""
 
     def lane_for(self, recording_id: str) -> int:
-        """The recording's lane: the one it has, else the first that no recording holds."""
+        """The recording's lane: the one it has, else the first that no recording holds (else,
+        every lane held, one in turn)."""
         lane = self.lanes.get(recording_id)
         if lane is None:
-            taken = set(self.lanes.values())
-            lane = next((n for n in range(LANES) if n not in taken), len(self.lanes) % LANES)
+            # The heap's top, once the lanes taken since they came free are dropped: a few
+            # steps, where a walk over every recording's lane cost one step per open recording.
+            free, held = self.free, self.held
+            while free and held[free[0]]:
+                heapq.heappop(free)
+            lane = heapq.heappop(free) if free else len(self.lanes) % LANES
             self.lanes[recording_id] = lane
+            held[lane] += 1
         return lane
 
+    def release(self, recording_id: str) -> None:
+        """The recording will send nothing more here: its lane comes free (if no other
+        recording holds it)."""
+        lane = self.lanes.pop(recording_id, None)
+        if lane is not None:
+            self.held[lane] -= 1
+            if not self.held[lane]:
+                heapq.heappush(self.free, lane)
 
-@dataclass(frozen=True)
+
 class _Callback:
-    """A callback for the engine, on the lane the dispatcher chose (read by `job_of`)."""
+    """A callback for the engine, on the lane the dispatcher chose (read by `job_of`).
 
-    callback: Any
-    recording_url: str
-    lane: int
+    It has every attribute `job_of` looks for, so that none of its look-ups has to fail
+    (a failed `getattr` with a default raises and catches an AttributeError inside)."""
+
+    __slots__ = ("callback", "lane", "recording_url")
+    quirk = offset_ms = body = headers = None
+
+    def __init__(self, callback: Any, recording_url: str, lane: int) -> None:
+        self.callback, self.recording_url, self.lane = callback, recording_url, lane
+
+
+class _Feed:
+    """One sender's input: callbacks in the order queued, up to `_END`, as the async iterable
+    the engine takes. (An asyncio.Queue does the same with several calls an item more.)"""
+
+    def __init__(self) -> None:
+        self._items: collections.deque[Any] = collections.deque()
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put(self, item: Any) -> None:
+        self._items.append(item)
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def __aiter__(self) -> _Feed:
+        return self
+
+    async def __anext__(self) -> Any:
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            await self._waiter
+        item = self._items.popleft()
+        if item is _END:
+            raise StopAsyncIteration
+        return item
+
+
+class _Alarm:
+    """What the dispatcher waits on between steps: set when there is work, or when a wait
+    given to `sleep` is over. (`asyncio.wait_for` on an Event makes a task and a timer every
+    time: on a busy fake, two of each per recording.)"""
+
+    __slots__ = ("_set", "_waiter")
+
+    def __init__(self) -> None:
+        self._set = False
+        self._waiter: asyncio.Future[None] | None = None
+
+    def set(self) -> None:
+        """Wake the sleeper (on the loop's thread)."""
+        self._set = True
+        _wake(self._waiter)
+
+    def clear(self) -> None:
+        self._set = False
+
+    async def sleep(self, seconds: float | None) -> None:
+        """Return once set, or after `seconds` (None: no limit)."""
+        if self._set:
+            return
+        loop = asyncio.get_running_loop()
+        waiter = self._waiter = loop.create_future()
+        timer = None if seconds is None else loop.call_later(seconds, _wake, waiter)
+        try:
+            await waiter
+        finally:
+            self._waiter = None
+            if timer is not None:
+                timer.cancel()
+
+
+def _wake(waiter: asyncio.Future[None] | None) -> None:
+    if waiter is not None and not waiter.done():
+        waiter.set_result(None)
 
 
 class Dispatcher:
@@ -77,8 +167,11 @@ class Dispatcher:
         self._routes: dict[tuple[str, RetryPolicy], _Route] = {}
         self._draining: set[asyncio.Task[None]] = set()
         self._inflight: dict[int, SentCallback] = {}
-        self._wake: asyncio.Event | None = None
+        self._wake: _Alarm | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread = 0
+        self._stepping = False
+        """Running the clock's due steps: what they queue is taken in the same pass."""
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self._generation = backend.generation
@@ -88,13 +181,22 @@ class Dispatcher:
     def start(self) -> None:
         """Start on the running loop."""
         self._loop = asyncio.get_running_loop()
-        self._wake = asyncio.Event()
+        self._thread = threading.get_ident()
+        self._wake = _Alarm()
         self.backend.subscribe(self._poke)
         self._task = asyncio.ensure_future(self._run())
 
     def _poke(self) -> None:
         loop, wake = self._loop, self._wake
         if loop is None or wake is None or loop.is_closed():
+            return
+        if threading.get_ident() == self._thread:
+            # A request on the loop's own thread (a served fake's every start and stop): set
+            # it here, as the call would, without a write to the loop's wake-up pipe; and
+            # not at all for the steps the dispatcher is running itself (their callbacks are
+            # taken right after: a wake-up would only make an empty pass).
+            if not self._stepping:
+                wake.set()
             return
         with contextlib.suppress(RuntimeError):  # the loop is closing: nothing more to send
             loop.call_soon_threadsafe(wake.set)
@@ -109,7 +211,7 @@ class Dispatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         for route in self._routes.values():
-            route.queue.put_nowait(_END)
+            route.queue.put(_END)
             if route.task is not None:
                 self._draining.add(route.task)
         self._routes.clear()
@@ -130,10 +232,14 @@ class Dispatcher:
             try:
                 if backend.generation != self._generation:
                     self._forget()
-                if clock.mode == "instant":
-                    backend.run_due(jump=True)
-                elif clock.mode == "realtime":
-                    backend.run_due()
+                self._stepping = True
+                try:
+                    if clock.mode == "instant":
+                        backend.run_due(jump=True)
+                    elif clock.mode == "realtime":
+                        backend.run_due()
+                finally:
+                    self._stepping = False
                 for sent in backend.take_outbox():
                     self._enqueue(sent)
             except Exception:  # never a dead dispatcher: log it and keep serving
@@ -143,15 +249,14 @@ class Dispatcher:
             if due is not None and clock.mode != "manual":
                 until = clock.wall_seconds_until(due)
                 wait = until if wait is None else min(wait, until)
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait)
+            await self._wake.sleep(wait)
 
     def _forget(self) -> None:
         # A reset: what was queued before it is not sent, what is in flight is abandoned.
         self._generation = self.backend.generation
         for route in self._routes.values():
             route.sender.stop(now=True)
-            route.queue.put_nowait(_END)
+            route.queue.put(_END)
         self._routes.clear()
         self._inflight.clear()
 
@@ -166,12 +271,12 @@ class Dispatcher:
         self._inflight[id(sent.payload)] = sent
         url = sent.payload["recording"]["url"]
         lane = route.lane_for(sent.recording_id)
-        route.queue.put_nowait(_Callback(sent.payload, url, lane))
+        route.queue.put(_Callback(sent.payload, url, lane))
         if self.backend.finished(sent):
             route.open.discard(sent.recording_id)
             # Its lane comes free: what is queued on it is this recording's last callbacks,
             # which a new recording there would only wait behind if they were slow.
-            route.lanes.pop(sent.recording_id, None)
+            route.release(sent.recording_id)
         else:
             route.open.add(sent.recording_id)
         route.idle_since = None if route.open else asyncio.get_running_loop().time()
@@ -186,7 +291,7 @@ class Dispatcher:
                 continue
             left = route.idle_since + ROUTE_IDLE - now
             if left <= 0:
-                route.queue.put_nowait(_END)  # it closes once what it holds is delivered
+                route.queue.put(_END)  # it closes once what it holds is delivered
                 del self._routes[key]
             else:
                 soonest = left if soonest is None else min(soonest, left)
@@ -208,7 +313,7 @@ class Dispatcher:
             sender = AsyncSender(app, path=path, lifespan=False, **options)
         else:
             sender = AsyncSender(url, **options)
-        route = _Route(sender, asyncio.Queue())
+        route = _Route(sender, _Feed())
         route.task = asyncio.ensure_future(self._drive(route))
         route.task.add_done_callback(self._draining.discard)
         self._draining.add(route.task)
@@ -216,9 +321,7 @@ class Dispatcher:
 
     async def _drive(self, route: _Route) -> None:
         try:
-            await route.sender.send(
-                _items(route.queue), keep_results=False, on_result=self._on_result
-            )
+            await route.sender.send(route.queue, keep_results=False, on_result=self._on_result)
         except Exception:
             _log.exception("aircore-mock: a callback sender failed")
         finally:
@@ -229,14 +332,6 @@ class Dispatcher:
         sent = self._inflight.pop(id(result.callback), None)
         if sent is not None:
             self.backend.record_result(sent, result)
-
-
-async def _items(queue: asyncio.Queue[Any]) -> AsyncIterator[Any]:
-    while True:
-        item = await queue.get()
-        if item is _END:
-            return
-        yield item
 
 
 class DispatchHost:

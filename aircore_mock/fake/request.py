@@ -41,14 +41,22 @@ SERVER_SITES: tuple[tuple[str, float, float], ...] = (
 
 
 @functools.cache
-def _validators() -> tuple[Callable[[Any], bool], Any]:
+def _is_valid() -> Callable[[Any], bool]:
     import jsonschema_rs
+
+    schema = _schemas.get_schema(REQUEST_SCHEMA)
+    validator = jsonschema_rs.Draft202012Validator(schema, validate_formats=True)
+    return validator.is_valid  # type: ignore[no-any-return]
+
+
+@functools.cache
+def _explainer() -> Any:
+    # Built at the first invalid body only: python-jsonschema (the one that says why) is
+    # imported then, not by every fake that is only ever sent valid ones.
     from jsonschema import Draft202012Validator
 
     schema = _schemas.get_schema(REQUEST_SCHEMA)
-    fast = jsonschema_rs.Draft202012Validator(schema, validate_formats=True)
-    slow = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
-    return fast.is_valid, slow
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
 def check_request(body: Any) -> list[Problem]:
@@ -59,12 +67,11 @@ def check_request(body: Any) -> list[Problem]:
     """
     if deeper_than(body):  # (the explainer would recurse past Python's limit)
         return [Problem("$", f"nested more than {MAX_DEPTH} levels deep", "depth")]
-    is_valid, explainer = _validators()
-    if is_valid(body):
+    if _is_valid()(body):
         return []
     from jsonschema.exceptions import relevance
 
-    errors = sorted(explainer.iter_errors(body), key=relevance)
+    errors = sorted(_explainer().iter_errors(body), key=relevance)
     problems = [_problem(error) for error in errors]
     return problems or [Problem("$", "not a valid start-recording request", "schema")]
 
@@ -116,6 +123,7 @@ _SECRET_NAME = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=4096)  # a body's few names recur on every request
 def is_secret_name(name: str) -> bool:
     """Whether a field or parameter name says its value is a secret."""
     return _SECRET_NAME.search(name.replace("-", "_")) is not None
@@ -141,17 +149,24 @@ def redact(body: Any) -> Any:
     parameters in every string. Walks without recursion: a body nested 1,000 deep is fine."""
     root: list[Any] = [None]
     stack: list[tuple[Any, list[Any] | dict[str, Any], Any]] = [(body, root, 0)]
+    push = stack.append
     while stack:
         value, parent, key = stack.pop()
         if isinstance(value, dict):
             copy: dict[str, Any] = {}
             parent[key] = copy
+            # A field's plain value is copied here, a container's when it is taken from the
+            # stack (in its place: the copy keeps the order of the fields).
             for name, item in value.items():
                 if isinstance(name, str) and is_secret_name(name):
                     copy[name] = REDACTED
-                else:
+                elif isinstance(item, str):
+                    copy[name] = redact_url(item) if "?" in item else item
+                elif isinstance(item, dict | list):
                     copy[name] = None
-                    stack.append((item, copy, name))
+                    push((item, copy, name))
+                else:
+                    copy[name] = item
         elif isinstance(value, list):
             items: list[Any] = [None] * len(value)
             parent[key] = items
@@ -166,16 +181,12 @@ def secrets_of(body: Any) -> list[str]:
     strings under secret field names, at any depth, and secret query parameters' values."""
     found: list[str] = []
     stack: list[tuple[Any, bool]] = [(body, False)]
+    push = stack.append
     while stack:
         value, secret = stack.pop()
-        if isinstance(value, dict):
-            stack.extend(
-                (item, secret or (isinstance(name, str) and is_secret_name(name)))
-                for name, item in value.items()
-            )
-        elif isinstance(value, list):
-            stack.extend((item, secret) for item in value)
-        elif isinstance(value, str) and value:
+        if isinstance(value, str):
+            if not value:
+                continue
             if secret:
                 found.append(value)
             elif "?" in value:
@@ -184,6 +195,17 @@ def secrets_of(body: Any) -> list[str]:
                     name, eq, raw = part.partition("=")
                     if eq and raw and is_secret_name(unquote(name)):
                         found.extend({raw, unquote(raw)})
+        elif isinstance(value, dict):
+            # In the order the stack gives (the order of `found` decides the order of
+            # secrets of the same length); what is neither a string nor a container holds
+            # no secret and is not pushed at all.
+            for name, item in value.items():
+                if isinstance(item, str | dict | list):
+                    push((item, secret or (isinstance(name, str) and is_secret_name(name))))
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, str | dict | list):
+                    push((item, secret))
     # Longest first: a secret that contains another is scrubbed whole.
     return sorted(set(found), key=len, reverse=True)
 
@@ -199,6 +221,7 @@ def scrub(text: str, secrets: list[str]) -> str:
 # --- what the storage settings do to the upload -----------------------------------------
 
 
+@functools.lru_cache(maxsize=1024)  # S3's rules are checked once per bucket name, not per upload
 def bucket_name_ok(bucket: str) -> bool:
     """S3's naming rules (see `bucket_name_problem` in the catalogue)."""
     from ..generation.facts import bucket_name_problem
@@ -212,6 +235,7 @@ def effective_region(region: str) -> str:
     return region or "us-east-1"
 
 
+@functools.lru_cache(maxsize=1024)  # (a few settings, the same on every upload of a client)
 def upload_problem(bucket: str, region: str, sse: str | None) -> tuple[str, str | None] | None:
     """The catalogue failure family these settings cause, and the bad region if that is the
     cause; None when the upload would succeed.
@@ -247,6 +271,7 @@ def upload_address(bucket: str, region: str, filename: str, recording_id: str) -
     return f"https://{bucket}.s3.{region}.{suffix}/{key}"
 
 
+@functools.lru_cache(maxsize=1024)  # a client's users are in a few places, asked again and again
 def server_region(latitude: float, longitude: float) -> str:
     """The recording server's region: the nearest site to the users (an assumption)."""
 
@@ -260,9 +285,23 @@ def server_region(latitude: float, longitude: float) -> str:
     return min(SERVER_SITES, key=distance)[0]
 
 
+_UNRESERVED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~"
+_PERCENT_ASCII = {
+    code: chr(code) if chr(code) in _UNRESERVED else f"%{code:02X}" for code in range(128)
+}
+"""`quote(text, safe="")` of each ASCII character, as one translation table."""
+
+
+def quote_all(text: str) -> str:
+    """`urllib.parse.quote(text, safe="")`: every character but the unreserved ones
+    percent-encoded (one table look-up per character for ASCII text, where quote builds a
+    list of them: a recording URL is ASCII, and quoted on every start)."""
+    return text.translate(_PERCENT_ASCII) if text.isascii() else quote(text, safe="")
+
+
 def stop_url(public_url: str, recording_url: str) -> str:
     """The public host plus the percent-encoded internal recording URL (every `/` and `:`)."""
-    return f"{public_url.rstrip('/')}/recording/{quote(recording_url, safe='')}"
+    return f"{public_url.rstrip('/')}/recording/{quote_all(recording_url)}"
 
 
 # --- secrets by value -------------------------------------------------------------------
@@ -296,6 +335,8 @@ class SecretValues:
         self._lock = threading.Lock()
         self._values: set[str] = set()
         self._forms: tuple[str, ...] = ()
+        self._shortest = 0
+        """The length of the shortest form: a shorter text holds none."""
         self.add(*values)
 
     def add(self, *values: str) -> None:
@@ -310,7 +351,10 @@ class SecretValues:
             for value in fresh:
                 forms |= secret_forms(value)
             # Longest first: a secret that contains another is scrubbed whole.
-            self._forms = tuple(sorted(forms, key=len, reverse=True))
+            ordered = tuple(sorted(forms, key=len, reverse=True))
+            # The bound first: a scrub on another thread that sees the new forms sees it too.
+            self._shortest = len(ordered[-1])
+            self._forms = ordered
 
     def __len__(self) -> int:
         return len(self._values)
@@ -320,6 +364,8 @@ class SecretValues:
 
     def scrub(self, text: str) -> str:
         """`text` with every known secret, in any of its forms, replaced by `[redacted]`."""
+        if len(text) < self._shortest:
+            return text  # (most field names and many values: no form fits in them)
         for form in self._forms:
             if form in text:
                 text = text.replace(form, REDACTED)
@@ -329,17 +375,29 @@ class SecretValues:
         """A copy of JSON-like data with every string (keys too) scrubbed; no recursion."""
         if not self._forms:
             return data
+        scrub, shortest = self.scrub, self._shortest
         root: list[Any] = [None]
         stack: list[tuple[Any, Any, Any]] = [(data, root, 0)]
+        push = stack.append
         while stack:
             value, parent, key = stack.pop()
             if isinstance(value, dict):
                 copy: dict[Any, Any] = {}
                 parent[key] = copy
                 for name, item in value.items():
-                    name = self.scrub(name) if isinstance(name, str) else name
-                    copy[name] = None
-                    stack.append((item, copy, name))
+                    if isinstance(name, str) and len(name) >= shortest:
+                        name = scrub(name)
+                    if name in copy:
+                        # Two names scrubbed into one: the first one's value stays (as when
+                        # every value was set from the stack, the first one set last).
+                        continue
+                    if isinstance(item, str):
+                        copy[name] = item if len(item) < shortest else scrub(item)
+                    elif isinstance(item, dict | list | tuple):
+                        copy[name] = None
+                        push((item, copy, name))
+                    else:
+                        copy[name] = item
             elif isinstance(value, list | tuple):
                 items: list[Any] = [None] * len(value)
                 parent[key] = items
