@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..contract import ContractReport, ContractSession
 from ..errors import ValidationError
 from ..model import recording_id
 from ..results import Report, Result
 
 if TYPE_CHECKING:  # types only: the plugin imports this module, and must stay light
     from ..capture import CaptureSummary
+    from ..contract import ContractReport, ContractSession
     from ..fake import FakeSummary
     from ..generation import ScenarioRow
     from ..load import LoadSummary
