@@ -102,3 +102,11 @@ def test_validate_loads_neither_the_contract_nor_the_senders(tmp_path: Path) -> 
         or m.startswith(("aircore_mock.sending", "aircore_mock.cli.contract"))
     }
     assert not unwanted, sorted(unwanted)
+
+
+def test_check_help_lists_the_clauses_without_the_generator_or_the_search() -> None:
+    modules = _modules_after(["check", "--help"])
+    assert "aircore_mock.contract.clauses" in modules
+    heavy = {m.split(".")[0] for m in modules} & {*HEAVY, "jsonschema_rs"}
+    assert not heavy, sorted(heavy)
+    assert not any(m.startswith("aircore_mock.generation") for m in modules)
