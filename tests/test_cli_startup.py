@@ -110,3 +110,15 @@ def test_check_help_lists_the_clauses_without_the_generator_or_the_search() -> N
     heavy = {m.split(".")[0] for m in modules} & {*HEAVY, "jsonschema_rs"}
     assert not heavy, sorted(heavy)
     assert not any(m.startswith("aircore_mock.generation") for m in modules)
+
+
+def test_loading_leaves_an_in_process_callers_collector_alone() -> None:
+    import gc
+
+    from aircore_mock.cli import contract, terminal
+
+    assert not terminal.OWNS_PROCESS  # in-process: click's CliRunner, a program's cli.main()
+    frozen, enabled = gc.get_freeze_count(), gc.isenabled()
+    with contract._loading():
+        assert gc.isenabled() == enabled
+    assert (gc.get_freeze_count(), gc.isenabled()) == (frozen, enabled)

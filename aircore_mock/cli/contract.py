@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from . import options
+from . import options, terminal
 from .terminal import (
     EXIT_FAILED,
     EXIT_OK,
@@ -56,7 +56,12 @@ def _loading() -> Iterator[None]:
     """Around the imports of a run (the contract, Faker, Hypothesis, aiohttp): the garbage
     collector paused, then everything there is frozen. Their objects live as long as the
     process, and the collector would walk them again and again while they come (tens of
-    milliseconds of a check's start); frozen, later collections skip them too."""
+    milliseconds of a check's start); frozen, later collections skip them too. Only when
+    the command is the whole process (the console script): run in-process (click's
+    CliRunner, `cli.main()` from a program), the caller's collector is left alone."""
+    if not terminal.OWNS_PROCESS:
+        yield
+        return
     enabled = gc.isenabled()
     gc.disable()
     try:
