@@ -53,7 +53,7 @@ def _session(
 
 @contextlib.contextmanager
 def _loading() -> Iterator[None]:
-    """Around the imports of a run (the contract, Faker, Hypothesis, aiohttp): the garbage
+    """Around the imports a run starts with (the contract, the sending engine): the garbage
     collector paused, then everything there is frozen. Their objects live as long as the
     process, and the collector would walk them again and again while they come (tens of
     milliseconds of a check's start); frozen, later collections skip them too. Only when
@@ -163,13 +163,11 @@ def check(
             max_time=max_time,
             progress=progress,
         )
-    chosen = session.select(only, skip)  # usage errors before anything is sent (or printed)
+    session.select(only, skip)  # usage errors before anything is sent (or printed)
     report_seed(seed, session.seed)
     try:
         with sigterm_as_interrupt():
-            preflight(session)  # an unreachable receiver: said before loading the rest
-            with _loading():
-                session.load(chosen)
+            preflight(session)
             report = session.run_all(only=only, skip=skip)
     finally:
         session.close()
@@ -238,8 +236,6 @@ def fuzz(
         # swallow it, and the run went on.)
         with stop_flag(session):
             preflight(session)
-            with _loading():
-                session.load(["accepts-every-value"])  # the search's Hypothesis
             report = fuzz_receiver(session, examples=examples, max_time=max_time)
     finally:
         session.close()

@@ -149,24 +149,6 @@ class ContractSession:
             stop_signals=stop_signals,
         )
 
-    def load(self, clauses: Iterable[str] | None = None) -> None:
-        """Import now what a run of `clauses` (None: every clause) will need, instead of
-        each piece when the run first meets it: the generator (Faker), the validator for
-        malformed input, Hypothesis for the search, h11 for the wire profiles, aiohttp for a
-        URL. Nothing else changes; a caller that loads them all at once can do so with the
-        garbage collector paused (the CLI does)."""
-        names = set(clause_names(with_probe=True) if clauses is None else clauses)
-        from .. import generation  # noqa: F401  (every clause but one builds from it)
-
-        if "handles-malformed-input" in names:
-            from .. import validation  # noqa: F401  (jsonschema-rs)
-        if names & {"accepts-every-value", "forward-compatible"}:
-            from . import search  # noqa: F401  (Hypothesis and the strategies)
-        if WIRE in names:
-            from . import wire  # noqa: F401  (h11)
-        if self.kind == "url":
-            import aiohttp  # noqa: F401  (the engine's client for a URL)
-
     def close(self) -> None:
         """Shut an ASGI app down (lifespan) and release its event loop."""
         self._sender.close()
