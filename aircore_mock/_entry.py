@@ -10,6 +10,7 @@ code: 1 (interrupted), or 0 for the servers (`receive`, `serve`), which Ctrl-C s
 from __future__ import annotations
 
 import contextlib
+import gc
 import signal
 import sys
 
@@ -56,3 +57,8 @@ def main(argv: list[str] | None = None) -> None:
         # default action and end with 130 or 143 instead of the command's code).
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, signal.SIG_IGN)
+        # What is left dies with the process: frozen, the interpreter's last garbage
+        # collections at shutdown skip it instead of walking every object the run made
+        # (after `check`, with Hypothesis, Faker and aiohttp loaded, 60-100 ms of a 0.7 s
+        # run). Exit handlers, `finally` blocks and flushes all still run.
+        gc.freeze()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import click
 
-from . import options
+from . import options, terminal
 from .terminal import (
     EXIT_FAILED,
     EXIT_OK,
@@ -46,6 +49,27 @@ def _session(
         stop_signals=STOP_SIGNALS,
         **more,
     )
+
+
+@contextlib.contextmanager
+def _loading() -> Iterator[None]:
+    """Around the imports a run starts with (the contract, the sending engine): the garbage
+    collector paused, then everything there is frozen. Their objects live as long as the
+    process, and the collector would walk them again and again while they come (tens of
+    milliseconds of a check's start); frozen, later collections skip them too. Only when
+    the command is the whole process (the console script): run in-process (click's
+    CliRunner, `cli.main()` from a program), the caller's collector is left alone."""
+    if not terminal.OWNS_PROCESS:
+        yield
+        return
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 def _write_junit(path: str, kind: str, report: Any, headers: Any) -> None:
@@ -133,28 +157,29 @@ def check(
     then (`send` exits 1 instead, with each delivery's result). Interrupted (Ctrl-C, SIGTERM)
     or out of --max-time, it still prints what it checked, and which checks were skipped.
     """
-    from ..contract import preflight, state_from_url
-    from ..reporting import json_report, text
-    from ..sending import parse_headers
+    with _loading():
+        from ..contract import preflight, state_from_url
+        from ..reporting import json_report, text
+        from ..sending import parse_headers
 
-    state = None
-    if state_url is not None:
-        state = state_from_url(
-            state_url, headers=parse_headers(headers), timeout=budget, verify=not insecure
+        state = None
+        if state_url is not None:
+            state = state_from_url(
+                state_url, headers=parse_headers(headers), timeout=budget, verify=not insecure
+            )
+        progress = Progress() if sys.stderr.isatty() else None
+        session = _session(
+            target,
+            budget,
+            seed,
+            headers,
+            insecure,
+            concurrency=concurrency,
+            burst=burst,
+            max_time=max_time,
+            progress=progress,
+            state=state,
         )
-    progress = Progress() if sys.stderr.isatty() else None
-    session = _session(
-        target,
-        budget,
-        seed,
-        headers,
-        insecure,
-        concurrency=concurrency,
-        burst=burst,
-        max_time=max_time,
-        progress=progress,
-        state=state,
-    )
     session.select(only, skip)  # usage errors before anything is sent (or printed)
     report_seed(seed, session.seed)
     try:
@@ -216,10 +241,11 @@ def fuzz(
 
     Exit codes: 0 no failure, 1 a failure (or interrupted), 2 usage error or unreachable.
     """
-    from ..contract import fuzz_receiver, preflight
-    from ..reporting import text
+    with _loading():
+        from ..contract import fuzz_receiver, preflight
+        from ..reporting import text
 
-    session = _session(target, budget, seed, headers, insecure)
+        session = _session(target, budget, seed, headers, insecure)
     report_seed(seed, session.seed)
     try:
         # A signal only marks the run as stopped; the search ends at its next request. (An

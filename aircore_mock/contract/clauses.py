@@ -10,16 +10,20 @@ import copy
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .. import schemas
 from ..errors import UsageError
-from ..generation import AWS_REGIONS, UPLOAD_FAILURES, Generator, outcomes
 from ..model import lifecycle, parse_recording_url
 from ..results import Result
-from ..validation import is_valid
 from .results import describe as _describe
 from .results import dumps, loads, replaced
+
+if TYPE_CHECKING:
+    from ..generation import Generator
+
+# The generator (Faker) and the validator (jsonschema-rs) are imported where the clauses are
+# built, not here: `check --help` lists the clauses from this module, and needs neither.
 
 Expect = Literal["answer", "2xx", "no-5xx", "4xx-preferred", "2xx-preferred"]
 """What a right answer is: any answer in time; a 2xx; anything but a 5xx; no 5xx and better a
@@ -90,6 +94,8 @@ def _raw(body: bytes, what: str, expect: Expect | None = None) -> Post:
 
 def _generator(seed: int, clause: str, case: str | None) -> Generator:
     # Each clause and case has its own stream, so one test reproduces on its own.
+    from ..generation import Generator
+
     return Generator(seed + zlib.crc32(f"{clause}/{case}".encode()))
 
 
@@ -102,6 +108,8 @@ def _examples() -> list[dict[str, Any]]:
 def _region_spread() -> tuple[list[str], list[str]]:
     """Two regions per geography (us, eu, ap, ...) of every partition, and the commercial
     ones among them (where Aircore's recording servers run)."""
+    from ..generation import AWS_REGIONS
+
     by_geography: dict[str, list[str]] = {}
     for region in AWS_REGIONS:
         geography = region.code.rsplit("-", 2)[0]  # "us", "eu", "us-gov", "cn", ...
@@ -146,6 +154,8 @@ def _every_callback(seed: int, case: str | None) -> list[Post]:
         sends += [_callback(one(r.uploaded, "uploaded", region=region)) for region in regions]
         sends += [_callback(one(r.uploaded, "uploaded", elapsed_time=ms)) for ms in _DURATIONS]
     elif case == r.upload_failed:
+        from ..generation import UPLOAD_FAILURES
+
         families = dict.fromkeys(f.family for f in UPLOAD_FAILURES)
         sends += [_callback(one(r.upload_failed, family)) for family in families]
         # the China partition's bad-region message has its own host suffix
@@ -475,6 +485,8 @@ def _fields(callback: dict[str, Any], prefix: tuple[str, ...] = ()) -> list[tupl
 
 def _wrong_types(seed: int, case: str | None) -> list[Post]:
     """Every JSON type in every position of every callback type, where it breaks the schema."""
+    from ..validation import is_valid
+
     sends = []
     seen: set[tuple[str, ...]] = set()
     for callback in _standalone(seed, "handles-malformed-input", case):
@@ -646,6 +658,8 @@ def _event_cases() -> Sequence[str]:
 
 
 def outcome_cases() -> Sequence[str]:
+    from ..generation import outcomes
+
     return tuple(name for name in outcomes() if name != "mixed")
 
 

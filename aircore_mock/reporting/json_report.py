@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..contract import ContractReport
 from ..results import Report
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # types only: `validate` reports through here, and must not load the contract
     from ..capture import CaptureSummary
+    from ..contract import ContractReport
 
 
 def send(
