@@ -20,7 +20,6 @@ from .terminal import (
     Progress,
     echo_lines,
     report_seed,
-    sigterm_as_interrupt,
     stop_flag,
     style,
 )
@@ -183,7 +182,11 @@ def check(
     session.select(only, skip)  # usage errors before anything is sent (or printed)
     report_seed(seed, session.seed)
     try:
-        with sigterm_as_interrupt():
+        # A signal only marks the run as stopped (the send in flight is stopped by the
+        # sender's own handlers); the run ends at its next step. Raised at a random point,
+        # a KeyboardInterrupt can land in Hypothesis's garbage-collector callback, where
+        # Python drops it, and the run went on to the end.
+        with stop_flag(session):
             preflight(session)
             report = session.run_all(only=only, skip=skip)
     finally:

@@ -176,10 +176,6 @@ def write_ready_file(path: str | None, host: str, port: int) -> None:
         write_atomically(path, f"{host}:{port}\n".encode())
 
 
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
 @contextlib.contextmanager
 def stop_flag(session: Any) -> Iterator[None]:
     """Ctrl-C and SIGTERM set `session.interrupted` instead of raising, for the code inside;
@@ -194,16 +190,6 @@ def stop_flag(session: Any) -> Iterator[None]:
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
-
-
-@contextlib.contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM raises KeyboardInterrupt, like Ctrl-C, for the code inside."""
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 class Progress:

@@ -304,6 +304,8 @@ class ContractSession:
             for s, lane in zip(sends, lanes, strict=True)
         ]
         answered: list[tuple[Post, Result]] = []
+        if self.interrupted:  # Ctrl-C came as a flag between two sends: send nothing more
+            return answered
         if self.deadline is not None and time.monotonic() >= self.deadline:
             self.timed_out = True
             return answered
@@ -433,6 +435,8 @@ class ContractSession:
         sent = [0]
 
         def wrong(callback: Any) -> bool:
+            if self.interrupted:  # a signal, set as a flag (`check`): end the search now
+                raise _Interrupted
             sent[0] += 1
             callback = unique_recording(callback, f"shrink/{case}/{sent[0]}")
             send = replace(_send_of(callback), headers=headers)
@@ -451,13 +455,16 @@ class ContractSession:
         budget = search.SHRINK_TIME
         if self.deadline is not None:
             budget = min(budget, max(self.deadline - time.monotonic(), 0))
-        smallest = search.shrink(
-            strategies.callbacks(event=case, strict=True),
-            seed,
-            search.EXAMPLES_PER_CASE,
-            wrong,
-            budget,
-        )
+        try:
+            smallest = search.shrink(
+                strategies.callbacks(event=case, strict=True),
+                seed,
+                search.EXAMPLES_PER_CASE,
+                wrong,
+                budget,
+            )
+        except _Interrupted:
+            return
         if smallest is not None and "last" in found:
             minimal = found["last"]
             note = f" [the smallest failing callback the search found; seed {self.seed}]"
@@ -770,6 +777,11 @@ class ContractSession:
                 continue
             results[key] = self._judge(self._clause(key[0]), key[1], sends, answers)
         return results
+
+
+class _Interrupted(KeyboardInterrupt):
+    """The run was interrupted while Hypothesis searched: the search ends at once (the one
+    exception Hypothesis never takes for a failure)."""
 
 
 @dataclass(frozen=True)
