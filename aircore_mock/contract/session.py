@@ -224,6 +224,8 @@ class ContractSession:
                 self.timed_out = True
                 reason = f"not checked: the run's time limit ({self.max_time:g} s) came first"
                 return ClauseResult(WIRE, case, "skipped", reason)
+            if self.interrupted:
+                return ClauseResult(WIRE, case, "skipped", "skipped: interrupted")
             profile = by_name[str(case)]
             answers = deliver(
                 url, [s.body for s in sends], profile, self.headers, self.budget, self.verify
@@ -697,8 +699,8 @@ class ContractSession:
                 results.update(self._run_batch(batch))
             if alone:  # a race and a late redelivery, together, after the batch
                 results.update(self._run_batch(alone, keep_groups=True))
-            if beside is not None:
-                beside.join()
+            while beside is not None and beside.is_alive() and not self.interrupted:
+                beside.join(0.05)  # (a stop flag set by a signal ends the wait)
             elif wire:
                 run_wire()
             if wire_errors:
@@ -709,6 +711,8 @@ class ContractSession:
                     ClauseResult(r.clause, r.case, "skipped", reason) if r.failures else r
                     for r in wired
                 ]
+            if len(wired) != len(wire):  # interrupted while speaks-http still ran
+                wired = [ClauseResult(*p, "skipped", "skipped: interrupted") for p in wire]
             results.update(zip(wire, wired, strict=True))
             for clause, case in last:
                 results[(clause, case)] = self.run(clause, case)
