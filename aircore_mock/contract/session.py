@@ -699,8 +699,9 @@ class ContractSession:
                 results.update(self._run_batch(batch))
             if alone:  # a race and a late redelivery, together, after the batch
                 results.update(self._run_batch(alone, keep_groups=True))
-            while beside is not None and beside.is_alive() and not self.interrupted:
-                beside.join(0.05)  # (a stop flag set by a signal ends the wait)
+            if beside is not None:
+                while beside.is_alive() and not self.interrupted:
+                    beside.join(0.05)  # (a stop flag set by a signal ends the wait)
             elif wire:
                 run_wire()
             if wire_errors:
