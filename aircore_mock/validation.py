@@ -192,12 +192,54 @@ def _checker(name: str, strict: bool) -> Callable[[Any], bool]:
         import jsonschema_rs
     except ImportError:
         _warn_no_rust()
-        return _reporter(name, strict).is_valid
-    registry = jsonschema_rs.Registry(list(_schemas.resources(strict)))
-    validator = jsonschema_rs.Draft202012Validator(
-        _contents(name, strict), registry=registry, validate_formats=True
-    )
-    return validator.is_valid
+        check = _reporter(name, strict).is_valid
+    else:
+        registry = jsonschema_rs.Registry(list(_schemas.resources(strict)))
+        validator = jsonschema_rs.Draft202012Validator(
+            _contents(name, strict), registry=registry, validate_formats=True
+        )
+        check = validator.is_valid
+    if not strict or name not in (_schemas.UNION, *_schemas.callback_types()):
+        return check
+
+    def exactly(payload: Any) -> bool:
+        # JSON Schema counts 1.0 as an integer; Aircore sends integer milliseconds, so the
+        # strict mode (what Aircore sends, exactly) refuses a float time by its type.
+        if not check(payload):
+            return False
+        if type(payload) is not dict:
+            return True
+        if type(payload.get("timestamp")) is float:
+            return False
+        recording = payload.get("recording")
+        return not (
+            type(recording) is dict
+            and (
+                type(recording.get("startTime")) is float
+                or type(recording.get("elapsedTime")) is float
+            )
+        )
+
+    return exactly
+
+
+def _float_times(payload: Any) -> list[Problem]:
+    """A float where Aircore sends integer milliseconds (`timestamp`, `startTime`,
+    `elapsedTime`): a problem in strict mode, a note in the default mode."""
+    if type(payload) is not dict:
+        return []
+    found = []
+    if type(payload.get("timestamp")) is float:
+        found.append(("$.timestamp", payload["timestamp"]))
+    recording = payload.get("recording")
+    if type(recording) is dict:
+        for name in ("startTime", "elapsedTime"):
+            if type(recording.get(name)) is float:
+                found.append((f"$.recording.{name}", recording[name]))
+    return [
+        Problem(path, f"{value!r} is a float: Aircore sends integer milliseconds", "type")
+        for path, value in found
+    ]
 
 
 @functools.cache
@@ -292,7 +334,11 @@ def _explain(payload: Any, strict: bool, event: str | None) -> list[Problem]:
 
     name = _schema_name(event)
     errors = list(_reporter(name, strict).iter_errors(payload))
+    callbacks = (_schemas.UNION, *_schemas.callback_types())
+    floats = _float_times(payload) if strict and name in callbacks else []
     if not errors:
+        if floats:
+            return floats
         if _checker(name, strict)(payload):
             return []
         # The two engines disagree: never call a payload valid that one of them rejects.
@@ -304,7 +350,7 @@ def _explain(payload: Any, strict: bool, event: str | None) -> list[Problem]:
         problems.extend(_humanize(error))
     # The union checks the envelope, and then the event's own schema checks it again: one
     # defect, one problem.
-    return list(dict.fromkeys(problems))
+    return list(dict.fromkeys(problems + floats))
 
 
 def _child(path: str, key: str) -> str:
@@ -395,6 +441,8 @@ def _notes(payload: Any, name: str) -> list[tuple[Problem, str]]:
             notes.append((Problem(path, message, kind), f"{path}={_short(error.instance)}"))
             continue
         notes.append((Problem(path, error.message, kind), path))  # not expected; never hidden
+    for problem in _float_times(payload):
+        notes.append((Problem(problem.path, problem.message, "undocumented"), problem.path))
     return sorted(dict.fromkeys(notes), key=lambda pair: pair[0].path)
 
 
