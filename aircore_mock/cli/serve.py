@@ -13,6 +13,7 @@ from .terminal import (
     check_writable,
     dropped_notice,
     fail_usage,
+    freeze_loaded,
     ignore_late_signals,
     report_seed,
     stdout_writer,
@@ -178,6 +179,7 @@ def serve(
             where = "embedded, moto" if fake.s3 is not None else "its own keys"
             line += f"; uploads: S3 at {fake.s3_endpoint} ({where})"
         err.lines([fake.scrub(line)])
+        freeze_loaded()
 
     try:
         try:
