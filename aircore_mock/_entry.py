@@ -16,8 +16,15 @@ import sys
 
 _SERVERS = ("receive", "serve")
 
+signalled = False
+"""A Ctrl-C or SIGTERM came before the command took over its signals. The KeyboardInterrupt
+raised for it can be lost (Python drops one raised inside a garbage-collector callback, and
+Hypothesis installs one), so the commands also read this flag when they take over."""
+
 
 def _interrupt(signum: int, frame: object) -> None:
+    global signalled
+    signalled = True
     raise KeyboardInterrupt
 
 
@@ -36,6 +43,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         # (inside the try: a SIGTERM the instant after it is set is caught below too)
         signal.signal(signal.SIGTERM, _interrupt)
+        signal.signal(signal.SIGINT, _interrupt)
         from .cli import main as run
         from .cli import terminal
 

@@ -147,3 +147,38 @@ def test_a_second_signal_while_a_server_stops_changes_nothing(
         assert "Traceback" not in err, (gap, err)
         summary = "callback(s) in" if command == "receive" else "recording(s)"
         assert summary in err, (gap, err)
+
+
+LOST = textwrap.dedent(
+    """
+    import sys
+
+    class Trap:  # a signal whose KeyboardInterrupt was lost on the way (as Python drops one
+        # raised in a garbage-collector callback) while the command loaded
+        def find_spec(self, name, path=None, target=None):
+            if name == "aircore_mock.contract":
+                sys.meta_path.remove(self)
+                import aircore_mock._entry as entry
+                entry.signalled = True
+            return None
+
+    sys.meta_path.insert(0, Trap())
+    from aircore_mock._entry import main
+    main(sys.argv[1:])
+    """
+)
+
+
+@pytest.mark.parametrize("command", ["check", "fuzz"])
+def test_a_signal_whose_interrupt_was_lost_still_stops_check_and_fuzz(command: str) -> None:
+    from aircore_mock import Receiver
+
+    with Receiver(keep=False) as receiver:
+        done = subprocess.run(
+            [sys.executable, "-c", LOST, command, "--target", receiver.url, "--seed", "1"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "interrupted" in done.stdout and "Traceback" not in done.stderr
