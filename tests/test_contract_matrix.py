@@ -271,3 +271,33 @@ def test_a_report_read_back_from_json_renders_as_the_run_did() -> None:
     assert fuzzed.failures
     again = FuzzReport.from_json(json.loads(json.dumps(fuzzed.to_json())))
     assert text.fuzz(again) == text.fuzz(fuzzed)
+
+
+def test_a_ctrl_c_the_sender_took_after_its_last_answer_still_stops_the_run() -> None:
+    # The sender's own handler takes a signal that comes during a send; when every answer
+    # was in by then, nothing else showed it, and fuzz drew on (a random-time signal trial:
+    # exit 0 a second later). The sender says it was signalled, and the run stops.
+    import _thread
+    import signal
+
+    from aircore_mock.contract import ContractSession
+    from aircore_mock.sending import ScriptedReply, ScriptedTransport, Sender
+
+    calls = [0]
+
+    def answer(request: Any) -> ScriptedReply:
+        calls[0] += 1
+        if calls[0] == 1:  # Ctrl-C as the main thread sees it, its answer already made
+            _thread.interrupt_main(signal.SIGINT)
+        return ScriptedReply(204)
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    session = ContractSession("http://127.0.0.1:9/aircore", seed=1)
+    session._sender = Sender(transport=ScriptedTransport(answer), stop_signals=(signal.SIGINT,))
+    try:
+        report = session.run_all(only=["answers-in-time", "accepts-every-callback"])
+    finally:
+        session.close()
+        signal.signal(signal.SIGINT, previous)
+    assert session._sender.signalled and report.interrupted and not report.ok
+    assert any(r.reason == "skipped: interrupted" for r in report.results)

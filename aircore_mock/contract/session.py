@@ -346,6 +346,8 @@ class ContractSession:
 
         try:
             self._sender.send(requests, keep_results=False, on_result=judge)
+            if self._sender.signalled:  # taken by the sender's handler, perhaps after the
+                self.interrupted = True  # last answer: the run stops too
         finally:
             if timer is not None:
                 timer.cancel()

@@ -204,6 +204,9 @@ class Sender:
     ) -> None:
         self._sender = AsyncSender(target, **options)
         self.stop_signals = tuple(stop_signals)
+        self.signalled = False
+        """A stop signal came during one of its sends (and stopped it): a caller making several
+        sends in a row (the contract's clauses, fuzz's requests) stops too."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._finalizer: Any = None
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
@@ -237,7 +240,7 @@ class Sender:
         loop = self._ready()
         sending = self._sender.send(deliveries, keep_results=keep_results, on_result=on_result)
         task = loop.create_task(sending)
-        with _stop_on_signals(loop, self._sender, self.stop_signals):
+        with _stop_on_signals(loop, self, self.stop_signals):
             while True:
                 try:
                     return loop.run_until_complete(task)
@@ -319,16 +322,19 @@ def _loop_running() -> bool:
 
 @contextlib.contextmanager
 def _stop_on_signals(
-    loop: asyncio.AbstractEventLoop, sender: AsyncSender, signals: Sequence[int]
+    loop: asyncio.AbstractEventLoop, owner: Sender, signals: Sequence[int]
 ) -> Iterator[None]:
     """In the main thread, these signals stop the send at once, through the loop, so that no
-    delivery is lost to an exception raised at a random point."""
+    delivery is lost to an exception raised at a random point; `owner.signalled` says one
+    came (a send that had ended by then shows nothing else of it)."""
+    sender = owner._sender
     installed: list[tuple[int, Any]] = []
     if threading.current_thread() is threading.main_thread():
         # Python-level handlers, swapped in and out with signal.signal: the loop's own
         # (add_signal_handler) leave the default action in place for a moment when removed,
         # and a SIGTERM then killed the process between two sends.
         def stop(signum: int, frame: Any) -> None:
+            owner.signalled = True
             loop.call_soon_threadsafe(sender.stop, True)
 
         for number in signals:
