@@ -28,6 +28,20 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _import_held(name: str) -> None:
+    """Import `name` with Ctrl-C and SIGTERM held back until it is done (then delivered).
+
+    orjson's module initialisation crashes the process (SIGSEGV) when a KeyboardInterrupt is
+    raised while it runs, as a signal's handler does; every command loads orjson, so it is
+    loaded here, where a signal can wait for it."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        __import__(name)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def interrupted_code(argv: list[str]) -> int:
     """The exit code of a run interrupted before its command took over its signals."""
     command = next((a for a in argv if not a.startswith("-")), None)
@@ -44,6 +58,7 @@ def main(argv: list[str] | None = None) -> None:
         # (inside the try: a SIGTERM the instant after it is set is caught below too)
         signal.signal(signal.SIGTERM, _interrupt)
         signal.signal(signal.SIGINT, _interrupt)
+        _import_held("orjson")
         from .cli import main as run
         from .cli import terminal
 
