@@ -276,6 +276,11 @@ on first use (seconds in a fresh process, failing the too_slow health check)."""
 
 _KEY_TEXT = st.text(KEY_ALPHABET, min_size=1, max_size=48)
 
+# The lifecycle's facts come from the schemas (`referencing` and its dependencies, compiled
+# on first import in a fresh checkout): loaded now, not inside the first draw, where they
+# took up to a second under load and failed Hypothesis's too_slow health check.
+lifecycle()
+
 
 @functools.cache
 def filenames() -> st.SearchStrategy[str]:

@@ -199,33 +199,26 @@ def _checker(name: str, strict: bool) -> Callable[[Any], bool]:
             _contents(name, strict), registry=registry, validate_formats=True
         )
         check = validator.is_valid
-    if not strict or name not in (_schemas.UNION, *_schemas.callback_types()):
-        return check
+    return check
 
-    def exactly(payload: Any) -> bool:
-        # JSON Schema counts 1.0 as an integer; Aircore sends integer milliseconds, so the
-        # strict mode (what Aircore sends, exactly) refuses a float time by its type.
-        if not check(payload):
-            return False
-        if type(payload) is not dict:
-            return True
-        if type(payload.get("timestamp")) is float:
-            return False
-        recording = payload.get("recording")
-        return not (
-            type(recording) is dict
-            and (
-                type(recording.get("startTime")) is float
-                or type(recording.get("elapsedTime")) is float
-            )
-        )
 
-    return exactly
+def _has_float_time(payload: Any) -> bool:
+    """Whether a callback carries a float where Aircore sends integer milliseconds."""
+    if type(payload) is not dict:
+        return False
+    if type(payload.get("timestamp")) is float:
+        return True
+    recording = payload.get("recording")
+    return type(recording) is dict and (
+        type(recording.get("startTime")) is float or type(recording.get("elapsedTime")) is float
+    )
 
 
 def _float_times(payload: Any) -> list[Problem]:
     """A float where Aircore sends integer milliseconds (`timestamp`, `startTime`,
-    `elapsedTime`): a problem in strict mode, a note in the default mode."""
+    `elapsedTime`). JSON Schema counts 1685254741477.0 as an integer, so every engine and
+    the shipped schemas accept it; a receiver typed `int64` or `StrictInt` refuses it, so it
+    is named, as a note, in both modes."""
     if type(payload) is not dict:
         return []
     found = []
@@ -237,7 +230,7 @@ def _float_times(payload: Any) -> list[Problem]:
             if type(recording.get(name)) is float:
                 found.append((f"$.recording.{name}", recording[name]))
     return [
-        Problem(path, f"{value!r} is a float: Aircore sends integer milliseconds", "type")
+        Problem(path, f"{value!r} is a float: Aircore sends integer milliseconds", "undocumented")
         for path, value in found
     ]
 
@@ -334,11 +327,7 @@ def _explain(payload: Any, strict: bool, event: str | None) -> list[Problem]:
 
     name = _schema_name(event)
     errors = list(_reporter(name, strict).iter_errors(payload))
-    callbacks = (_schemas.UNION, *_schemas.callback_types())
-    floats = _float_times(payload) if strict and name in callbacks else []
     if not errors:
-        if floats:
-            return floats
         if _checker(name, strict)(payload):
             return []
         # The two engines disagree: never call a payload valid that one of them rejects.
@@ -350,7 +339,7 @@ def _explain(payload: Any, strict: bool, event: str | None) -> list[Problem]:
         problems.extend(_humanize(error))
     # The union checks the envelope, and then the event's own schema checks it again: one
     # defect, one problem.
-    return list(dict.fromkeys(problems + floats))
+    return list(dict.fromkeys(problems))
 
 
 def _child(path: str, key: str) -> str:
@@ -419,9 +408,12 @@ def undocumented_labels(payload: Any, *, event: str | None = None) -> tuple[str,
 def _notes(payload: Any, name: str) -> list[tuple[Problem, str]]:
     if _json_problem(payload) is not None:
         return []  # not valid in any mode, so nothing to note
-    if _checker(name, True)(payload) or not _checker(name, False)(payload):
+    floats = [(p, p.path) for p in _float_times(payload)]
+    if _checker(name, True)(payload):
+        return floats
+    if not _checker(name, False)(payload):
         return []
-    notes: list[tuple[Problem, str]] = []
+    notes: list[tuple[Problem, str]] = floats
     # The strict variant differs from the default only by closed objects and closed value
     # lists, so each of its errors on a payload the default accepts is one of those.
     for error in _reporter(name, True).iter_errors(payload):
@@ -441,8 +433,6 @@ def _notes(payload: Any, name: str) -> list[tuple[Problem, str]]:
             notes.append((Problem(path, message, kind), f"{path}={_short(error.instance)}"))
             continue
         notes.append((Problem(path, error.message, kind), path))  # not expected; never hidden
-    for problem in _float_times(payload):
-        notes.append((Problem(problem.path, problem.message, "undocumented"), problem.path))
     return sorted(dict.fromkeys(notes), key=lambda pair: pair[0].path)
 
 
@@ -522,8 +512,16 @@ class InputsReport:
                     ok = documented(payload)
                 except (ValueError, RecursionError):  # UnicodeEncodeError is a ValueError
                     ok = documented_guarded(payload)
-                if ok:
+                if ok and not _has_float_time(payload):
                     self.valid += 1
+                    continue
+                if ok:  # a float time: valid in both modes, and named (see `_float_times`)
+                    self.valid += 1
+                    self.noted += 1
+                    notes = undocumented(payload) if details else []
+                    yield InputEntry(
+                        "noted", item.where, item.source, item.line, item.index, tuple(notes)
+                    )
                     continue
                 if default is not None and default(payload):
                     self.valid += 1

@@ -208,3 +208,17 @@ def test_the_class_fails_converges_for_a_state_that_depends_on_the_order(
     text = result.stdout.str()
     assert "converges: the state differed for" in text and "(out of order)" in text
     assert "1. curl" in text and "3. curl" in text
+
+
+def test_a_state_url_that_knows_no_recording_fails_converges() -> None:
+    # The likeliest mistake: a state URL answering 404 for every recording (a wrong path,
+    # `{id}` where the app takes the URL). Every order would "converge" on nothing.
+    app = _with_state_route(make_receiver())
+    with AppServer(app, path="/aircore") as server:
+        base = server.url.rsplit("/aircore", 1)[0]
+        done = run(
+            "check", "--target", server.url, "--seed", "1", "--only", "converges",
+            "--state-url", base + "/nowhere/{id}",
+        )  # fmt: skip
+    assert done.exit_code == 1
+    assert "no state for it" in done.output and "is the state URL" in done.output

@@ -573,6 +573,20 @@ class ContractSession:
                 continue  # accepts-lifecycles says why
             try:
                 expected = read_settled(self.state, reference.url)  # type: ignore[arg-type]
+                if expected is None:
+                    # Nothing to compare: the receiver (or the state URL) knows nothing of a
+                    # recording whose callbacks it accepted; every order would "converge".
+                    result.failures.append(
+                        Failure(
+                            reference.what(),
+                            reference.sends[-1].body,
+                            "no state for it (None, or a 404 from the state URL)",
+                            "the state the receiver keeps for a recording it accepted: is the"
+                            " state URL (or aircore_state) right?",
+                            sequence=tuple(s.body for s in reference.sends),
+                        )
+                    )
+                    continue
                 differing = [
                     (v, differs)
                     for v in others
@@ -639,8 +653,8 @@ class ContractSession:
             )
         if self.state is None and CONVERGES in only:
             raise UsageError(
-                "the converges clause needs the receiver's state: --state-url URL (with {id}), "
-                "pytest's aircore_state fixture, or check_receiver(state=...)"
+                "the converges clause needs the receiver's state: --state-url URL (with {id} or "
+                "{url}), pytest's aircore_state fixture, or check_receiver(state=...)"
             )
         names = clause_names(with_probe=self.probe is not None, with_state=self.state is not None)
         chosen = [n for n in names if (not only or n in only) and n not in skip]
