@@ -34,6 +34,9 @@ def _import_held(name: str) -> None:
     orjson's module initialisation crashes the process (SIGSEGV) when a KeyboardInterrupt is
     raised while it runs, as a signal's handler does; every command loads orjson, so it is
     loaded here, where a signal can wait for it."""
+    if not hasattr(signal, "pthread_sigmask"):  # (Windows: no signal masks)
+        __import__(name)
+        return
     held = {signal.SIGINT, signal.SIGTERM}
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
     try:
