@@ -273,12 +273,19 @@ def test_a_hundred_thousand_captures_first_screen_under_a_second(page: Any) -> N
         expect(page.locator("#live")).to_have_text("live")
     with Receiver(ui=True) as big:
         big.store.load(_many(100_000))
+        fetched: list[int] = []
+        listen = lambda response: fetched.append(len(response.body()))  # noqa: E731
         started = time.perf_counter()
+        page.on("response", listen)
         page.goto(big.ui_url)
         expect(page.locator("#count")).to_have_text("100000 requests")
         expect(page.locator('#viewport .row[data-seq="99999"]')).to_have_count(1)  # followed
         first_screen = time.perf_counter() - started
-        assert first_screen < 1.0, f"first screen in {first_screen:.2f} s"
+        page.remove_listener("response", listen)
+        # What makes the first screen fast whatever the count (its time, ~0.3 s here, is a
+        # figure for the README, not a bound a loaded machine could break): the page, its
+        # script and the rows in view, never the whole list.
+        assert sum(fetched) < 400_000, (sum(fetched), f"first screen in {first_screen:.2f} s")
         page.locator("#viewport").focus()
         page.keyboard.press("Home")
         expect(page.locator('#viewport .row[data-seq="0"]')).to_have_count(1)
