@@ -202,15 +202,21 @@ def _checker(name: str, strict: bool) -> Callable[[Any], bool]:
     return check
 
 
+def _float(value: Any) -> bool:
+    # A float that was written as one: orjson reads an integer beyond 64 bits as a float, so
+    # only floats below 2**63 (which it would have read as an int) are named.
+    return type(value) is float and -(2**63) < value < 2**63
+
+
 def _has_float_time(payload: Any) -> bool:
     """Whether a callback carries a float where Aircore sends integer milliseconds."""
     if type(payload) is not dict:
         return False
-    if type(payload.get("timestamp")) is float:
+    if _float(payload.get("timestamp")):
         return True
     recording = payload.get("recording")
     return type(recording) is dict and (
-        type(recording.get("startTime")) is float or type(recording.get("elapsedTime")) is float
+        _float(recording.get("startTime")) or _float(recording.get("elapsedTime"))
     )
 
 
@@ -222,12 +228,12 @@ def _float_times(payload: Any) -> list[Problem]:
     if type(payload) is not dict:
         return []
     found = []
-    if type(payload.get("timestamp")) is float:
+    if _float(payload.get("timestamp")):
         found.append(("$.timestamp", payload["timestamp"]))
     recording = payload.get("recording")
     if type(recording) is dict:
         for name in ("startTime", "elapsedTime"):
-            if type(recording.get(name)) is float:
+            if _float(recording.get(name)):
                 found.append((f"$.recording.{name}", recording[name]))
     return [
         Problem(path, f"{value!r} is a float: Aircore sends integer milliseconds", "undocumented")

@@ -222,3 +222,37 @@ def test_a_state_url_that_knows_no_recording_fails_converges() -> None:
         )  # fmt: skip
     assert done.exit_code == 1
     assert "no state for it" in done.output and "is the state URL" in done.output
+
+
+def test_converges_judges_only_what_was_accepted_and_reports_a_failing_state() -> None:
+    from aircore_mock import check_receiver
+
+    app = make_receiver()
+    # the wrong path: every lifecycle rejected, nothing compared, which is not a pass
+    (lost,) = check_receiver(app, seed=1, only=["converges"], state=receiver_state(app)).results
+    assert lost.verdict == "failed" and "no lifecycle was accepted" in lost.reason
+    # a state function that raises is a failure saying so, not the end of the run
+    (broken,) = check_receiver(
+        app, path="/aircore", seed=1, only=["converges"], state=lambda url: {}[url]
+    ).results
+    assert broken.verdict == "failed" and "the state could not be read: KeyError" in broken.reason
+
+
+def test_converges_stops_at_the_time_limit() -> None:
+    import time
+
+    from aircore_mock import check_receiver
+
+    app = make_receiver()
+    calls = [0]
+
+    def changing(url: str) -> Any:  # a state that never settles: every read pauses
+        calls[0] += 1
+        return {"read": calls[0]}
+
+    began = time.monotonic()
+    report = check_receiver(
+        app, path="/aircore", seed=1, only=["converges"], state=changing, max_time=1
+    )
+    # (without the limit: ~40 orders a lifecycle, each read again for up to 0.75 s)
+    assert report.timed_out and time.monotonic() - began < 30

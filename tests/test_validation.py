@@ -414,3 +414,18 @@ def test_a_float_time_is_valid_and_named_in_both_modes() -> None:
         (note,) = undocumented(floated)
         assert note.path == path and "is a float: Aircore sends integer" in note.message
     assert not undocumented(example)
+
+
+def test_an_integer_beyond_64_bits_is_not_named_a_float(tmp_path: Any) -> None:
+    # orjson reads an integer beyond 64 bits as a float: not one the input wrote
+    from aircore_mock.files import read_callbacks
+    from aircore_mock.validation import validate_inputs
+
+    example = aircore_mock.get_schema("recording-started")["examples"][0]
+    text = json.dumps(example).replace(
+        str(example["recording"]["startTime"]), "123456789012345678901234567890"
+    )
+    path = tmp_path / "big.jsonl"
+    path.write_text(text + "\n")
+    report = validate_inputs(read_callbacks([str(path)]))
+    assert not any("is a float" in str(p) for e in report for p in e.problems)

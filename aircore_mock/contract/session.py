@@ -538,7 +538,10 @@ class ContractSession:
         takes_callbacks = _arity(self.probe) >= 2
         variants = [v for vs in self._plans(PROBE).values() for v in vs]
         result.requests = sum(len(v.sends) for v in variants)
-        for variant in self._deliver(variants):
+        accepted = self._deliver(variants)
+        if not accepted and not self.interrupted:
+            return _nothing_accepted(result)
+        for variant in accepted:
             url, callbacks = variant.url, variant.callbacks
             try:
                 self.probe(url, callbacks) if takes_callbacks else self.probe(url)
@@ -567,10 +570,20 @@ class ContractSession:
         planned = [v for variants in plans.values() for v in variants]
         result.requests = sum(len(v.sends) for v in planned)
         delivered = {id(v) for v in self._deliver(planned)}
+        references = [variants[0] for variants in plans.values()]
+        if not any(id(r) in delivered for r in references) and not self.interrupted:
+            return _nothing_accepted(result)
         for variants in plans.values():
             reference, *others = variants
-            if id(reference) not in delivered or self.interrupted:
+            if id(reference) not in delivered:
                 continue  # accepts-lifecycles says why
+            stopped = self._skip_reason(CONVERGES)
+            if stopped is not None:  # the time limit, or Ctrl-C: what was compared stands
+                return (
+                    result
+                    if result.failures
+                    else ClauseResult(CONVERGES, None, "skipped", stopped, requests=result.requests)
+                )
             try:
                 expected = read_settled(self.state, reference.url)  # type: ignore[arg-type]
                 if expected is None:
@@ -587,16 +600,19 @@ class ContractSession:
                         )
                     )
                     continue
-                differing = [
-                    (v, differs)
-                    for v in others
-                    if id(v) in delivered
-                    and (differs := self._differs(v, reference, expected)) is not None
-                ]
-            except StateError as exc:
+                differing = []
+                for variant in others:
+                    if self._skip_reason(CONVERGES) is not None:
+                        break
+                    if id(variant) in delivered:
+                        differs = self._differs(variant, reference, expected)
+                        if differs is not None:
+                            differing.append((variant, differs))
+            except Exception as exc:  # the user's state function, or the state URL
+                reason = str(exc) if isinstance(exc, StateError) else f"{type(exc).__name__}: {exc}"
                 result.failures.append(
                     Failure(reference.what(), reference.sends[-1].body,
-                            f"the state could not be read: {exc}", "the recording's state")
+                            f"the state could not be read: {reason}", "the recording's state")
                 )  # fmt: skip
                 continue
             if differing:
@@ -722,15 +738,16 @@ class ContractSession:
                 run_wire()
             if wire_errors:
                 raise wire_errors[0]
+            finished = list(wired)  # (a copy: the thread may still add to it)
             if self.slow is not None:  # what went beside the batch met the same slowness
                 reason = f"skipped: the receiver proved slow ({self.slow})"
-                wired = [
+                finished = [
                     ClauseResult(r.clause, r.case, "skipped", reason) if r.failures else r
-                    for r in wired
+                    for r in finished
                 ]
-            if len(wired) != len(wire):  # interrupted while speaks-http still ran
-                wired = [ClauseResult(*p, "skipped", "skipped: interrupted") for p in wire]
-            results.update(zip(wire, wired, strict=True))
+            if len(finished) != len(wire):  # interrupted while speaks-http still ran
+                finished = [ClauseResult(*p, "skipped", "skipped: interrupted") for p in wire]
+            results.update(zip(wire, finished, strict=True))
             for clause, case in last:
                 results[(clause, case)] = self.run(clause, case)
         except KeyboardInterrupt:
@@ -810,6 +827,20 @@ class _Differs:
     """A state that differs from the reference's (None too: the receiver forgot it)."""
 
     state: Any
+
+
+def _nothing_accepted(result: ClauseResult) -> ClauseResult:
+    """A probe or converges run where no lifecycle got its 2xx: nothing could be judged, which
+    is not a pass (accepts-lifecycles says why, when it runs)."""
+    result.failures.append(
+        Failure(
+            "every lifecycle this clause delivered",
+            b"",
+            "no lifecycle was accepted (2xx for each callback), so nothing could be judged",
+            "each lifecycle accepted (see accepts-lifecycles)",
+        )
+    )
+    return _conclude(result)
 
 
 def _short(state: Any) -> str:
