@@ -98,6 +98,8 @@ def test_kept_for_the_page_alone_a_capture_shows_its_payload_and_line(tmp_path: 
         r.flush_log()
         kept = r.captures
         assert [c.payload for c in kept] == [None, None, None] and len(lines) == 3
+        # what the receiver's readers get is still every payload, parsed again
+        assert r.callbacks == [json.loads(c.body) for c in kept] == r.wait_for(3)
         for capture in kept:
             one = httpx.get(f"{r.ui_url}api/captures/{capture.seq}").json()
             assert json.loads(one["pretty"]) == json.loads(capture.body)

@@ -276,7 +276,7 @@ class CaptureStore:
     @property
     def callbacks(self) -> list[Any]:
         """The JSON payloads POSTed to the callback path so far, in arrival order."""
-        return [c.payload for c in self.captures if c.is_callback]
+        return [payload_of(c) for c in self.captures if c.is_callback]
 
     @property
     def count(self) -> int:
@@ -355,7 +355,7 @@ class CaptureStore:
                     self._lock.wait(left)
                 finally:
                     self._waiting -= 1
-            return [c.payload for c in self._captures if c.is_callback]
+            return [payload_of(c) for c in self._captures if c.is_callback]
 
     @property
     def report(self) -> Report:
