@@ -101,53 +101,26 @@ def _draw_recording(
         if duration is None:
             duration = _draw.duration(random)
     delay = _draw.upload_delay(random, duration or 0)
-    if duration is None:
-        return _new(
-            _Drawn,
-            (url, identifier, start, None, None, region, bucket, filename, delay, None, None, None),
-        )
-    reason = pins.stop_reason or outcome.stop_reason or pick(random, reasons)
-    if upload == "ok":
-        address = pins.address or _draw.upload_address(bucket, region, filename, identifier)
-        return _new(
-            _Drawn,
-            (
-                url,
-                identifier,
-                start,
-                duration,
-                reason,
-                region,
-                bucket,
-                filename,
-                delay,
-                address,
-                None,
-                None,
-            ),
-        )
-    family = pins.failure or outcome.failure
-    if family is None:
-        # A region that does not exist can only fail as a bad region.
-        family = pick(random, _FAMILIES) if region in REGION_CODES else "bad-region"
-    entry, message = _draw.upload_failure(random, family, bucket, region)
+    reason: str | None = None
+    address: str | None = None
+    failure: UploadFailure | None = None
+    failure_reason: str | None = None
+    if duration is not None:  # stopped: a reason, then the upload's address or its failure
+        reason = pins.stop_reason or outcome.stop_reason or pick(random, reasons)
+        if upload == "ok":
+            address = pins.address or _draw.upload_address(bucket, region, filename, identifier)
+        else:
+            family = pins.failure or outcome.failure
+            if family is None:
+                # A region that does not exist can only fail as a bad region.
+                family = pick(random, _FAMILIES) if region in REGION_CODES else "bad-region"
+            failure, message = _draw.upload_failure(random, family, bucket, region)
+            failure_reason = pins.failure_reason or message
     return _new(
         _Drawn,
-        (
-            url,
-            identifier,
-            start,
-            duration,
-            reason,
-            region,
-            bucket,
-            filename,
-            delay,
-            None,
-            entry,
-            pins.failure_reason or message,
-        ),
-    )
+        (url, identifier, start, duration, reason, region, bucket, filename, delay, address,
+         failure, failure_reason),
+    )  # fmt: skip
 
 
 def _recording(drawn: _Drawn) -> Recording:
