@@ -521,15 +521,9 @@ class InputsReport:
                 if ok and not _has_float_time(payload):
                     self.valid += 1
                     continue
-                if ok:  # a float time: valid in both modes, and named (see `_float_times`)
-                    self.valid += 1
-                    self.noted += 1
-                    notes = undocumented(payload) if details else []
-                    yield InputEntry(
-                        "noted", item.where, item.source, item.line, item.index, tuple(notes)
-                    )
-                    continue
-                if default is not None and default(payload):
+                # Valid with notes: a float time (valid in both modes, and named: see
+                # `_float_times`), or what only the default mode accepts.
+                if ok or (default is not None and default(payload)):
                     self.valid += 1
                     self.noted += 1
                     notes = undocumented(payload) if details else []
